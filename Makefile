@@ -1,0 +1,46 @@
+# pystatus: `make run` and `make test` work on a fresh machine (python3 >= 3.11, node >= 20).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NPM_DIR := tests/interop
+NPM_STAMP := $(NPM_DIR)/node_modules/.installed
+PROTOS := $(wildcard src/pystatus/*/proto/*.proto src/pystatus/*/*/proto/*.proto)
+
+.PHONY: setup run test lint bench proto clean
+
+$(PY_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
+	cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(PY_STAMP) $(NPM_STAMP)
+
+run: setup
+	$(BIN)/pystatus node $(ARGS)
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+test: setup lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench $(ARGS)
+
+proto: $(PY_STAMP)
+	@for f in $(PROTOS); do \
+	  d=$$(dirname $$f); \
+	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m grpc_tools.protoc -I$$d --python_out=$$d --mypy_out=$$d $$f || exit 1; \
+	done
+	$(BIN)/ruff format --quiet $(PROTOS:.proto=_pb2.pyi)
+
+clean:
+	rm -rf $(VENV) $(NPM_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
