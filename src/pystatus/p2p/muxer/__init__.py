@@ -1,0 +1,1 @@
+"""Stream multiplexers (yamux, mplex): sans-IO sessions behind one interface."""
