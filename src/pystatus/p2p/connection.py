@@ -1,0 +1,265 @@
+"""The asyncio adapter that drives a secured, multiplexed connection.
+
+One read loop feeds transport bytes through the Noise transport into the muxer session and
+dispatches the session's events to :class:`Stream` objects. Writes go the other way
+synchronously: every stream operation asks the session for its pending bytes, encrypts them and
+hands them to the transport, so there is no writer task and no extra queue on the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable
+
+from pystatus.p2p import metrics
+from pystatus.p2p.errors import ConnectionClosed, LocalProtocolError, ProtocolError
+from pystatus.p2p.multiaddr import Multiaddr
+from pystatus.p2p.muxer.base import MuxerSession
+from pystatus.p2p.muxer.events import (
+    PongReceived,
+    SendWindowUpdated,
+    SessionClosed,
+    StreamData,
+    StreamEnded,
+    StreamOpened,
+    StreamReset,
+)
+from pystatus.p2p.noise.transport import NoiseTransport
+from pystatus.p2p.peer_id import PeerId
+from pystatus.p2p.stream import Stream
+from pystatus.p2p.tasks import TaskSet
+from pystatus.p2p.transport.base import RawConnection
+
+log = logging.getLogger(__name__)
+
+_ping_ids = itertools.count(1)
+
+
+class Connection:
+    """A live connection to one peer: secure channel + muxer session + its streams."""
+
+    def __init__(
+        self,
+        raw: RawConnection,
+        noise: NoiseTransport,
+        session: MuxerSession,
+        *,
+        remote_peer: PeerId,
+        on_inbound_stream: Callable[[Stream], None],
+        on_closed: Callable[[Connection], None],
+        initial_plaintext: bytes = b"",
+    ) -> None:
+        self._raw = raw
+        self._noise = noise
+        self._session = session
+        self.remote_peer = remote_peer
+        self.muxer = session.protocol_id
+        self.encryption = "/noise"
+        self.local_addr: Multiaddr = raw.local_addr
+        self.remote_addr: Multiaddr = raw.remote_addr
+        self.direction = "outbound" if raw.is_initiator else "inbound"
+        self.opened_at = time.time()
+        self.streams: dict[int, Stream] = {}
+        self._on_inbound_stream = on_inbound_stream
+        self._on_closed = on_closed
+        self._pings: dict[int, asyncio.Future[None]] = {}
+        self._closed = False
+        self._close_reason: str | None = None
+        self._tasks = TaskSet("connection")
+        self._initial_plaintext = initial_plaintext
+        self._reader: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.direction} {self.remote_peer} {self.remote_addr} {self.muxer}>"
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    @property
+    def close_reason(self) -> str | None:
+        return self._close_reason
+
+    def start(self) -> None:
+        self._reader = self._tasks.spawn(self._read_loop(), name=f"read {self.remote_peer}")
+
+    # -- streams ------------------------------------------------------------------------------
+
+    def open_stream(self) -> Stream:
+        if self._closed:
+            raise ConnectionClosed(f"connection to {self.remote_peer} is closed")
+        stream_id = self._session.open_stream()
+        stream = Stream(self, stream_id, inbound=False)
+        self.streams[stream_id] = stream
+        metrics.STREAMS_OPENED.labels("outbound").inc()
+        self._flush()
+        return stream
+
+    def _send(self, stream_id: int, data: bytes) -> int:
+        if self._closed:
+            raise LocalProtocolError("connection is closed")
+        accepted = self._session.send(stream_id, data)
+        self._flush()
+        return accepted
+
+    def _consumed(self, stream_id: int, amount: int) -> None:
+        if not self._closed:
+            self._session.consumed(stream_id, amount)
+            self._flush()
+
+    def _close_stream(self, stream_id: int) -> None:
+        if self._closed:
+            return
+        self._session.close_stream(stream_id)
+        self._flush()
+        self._forget_if_done(stream_id)
+
+    def _reset_stream(self, stream_id: int) -> None:
+        self.streams.pop(stream_id, None)
+        if self._closed:
+            return
+        self._session.reset_stream(stream_id)
+        self._flush()
+
+    def _forget_if_done(self, stream_id: int) -> None:
+        stream = self.streams.get(stream_id)
+        if stream is not None and stream._write_closed and stream._eof:
+            del self.streams[stream_id]
+
+    async def _drain(self) -> None:
+        try:
+            await self._raw.drain()
+        except ConnectionClosed:
+            if not self._closed:
+                raise
+
+    def _flush(self) -> None:
+        data = self._session.data_to_send()
+        if not data:
+            return
+        frames = self._noise.encrypt(data)
+        try:
+            self._raw.write(frames)
+        except ConnectionClosed:
+            self._terminate("transport closed")
+            return
+        metrics.NETWORK_BYTES.labels("out").inc(len(frames))
+
+    # -- liveness -----------------------------------------------------------------------------
+
+    async def muxer_ping(self) -> float:
+        """A muxer-level ping (yamux); the round trip in seconds. Bound it with a timeout."""
+        opaque = next(_ping_ids) & 0xFFFFFFFF
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pings[opaque] = future
+        started = time.perf_counter()
+        self._session.ping(opaque)
+        self._flush()
+        try:
+            await future
+        finally:
+            self._pings.pop(opaque, None)
+        return time.perf_counter() - started
+
+    # -- the read loop ------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        reason = "closed by peer"
+        try:
+            if self._initial_plaintext:
+                self._handle_plaintext(self._initial_plaintext)
+                self._initial_plaintext = b""
+            while not self._closed:
+                data = await self._raw.read()
+                if not data:
+                    break
+                metrics.NETWORK_BYTES.labels("in").inc(len(data))
+                plaintexts = self._noise.receive_data(data)
+                if plaintexts:
+                    self._handle_plaintext(
+                        plaintexts[0] if len(plaintexts) == 1 else b"".join(plaintexts)
+                    )
+        except ProtocolError as exc:
+            reason = f"protocol error: {exc}"
+            metrics.PROTOCOL_ERRORS.labels(type(exc).__name__).inc()
+            log.info("connection to %s failed: %s", self.remote_peer, exc)
+        except ConnectionClosed:
+            pass
+        except OSError as exc:
+            reason = f"transport error: {exc}"
+        finally:
+            self._terminate(reason)
+
+    def _handle_plaintext(self, data: bytes) -> None:
+        try:
+            events = self._session.receive_data(data)
+        finally:
+            # A failing session may still hold a last go-away frame.
+            self._flush()
+        streams = self.streams
+        for event in events:
+            if isinstance(event, StreamData):
+                stream = streams.get(event.stream_id)
+                if stream is not None:
+                    stream._on_data(event.data)
+            elif isinstance(event, StreamOpened):
+                stream = Stream(self, event.stream_id, inbound=True)
+                streams[event.stream_id] = stream
+                metrics.STREAMS_OPENED.labels("inbound").inc()
+                self._on_inbound_stream(stream)
+            elif isinstance(event, StreamEnded):
+                stream = streams.get(event.stream_id)
+                if stream is not None:
+                    stream._on_eof()
+                    self._forget_if_done(event.stream_id)
+            elif isinstance(event, StreamReset):
+                stream = streams.pop(event.stream_id, None)
+                if stream is not None:
+                    stream._on_reset()
+            elif isinstance(event, SendWindowUpdated):
+                stream = streams.get(event.stream_id)
+                if stream is not None:
+                    stream._on_window()
+            elif isinstance(event, PongReceived):
+                waiter = self._pings.get(event.opaque)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+            elif isinstance(event, SessionClosed):
+                if event.error is not None:
+                    raise event.error
+                raise ConnectionClosed("peer closed the session")
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def _terminate(self, reason: str) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._close_reason = reason
+        if not self._session.is_closed:
+            self._session.close()
+        try:
+            data = self._session.data_to_send()
+            if data:
+                self._raw.write(self._noise.encrypt(data))
+        except ConnectionClosed:
+            pass
+        self._raw.close()
+        for stream in list(self.streams.values()):
+            stream._on_reset()
+        self.streams.clear()
+        for waiter in self._pings.values():
+            if not waiter.done():
+                waiter.set_exception(ConnectionClosed(reason))
+        self._pings.clear()
+        self._on_closed(self)
+
+    async def close(self) -> None:
+        """Close the session and the transport; every stream is reset."""
+        self._terminate("closed locally")
+        await self._raw.wait_closed()
+        if self._reader is not None and self._reader is not asyncio.current_task():
+            await asyncio.gather(self._reader, return_exceptions=True)

@@ -1,0 +1,26 @@
+"""Prometheus metrics of the p2p layer (names follow nim-libp2p's, as nwaku exports them)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+PEERS = Gauge("libp2p_peers", "Connected peers")
+CONNECTIONS = Gauge("libp2p_open_connections", "Open connections", ["direction"])
+NETWORK_BYTES = Counter(
+    "libp2p_network_bytes", "Bytes on the wire of secured connections", ["direction"]
+)
+STREAMS_OPENED = Counter("libp2p_streams_opened", "Streams opened", ["direction"])
+PROTOCOL_ERRORS = Counter(
+    "pystatus_p2p_protocol_errors", "Connections ended by a peer's protocol violation", ["kind"]
+)
+DIAL_FAILURES = Counter("pystatus_p2p_dial_failures", "Failed dials", ["reason"])
+REFUSED_CONNECTIONS = Counter(
+    "pystatus_p2p_refused_connections", "Inbound connections refused by a limit", ["reason"]
+)
+HANDSHAKE_FAILURES = Counter(
+    "pystatus_p2p_handshake_failures", "Connection upgrades that failed", ["reason"]
+)
+NEGOTIATION_FAILURES = Counter(
+    "pystatus_p2p_negotiation_failures", "Stream protocol negotiations that failed", ["direction"]
+)
+IDENTIFY_RECEIVED = Counter("pystatus_p2p_identify_received", "Identify messages received")

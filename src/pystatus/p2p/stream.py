@@ -1,0 +1,217 @@
+"""An asyncio view of one multiplexed stream.
+
+The stream itself holds no protocol logic: data and end-of-stream are pushed in by its
+:class:`~pystatus.p2p.connection.Connection`, and writes go straight to the muxer session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import TYPE_CHECKING
+
+from pystatus.p2p.errors import (
+    DecodeError,
+    LimitExceeded,
+    LocalProtocolError,
+    StreamClosed,
+    StreamReset,
+)
+from pystatus.p2p.varint import decode_uvarint, encode_uvarint
+
+if TYPE_CHECKING:
+    from pystatus.p2p.connection import Connection
+
+
+class Stream:
+    """One stream of a connection: read, write, half-close, reset."""
+
+    def __init__(self, connection: Connection, stream_id: int, *, inbound: bool) -> None:
+        self.connection = connection
+        self.stream_id = stream_id
+        self.inbound = inbound
+        self.protocol: str | None = None
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._buffered = 0
+        self._preconsumed = 0
+        self._eof = False
+        self._reset = False
+        self._write_closed = False
+        self._read_waiter: asyncio.Future[None] | None = None
+        self._window_waiter: asyncio.Future[None] | None = None
+
+    def __repr__(self) -> str:
+        direction = "in" if self.inbound else "out"
+        return (
+            f"<Stream {self.stream_id} {direction} {self.protocol} {self.connection.remote_peer}>"
+        )
+
+    @property
+    def remote_peer(self) -> object:
+        return self.connection.remote_peer
+
+    @property
+    def is_reset(self) -> bool:
+        return self._reset
+
+    @property
+    def at_eof(self) -> bool:
+        return self._eof and not self._chunks
+
+    # -- called by the connection -------------------------------------------------------------
+
+    def _on_data(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        self._wake_reader()
+
+    def _on_eof(self) -> None:
+        self._eof = True
+        self._wake_reader()
+
+    def _on_reset(self) -> None:
+        self._reset = True
+        self._chunks.clear()
+        self._buffered = 0
+        self._wake_reader()
+        self._wake_writer()
+
+    def _on_window(self) -> None:
+        self._wake_writer()
+
+    def _wake_reader(self) -> None:
+        if self._read_waiter is not None and not self._read_waiter.done():
+            self._read_waiter.set_result(None)
+
+    def _wake_writer(self) -> None:
+        if self._window_waiter is not None and not self._window_waiter.done():
+            self._window_waiter.set_result(None)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def unread(self, data: bytes) -> None:
+        """Put bytes back in front (what negotiation read past its last line)."""
+        if data:
+            self._chunks.appendleft(data)
+            self._buffered += len(data)
+            # They were reported as consumed when first read: don't report them twice.
+            self._preconsumed += len(data)
+
+    async def read(self, max_bytes: int = -1) -> bytes:
+        """Return up to ``max_bytes`` (all buffered when negative); ``b""`` at end of stream."""
+        while not self._chunks:
+            if self._reset:
+                raise StreamReset(f"stream {self.stream_id} was reset")
+            if self._eof:
+                return b""
+            self._read_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._read_waiter
+            finally:
+                self._read_waiter = None
+        if max_bytes < 0:
+            if len(self._chunks) == 1:
+                data = self._chunks.popleft()
+            else:
+                data = b"".join(self._chunks)
+                self._chunks.clear()
+        else:
+            data = self._chunks.popleft()
+            if len(data) > max_bytes:
+                self._chunks.appendleft(data[max_bytes:])
+                data = data[:max_bytes]
+        self._buffered -= len(data)
+        consumed = len(data)
+        if self._preconsumed:
+            already = min(self._preconsumed, consumed)
+            self._preconsumed -= already
+            consumed -= already
+        if consumed:
+            self.connection._consumed(self.stream_id, consumed)
+        return data
+
+    async def readexactly(self, size: int) -> bytes:
+        parts: list[bytes] = []
+        remaining = size
+        while remaining:
+            chunk = await self.read(remaining)
+            if not chunk:
+                raise DecodeError(f"stream ended {remaining} bytes short of {size}")
+            parts.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(parts)
+
+    async def read_to_eof(self, limit: int) -> bytes:
+        """Read until the peer closes its side; more than ``limit`` bytes is LimitExceeded."""
+        parts: list[bytes] = []
+        total = 0
+        while chunk := await self.read():
+            total += len(chunk)
+            if total > limit:
+                raise LimitExceeded(f"stream carried more than {limit} bytes")
+            parts.append(chunk)
+        return b"".join(parts)
+
+    async def read_message(self, max_size: int) -> bytes:
+        """Read one varint-length-prefixed message (the libp2p request/response framing)."""
+        header = bytearray()
+        while True:
+            byte = await self.read(1)
+            if not byte:
+                if header:
+                    raise DecodeError("stream ended inside a length prefix")
+                raise DecodeError("stream ended before a message")
+            header += byte
+            decoded = decode_uvarint(header)
+            if decoded is not None:
+                break
+        length = decoded[0]
+        if length > max_size:
+            raise LimitExceeded(f"message of {length} bytes exceeds {max_size}")
+        return await self.readexactly(length)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    async def write(self, data: bytes) -> None:
+        if self._reset:
+            raise StreamReset(f"stream {self.stream_id} was reset")
+        if self._write_closed:
+            raise StreamClosed(f"stream {self.stream_id} is closed for writing")
+        connection = self.connection
+        offset = 0
+        total = len(data)
+        while True:
+            try:
+                accepted = connection._send(self.stream_id, data[offset:] if offset else data)
+            except LocalProtocolError as exc:
+                if self._reset:
+                    raise StreamReset(f"stream {self.stream_id} was reset") from exc
+                raise StreamClosed(str(exc)) from exc
+            offset += accepted
+            if offset >= total:
+                break
+            if accepted == 0:
+                self._window_waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await self._window_waiter
+                finally:
+                    self._window_waiter = None
+                if self._reset:
+                    raise StreamReset(f"stream {self.stream_id} was reset")
+        await connection._drain()
+
+    async def write_message(self, payload: bytes) -> None:
+        await self.write(encode_uvarint(len(payload)) + payload)
+
+    async def close(self) -> None:
+        """Close our write side; the peer reads end of stream. Reading stays possible."""
+        if self._write_closed or self._reset:
+            return
+        self._write_closed = True
+        self.connection._close_stream(self.stream_id)
+
+    async def reset(self) -> None:
+        if self._reset:
+            return
+        self._on_reset()
+        self.connection._reset_stream(self.stream_id)

@@ -1,0 +1,1 @@
+"""Byte-stream transports (TCP, WebSocket) under the connection upgrade."""
