@@ -1,0 +1,81 @@
+"""`pystatus node` as a user runs it: a real process that js-libp2p dials, stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.interop.harness import NodePeer
+
+PYSTATUS = str(Path(sys.executable).parent / "pystatus")
+
+
+async def _read_until(stream: asyncio.StreamReader, prefix: str) -> str:
+    while line := (await stream.readline()).decode():
+        if line.startswith(prefix):
+            return line.strip()
+    raise AssertionError(f"no line starting with {prefix!r}")
+
+
+@pytest.mark.interop
+async def test_node_prints_addresses_answers_js_and_stops_on_ctrl_c() -> None:
+    nodekey = "0b" * 32
+    process = await asyncio.create_subprocess_exec(
+        PYSTATUS,
+        "node",
+        "--nodekey",
+        nodekey,
+        "--listen-address",
+        "127.0.0.1",
+        "--tcp-port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    js = None
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(20):
+            listening = await _read_until(process.stdout, "listening on ")
+        addr = listening.removeprefix("listening on ")
+        assert addr.endswith("/p2p/16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ")
+        js = await NodePeer.start()
+        await js.call("dial", addr=addr)
+        info = await js.call("identify", peer=addr.rsplit("/", 1)[-1])
+        assert "/ipfs/ping/1.0.0" in info["protocols"]
+        assert float((await js.call("ping", peer=addr.rsplit("/", 1)[-1]))["rttMs"]) >= 0
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(10):
+            assert await process.wait() == 0
+        _, stderr = await process.communicate()
+        assert nodekey not in stderr.decode()
+    finally:
+        if js is not None:
+            await js.stop()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+@pytest.mark.parametrize("nodekey", ["abc", "zz" * 32, "00" * 32])
+async def test_bad_nodekey_is_refused_without_echoing_it(nodekey: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        PYSTATUS,
+        "node",
+        "--nodekey",
+        nodekey,
+        "--tcp-port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(20):
+        stdout, stderr = await process.communicate()
+    assert process.returncode == 2
+    output = (stdout + stderr).decode()
+    assert "--nodekey" in output
+    assert nodekey not in output
