@@ -1,0 +1,24 @@
+"""Prometheus metrics of the waku layer (nwaku's ``waku_*`` names where they exist)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+RELAY_MESSAGES = Counter(
+    "waku_relay_messages", "Relay messages by pubsub topic and direction", ["topic", "direction"]
+)
+RELAY_BYTES = Counter(
+    "waku_relay_network_bytes",
+    "Relay message bytes by pubsub topic and direction",
+    ["topic", "direction"],
+)
+RELAY_INVALID = Counter(
+    "waku_relay_invalid_messages", "Relay messages rejected by validation", ["reason"]
+)
+RELAY_DUPLICATES = Counter("waku_relay_duplicate_messages", "Relay messages seen before")
+RELAY_PEERS = Gauge("waku_relay_peers", "Peers speaking relay")
+RELAY_DROPPED_RPCS = Counter(
+    "waku_relay_dropped_rpcs", "RPCs dropped because a peer's send queue was full"
+)
+RELAY_SEND_QUEUE = Gauge("waku_relay_send_queue_bytes", "Bytes waiting in relay send queues")
+RELAY_GRAYLISTED = Counter("waku_relay_graylisted_peers", "Peers whose score fell below graylist")

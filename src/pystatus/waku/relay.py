@@ -1,0 +1,403 @@
+"""Waku relay (11/WAKU2-RELAY): the gossipsub router driven over the host's streams.
+
+Each peer that speaks ``/vac/waku/relay/2.0.0`` gets one outbound stream we write RPCs on
+(varint-length-prefixed) and sends us RPCs on a stream it opens. Messages pass a validation
+pipeline before the router forwards them: a per-peer rate limit, the Waku message decoder and
+the network's rules (64/WAKU2-NETWORK). A failure rejects the message, which the router scores
+against the peer that sent it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from pystatus.p2p.connection import Connection
+from pystatus.p2p.errors import P2PError, RemoteProtocolError
+from pystatus.p2p.gossipsub.events import Deliver, Graylisted, SendRpc
+from pystatus.p2p.gossipsub.params import GossipsubParams
+from pystatus.p2p.gossipsub.router import GossipsubRouter, ValidationResult
+from pystatus.p2p.gossipsub.rpc import RELAY_PROTOCOL_ID
+from pystatus.p2p.host import Host
+from pystatus.p2p.identify import IdentifyInfo
+from pystatus.p2p.peer_id import PeerId
+from pystatus.p2p.stream import Stream
+from pystatus.p2p.tasks import TaskSet
+from pystatus.p2p.varint import LengthPrefixedReader, length_prefixed
+from pystatus.waku import metrics
+from pystatus.waku.errors import InvalidMessage, LocalWakuError, RemoteWakuError
+from pystatus.waku.message import MAX_MESSAGE_SIZE, WakuMessage, message_hash, validate_message
+
+log = logging.getLogger(__name__)
+
+MAX_SEND_QUEUE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RelayConfig:
+    gossipsub: GossipsubParams = field(default_factory=GossipsubParams)
+    max_message_size: int = MAX_MESSAGE_SIZE
+    max_clock_drift_ns: int = 20 * 10**9
+    peer_rate: float = 5000.0
+    """Messages per second a peer may send us before its messages are rejected."""
+    peer_burst: float = 10000.0
+    subscription_queue: int = 10_000
+    """Messages buffered per subscriber before the oldest are dropped."""
+
+
+@dataclass(frozen=True, slots=True)
+class RelayedMessage:
+    pubsub_topic: str
+    message: WakuMessage
+    hash: bytes
+    source: PeerId | None
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PublishOutcome:
+    hash: bytes
+    peers: int
+
+
+class _TokenBucket:
+    __slots__ = ("_burst", "_rate", "_stamp", "_tokens")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._tokens = burst
+        self._stamp = now
+
+    def take(self, now: float) -> bool:
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+class Subscription:
+    """Messages relayed on some pubsub topics, as an async iterator. Bounded: when the
+    consumer falls behind by ``maxlen`` messages the oldest are dropped and counted."""
+
+    def __init__(self, relay: WakuRelay, topics: frozenset[str], maxlen: int) -> None:
+        self._relay = relay
+        self.topics = topics
+        self._queue: collections.deque[RelayedMessage] = collections.deque(maxlen=maxlen)
+        self._event = asyncio.Event()
+        self.dropped = 0
+        self._closed = False
+
+    def _put(self, item: RelayedMessage) -> None:
+        if len(self._queue) == self._queue.maxlen:
+            self.dropped += 1
+        self._queue.append(item)
+        self._event.set()
+
+    def __aiter__(self) -> AsyncIterator[RelayedMessage]:
+        return self
+
+    async def __anext__(self) -> RelayedMessage:
+        while not self._queue:
+            if self._closed:
+                raise StopAsyncIteration
+            self._event.clear()
+            await self._event.wait()
+        return self._queue.popleft()
+
+    def drain(self) -> list[RelayedMessage]:
+        items = list(self._queue)
+        self._queue.clear()
+        return items
+
+    def close(self) -> None:
+        """Stop receiving; topics no other subscriber holds are left."""
+        if self._closed:
+            return
+        self._closed = True
+        self._event.set()
+        self._relay._subscriptions.discard(self)
+        for topic in self.topics:
+            self._relay.unsubscribe_topic(topic)
+
+
+class _PeerWriter:
+    """One outbound relay stream and its bounded send queue."""
+
+    def __init__(self, relay: WakuRelay, peer: PeerId) -> None:
+        self.peer = peer
+        self.queue: collections.deque[bytes] = collections.deque()
+        self.queued_bytes = 0
+        self.wake = asyncio.Event()
+        self.stream: Stream | None = None
+        self.task = relay._tasks.spawn(relay._write_loop(self), name=f"relay writer {peer}")
+
+
+class WakuRelay:
+    def __init__(
+        self,
+        host: Host,
+        config: RelayConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.host = host
+        self.config = config or RelayConfig()
+        self._clock = clock
+        self.router = GossipsubRouter(self.config.gossipsub, validator=self._validate)
+        self._writers: dict[bytes, _PeerWriter] = {}
+        self._buckets: dict[bytes, _TokenBucket] = {}
+        self._subscriptions: set[Subscription] = set()
+        self._topic_refs: collections.Counter[str] = collections.Counter()
+        self._observers: list[Callable[[RelayedMessage], None]] = []
+        self._tasks = TaskSet("relay")
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.host.set_stream_handler(RELAY_PROTOCOL_ID, self._inbound)
+        self.host.on_identified(self._identified)
+        self.host.on_disconnected(self._disconnected)
+        for connection in self.host.connections():
+            record = self.host.peerstore.get(connection.remote_peer)
+            if record is not None and RELAY_PROTOCOL_ID in record.protocols:
+                self._add_peer(connection.remote_peer, connection)
+        self._heartbeat = self._tasks.spawn(self._heartbeat_loop(), name="relay heartbeat")
+
+    async def stop(self) -> None:
+        self.host.remove_stream_handler(RELAY_PROTOCOL_ID)
+        for subscription in list(self._subscriptions):
+            subscription._closed = True
+            subscription._event.set()
+        self._subscriptions.clear()
+        await self._tasks.cancel_all()
+
+    # -- topics -------------------------------------------------------------------------------
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted(self.router.subscriptions)
+
+    def subscribe_topic(self, pubsub_topic: str) -> None:
+        """Join the mesh of ``pubsub_topic`` without a consumer (a service node's shards)."""
+        self._topic_refs[pubsub_topic] += 1
+        if self._topic_refs[pubsub_topic] == 1:
+            self.router.subscribe(pubsub_topic, self._clock())
+            self._process_events()
+
+    def unsubscribe_topic(self, pubsub_topic: str) -> None:
+        if self._topic_refs[pubsub_topic] <= 0:
+            return
+        self._topic_refs[pubsub_topic] -= 1
+        if self._topic_refs[pubsub_topic] == 0:
+            del self._topic_refs[pubsub_topic]
+            self.router.unsubscribe(pubsub_topic, self._clock())
+            self._process_events()
+
+    def subscribe(self, *pubsub_topics: str, maxlen: int | None = None) -> Subscription:
+        subscription = Subscription(
+            self, frozenset(pubsub_topics), maxlen or self.config.subscription_queue
+        )
+        self._subscriptions.add(subscription)
+        for topic in pubsub_topics:
+            self.subscribe_topic(topic)
+        return subscription
+
+    def add_observer(self, observer: Callable[[RelayedMessage], None]) -> None:
+        """Called for every message relayed on a joined topic (the archive uses this)."""
+        self._observers.append(observer)
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def publish(self, pubsub_topic: str, message: WakuMessage) -> PublishOutcome:
+        """Validate and publish; returns the RFC 14 hash and how many peers it was sent to."""
+        data = message.encode()
+        now = self._clock()
+        try:
+            validate_message(
+                message,
+                now_ns=int(now * 1e9),
+                encoded_size=len(data),
+                max_clock_drift_ns=self.config.max_clock_drift_ns,
+                max_size=self.config.max_message_size,
+            )
+        except InvalidMessage as exc:
+            raise LocalWakuError(f"refusing to publish: {exc}") from exc
+        result = self.router.publish(pubsub_topic, data, now)
+        digest = message_hash(pubsub_topic, message)
+        metrics.RELAY_MESSAGES.labels(pubsub_topic, "out").inc()
+        metrics.RELAY_BYTES.labels(pubsub_topic, "out").inc(len(data))
+        self._process_events()
+        if pubsub_topic in self.router.subscriptions:
+            self._dispatch(RelayedMessage(pubsub_topic, message, digest, None, now))
+        return PublishOutcome(digest, result.peers)
+
+    # -- validation pipeline ------------------------------------------------------------------
+
+    def _validate(self, topic: str, data: bytes, peer: bytes | None) -> ValidationResult:
+        now = self._clock()
+        if peer is not None:
+            bucket = self._buckets.get(peer)
+            if bucket is None:
+                bucket = self._buckets[peer] = _TokenBucket(
+                    self.config.peer_rate, self.config.peer_burst, now
+                )
+            if not bucket.take(now):
+                metrics.RELAY_INVALID.labels("rate_limited").inc()
+                return ValidationResult.REJECT
+        if topic not in self._topic_refs:
+            return ValidationResult.IGNORE
+        try:
+            message = WakuMessage.decode(data)
+            validate_message(
+                message,
+                now_ns=int(now * 1e9),
+                encoded_size=len(data),
+                max_clock_drift_ns=self.config.max_clock_drift_ns,
+                max_size=self.config.max_message_size,
+            )
+        except InvalidMessage as exc:
+            metrics.RELAY_INVALID.labels(exc.reason).inc()
+            return ValidationResult.REJECT
+        except RemoteWakuError:
+            metrics.RELAY_INVALID.labels("malformed").inc()
+            return ValidationResult.REJECT
+        return ValidationResult.ACCEPT
+
+    # -- router events ------------------------------------------------------------------------
+
+    def _process_events(self) -> None:
+        for event in self.router.events():
+            if isinstance(event, SendRpc):
+                self._enqueue(event.peer, event.data)
+            elif isinstance(event, Deliver):
+                self._deliver(event)
+            elif isinstance(event, Graylisted):
+                metrics.RELAY_GRAYLISTED.inc()
+                log.info("relay peer %s graylisted (score %.1f)", event.peer.hex(), event.score)
+
+    def _deliver(self, event: Deliver) -> None:
+        try:
+            message = WakuMessage.decode(event.data)
+        except RemoteWakuError:
+            return
+        metrics.RELAY_MESSAGES.labels(event.topic, "in").inc()
+        metrics.RELAY_BYTES.labels(event.topic, "in").inc(len(event.data))
+        source = PeerId.from_bytes(event.source) if event.source is not None else None
+        self._dispatch(
+            RelayedMessage(
+                event.topic, message, message_hash(event.topic, message), source, self._clock()
+            )
+        )
+
+    def _dispatch(self, item: RelayedMessage) -> None:
+        for observer in self._observers:
+            observer(item)
+        for subscription in self._subscriptions:
+            if item.pubsub_topic in subscription.topics:
+                subscription._put(item)
+
+    # -- peers and streams --------------------------------------------------------------------
+
+    def _identified(self, peer: PeerId, info: IdentifyInfo) -> None:
+        if RELAY_PROTOCOL_ID in info.protocols:
+            connections = self.host.connections(peer)
+            if connections:
+                self._add_peer(peer, connections[0])
+
+    def _add_peer(self, peer: PeerId, connection: Connection) -> None:
+        key = peer.to_bytes()
+        if key in self._writers:
+            return
+        self._writers[key] = _PeerWriter(self, peer)
+        self.router.add_peer(key, self._clock(), outbound=connection.direction == "outbound")
+        metrics.RELAY_PEERS.set(len(self._writers))
+        self._process_events()
+
+    def _disconnected(self, connection: Connection) -> None:
+        peer = connection.remote_peer
+        if self.host.connections(peer):
+            return
+        key = peer.to_bytes()
+        writer = self._writers.pop(key, None)
+        if writer is None:
+            return
+        writer.task.cancel()
+        self._buckets.pop(key, None)
+        self.router.remove_peer(key, self._clock())
+        metrics.RELAY_PEERS.set(len(self._writers))
+        self._process_events()
+
+    def _enqueue(self, key: bytes, rpc: bytes) -> None:
+        writer = self._writers.get(key)
+        if writer is None:
+            return
+        if writer.queued_bytes + len(rpc) > MAX_SEND_QUEUE_BYTES:
+            metrics.RELAY_DROPPED_RPCS.inc()
+            return
+        frame = length_prefixed(rpc)
+        writer.queue.append(frame)
+        writer.queued_bytes += len(frame)
+        writer.wake.set()
+
+    async def _write_loop(self, writer: _PeerWriter) -> None:
+        try:
+            stream = await self.host.new_stream(writer.peer, [RELAY_PROTOCOL_ID])
+        except (P2PError, OSError) as exc:
+            log.debug("relay stream to %s failed: %r", writer.peer, exc)
+            return
+        writer.stream = stream
+        try:
+            while True:
+                await writer.wake.wait()
+                writer.wake.clear()
+                while writer.queue:
+                    batch = b"".join(writer.queue)
+                    writer.queue.clear()
+                    writer.queued_bytes = 0
+                    await stream.write(batch)
+        except (P2PError, OSError) as exc:
+            log.debug("relay stream to %s ended: %r", writer.peer, exc)
+        finally:
+            if not stream.is_reset:
+                await stream.reset()
+
+    async def _inbound(self, stream: Stream) -> None:
+        key = stream.connection.remote_peer.to_bytes()
+        reader = LengthPrefixedReader(self.config.gossipsub.max_rpc_size)
+        router = self.router
+        while chunk := await stream.read():
+            if key not in self._writers:
+                self._add_peer(stream.connection.remote_peer, stream.connection)
+            try:
+                for rpc in reader.feed(chunk):
+                    try:
+                        router.receive_rpc(key, rpc, self._clock())
+                    except RemoteProtocolError as exc:
+                        log.debug("bad RPC from %s: %s", stream.connection.remote_peer, exc)
+            finally:
+                self._process_events()
+        await stream.close()
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self.config.gossipsub.heartbeat_interval
+        while True:
+            await asyncio.sleep(interval)
+            self.router.heartbeat(self._clock())
+            self._process_events()
+            metrics.RELAY_SEND_QUEUE.set(sum(w.queued_bytes for w in self._writers.values()))
+
+    # -- waiting helpers for callers ----------------------------------------------------------
+
+    def mesh_size(self, pubsub_topic: str) -> int:
+        return len(self.router.mesh_peers(pubsub_topic))
+
+    def relay_peers(self) -> list[PeerId]:
+        return [writer.peer for writer in self._writers.values()]
