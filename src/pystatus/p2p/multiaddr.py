@@ -33,6 +33,7 @@ _PROTOCOLS: dict[int, tuple[str, int]] = {
     56: ("dnsaddr", -1),
     290: ("p2p-circuit", 0),
     421: ("p2p", -1),
+    445: ("onion3", 37),
     448: ("tls", 0),
     449: ("sni", -1),
     460: ("quic", 0),
@@ -77,6 +78,11 @@ def _value_to_bytes(name: str, size: int, text: str) -> bytes:
             return int(text).to_bytes(2, "big")
         if name == "p2p":
             return _peer_id_to_bytes(text)
+        if name == "onion3":
+            host, _, port = text.partition(":")
+            if len(host) != 56 or not port.isdigit() or not 1 <= int(port) <= 0xFFFF:
+                raise DecodeError(f"bad onion3 address {text!r}")
+            return base64.b32decode(host.upper()) + int(port).to_bytes(2, "big")
         if name == "certhash":
             if not text.startswith("u"):
                 raise DecodeError("certhash must be base64url multibase")
@@ -100,6 +106,11 @@ def _value_to_text(name: str, raw: bytes) -> str:
         return base58.b58encode(raw).decode()
     if name == "certhash":
         return "u" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    if name == "onion3":
+        port = int.from_bytes(raw[35:], "big")
+        if port == 0:
+            raise DecodeError("onion3 port 0")
+        return base64.b32encode(raw[:35]).decode().lower() + f":{port}"
     try:
         text = raw.decode()
     except UnicodeDecodeError as exc:

@@ -22,3 +22,12 @@ RELAY_DROPPED_RPCS = Counter(
 )
 RELAY_SEND_QUEUE = Gauge("waku_relay_send_queue_bytes", "Bytes waiting in relay send queues")
 RELAY_GRAYLISTED = Counter("waku_relay_graylisted_peers", "Peers whose score fell below graylist")
+
+PROTOCOL_MESSAGES = Counter(
+    "waku_protocol_messages", "Request/response exchanges by protocol", ["protocol", "direction"]
+)
+PROTOCOL_ERRORS = Counter(
+    "waku_protocol_errors",
+    "Failed request/response exchanges by protocol and kind",
+    ["protocol", "kind"],
+)
