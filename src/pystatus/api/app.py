@@ -1,0 +1,224 @@
+"""FastAPI routes mirroring nwaku's REST API for what pystatus implements.
+
+Topics in paths are URL-encoded (``%2Fwaku%2F2%2Frs%2F1%2F0``), as nwaku's clients send them.
+Errors answer with a status and a plain-text description, as nwaku does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Body, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, Field
+
+from pystatus import __version__
+from pystatus.errors import PystatusError
+from pystatus.node.node import WakuNode
+from pystatus.waku.errors import InvalidTopic, LocalWakuError
+from pystatus.waku.message import WakuMessage
+from pystatus.waku.relay import RelayedMessage
+from pystatus.waku.topics import ContentTopic, RelayShard
+
+
+class RestMessage(BaseModel):
+    """A Waku message in nwaku's JSON form: bytes as base64, timestamps in nanoseconds."""
+
+    payload: str = Field(description="base64")
+    contentTopic: str
+    version: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
+    timestamp: int | None = None
+    meta: str | None = Field(default=None, description="base64")
+    ephemeral: bool | None = None
+
+
+class InfoResponse(BaseModel):
+    listenAddresses: list[str]
+    enrUri: str
+
+
+class HealthResponse(BaseModel):
+    nodeHealth: str
+    protocolsHealth: list[dict[str, str]]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def _b64(text: str, field: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, f"{field} is not valid base64") from None
+
+
+def _to_message(body: RestMessage) -> WakuMessage:
+    try:
+        ContentTopic.parse(body.contentTopic)
+    except InvalidTopic as exc:
+        raise ApiError(400, f"invalid contentTopic: {exc}") from None
+    return WakuMessage(
+        payload=_b64(body.payload, "payload"),
+        content_topic=body.contentTopic,
+        version=body.version or 0,
+        timestamp=body.timestamp if body.timestamp is not None else time.time_ns(),
+        meta=_b64(body.meta, "meta") if body.meta is not None else None,
+        ephemeral=bool(body.ephemeral),
+    )
+
+
+def _to_rest(item: RelayedMessage) -> RestMessage:
+    message = item.message
+    return RestMessage(
+        payload=base64.b64encode(message.payload).decode(),
+        contentTopic=message.content_topic,
+        version=message.version,
+        timestamp=message.timestamp,
+        meta=base64.b64encode(message.meta).decode() if message.meta is not None else None,
+        ephemeral=message.ephemeral,
+    )
+
+
+def _check_pubsub_topic(node: WakuNode, topic: str) -> None:
+    try:
+        shard = RelayShard.parse(topic)
+    except InvalidTopic as exc:
+        raise ApiError(400, f"invalid pubsub topic: {exc}") from None
+    if shard.cluster_id != node.config.cluster_id:
+        raise ApiError(400, f"{topic} is not in cluster {node.config.cluster_id}")
+
+
+def _publish(node: WakuNode, pubsub_topic: str, body: RestMessage) -> PlainTextResponse:
+    relay = node.require_relay()
+    message = _to_message(body)
+    try:
+        outcome = relay.publish(pubsub_topic, message)
+    except LocalWakuError as exc:
+        raise ApiError(400, f"failed to publish: {exc}") from None
+    if outcome.peers == 0:
+        raise ApiError(503, "failed to publish: no peers to relay the message to")
+    return PlainTextResponse("OK")
+
+
+Topics = Annotated[list[str], Body(description="topics", max_length=100)]
+
+
+def create_app(node: WakuNode) -> FastAPI:
+    app = FastAPI(title="pystatus node REST API", version=__version__)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> PlainTextResponse:
+        return PlainTextResponse(exc.description, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> PlainTextResponse:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        return PlainTextResponse(f"bad request: {details}", status_code=400)
+
+    @app.exception_handler(PystatusError)
+    async def node_error(request: Request, exc: PystatusError) -> PlainTextResponse:
+        return PlainTextResponse(str(exc), status_code=503)
+
+    debug = APIRouter(tags=["debug"])
+
+    @debug.get("/debug/v1/info")
+    async def info() -> InfoResponse:
+        return InfoResponse(
+            listenAddresses=[str(a) for a in node.host.full_addrs()], enrUri=node.enr.to_text()
+        )
+
+    @debug.get("/debug/v1/version", response_class=PlainTextResponse)
+    async def version() -> str:
+        return f"v{__version__}"
+
+    @debug.get("/health")
+    async def health() -> JSONResponse:
+        protocols = []
+        if node.relay is not None:
+            ready = bool(node.relay.relay_peers())
+            protocols.append({"Relay": "Ready" if ready else "NOT_READY"})
+        body = HealthResponse(nodeHealth="Ready", protocolsHealth=protocols)
+        return JSONResponse(body.model_dump())
+
+    app.include_router(debug)
+    if node.relay is None:
+        return app
+
+    relay = APIRouter(tags=["relay"])
+
+    @relay.post("/relay/v1/subscriptions", response_class=PlainTextResponse)
+    async def subscribe(topics: Topics) -> str:
+        for topic in topics:
+            _check_pubsub_topic(node, topic)
+        for topic in topics:
+            if topic not in node._topic_cache:
+                node.require_relay().subscribe_topic(topic)
+            node.cache_topic(topic)
+        return "OK"
+
+    @relay.delete("/relay/v1/subscriptions", response_class=PlainTextResponse)
+    async def unsubscribe(topics: Topics) -> str:
+        for topic in topics:
+            if topic in node._topic_cache:
+                node.uncache_topic(topic)
+                node.require_relay().unsubscribe_topic(topic)
+        return "OK"
+
+    @relay.get("/relay/v1/messages/{pubsub_topic:path}")
+    async def topic_messages(pubsub_topic: str) -> list[RestMessage]:
+        items = node.take_topic_messages(pubsub_topic)
+        if items is None:
+            raise ApiError(404, f"not subscribed to topic: {pubsub_topic}")
+        return [_to_rest(item) for item in items]
+
+    @relay.post("/relay/v1/messages/{pubsub_topic:path}", response_class=PlainTextResponse)
+    async def publish(pubsub_topic: str, body: RestMessage) -> PlainTextResponse:
+        _check_pubsub_topic(node, pubsub_topic)
+        return _publish(node, pubsub_topic, body)
+
+    def _content_pubsub(content_topic: str) -> str:
+        try:
+            return node.content_topic_to_pubsub(content_topic)
+        except InvalidTopic as exc:
+            raise ApiError(400, f"invalid content topic: {exc}") from None
+
+    @relay.post("/relay/v1/auto/subscriptions", response_class=PlainTextResponse)
+    async def auto_subscribe(topics: Topics) -> str:
+        pubsub = [_content_pubsub(topic) for topic in topics]
+        for topic, shard_topic in zip(topics, pubsub, strict=True):
+            if topic not in node._content_cache:
+                node.require_relay().subscribe_topic(shard_topic)
+            node.cache_content_topic(topic)
+        return "OK"
+
+    @relay.delete("/relay/v1/auto/subscriptions", response_class=PlainTextResponse)
+    async def auto_unsubscribe(topics: Topics) -> str:
+        for topic in topics:
+            if topic in node._content_cache:
+                node.uncache_content_topic(topic)
+                node.require_relay().unsubscribe_topic(_content_pubsub(topic))
+        return "OK"
+
+    @relay.get("/relay/v1/auto/messages/{content_topic:path}")
+    async def content_messages(content_topic: str) -> list[RestMessage]:
+        items = node.take_content_messages(content_topic)
+        if items is None:
+            raise ApiError(404, f"not subscribed to content topic: {content_topic}")
+        return [_to_rest(item) for item in items]
+
+    @relay.post("/relay/v1/auto/messages", response_class=PlainTextResponse)
+    async def auto_publish(body: RestMessage) -> PlainTextResponse:
+        return _publish(node, _content_pubsub(body.contentTopic), body)
+
+    app.include_router(relay)
+    return app

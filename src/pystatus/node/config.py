@@ -1,0 +1,106 @@
+"""The node's configuration, validated when built: every bad value is a ConfigError naming it."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from pystatus.errors import ConfigError
+from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
+from pystatus.p2p.multiaddr import Multiaddr
+from pystatus.waku.errors import InvalidTopic
+from pystatus.waku.topics import MAX_SHARD, RelayShard
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RestConfig:
+    address: str = "127.0.0.1"
+    port: int = 8645
+    admin: bool = False
+    relay_cache_capacity: int = 50
+    """Messages kept per subscribed topic for GET /relay/v1/messages (oldest dropped first)."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 0xFFFF:
+            raise ConfigError(f"--rest-port {self.port} is not a port")
+        if self.relay_cache_capacity < 1:
+            raise ConfigError("--rest-relay-cache-capacity must be at least 1")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NodeConfig:
+    identity: Secp256k1PrivateKey = field(default_factory=Secp256k1PrivateKey.generate)
+    listen_address: str = "0.0.0.0"
+    tcp_port: int = 60000
+    websocket_support: bool = False
+    websocket_port: int = 8000
+    ext_ip: str | None = None
+    static_nodes: tuple[Multiaddr, ...] = ()
+    relay: bool = True
+    cluster_id: int = 0
+    shards: tuple[int, ...] = ()
+    pubsub_topics: tuple[str, ...] = ()
+    num_shards_in_network: int = 8
+    """Shards auto-sharding spreads content topics over, as js-waku's default network has."""
+    max_connections: int = 300
+    rest: RestConfig | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in (
+            ("--listen-address", self.listen_address),
+            ("--nat extip", self.ext_ip),
+        ):
+            if value is None:
+                continue
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ConfigError(f"{name} {value!r} is not an IP address") from None
+        for name, port in (
+            ("--tcp-port", self.tcp_port),
+            ("--websocket-port", self.websocket_port),
+        ):
+            if not 0 <= port <= 0xFFFF:
+                raise ConfigError(f"{name} {port} is not a port")
+        if self.max_connections < 1:
+            raise ConfigError("--max-connections must be at least 1")
+        if not 0 <= self.cluster_id <= 0xFFFF:
+            raise ConfigError(f"--cluster-id {self.cluster_id} is out of range 0..65535")
+        if not 1 <= self.num_shards_in_network <= MAX_SHARD + 1:
+            raise ConfigError("--num-shards-in-network must be between 1 and 1024")
+        for shard in self.shards:
+            if not 0 <= shard <= MAX_SHARD:
+                raise ConfigError(f"--shard {shard} is out of range 0..{MAX_SHARD}")
+        for topic in self.pubsub_topics:
+            try:
+                parsed = RelayShard.parse(topic)
+            except InvalidTopic as exc:
+                raise ConfigError(f"--pubsub-topic {topic!r}: {exc}") from None
+            if parsed.cluster_id != self.cluster_id:
+                raise ConfigError(
+                    f"--pubsub-topic {topic!r} is in cluster {parsed.cluster_id}, "
+                    f"not --cluster-id {self.cluster_id}"
+                )
+
+    @property
+    def relay_shards(self) -> tuple[int, ...]:
+        """The shards relayed: those named, or every shard of the network when none are."""
+        named = set(self.shards) | {RelayShard.parse(t).shard for t in self.pubsub_topics}
+        if not named:
+            named = set(range(self.num_shards_in_network))
+        return tuple(sorted(named))
+
+    @property
+    def relay_topics(self) -> tuple[str, ...]:
+        return tuple(RelayShard(self.cluster_id, s).pubsub_topic for s in self.relay_shards)
+
+    def listen_addrs(self) -> tuple[Multiaddr, ...]:
+        family = "ip6" if ":" in self.listen_address else "ip4"
+        addrs = [Multiaddr.from_string(f"/{family}/{self.listen_address}/tcp/{self.tcp_port}")]
+        if self.websocket_support:
+            addrs.append(
+                Multiaddr.from_string(
+                    f"/{family}/{self.listen_address}/tcp/{self.websocket_port}/ws"
+                )
+            )
+        return tuple(addrs)

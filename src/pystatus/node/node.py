@@ -1,0 +1,218 @@
+"""WakuNode: a host with relay and metadata, its ENR, and the caches the REST API reads."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ipaddress
+import logging
+from dataclasses import replace
+
+from pystatus.errors import NodeError
+from pystatus.node import metrics
+from pystatus.node.config import NodeConfig
+from pystatus.p2p.config import HostConfig
+from pystatus.p2p.errors import P2PError
+from pystatus.p2p.host import Host
+from pystatus.p2p.identify import IdentifyInfo
+from pystatus.p2p.multiaddr import Multiaddr
+from pystatus.p2p.peer_id import PeerId
+from pystatus.p2p.tasks import TaskSet
+from pystatus.waku.enr import Capabilities, Enr
+from pystatus.waku.errors import RemoteWakuError
+from pystatus.waku.metadata import METADATA_PROTOCOL_ID, WakuMetadata
+from pystatus.waku.relay import RelayedMessage, WakuRelay
+from pystatus.waku.topics import pubsub_topic_for_content_topic
+
+log = logging.getLogger(__name__)
+
+STATIC_RETRY_MIN = 1.0
+STATIC_RETRY_MAX = 30.0
+
+
+class WakuNode:
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.host = Host(
+            HostConfig(
+                identity=config.identity,
+                listen_addrs=config.listen_addrs(),
+                max_connections=config.max_connections,
+            )
+        )
+        self.relay = WakuRelay(self.host) if config.relay else None
+        self.metadata = WakuMetadata(
+            self.host, cluster_id=config.cluster_id, shards=lambda: self.config.relay_shards
+        )
+        capacity = config.rest.relay_cache_capacity if config.rest else 50
+        self._topic_cache: dict[str, collections.deque[RelayedMessage]] = {}
+        self._content_cache: dict[str, collections.deque[RelayedMessage]] = {}
+        self._cache_capacity = capacity
+        self._tasks = TaskSet("node")
+        self._enr: Enr | None = None
+        self._started = False
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.host.start()
+        if self.config.ext_ip is not None:
+            self.host.config = self._with_announced(self.host.config)
+        self.metadata.start()
+        self.host.on_identified(self._on_identified)
+        if self.relay is not None:
+            await self.relay.start()
+            self.relay.add_observer(self._cache_message)
+            for topic in self.config.relay_topics:
+                self.relay.subscribe_topic(topic)
+        for addr in self.config.static_nodes:
+            self._tasks.spawn(self._keep_connected(addr), name=f"static {addr}")
+        self._enr = self._build_enr()
+        self._started = True
+
+    async def stop(self) -> None:
+        await self._tasks.cancel_all()
+        if self.relay is not None:
+            await self.relay.stop()
+        self.metadata.stop()
+        await self.host.stop()
+
+    async def __aenter__(self) -> WakuNode:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def _with_announced(self, config: HostConfig) -> HostConfig:
+        """Announce ``--nat=extip:IP`` with the ports actually bound (0 picks one)."""
+        ip = self.config.ext_ip or ""
+        family = "ip6" if ":" in ip else "ip4"
+        announced = []
+        for addr in self.host.listen_addrs:
+            port = addr.value_for("tcp")
+            suffix = "/ws" if addr.value_for("ws") is not None else ""
+            announced.append(Multiaddr.from_string(f"/{family}/{ip}/tcp/{port}{suffix}"))
+        return replace(config, announce_addrs=tuple(announced))
+
+    # -- identity -----------------------------------------------------------------------------
+
+    @property
+    def peer_id(self) -> PeerId:
+        return self.host.peer_id
+
+    @property
+    def enr(self) -> Enr:
+        if self._enr is None:
+            raise NodeError("the node has not started")
+        return self._enr
+
+    def _build_enr(self) -> Enr:
+        addrs = self.host.listen_addrs
+        tcp = next((a for a in addrs if a.value_for("ws") is None), None)
+        others = [a for a in addrs if a is not tcp]
+        ip = self.config.ext_ip or self._routable_ip()
+        return Enr.build(
+            self.config.identity,
+            ip=ip,
+            tcp=int(tcp.value_for("tcp") or 0) if tcp is not None and ip is not None else None,
+            capabilities=Capabilities.RELAY if self.relay is not None else Capabilities(0),
+            multiaddrs=others,
+            cluster_id=self.config.cluster_id,
+            shards=list(self.config.relay_shards),
+        )
+
+    def _routable_ip(self) -> str | None:
+        address = ipaddress.ip_address(self.config.listen_address)
+        return None if address.is_unspecified else str(address)
+
+    # -- peers --------------------------------------------------------------------------------
+
+    def _on_identified(self, peer: PeerId, info: IdentifyInfo) -> None:
+        if METADATA_PROTOCOL_ID in info.protocols and peer not in self.metadata.peers:
+            self._tasks.spawn(self._check_cluster(peer), name=f"metadata {peer}")
+
+    async def _check_cluster(self, peer: PeerId) -> None:
+        try:
+            info = await self.metadata.query(peer)
+        except (P2PError, RemoteWakuError, TimeoutError) as exc:
+            log.debug("metadata query to %s failed: %r", peer, exc)
+            return
+        if info.cluster_id is not None and info.cluster_id != self.config.cluster_id:
+            metrics.PEERS_DROPPED.labels("other_cluster").inc()
+            log.info("dropping %s: it is in cluster %s", peer, info.cluster_id)
+            await self.host.disconnect(peer)
+
+    async def _keep_connected(self, addr: Multiaddr) -> None:
+        delay = STATIC_RETRY_MIN
+        while True:
+            peer = addr.peer_id
+            if peer is None or not self.host.connections(peer):
+                try:
+                    await self.host.connect(addr)
+                    log.info("connected to static node %s", addr)
+                    delay = STATIC_RETRY_MIN
+                except P2PError as exc:
+                    log.info(
+                        "static node %s unreachable (%s); retrying in %.0f s", addr, exc, delay
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, STATIC_RETRY_MAX)
+                    continue
+            await asyncio.sleep(STATIC_RETRY_MIN)
+
+    async def connect(self, addr: Multiaddr | str) -> PeerId:
+        connection = await self.host.connect(addr)
+        return connection.remote_peer
+
+    # -- relay caches for the REST API ------------------------------------------------------
+
+    def require_relay(self) -> WakuRelay:
+        if self.relay is None:
+            raise NodeError("relay is not enabled on this node (--relay=false)")
+        return self.relay
+
+    def content_topic_to_pubsub(self, content_topic: str) -> str:
+        return pubsub_topic_for_content_topic(
+            content_topic,
+            cluster_id=self.config.cluster_id,
+            shard_count=self.config.num_shards_in_network,
+        )
+
+    def cache_topic(self, pubsub_topic: str) -> None:
+        self._topic_cache.setdefault(pubsub_topic, collections.deque(maxlen=self._cache_capacity))
+
+    def uncache_topic(self, pubsub_topic: str) -> None:
+        self._topic_cache.pop(pubsub_topic, None)
+
+    def cache_content_topic(self, content_topic: str) -> None:
+        self._content_cache.setdefault(
+            content_topic, collections.deque(maxlen=self._cache_capacity)
+        )
+
+    def uncache_content_topic(self, content_topic: str) -> None:
+        self._content_cache.pop(content_topic, None)
+
+    def take_topic_messages(self, pubsub_topic: str) -> list[RelayedMessage] | None:
+        cache = self._topic_cache.get(pubsub_topic)
+        if cache is None:
+            return None
+        items = list(cache)
+        cache.clear()
+        return items
+
+    def take_content_messages(self, content_topic: str) -> list[RelayedMessage] | None:
+        cache = self._content_cache.get(content_topic)
+        if cache is None:
+            return None
+        items = list(cache)
+        cache.clear()
+        return items
+
+    def _cache_message(self, item: RelayedMessage) -> None:
+        cache = self._topic_cache.get(item.pubsub_topic)
+        if cache is not None:
+            cache.append(item)
+        cache = self._content_cache.get(item.message.content_topic)
+        if cache is not None:
+            cache.append(item)
