@@ -7,8 +7,10 @@ import signal
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from pystatus.waku.enr import Enr
 from tests.interop.harness import NodePeer
 
 PYSTATUS = str(Path(sys.executable).parent / "pystatus")
@@ -31,8 +33,14 @@ async def test_node_prints_addresses_answers_js_and_stops_on_ctrl_c() -> None:
         nodekey,
         "--listen-address",
         "127.0.0.1",
-        "--tcp-port",
-        "0",
+        "--tcp-port=0",
+        "--relay=true",
+        "--cluster-id=1",
+        "--shard=0",
+        "--shard",
+        "5",
+        "--rest",
+        "--rest-port=0",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -41,8 +49,15 @@ async def test_node_prints_addresses_answers_js_and_stops_on_ctrl_c() -> None:
         assert process.stdout is not None
         async with asyncio.timeout(20):
             listening = await _read_until(process.stdout, "listening on ")
+            relaying = await _read_until(process.stdout, "relaying ")
+            rest_line = await _read_until(process.stdout, "REST API on ")
         addr = listening.removeprefix("listening on ")
         assert addr.endswith("/p2p/16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ")
+        assert relaying == "relaying /waku/2/rs/1/0 /waku/2/rs/1/5"
+        async with httpx.AsyncClient(base_url=rest_line.removeprefix("REST API on ")) as api:
+            info = (await api.get("/debug/v1/info")).json()
+        assert info["listenAddresses"] == [addr]
+        assert Enr.from_text(info["enrUri"]).relay_shards == (1, (0, 5))
         js = await NodePeer.start()
         await js.call("dial", addr=addr)
         info = await js.call("identify", peer=addr.rsplit("/", 1)[-1])
@@ -59,6 +74,20 @@ async def test_node_prints_addresses_answers_js_and_stops_on_ctrl_c() -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_flag_for_a_missing_feature_is_refused_by_name() -> None:
+    process = await asyncio.create_subprocess_exec(
+        PYSTATUS,
+        "node",
+        "--store=true",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(20):
+        _, stderr = await process.communicate()
+    assert process.returncode == 2
+    assert "--store" in stderr.decode()
 
 
 @pytest.mark.parametrize("nodekey", ["abc", "zz" * 32, "00" * 32])

@@ -6,16 +6,19 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from pystatus import __version__
-from pystatus.errors import PystatusError
-from pystatus.p2p.config import HostConfig
-from pystatus.p2p.crypto.keys import PrivateKey, Secp256k1PrivateKey, load_nodekey
-from pystatus.p2p.host import Host
+from pystatus.api.server import RestServer
+from pystatus.cli import nwaku_args
+from pystatus.errors import ConfigError, PystatusError
+from pystatus.node.config import NodeConfig, RestConfig
+from pystatus.node.node import WakuNode
+from pystatus.p2p.crypto.keys import Secp256k1PrivateKey, load_nodekey
 from pystatus.p2p.multiaddr import Multiaddr
 
 app = typer.Typer(
@@ -34,29 +37,19 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _listen_addrs(
-    listen_address: str, tcp_port: int, websocket_support: bool, websocket_port: int
-) -> tuple[Multiaddr, ...]:
-    family = "ip6" if ":" in listen_address else "ip4"
-    addrs = [Multiaddr.from_string(f"/{family}/{listen_address}/tcp/{tcp_port}")]
-    if websocket_support:
-        addrs.append(Multiaddr.from_string(f"/{family}/{listen_address}/tcp/{websocket_port}/ws"))
-    return tuple(addrs)
-
-
-def _announce_addrs(nat: str, addrs: tuple[Multiaddr, ...]) -> tuple[Multiaddr, ...]:
+def _ext_ip(nat: str) -> str | None:
     if nat in ("", "any", "none", "upnp", "pmp"):
-        return ()
+        return None
     if not nat.startswith("extip:"):
-        raise typer.BadParameter(f"unsupported --nat value {nat!r}: use extip:IP, any or none")
-    ip = nat.removeprefix("extip:")
-    family = "ip6" if ":" in ip else "ip4"
-    announced = []
-    for addr in addrs:
-        port = addr.value_for("tcp")
-        suffix = "/ws" if addr.value_for("ws") is not None else ""
-        announced.append(Multiaddr.from_string(f"/{family}/{ip}/tcp/{port}{suffix}"))
-    return tuple(announced)
+        raise ConfigError(f"--nat {nat!r} is not supported: use extip:IP, any or none")
+    return nat.removeprefix("extip:")
+
+
+def _flag(name: str, text: str) -> bool:
+    try:
+        return nwaku_args.parse_bool(name, text)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 @app.command()
@@ -67,59 +60,108 @@ def node(
     listen_address: Annotated[str, typer.Option(help="IP to listen on")] = "0.0.0.0",
     tcp_port: Annotated[int, typer.Option(help="TCP listening port")] = 60000,
     websocket_support: Annotated[
-        bool, typer.Option("--websocket-support", help="Also listen for WebSocket")
-    ] = False,
+        str, typer.Option(metavar="true|false", help="Also listen for WebSocket")
+    ] = "false",
     websocket_port: Annotated[int, typer.Option(help="WebSocket listening port")] = 8000,
-    nat: Annotated[
-        str, typer.Option(help="extip:IP announces IP instead of the bound one")
-    ] = "any",
+    nat: Annotated[str, typer.Option(help="extip:IP announces IP instead of the bound one")] = (
+        "any"
+    ),
     staticnode: Annotated[
-        list[str] | None, typer.Option(help="Multiaddr of a peer to connect to (repeatable)")
+        list[str] | None, typer.Option(help="Multiaddr of a peer to keep connected (repeatable)")
     ] = None,
+    relay: Annotated[str, typer.Option(metavar="true|false", help="Run Waku relay")] = "true",
+    cluster_id: Annotated[int, typer.Option(help="Waku network cluster")] = 0,
+    shard: Annotated[
+        list[int] | None, typer.Option(help="Relay shard of the cluster (repeatable)")
+    ] = None,
+    pubsub_topic: Annotated[
+        list[str] | None, typer.Option(help="Relay /waku/2/rs/<cluster>/<shard> (repeatable)")
+    ] = None,
+    num_shards_in_network: Annotated[
+        int, typer.Option(help="Shards auto-sharding spreads content topics over")
+    ] = 8,
+    max_connections: Annotated[int, typer.Option(help="Most connections at once")] = 300,
+    rest: Annotated[str, typer.Option(metavar="true|false", help="Serve the REST API")] = "false",
+    rest_address: Annotated[str, typer.Option(help="REST API address")] = "127.0.0.1",
+    rest_port: Annotated[int, typer.Option(help="REST API port")] = 8645,
+    rest_admin: Annotated[
+        str, typer.Option(metavar="true|false", help="Enable the admin REST API")
+    ] = "false",
+    rest_relay_cache_capacity: Annotated[
+        int, typer.Option(help="Messages kept per topic for GET /relay/v1/messages")
+    ] = 50,
     log_level: Annotated[str, typer.Option(help="TRACE DEBUG INFO NOTICE WARN ERROR")] = "INFO",
 ) -> None:
-    """Run a node: listen, print the multiaddrs, answer identify and ping; Ctrl-C stops it."""
+    """Run a Waku node: relay, metadata, identify and ping, and the REST API with --rest.
+
+    Flags follow nwaku's names and syntax (--relay=true, --shard=3 repeated). Ctrl-C stops it.
+    """
     _configure_logging(log_level)
-    identity: PrivateKey
     try:
         identity = load_nodekey(nodekey) if nodekey else Secp256k1PrivateKey.generate()
-        listen = _listen_addrs(listen_address, tcp_port, websocket_support, websocket_port)
-        config = HostConfig(
-            identity=identity, listen_addrs=listen, announce_addrs=_announce_addrs(nat, listen)
+        rest_config = (
+            RestConfig(
+                address=rest_address,
+                port=rest_port,
+                admin=_flag("rest-admin", rest_admin),
+                relay_cache_capacity=rest_relay_cache_capacity,
+            )
+            if _flag("rest", rest)
+            else None
         )
-        statics = [Multiaddr.from_string(text) for text in staticnode or []]
+        config = NodeConfig(
+            identity=identity,
+            listen_address=listen_address,
+            tcp_port=tcp_port,
+            websocket_support=_flag("websocket-support", websocket_support),
+            websocket_port=websocket_port,
+            ext_ip=_ext_ip(nat),
+            static_nodes=tuple(Multiaddr.from_string(text) for text in staticnode or []),
+            relay=_flag("relay", relay),
+            cluster_id=cluster_id,
+            shards=tuple(shard or ()),
+            pubsub_topics=tuple(pubsub_topic or ()),
+            num_shards_in_network=num_shards_in_network,
+            max_connections=max_connections,
+            rest=rest_config,
+        )
     except PystatusError as exc:
         console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2) from None
     try:
-        asyncio.run(_run_node(config, statics))
+        asyncio.run(_run_node(config))
     except PystatusError as exc:
         console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
+        raise typer.Exit(1) from None
 
 
-async def _run_node(config: HostConfig, statics: list[Multiaddr]) -> None:
-    host = Host(config)
+async def _run_node(config: NodeConfig) -> None:
+    node = WakuNode(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await host.start()
+    await node.start()
+    rest: RestServer | None = None
     try:
-        print(f"pystatus {__version__} peer id {host.peer_id}", flush=True)
-        for addr in host.full_addrs():
+        if config.rest is not None:
+            rest = RestServer(node, config.rest)
+            await rest.start()
+        print(f"pystatus {__version__} peer id {node.peer_id}", flush=True)
+        for addr in node.host.full_addrs():
             print(f"listening on {addr}", flush=True)
-        for addr in statics:
-            try:
-                await host.connect(addr)
-                print(f"connected to {addr}", flush=True)
-            except PystatusError as exc:
-                console.print(f"[yellow]could not reach static node {addr}: {exc}[/yellow]")
+        print(f"enr {node.enr.to_text()}", flush=True)
+        if node.relay is not None:
+            print(f"relaying {' '.join(node.relay.topics)}", flush=True)
+        if rest is not None and config.rest is not None:
+            print(f"REST API on http://{config.rest.address}:{rest.port}", flush=True)
         await stop.wait()
         print("shutting down", flush=True)
     finally:
-        with contextlib.suppress(Exception):
-            await host.stop()
+        if rest is not None:
+            await rest.stop()
+        with contextlib.suppress(PystatusError, OSError):
+            await node.stop()
 
 
 @app.command()
@@ -129,7 +171,12 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        args = nwaku_args.normalize(sys.argv[1:])
+    except nwaku_args.UnsupportedFlag as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(2) from None
+    app(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,87 @@
+"""nwaku's command-line syntax, so scripts written for nwaku run unchanged.
+
+nwaku (nim-confutils) accepts ``--flag=value``, ``--flag:value`` and ``--flag value``, and a bare
+boolean flag means true. This rewrites such arguments into one form the CLI parses, and refuses
+nwaku flags for features pystatus lacks with a message naming them (``=false`` is accepted: it
+asks for nothing).
+"""
+
+from __future__ import annotations
+
+BOOLEAN_FLAGS = frozenset({"relay", "websocket-support", "rest", "rest-admin"})
+
+# nwaku features pystatus does not implement yet, by flag.
+UNSUPPORTED_FLAGS = {
+    "store": "the store protocol",
+    "store-message-db-url": "the store protocol",
+    "store-message-retention-policy": "the store protocol",
+    "storenode": "the store protocol",
+    "filter": "the filter protocol",
+    "filternode": "the filter protocol",
+    "lightpush": "light push",
+    "lightpushnode": "light push",
+    "peer-exchange": "peer exchange",
+    "discv5-discovery": "discv5 discovery",
+    "dns-discovery": "DNS discovery",
+    "rln-relay": "RLN relay",
+    "metrics-server": "the metrics server",
+    "websocket-secure-support": "secure WebSocket (put a TLS proxy in front)",
+}
+_UNSUPPORTED_BOOLEANS = frozenset(
+    {
+        "store",
+        "filter",
+        "lightpush",
+        "peer-exchange",
+        "discv5-discovery",
+        "dns-discovery",
+        "rln-relay",
+        "metrics-server",
+        "websocket-secure-support",
+    }
+)
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+class UnsupportedFlag(ValueError):
+    pass
+
+
+def normalize(args: list[str]) -> list[str]:
+    """Rewrite nwaku-style arguments; raise :class:`UnsupportedFlag` for missing features."""
+    out: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        index += 1
+        if not arg.startswith("--") or arg == "--":
+            out.append(arg)
+            continue
+        name, separator, value = arg[2:].partition("=")
+        if not separator and ":" in name:
+            name, _, value = name.partition(":")
+            separator = "="
+        if name in UNSUPPORTED_FLAGS:
+            if name in _UNSUPPORTED_BOOLEANS and separator and value.lower() in _FALSE:
+                continue
+            raise UnsupportedFlag(
+                f"--{name}: pystatus does not implement {UNSUPPORTED_FLAGS[name]} yet"
+            )
+        if name in BOOLEAN_FLAGS and not separator:
+            follower = args[index] if index < len(args) else ""
+            if follower.lower() in {"true", "false"}:
+                value, separator = follower, "="
+                index += 1
+            else:
+                value, separator = "true", "="
+        out.append(f"--{name}={value}" if separator else f"--{name}")
+    return out
+
+
+def parse_bool(name: str, text: str) -> bool:
+    lowered = text.lower()
+    if lowered in {"true", "1", "yes", "on"}:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"--{name} takes true or false, not {text!r}")

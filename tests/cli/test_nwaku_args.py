@@ -1,0 +1,38 @@
+"""nwaku's flag syntax, rewritten for pystatus's parser."""
+
+from __future__ import annotations
+
+import pytest
+
+from pystatus.cli.nwaku_args import UnsupportedFlag, normalize, parse_bool
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (["--relay=true"], ["--relay=true"]),
+        (["--relay"], ["--relay=true"]),
+        (["--relay", "false"], ["--relay=false"]),
+        (["--relay:false"], ["--relay=false"]),
+        (["--shard=3", "--shard", "4"], ["--shard=3", "--shard", "4"]),
+        (["--rest", "--rest-port=0"], ["--rest=true", "--rest-port=0"]),
+        (["--nat=extip:1.2.3.4"], ["--nat=extip:1.2.3.4"]),
+        (["--store=false", "--filter:false"], []),
+        (["node", "--tcp-port", "1"], ["node", "--tcp-port", "1"]),
+    ],
+)
+def test_normalize(given: list[str], expected: list[str]) -> None:
+    assert normalize(given) == expected
+
+
+@pytest.mark.parametrize("flag", ["--store", "--store=true", "--lightpush", "--rln-relay:true"])
+def test_missing_features_are_refused_by_name(flag: str) -> None:
+    name = flag[2:].split("=")[0].split(":")[0]
+    with pytest.raises(UnsupportedFlag, match=f"--{name}"):
+        normalize([flag])
+
+
+def test_parse_bool() -> None:
+    assert parse_bool("relay", "TRUE") and not parse_bool("relay", "off")
+    with pytest.raises(ValueError, match="--relay"):
+        parse_bool("relay", "maybe")
