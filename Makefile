@@ -32,7 +32,15 @@ lint: $(PY_STAMP)
 test: setup lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: setup
+# py-libp2p, the reference Python libp2p, runs from its own venv: it is trio-only and pins
+# its own dependencies.
+PYLIBP2P_STAMP := .venv-pylibp2p/.installed
+$(PYLIBP2P_STAMP):
+	$(PYTHON) -m venv .venv-pylibp2p
+	.venv-pylibp2p/bin/pip install --quiet libp2p==0.8.1
+	touch $@
+
+bench: setup $(PYLIBP2P_STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
 proto: $(PY_STAMP)
@@ -43,4 +51,4 @@ proto: $(PY_STAMP)
 	$(BIN)/ruff format --quiet $(PROTOS:.proto=_pb2.pyi)
 
 clean:
-	rm -rf $(VENV) $(NPM_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-pylibp2p $(NPM_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

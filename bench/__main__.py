@@ -13,9 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.p2p import P2PResult, run_p2p
+from bench.relay import RelayResult, run_relay
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP = ROOT / "tests" / "interop"
+PYLIBP2P_PYTHON = ROOT / ".venv-pylibp2p" / "bin" / "python"
 
 
 def run_js_p2p(muxer: str) -> P2PResult:
@@ -63,12 +65,86 @@ def p2p_table(muxers: list[str]) -> Table:
     return table
 
 
+def _json_line(command: list[str], cwd: Path) -> dict[str, float]:
+    completed = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, check=False, cwd=cwd
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{command[0]} benchmark failed: {completed.stderr[-2000:]}")
+    line = [text for text in completed.stdout.splitlines() if text.startswith("{")][-1]
+    return {key: float(value) for key, value in json.loads(line).items()}
+
+
+def run_js_relay(messages: int, samples: int) -> RelayResult:
+    command = ["node", "--import", str(INTEROP / "polyfill.mjs"), str(INTEROP / "bench_relay.mjs")]
+    data = _json_line([*command, str(messages), str(samples)], INTEROP)
+    return RelayResult(
+        "js-waku",
+        data["link_msgs_per_s"],
+        data["line5_msgs_per_s"],
+        data["latency_p50_ms"],
+        data["latency_p99_ms"],
+    )
+
+
+def run_pylibp2p_relay(messages: int) -> RelayResult | None:
+    if not PYLIBP2P_PYTHON.exists():
+        return None
+    script = ROOT / "bench" / "external" / "pylibp2p_relay.py"
+    data = _json_line([str(PYLIBP2P_PYTHON), str(script), str(messages)], ROOT)
+    return RelayResult(
+        "py-libp2p 0.8.1",
+        data["link_msgs_per_s"],
+        data["line5_msgs_per_s"],
+        data["latency_p50_ms"],
+        data["latency_p99_ms"],
+    )
+
+
+def relay_table(messages: int, samples: int) -> Table:
+    ours = asyncio.run(run_relay(messages, samples))
+    js = run_js_relay(messages, samples)
+    # py-libp2p relays about 1/20 of our rate; fewer messages keep its run short.
+    pylibp2p = run_pylibp2p_relay(max(500, messages // 10))
+    table = Table(title="relay: 1 KiB Waku messages, loopback, all nodes in one process per impl")
+    columns = ["metric", "pystatus", "js-waku", "ratio (py/js)"]
+    if pylibp2p is not None:
+        columns += ["py-libp2p 0.8.1", "ratio (pystatus/py-libp2p)"]
+    for column in columns:
+        table.add_column(column, justify="right")
+    rows = [
+        ("1 link (msg/s)", "link_msgs_per_s", True),
+        ("line of 5 (msg/s)", "line5_msgs_per_s", True),
+        ("3 hops p50 (ms)", "latency_p50_ms", False),
+        ("3 hops p99 (ms)", "latency_p99_ms", False),
+    ]
+    for name, attribute, higher_is_better in rows:
+        mine, theirs = getattr(ours, attribute), getattr(js, attribute)
+        hint = "" if higher_is_better else " (lower is better)"
+        cells = [name, f"{mine:,.1f}", f"{theirs:,.1f}", f"{mine / theirs:.2f}{hint}"]
+        if pylibp2p is not None:
+            other = getattr(pylibp2p, attribute)
+            cells += [f"{other:,.1f}", f"{mine / other:.2f}{hint}"]
+        table.add_row(*cells)
+    if pylibp2p is None:
+        table.caption = (
+            "py-libp2p column skipped: .venv-pylibp2p is missing (make bench creates it)"
+        )
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--muxer", action="append", choices=["yamux", "mplex"])
+    parser.add_argument("--only", choices=["p2p", "relay"])
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--samples", type=int, default=500)
     args = parser.parse_args()
-    console = Console()
-    console.print(p2p_table(args.muxer or ["yamux", "mplex"]))
+    console = Console(width=max(Console().width, 120))
+    if args.only in (None, "p2p"):
+        console.print(p2p_table(args.muxer or ["yamux", "mplex"]))
+    if args.only in (None, "relay"):
+        console.print(relay_table(args.messages, args.samples))
     return 0
 
 

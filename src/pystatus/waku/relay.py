@@ -392,12 +392,16 @@ class WakuRelay:
             await asyncio.sleep(interval)
             self.router.heartbeat(self._clock())
             self._process_events()
-            metrics.RELAY_SEND_QUEUE.set(sum(w.queued_bytes for w in self._writers.values()))
+            metrics.RELAY_SEND_QUEUE.set(self.send_queue_bytes())
 
     # -- waiting helpers for callers ----------------------------------------------------------
 
     def mesh_size(self, pubsub_topic: str) -> int:
         return len(self.router.mesh_peers(pubsub_topic))
+
+    def send_queue_bytes(self) -> int:
+        """Bytes queued for peers and not yet written: what a fast publisher waits on."""
+        return sum(writer.queued_bytes for writer in self._writers.values())
 
     def relay_peers(self) -> list[PeerId]:
         return [writer.peer for writer in self._writers.values()]

@@ -1,0 +1,1 @@
+"""Reference implementations benchmarked beside pystatus; each runs in its own environment."""
