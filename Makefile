@@ -22,7 +22,7 @@ $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
 setup: $(PY_STAMP) $(NPM_STAMP)
 
 run: setup
-	$(BIN)/pystatus node $(ARGS)
+	$(BIN)/pystatus node --rest=true $(ARGS)
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff format --check src tests bench
