@@ -76,35 +76,40 @@ async def test_node_prints_addresses_answers_js_and_stops_on_ctrl_c() -> None:
             await process.wait()
 
 
-async def test_flag_for_a_missing_feature_is_refused_by_name() -> None:
+async def _run_to_exit(*args: str) -> tuple[int, str]:
+    """Run ``pystatus`` expecting it to exit by itself; its exit code and all it printed."""
     process = await asyncio.create_subprocess_exec(
-        PYSTATUS,
-        "node",
-        "--store=true",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        PYSTATUS, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    async with asyncio.timeout(20):
-        _, stderr = await process.communicate()
-    assert process.returncode == 2
-    assert "--store" in stderr.decode()
+    try:
+        async with asyncio.timeout(20):
+            stdout, stderr = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, (stdout + stderr).decode()
+
+
+async def test_flag_for_a_missing_feature_is_refused_by_name() -> None:
+    code, output = await _run_to_exit("node", "--store=true")
+    assert code == 2
+    assert "--store" in output
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--cluster-id", "70000"), ("--shard", "5000"), ("--relay", "maybe")]
+)
+async def test_bad_values_are_refused_by_name(flag: str, value: str) -> None:
+    code, output = await _run_to_exit("node", f"{flag}={value}", "--tcp-port=0")
+    assert code == 2
+    assert flag in output
 
 
 @pytest.mark.parametrize("nodekey", ["abc", "zz" * 32, "00" * 32])
 async def test_bad_nodekey_is_refused_without_echoing_it(nodekey: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        PYSTATUS,
-        "node",
-        "--nodekey",
-        nodekey,
-        "--tcp-port",
-        "0",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(20):
-        stdout, stderr = await process.communicate()
-    assert process.returncode == 2
-    output = (stdout + stderr).decode()
+    code, output = await _run_to_exit("node", "--nodekey", nodekey, "--tcp-port", "0")
+    assert code == 2
     assert "--nodekey" in output
     assert nodekey not in output

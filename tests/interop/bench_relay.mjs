@@ -6,9 +6,8 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
-import { gossipsub } from '@chainsafe/libp2p-gossipsub'
+import { wakuGossipsub, useRelayCodec } from './waku_relay.mjs'
 import { WakuMessage } from '@waku/proto'
-import { createHash } from 'node:crypto'
 
 const TOPIC = '/waku/2/rs/1/0'
 const CONTENT = '/bench/1/relay/proto'
@@ -25,20 +24,10 @@ async function relayNode () {
     streamMuxers: [yamux()],
     services: {
       identify: identify(),
-      pubsub: gossipsub({
-        globalSignaturePolicy: 'StrictNoSign',
-        msgIdFn: (message) => createHash('sha256').update(message.data).digest(),
-        fallbackToFloodsub: false,
-        emitSelf: false,
-        allowPublishToZeroTopicPeers: true,
-        D: 6,
-        Dlo: 4,
-        Dhi: 8,
-        maxInboundDataLength: 4 * 1024 * 1024
-      })
+      pubsub: wakuGossipsub()
     }
   })
-  node.services.pubsub.multicodecs = ['/vac/waku/relay/2.0.0']
+  useRelayCodec(node)
   await node.start()
   node.services.pubsub.subscribe(TOPIC)
   return node

@@ -10,15 +10,13 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { mplex } from '@libp2p/mplex'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { gossipsub } from '@chainsafe/libp2p-gossipsub'
+import { wakuGossipsub, useRelayCodec } from './waku_relay.mjs'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { wakuMetadata, messageHash } from '@waku/core'
 import { WakuMessage } from '@waku/proto'
-import { createHash } from 'node:crypto'
 import { createInterface } from 'node:readline'
 
-const RELAY = '/vac/waku/relay/2.0.0'
 const args = { transport: 'tcp', cluster: '1' }
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1]
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
@@ -26,7 +24,7 @@ const hex = (bytes) => Buffer.from(bytes).toString('hex')
 
 const listen = args.transport === 'ws' ? '/ip4/127.0.0.1/tcp/0/ws' : '/ip4/127.0.0.1/tcp/0'
 const node = await createLibp2p({
-  start: false, // the relay codec below must be set before gossipsub registers its handlers
+  start: false, // see useRelayCodec
   privateKey: await generateKeyPair('secp256k1'),
   addresses: { listen: [listen] },
   transports: [tcp(), webSockets()],
@@ -36,22 +34,10 @@ const node = await createLibp2p({
     identify: identify(),
     ping: ping(),
     metadata: wakuMetadata(Number(args.cluster)),
-    pubsub: gossipsub({
-      globalSignaturePolicy: 'StrictNoSign',
-      msgIdFn: (message) => createHash('sha256').update(message.data).digest(),
-      fallbackToFloodsub: false,
-      emitSelf: false,
-      allowPublishToZeroTopicPeers: true,
-      // Waku's mesh degree (11/WAKU2-RELAY): D 6, Dlow 4, Dhigh 8.
-      D: 6,
-      Dlo: 4,
-      Dhi: 8,
-      heartbeatInterval: 1000,
-      maxInboundDataLength: 4 * 1024 * 1024
-    })
+    pubsub: wakuGossipsub()
   }
 })
-node.services.pubsub.multicodecs = [RELAY]
+useRelayCodec(node)
 
 node.services.pubsub.addEventListener('message', (evt) => {
   const { topic, data } = evt.detail

@@ -155,36 +155,9 @@ def create_app(node: WakuNode) -> FastAPI:
         return app
 
     relay = APIRouter(tags=["relay"])
-
-    @relay.post("/relay/v1/subscriptions", response_class=PlainTextResponse)
-    async def subscribe(topics: Topics) -> str:
-        for topic in topics:
-            _check_pubsub_topic(node, topic)
-        for topic in topics:
-            if topic not in node._topic_cache:
-                node.require_relay().subscribe_topic(topic)
-            node.cache_topic(topic)
-        return "OK"
-
-    @relay.delete("/relay/v1/subscriptions", response_class=PlainTextResponse)
-    async def unsubscribe(topics: Topics) -> str:
-        for topic in topics:
-            if topic in node._topic_cache:
-                node.uncache_topic(topic)
-                node.require_relay().unsubscribe_topic(topic)
-        return "OK"
-
-    @relay.get("/relay/v1/messages/{pubsub_topic:path}")
-    async def topic_messages(pubsub_topic: str) -> list[RestMessage]:
-        items = node.take_topic_messages(pubsub_topic)
-        if items is None:
-            raise ApiError(404, f"not subscribed to topic: {pubsub_topic}")
-        return [_to_rest(item) for item in items]
-
-    @relay.post("/relay/v1/messages/{pubsub_topic:path}", response_class=PlainTextResponse)
-    async def publish(pubsub_topic: str, body: RestMessage) -> PlainTextResponse:
-        _check_pubsub_topic(node, pubsub_topic)
-        return _publish(node, pubsub_topic, body)
+    topic_cache, content_cache = node.topic_cache, node.content_cache
+    if topic_cache is None or content_cache is None:  # relay is off
+        return app
 
     def _content_pubsub(content_topic: str) -> str:
         try:
@@ -192,29 +165,50 @@ def create_app(node: WakuNode) -> FastAPI:
         except InvalidTopic as exc:
             raise ApiError(400, f"invalid content topic: {exc}") from None
 
+    def _messages(items: list[RelayedMessage] | None, topic: str) -> list[RestMessage]:
+        if items is None:
+            raise ApiError(404, f"not subscribed to {topic}")
+        return [_to_rest(item) for item in items]
+
+    @relay.post("/relay/v1/subscriptions", response_class=PlainTextResponse)
+    async def subscribe(topics: Topics) -> str:
+        for topic in topics:
+            _check_pubsub_topic(node, topic)
+        for topic in topics:
+            topic_cache.subscribe(topic, topic)
+        return "OK"
+
+    @relay.delete("/relay/v1/subscriptions", response_class=PlainTextResponse)
+    async def unsubscribe(topics: Topics) -> str:
+        for topic in topics:
+            topic_cache.unsubscribe(topic, topic)
+        return "OK"
+
+    @relay.get("/relay/v1/messages/{pubsub_topic:path}")
+    async def topic_messages(pubsub_topic: str) -> list[RestMessage]:
+        return _messages(topic_cache.take(pubsub_topic), pubsub_topic)
+
+    @relay.post("/relay/v1/messages/{pubsub_topic:path}", response_class=PlainTextResponse)
+    async def publish(pubsub_topic: str, body: RestMessage) -> PlainTextResponse:
+        _check_pubsub_topic(node, pubsub_topic)
+        return _publish(node, pubsub_topic, body)
+
     @relay.post("/relay/v1/auto/subscriptions", response_class=PlainTextResponse)
     async def auto_subscribe(topics: Topics) -> str:
-        pubsub = [_content_pubsub(topic) for topic in topics]
-        for topic, shard_topic in zip(topics, pubsub, strict=True):
-            if topic not in node._content_cache:
-                node.require_relay().subscribe_topic(shard_topic)
-            node.cache_content_topic(topic)
+        shard_topics = [_content_pubsub(topic) for topic in topics]
+        for topic, shard_topic in zip(topics, shard_topics, strict=True):
+            content_cache.subscribe(topic, shard_topic)
         return "OK"
 
     @relay.delete("/relay/v1/auto/subscriptions", response_class=PlainTextResponse)
     async def auto_unsubscribe(topics: Topics) -> str:
         for topic in topics:
-            if topic in node._content_cache:
-                node.uncache_content_topic(topic)
-                node.require_relay().unsubscribe_topic(_content_pubsub(topic))
+            content_cache.unsubscribe(topic, _content_pubsub(topic))
         return "OK"
 
     @relay.get("/relay/v1/auto/messages/{content_topic:path}")
     async def content_messages(content_topic: str) -> list[RestMessage]:
-        items = node.take_content_messages(content_topic)
-        if items is None:
-            raise ApiError(404, f"not subscribed to content topic: {content_topic}")
-        return [_to_rest(item) for item in items]
+        return _messages(content_cache.take(content_topic), content_topic)
 
     @relay.post("/relay/v1/auto/messages", response_class=PlainTextResponse)
     async def auto_publish(body: RestMessage) -> PlainTextResponse:

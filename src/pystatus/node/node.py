@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import ipaddress
 import logging
 from dataclasses import replace
@@ -11,6 +10,7 @@ from dataclasses import replace
 from pystatus.errors import NodeError
 from pystatus.node import metrics
 from pystatus.node.config import NodeConfig
+from pystatus.node.message_cache import MessageCache
 from pystatus.p2p.config import HostConfig
 from pystatus.p2p.errors import P2PError
 from pystatus.p2p.host import Host
@@ -45,9 +45,13 @@ class WakuNode:
             self.host, cluster_id=config.cluster_id, shards=lambda: self.config.relay_shards
         )
         capacity = config.rest.relay_cache_capacity if config.rest else 50
-        self._topic_cache: dict[str, collections.deque[RelayedMessage]] = {}
-        self._content_cache: dict[str, collections.deque[RelayedMessage]] = {}
-        self._cache_capacity = capacity
+        self.topic_cache: MessageCache | None = None
+        self.content_cache: MessageCache | None = None
+        if self.relay is not None:
+            self.topic_cache = MessageCache(self.relay, capacity, lambda i: i.pubsub_topic)
+            self.content_cache = MessageCache(
+                self.relay, capacity, lambda i: i.message.content_topic
+            )
         self._tasks = TaskSet("node")
         self._enr: Enr | None = None
         self._started = False
@@ -165,7 +169,7 @@ class WakuNode:
         connection = await self.host.connect(addr)
         return connection.remote_peer
 
-    # -- relay caches for the REST API ------------------------------------------------------
+    # -- relay for the REST API --------------------------------------------------------------
 
     def require_relay(self) -> WakuRelay:
         if self.relay is None:
@@ -179,40 +183,7 @@ class WakuNode:
             shard_count=self.config.num_shards_in_network,
         )
 
-    def cache_topic(self, pubsub_topic: str) -> None:
-        self._topic_cache.setdefault(pubsub_topic, collections.deque(maxlen=self._cache_capacity))
-
-    def uncache_topic(self, pubsub_topic: str) -> None:
-        self._topic_cache.pop(pubsub_topic, None)
-
-    def cache_content_topic(self, content_topic: str) -> None:
-        self._content_cache.setdefault(
-            content_topic, collections.deque(maxlen=self._cache_capacity)
-        )
-
-    def uncache_content_topic(self, content_topic: str) -> None:
-        self._content_cache.pop(content_topic, None)
-
-    def take_topic_messages(self, pubsub_topic: str) -> list[RelayedMessage] | None:
-        cache = self._topic_cache.get(pubsub_topic)
-        if cache is None:
-            return None
-        items = list(cache)
-        cache.clear()
-        return items
-
-    def take_content_messages(self, content_topic: str) -> list[RelayedMessage] | None:
-        cache = self._content_cache.get(content_topic)
-        if cache is None:
-            return None
-        items = list(cache)
-        cache.clear()
-        return items
-
     def _cache_message(self, item: RelayedMessage) -> None:
-        cache = self._topic_cache.get(item.pubsub_topic)
-        if cache is not None:
-            cache.append(item)
-        cache = self._content_cache.get(item.message.content_topic)
-        if cache is not None:
-            cache.append(item)
+        if self.topic_cache is not None and self.content_cache is not None:
+            self.topic_cache.add(item)
+            self.content_cache.add(item)

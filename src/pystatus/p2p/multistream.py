@@ -9,7 +9,7 @@ negotiated protocol (``Negotiated.leftover``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 from pystatus.p2p.errors import (
@@ -72,25 +72,22 @@ class _LineReader:
         return rest
 
 
-class MultistreamDialer:
-    """The initiating side: proposes ``protocols`` in order until one is accepted."""
+class _Negotiator:
+    """What both sides share: the outgoing buffer, the line reader and the header check."""
 
-    def __init__(self, protocols: Sequence[str], *, max_line: int = 1024) -> None:
-        if not protocols:
-            raise LocalProtocolError("nothing to negotiate")
-        self._protocols = list(protocols)
-        self._index = 0
+    def __init__(self, max_line: int) -> None:
         self._reader = _LineReader(max_line)
         self._header_seen = False
         self._result: Negotiated | None = None
-        self._out = bytearray(encode_line(MULTISTREAM_PROTOCOL_ID) + encode_line(protocols[0]))
+        self._out = bytearray()
 
     def data_to_send(self) -> bytes:
         out = bytes(self._out)
         self._out.clear()
         return out
 
-    def receive_data(self, data: bytes) -> Negotiated | None:
+    def _lines(self, data: bytes) -> Iterator[str]:
+        """Protocol lines received, after the multistream header (which is checked)."""
         if self._result is not None:
             raise LocalProtocolError("negotiation already finished")
         self._reader.feed(data)
@@ -99,7 +96,27 @@ class MultistreamDialer:
                 if line != MULTISTREAM_PROTOCOL_ID:
                     raise NegotiationError(f"peer does not speak multistream: {line!r}")
                 self._header_seen = True
+                self._on_header()
                 continue
+            yield line
+
+    def _on_header(self) -> None:
+        pass
+
+
+class MultistreamDialer(_Negotiator):
+    """The initiating side: proposes ``protocols`` in order until one is accepted."""
+
+    def __init__(self, protocols: Sequence[str], *, max_line: int = 1024) -> None:
+        if not protocols:
+            raise LocalProtocolError("nothing to negotiate")
+        super().__init__(max_line)
+        self._protocols = list(protocols)
+        self._index = 0
+        self._out += encode_line(MULTISTREAM_PROTOCOL_ID) + encode_line(protocols[0])
+
+    def receive_data(self, data: bytes) -> Negotiated | None:
+        for line in self._lines(data):
             proposed = self._protocols[self._index]
             if line == proposed:
                 self._result = Negotiated(proposed, self._reader.rest())
@@ -113,7 +130,7 @@ class MultistreamDialer:
         return None
 
 
-class MultistreamListener:
+class MultistreamListener(_Negotiator):
     """The responding side: accepts the first proposal that ``supported`` admits."""
 
     def __init__(
@@ -123,35 +140,21 @@ class MultistreamListener:
         max_line: int = 1024,
         max_attempts: int = 32,
     ) -> None:
+        super().__init__(max_line)
         self._supported = supported
-        self._reader = _LineReader(max_line)
-        self._header_seen = False
         self._attempts = 0
         self._max_attempts = max_attempts
-        self._result: Negotiated | None = None
-        self._out = bytearray()
 
     def _accepts(self, protocol: str) -> bool:
         if callable(self._supported):
             return self._supported(protocol)
         return protocol in self._supported
 
-    def data_to_send(self) -> bytes:
-        out = bytes(self._out)
-        self._out.clear()
-        return out
+    def _on_header(self) -> None:
+        self._out += encode_line(MULTISTREAM_PROTOCOL_ID)
 
     def receive_data(self, data: bytes) -> Negotiated | None:
-        if self._result is not None:
-            raise LocalProtocolError("negotiation already finished")
-        self._reader.feed(data)
-        while (line := self._reader.next_line()) is not None:
-            if not self._header_seen:
-                if line != MULTISTREAM_PROTOCOL_ID:
-                    raise NegotiationError(f"peer does not speak multistream: {line!r}")
-                self._header_seen = True
-                self._out += encode_line(MULTISTREAM_PROTOCOL_ID)
-                continue
+        for line in self._lines(data):
             self._attempts += 1
             if self._attempts > self._max_attempts:
                 raise LimitExceeded("too many protocol proposals")

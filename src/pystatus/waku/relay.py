@@ -221,13 +221,7 @@ class WakuRelay:
         data = message.encode()
         now = self._clock()
         try:
-            validate_message(
-                message,
-                now_ns=int(now * 1e9),
-                encoded_size=len(data),
-                max_clock_drift_ns=self.config.max_clock_drift_ns,
-                max_size=self.config.max_message_size,
-            )
+            self._apply_rules(message, len(data), now)
         except InvalidMessage as exc:
             raise LocalWakuError(f"refusing to publish: {exc}") from exc
         result = self.router.publish(pubsub_topic, data, now)
@@ -240,6 +234,15 @@ class WakuRelay:
         return PublishOutcome(digest, result.peers)
 
     # -- validation pipeline ------------------------------------------------------------------
+
+    def _apply_rules(self, message: WakuMessage, encoded_size: int, now: float) -> None:
+        validate_message(
+            message,
+            now_ns=int(now * 1e9),
+            encoded_size=encoded_size,
+            max_clock_drift_ns=self.config.max_clock_drift_ns,
+            max_size=self.config.max_message_size,
+        )
 
     def _validate(self, topic: str, data: bytes, peer: bytes | None) -> ValidationResult:
         now = self._clock()
@@ -255,14 +258,7 @@ class WakuRelay:
         if topic not in self._topic_refs:
             return ValidationResult.IGNORE
         try:
-            message = WakuMessage.decode(data)
-            validate_message(
-                message,
-                now_ns=int(now * 1e9),
-                encoded_size=len(data),
-                max_clock_drift_ns=self.config.max_clock_drift_ns,
-                max_size=self.config.max_message_size,
-            )
+            self._apply_rules(WakuMessage.decode(data), len(data), now)
         except InvalidMessage as exc:
             metrics.RELAY_INVALID.labels(exc.reason).inc()
             return ValidationResult.REJECT
