@@ -44,9 +44,9 @@ bench: setup $(PYLIBP2P_STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
 proto: $(PY_STAMP)
+	@# Imports between .proto files are spelled from src/, so generated code imports by package.
 	@for f in $(PROTOS); do \
-	  d=$$(dirname $$f); \
-	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m grpc_tools.protoc -I$$d --python_out=$$d --mypy_out=$$d $$f || exit 1; \
+	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m grpc_tools.protoc -Isrc --python_out=src --mypy_out=src $${f#src/} || exit 1; \
 	done
 	$(BIN)/ruff format --quiet $(PROTOS:.proto=_pb2.pyi)
 

@@ -21,7 +21,9 @@ class _KeyType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
 
-class _KeyTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_KeyType.ValueType], _builtins.type):
+class _KeyTypeEnumTypeWrapper(
+    _enum_type_wrapper._EnumTypeWrapper[_KeyType.ValueType], _builtins.type
+):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RSA: _KeyType.ValueType  # 0
     Ed25519: _KeyType.ValueType  # 1

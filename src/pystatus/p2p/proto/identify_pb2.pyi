@@ -50,9 +50,35 @@ class Identify(_message.Message):
         protocols: _abc.Iterable[_builtins.str] | None = ...,
         signedPeerRecord: _builtins.bytes | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["agentVersion", b"agentVersion", "observedAddr", b"observedAddr", "protocolVersion", b"protocolVersion", "publicKey", b"publicKey", "signedPeerRecord", b"signedPeerRecord"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal[
+        "agentVersion",
+        b"agentVersion",
+        "observedAddr",
+        b"observedAddr",
+        "protocolVersion",
+        b"protocolVersion",
+        "publicKey",
+        b"publicKey",
+        "signedPeerRecord",
+        b"signedPeerRecord",
+    ]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agentVersion", b"agentVersion", "listenAddrs", b"listenAddrs", "observedAddr", b"observedAddr", "protocolVersion", b"protocolVersion", "protocols", b"protocols", "publicKey", b"publicKey", "signedPeerRecord", b"signedPeerRecord"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "agentVersion",
+        b"agentVersion",
+        "listenAddrs",
+        b"listenAddrs",
+        "observedAddr",
+        b"observedAddr",
+        "protocolVersion",
+        b"protocolVersion",
+        "protocols",
+        b"protocols",
+        "publicKey",
+        b"publicKey",
+        "signedPeerRecord",
+        b"signedPeerRecord",
+    ]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

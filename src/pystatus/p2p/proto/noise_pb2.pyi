@@ -25,7 +25,9 @@ class NoiseExtensions(_message.Message):
     WEBTRANSPORT_CERTHASHES_FIELD_NUMBER: _builtins.int
     STREAM_MUXERS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def webtransport_certhashes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def webtransport_certhashes(
+        self,
+    ) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
     @_builtins.property
     def stream_muxers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -36,7 +38,9 @@ class NoiseExtensions(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["stream_muxers", b"stream_muxers", "webtransport_certhashes", b"webtransport_certhashes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "stream_muxers", b"stream_muxers", "webtransport_certhashes", b"webtransport_certhashes"
+    ]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -60,9 +64,23 @@ class NoiseHandshakePayload(_message.Message):
         identity_sig: _builtins.bytes | None = ...,
         extensions: Global___NoiseExtensions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["extensions", b"extensions", "identity_key", b"identity_key", "identity_sig", b"identity_sig"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal[
+        "extensions",
+        b"extensions",
+        "identity_key",
+        b"identity_key",
+        "identity_sig",
+        b"identity_sig",
+    ]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["extensions", b"extensions", "identity_key", b"identity_key", "identity_sig", b"identity_sig"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "extensions",
+        b"extensions",
+        "identity_key",
+        b"identity_key",
+        "identity_sig",
+        b"identity_sig",
+    ]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

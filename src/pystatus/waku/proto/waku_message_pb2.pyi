@@ -45,29 +45,87 @@ class WakuMessage(_message.Message):
         rate_limit_proof: _builtins.bytes | None = ...,
         ephemeral: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_ephemeral", b"_ephemeral", "_meta", b"_meta", "_rate_limit_proof", b"_rate_limit_proof", "_timestamp", b"_timestamp", "_version", b"_version", "ephemeral", b"ephemeral", "meta", b"meta", "rate_limit_proof", b"rate_limit_proof", "timestamp", b"timestamp", "version", b"version"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal[
+        "_ephemeral",
+        b"_ephemeral",
+        "_meta",
+        b"_meta",
+        "_rate_limit_proof",
+        b"_rate_limit_proof",
+        "_timestamp",
+        b"_timestamp",
+        "_version",
+        b"_version",
+        "ephemeral",
+        b"ephemeral",
+        "meta",
+        b"meta",
+        "rate_limit_proof",
+        b"rate_limit_proof",
+        "timestamp",
+        b"timestamp",
+        "version",
+        b"version",
+    ]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ephemeral", b"_ephemeral", "_meta", b"_meta", "_rate_limit_proof", b"_rate_limit_proof", "_timestamp", b"_timestamp", "_version", b"_version", "content_topic", b"content_topic", "ephemeral", b"ephemeral", "meta", b"meta", "payload", b"payload", "rate_limit_proof", b"rate_limit_proof", "timestamp", b"timestamp", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "_ephemeral",
+        b"_ephemeral",
+        "_meta",
+        b"_meta",
+        "_rate_limit_proof",
+        b"_rate_limit_proof",
+        "_timestamp",
+        b"_timestamp",
+        "_version",
+        b"_version",
+        "content_topic",
+        b"content_topic",
+        "ephemeral",
+        b"ephemeral",
+        "meta",
+        b"meta",
+        "payload",
+        b"payload",
+        "rate_limit_proof",
+        b"rate_limit_proof",
+        "timestamp",
+        b"timestamp",
+        "version",
+        b"version",
+    ]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__ephemeral: _TypeAlias = _typing.Literal["ephemeral"]  # noqa: Y015
     _WhichOneofArgType__ephemeral: _TypeAlias = _typing.Literal["_ephemeral", b"_ephemeral"]  # noqa: Y015
     _WhichOneofReturnType__meta: _TypeAlias = _typing.Literal["meta"]  # noqa: Y015
     _WhichOneofArgType__meta: _TypeAlias = _typing.Literal["_meta", b"_meta"]  # noqa: Y015
     _WhichOneofReturnType__rate_limit_proof: _TypeAlias = _typing.Literal["rate_limit_proof"]  # noqa: Y015
-    _WhichOneofArgType__rate_limit_proof: _TypeAlias = _typing.Literal["_rate_limit_proof", b"_rate_limit_proof"]  # noqa: Y015
+    _WhichOneofArgType__rate_limit_proof: _TypeAlias = _typing.Literal[
+        "_rate_limit_proof", b"_rate_limit_proof"
+    ]  # noqa: Y015
     _WhichOneofReturnType__timestamp: _TypeAlias = _typing.Literal["timestamp"]  # noqa: Y015
     _WhichOneofArgType__timestamp: _TypeAlias = _typing.Literal["_timestamp", b"_timestamp"]  # noqa: Y015
     _WhichOneofReturnType__version: _TypeAlias = _typing.Literal["version"]  # noqa: Y015
     _WhichOneofArgType__version: _TypeAlias = _typing.Literal["_version", b"_version"]  # noqa: Y015
     @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__ephemeral) -> _WhichOneofReturnType__ephemeral | None: ...
+    def WhichOneof(
+        self, oneof_group: _WhichOneofArgType__ephemeral
+    ) -> _WhichOneofReturnType__ephemeral | None: ...
     @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__meta) -> _WhichOneofReturnType__meta | None: ...
+    def WhichOneof(
+        self, oneof_group: _WhichOneofArgType__meta
+    ) -> _WhichOneofReturnType__meta | None: ...
     @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__rate_limit_proof) -> _WhichOneofReturnType__rate_limit_proof | None: ...
+    def WhichOneof(
+        self, oneof_group: _WhichOneofArgType__rate_limit_proof
+    ) -> _WhichOneofReturnType__rate_limit_proof | None: ...
     @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__timestamp) -> _WhichOneofReturnType__timestamp | None: ...
+    def WhichOneof(
+        self, oneof_group: _WhichOneofArgType__timestamp
+    ) -> _WhichOneofReturnType__timestamp | None: ...
     @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__version) -> _WhichOneofReturnType__version | None: ...
+    def WhichOneof(
+        self, oneof_group: _WhichOneofArgType__version
+    ) -> _WhichOneofReturnType__version | None: ...
 
 Global___WakuMessage: _TypeAlias = WakuMessage  # noqa: Y015

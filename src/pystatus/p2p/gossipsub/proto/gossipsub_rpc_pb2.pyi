@@ -38,9 +38,13 @@ class RPC(_message.Message):
             subscribe: _builtins.bool | None = ...,
             topicid: _builtins.str | None = ...,
         ) -> None: ...
-        _HasFieldArgType: _TypeAlias = _typing.Literal["subscribe", b"subscribe", "topicid", b"topicid"]  # noqa: Y015
+        _HasFieldArgType: _TypeAlias = _typing.Literal[
+            "subscribe", b"subscribe", "topicid", b"topicid"
+        ]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["subscribe", b"subscribe", "topicid", b"topicid"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal[
+            "subscribe", b"subscribe", "topicid", b"topicid"
+        ]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -48,7 +52,9 @@ class RPC(_message.Message):
     PUBLISH_FIELD_NUMBER: _builtins.int
     CONTROL_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def subscriptions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RPC.SubOpts]: ...
+    def subscriptions(
+        self,
+    ) -> _containers.RepeatedCompositeFieldContainer[Global___RPC.SubOpts]: ...
     @_builtins.property
     def publish(self) -> _containers.RepeatedCompositeFieldContainer[Global___Message]: ...
     @_builtins.property
@@ -62,7 +68,9 @@ class RPC(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["control", b"control"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["control", b"control", "publish", b"publish", "subscriptions", b"subscriptions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "control", b"control", "publish", b"publish", "subscriptions", b"subscriptions"
+    ]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -93,9 +101,35 @@ class Message(_message.Message):
         signature: _builtins.bytes | None = ...,
         key: _builtins.bytes | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "from", b"from", "key", b"key", "seqno", b"seqno", "signature", b"signature", "topic", b"topic"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal[
+        "data",
+        b"data",
+        "from",
+        b"from",
+        "key",
+        b"key",
+        "seqno",
+        b"seqno",
+        "signature",
+        b"signature",
+        "topic",
+        b"topic",
+    ]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "from", b"from", "key", b"key", "seqno", b"seqno", "signature", b"signature", "topic", b"topic"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "data",
+        b"data",
+        "from",
+        b"from",
+        "key",
+        b"key",
+        "seqno",
+        b"seqno",
+        "signature",
+        b"signature",
+        "topic",
+        b"topic",
+    ]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -119,7 +153,9 @@ class ControlMessage(_message.Message):
     @_builtins.property
     def prune(self) -> _containers.RepeatedCompositeFieldContainer[Global___ControlPrune]: ...
     @_builtins.property
-    def idontwant(self) -> _containers.RepeatedCompositeFieldContainer[Global___ControlIDontWant]: ...
+    def idontwant(
+        self,
+    ) -> _containers.RepeatedCompositeFieldContainer[Global___ControlIDontWant]: ...
     def __init__(
         self,
         *,
@@ -131,7 +167,18 @@ class ControlMessage(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["graft", b"graft", "idontwant", b"idontwant", "ihave", b"ihave", "iwant", b"iwant", "prune", b"prune"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "graft",
+        b"graft",
+        "idontwant",
+        b"idontwant",
+        "ihave",
+        b"ihave",
+        "iwant",
+        b"iwant",
+        "prune",
+        b"prune",
+    ]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -154,7 +201,9 @@ class ControlIHave(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["topicID", b"topicID"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["messageIDs", b"messageIDs", "topicID", b"topicID"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "messageIDs", b"messageIDs", "topicID", b"topicID"
+    ]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -219,7 +268,9 @@ class ControlPrune(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["backoff", b"backoff", "topicID", b"topicID"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["backoff", b"backoff", "peers", b"peers", "topicID", b"topicID"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "backoff", b"backoff", "peers", b"peers", "topicID", b"topicID"
+    ]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -259,9 +310,13 @@ class PeerInfo(_message.Message):
         peerID: _builtins.bytes | None = ...,
         signedPeerRecord: _builtins.bytes | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["peerID", b"peerID", "signedPeerRecord", b"signedPeerRecord"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal[
+        "peerID", b"peerID", "signedPeerRecord", b"signedPeerRecord"
+    ]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["peerID", b"peerID", "signedPeerRecord", b"signedPeerRecord"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "peerID", b"peerID", "signedPeerRecord", b"signedPeerRecord"
+    ]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

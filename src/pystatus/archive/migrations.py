@@ -1,0 +1,50 @@
+"""Versioned schema migrations, one list per backend; each step runs in its own transaction."""
+
+from __future__ import annotations
+
+SQLITE: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            """CREATE TABLE messages (
+                hash BLOB PRIMARY KEY,
+                pubsub_topic TEXT NOT NULL,
+                content_topic TEXT NOT NULL,
+                timestamp INTEGER NOT NULL,
+                received_at INTEGER NOT NULL,
+                message BLOB NOT NULL
+            ) WITHOUT ROWID""",
+            # Time-range and "everything" pages, hash-ordered within a timestamp.
+            "CREATE INDEX messages_by_time ON messages (timestamp, hash)",
+            # Content-topic pages (the RFC requires the pubsub topic with content topics).
+            "CREATE INDEX messages_by_topic ON messages "
+            "(pubsub_topic, content_topic, timestamp, hash)",
+            # Pubsub-topic-only pages, as js-waku's hash look-ups and resume send them.
+            "CREATE INDEX messages_by_pubsub ON messages (pubsub_topic, timestamp, hash)",
+        ],
+    ),
+]
+
+POSTGRES: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            """CREATE TABLE messages (
+                hash BYTEA PRIMARY KEY,
+                pubsub_topic TEXT NOT NULL,
+                content_topic TEXT NOT NULL,
+                timestamp BIGINT NOT NULL,
+                received_at BIGINT NOT NULL,
+                message BYTEA NOT NULL
+            )""",
+            "CREATE INDEX messages_by_time ON messages (timestamp, hash)",
+            "CREATE INDEX messages_by_topic ON messages "
+            "(pubsub_topic, content_topic, timestamp, hash)",
+            "CREATE INDEX messages_by_pubsub ON messages (pubsub_topic, timestamp, hash)",
+        ],
+    ),
+]
+
+
+def latest(steps: list[tuple[int, list[str]]]) -> int:
+    return steps[-1][0]

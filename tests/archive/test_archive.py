@@ -1,0 +1,163 @@
+"""The archive on real SQLite and real PostgreSQL: the same behaviour from both."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from pystatus.archive.base import Archive, ArchivedMessage
+from pystatus.archive.errors import MigrationError
+from pystatus.archive.retention import RetentionPolicy
+from pystatus.archive.sqlite import SqliteArchive
+from pystatus.errors import ConfigError
+from pystatus.waku.message import WakuMessage
+from pystatus.waku.store import CursorNotFound, StoreQuery
+from tests.archive.backends import open_backend
+
+TOPIC = "/waku/2/rs/1/0"
+OTHER_TOPIC = "/waku/2/rs/1/1"
+BASE = 1_700_000_000 * 10**9
+
+
+def make(index: int, *, content: str = "/app/1/a/proto", topic: str = TOPIC) -> ArchivedMessage:
+    message = WakuMessage(f"m{index}".encode(), content, timestamp=BASE + index * 10**6)
+    return ArchivedMessage.of(topic, message, received_at=BASE + index * 10**6 + 5)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def archive(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Archive]:
+    async with open_backend(request.param, tmp_path) as opened:
+        yield opened
+
+
+async def _all(archive: Archive, query: StoreQuery) -> tuple[list[bytes], int]:
+    hashes: list[bytes] = []
+    pages = 0
+    while True:
+        entries, cursor = await archive.query(query)
+        pages += 1
+        if query.forward:
+            hashes += [e.hash for e in entries]
+        else:
+            hashes = [e.hash for e in entries] + hashes
+        if cursor is None:
+            return hashes, pages
+        query = dataclasses.replace(query, cursor=cursor)
+
+
+async def test_insert_deduplicates_and_counts(archive: Archive) -> None:
+    messages = [make(i) for i in range(10)]
+    assert await archive.insert(messages) == 10
+    assert await archive.insert([*messages[:5], make(10)]) == 1
+    assert await archive.count() == 11
+    assert await archive.newest_timestamp() == BASE + 10 * 10**6
+    assert await archive.size_bytes() > 0
+
+
+async def test_paging_both_ways_with_exclusive_cursors(archive: Archive) -> None:
+    messages = [make(i) for i in range(45)]
+    await archive.insert(messages)
+    expected = [m.hash for m in messages]
+    forward, pages = await _all(archive, StoreQuery(forward=True, limit=20))
+    assert forward == expected and pages == 3
+    backward, pages = await _all(archive, StoreQuery(forward=False, limit=20))
+    assert backward == expected and pages == 3
+    # A backward page is still in ascending order, and starts from the newest.
+    entries, cursor = await archive.query(StoreQuery(forward=False, limit=5))
+    assert [e.hash for e in entries] == expected[-5:]
+    assert cursor == expected[-5]
+    entries, _ = await archive.query(StoreQuery(forward=True, cursor=expected[-1]))
+    assert entries == []  # js-waku's last page: empty, not an error
+    entries, _ = await archive.query(StoreQuery(forward=True))
+    assert len(entries) == 20  # the default page
+    entries, _ = await archive.query(StoreQuery(forward=True, limit=1000))
+    assert len(entries) == 45  # clamped to 100, and only 45 exist
+
+
+async def test_equal_timestamps_order_by_hash(archive: Archive) -> None:
+    same = [
+        ArchivedMessage.of(TOPIC, WakuMessage(f"x{i}".encode(), "/a/1/b/c", timestamp=BASE), BASE)
+        for i in range(30)
+    ]
+    await archive.insert(same)
+    forward, _ = await _all(archive, StoreQuery(forward=True, limit=7))
+    assert forward == sorted(m.hash for m in same)
+
+
+async def test_filters(archive: Archive) -> None:
+    messages = [
+        make(i, content="/app/1/a/proto" if i % 2 else "/app/1/b/proto") for i in range(40)
+    ] + [make(100 + i, topic=OTHER_TOPIC) for i in range(5)]
+    await archive.insert(messages)
+    by_content, _ = await _all(
+        archive,
+        StoreQuery(pubsub_topic=TOPIC, content_topics=("/app/1/a/proto",), forward=True),
+    )
+    assert by_content == [
+        m.hash for m in messages[:40] if m.message.content_topic.endswith("a/proto")
+    ]
+    start, end = BASE + 10 * 10**6, BASE + 20 * 10**6
+    by_time, _ = await _all(archive, StoreQuery(time_start=start, time_end=end, forward=True))
+    assert by_time == [m.hash for m in messages if start <= m.timestamp < end]
+    wanted = (messages[3].hash, messages[41].hash, b"\x00" * 32)
+    by_hash, _ = await _all(archive, StoreQuery(message_hashes=wanted, forward=True))
+    assert by_hash == [messages[3].hash, messages[41].hash]
+    # js-waku sends the pubsub topic along with hash look-ups.
+    by_hash, _ = await _all(
+        archive, StoreQuery(message_hashes=wanted, pubsub_topic=OTHER_TOPIC, forward=True)
+    )
+    assert by_hash == [messages[41].hash]
+
+
+async def test_unknown_cursor(archive: Archive) -> None:
+    await archive.insert([make(0)])
+    with pytest.raises(CursorNotFound):
+        await archive.query(StoreQuery(cursor=b"\x01" * 32))
+
+
+async def test_retention_policies(archive: Archive) -> None:
+    await archive.insert([make(i) for i in range(100)])
+    now = BASE + 100 * 10**6
+    removed = await archive.apply_retention(RetentionPolicy(max_messages=60), now)
+    assert removed == 40 and await archive.count() == 60
+    oldest, _ = await archive.query(StoreQuery(forward=True, limit=1))
+    assert oldest[0].hash == make(40).hash
+    removed = await archive.apply_retention(
+        RetentionPolicy.parse("time:0.05".replace("0.05", "1")), now + 10**9 // 2
+    )
+    assert await archive.count() == 60 - removed
+    removed = await archive.apply_retention(RetentionPolicy(max_bytes=1), now)
+    assert removed > 0
+
+
+def test_retention_policy_spellings() -> None:
+    assert RetentionPolicy.parse("time:86400").max_age_seconds == 86400
+    assert RetentionPolicy.parse("capacity:25000").max_messages == 25000
+    assert RetentionPolicy.parse("size:2GB").max_bytes == 2 * 1024**3
+    assert RetentionPolicy.parse("size:500mb").max_bytes == 500 * 1024**2
+    for bad in ("", "time:", "time:-1", "capacity:x", "size:lots", "age:5"):
+        with pytest.raises(ConfigError, match="retention"):
+            RetentionPolicy.parse(bad)
+
+
+async def test_sqlite_reopens_without_migrating_again_and_refuses_newer_schemas(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a.sqlite3"
+    first = SqliteArchive(path)
+    await first.open()
+    await first.insert([make(1)])
+    await first.close()
+    again = SqliteArchive(path)
+    await again.open()
+    assert await again.count() == 1
+    assert again._db is not None
+    await again._db.execute("INSERT INTO schema_version (version) VALUES (99)")
+    await again.close()
+    newer = SqliteArchive(path)
+    with pytest.raises(MigrationError):
+        await newer.open()
+    await newer.close()
