@@ -14,26 +14,18 @@ from typing import Annotated
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from pystatus import __version__
+from pystatus.api.errors import ApiError
+from pystatus.api.messages import RestMessage, to_rest
+from pystatus.api.store import store_routes
 from pystatus.errors import PystatusError
 from pystatus.node.node import WakuNode
 from pystatus.waku.errors import InvalidTopic, LocalWakuError
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.relay import RelayedMessage
 from pystatus.waku.topics import ContentTopic, RelayShard
-
-
-class RestMessage(BaseModel):
-    """A Waku message in nwaku's JSON form: bytes as base64, timestamps in nanoseconds."""
-
-    payload: str = Field(description="base64")
-    contentTopic: str
-    version: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
-    timestamp: int | None = None
-    meta: str | None = Field(default=None, description="base64")
-    ephemeral: bool | None = None
 
 
 class InfoResponse(BaseModel):
@@ -44,13 +36,6 @@ class InfoResponse(BaseModel):
 class HealthResponse(BaseModel):
     nodeHealth: str
     protocolsHealth: list[dict[str, str]]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, description: str) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
 
 
 def _b64(text: str, field: str) -> bytes:
@@ -75,18 +60,6 @@ def _to_message(body: RestMessage) -> WakuMessage:
     )
 
 
-def _to_rest(item: RelayedMessage) -> RestMessage:
-    message = item.message
-    return RestMessage(
-        payload=base64.b64encode(message.payload).decode(),
-        contentTopic=message.content_topic,
-        version=message.version,
-        timestamp=message.timestamp,
-        meta=base64.b64encode(message.meta).decode() if message.meta is not None else None,
-        ephemeral=message.ephemeral,
-    )
-
-
 def _check_pubsub_topic(node: WakuNode, topic: str) -> None:
     try:
         shard = RelayShard.parse(topic)
@@ -96,11 +69,10 @@ def _check_pubsub_topic(node: WakuNode, topic: str) -> None:
         raise ApiError(400, f"{topic} is not in cluster {node.config.cluster_id}")
 
 
-def _publish(node: WakuNode, pubsub_topic: str, body: RestMessage) -> PlainTextResponse:
-    relay = node.require_relay()
+async def _publish(node: WakuNode, pubsub_topic: str, body: RestMessage) -> PlainTextResponse:
     message = _to_message(body)
     try:
-        outcome = relay.publish(pubsub_topic, message)
+        outcome = await node.publish(pubsub_topic, message)
     except LocalWakuError as exc:
         raise ApiError(400, f"failed to publish: {exc}") from None
     if outcome.peers == 0:
@@ -151,6 +123,7 @@ def create_app(node: WakuNode) -> FastAPI:
         return JSONResponse(body.model_dump())
 
     app.include_router(debug)
+    app.include_router(store_routes(node))
     if node.relay is None:
         return app
 
@@ -168,7 +141,7 @@ def create_app(node: WakuNode) -> FastAPI:
     def _messages(items: list[RelayedMessage] | None, topic: str) -> list[RestMessage]:
         if items is None:
             raise ApiError(404, f"not subscribed to {topic}")
-        return [_to_rest(item) for item in items]
+        return [to_rest(item.message) for item in items]
 
     @relay.post("/relay/v1/subscriptions", response_class=PlainTextResponse)
     async def subscribe(topics: Topics) -> str:
@@ -191,7 +164,7 @@ def create_app(node: WakuNode) -> FastAPI:
     @relay.post("/relay/v1/messages/{pubsub_topic:path}", response_class=PlainTextResponse)
     async def publish(pubsub_topic: str, body: RestMessage) -> PlainTextResponse:
         _check_pubsub_topic(node, pubsub_topic)
-        return _publish(node, pubsub_topic, body)
+        return await _publish(node, pubsub_topic, body)
 
     @relay.post("/relay/v1/auto/subscriptions", response_class=PlainTextResponse)
     async def auto_subscribe(topics: Topics) -> str:
@@ -212,7 +185,7 @@ def create_app(node: WakuNode) -> FastAPI:
 
     @relay.post("/relay/v1/auto/messages", response_class=PlainTextResponse)
     async def auto_publish(body: RestMessage) -> PlainTextResponse:
-        return _publish(node, _content_pubsub(body.contentTopic), body)
+        return await _publish(node, _content_pubsub(body.contentTopic), body)
 
     app.include_router(relay)
     return app

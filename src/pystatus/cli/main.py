@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,9 +15,10 @@ from rich.console import Console
 
 from pystatus import __version__
 from pystatus.api.server import RestServer
+from pystatus.archive.retention import RetentionPolicy
 from pystatus.cli import nwaku_args
 from pystatus.errors import ConfigError, PystatusError
-from pystatus.node.config import NodeConfig, RestConfig
+from pystatus.node.config import NodeConfig, RestConfig, StoreConfig, default_data_dir
 from pystatus.node.node import WakuNode
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey, load_nodekey
 from pystatus.p2p.multiaddr import Multiaddr
@@ -50,6 +52,19 @@ def _flag(name: str, text: str) -> bool:
         return nwaku_args.parse_bool(name, text)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _store_config(
+    enabled: bool, db_url: str | None, retention: str, resume: bool, data_dir: str | None
+) -> StoreConfig | None:
+    if not enabled:
+        return None
+    directory = Path(data_dir) if data_dir else default_data_dir()
+    return StoreConfig(
+        db_url=db_url or f"sqlite:///{directory.absolute()}/store.sqlite3",
+        retention=RetentionPolicy.parse(retention),
+        resume=resume,
+    )
 
 
 @app.command()
@@ -90,6 +105,23 @@ def node(
     rest_relay_cache_capacity: Annotated[
         int, typer.Option(help="Messages kept per topic for GET /relay/v1/messages")
     ] = 50,
+    store: Annotated[
+        str, typer.Option(metavar="true|false", help="Archive relayed messages, serve store")
+    ] = "false",
+    store_message_db_url: Annotated[
+        str | None,
+        typer.Option(help="sqlite:///path (default under the data dir) or postgres://..."),
+    ] = None,
+    store_message_retention_policy: Annotated[
+        str, typer.Option(help="time:<seconds>, capacity:<count> or size:<n>GB|MB")
+    ] = "time:172800",
+    store_resume: Annotated[
+        str, typer.Option(metavar="true|false", help="On start, fetch what was missed")
+    ] = "true",
+    storenode: Annotated[
+        str | None, typer.Option(help="Multiaddr of the store peer for queries and resume")
+    ] = None,
+    data_dir: Annotated[str | None, typer.Option(help="Where the node keeps its files")] = None,
     log_level: Annotated[str, typer.Option(help="TRACE DEBUG INFO NOTICE WARN ERROR")] = "INFO",
 ) -> None:
     """Run a Waku node: relay, metadata, identify and ping, and the REST API with --rest.
@@ -124,6 +156,14 @@ def node(
             num_shards_in_network=num_shards_in_network,
             max_connections=max_connections,
             rest=rest_config,
+            store=_store_config(
+                _flag("store", store),
+                store_message_db_url,
+                store_message_retention_policy,
+                _flag("store-resume", store_resume),
+                data_dir,
+            ),
+            storenode=Multiaddr.from_string(storenode) if storenode else None,
         )
     except PystatusError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -153,6 +193,8 @@ async def _run_node(config: NodeConfig) -> None:
         print(f"enr {node.enr.to_text()}", flush=True)
         if node.relay is not None:
             print(f"relaying {' '.join(node.relay.topics)}", flush=True)
+        if node.store is not None:
+            print(f"archiving to {node.store.archive.url}", flush=True)
         if rest is not None and config.rest is not None:
             print(f"REST API on http://{config.rest.address}:{rest.port}", flush=True)
         await stop.wait()

@@ -8,14 +8,12 @@ asks for nothing).
 
 from __future__ import annotations
 
-BOOLEAN_FLAGS = frozenset({"relay", "websocket-support", "rest", "rest-admin"})
+BOOLEAN_FLAGS = frozenset(
+    {"relay", "websocket-support", "rest", "rest-admin", "store", "store-resume"}
+)
 
 # nwaku features pystatus does not implement yet, by flag.
 UNSUPPORTED_FLAGS = {
-    "store": "the store protocol",
-    "store-message-db-url": "the store protocol",
-    "store-message-retention-policy": "the store protocol",
-    "storenode": "the store protocol",
     "filter": "the filter protocol",
     "filternode": "the filter protocol",
     "lightpush": "light push",
@@ -29,7 +27,6 @@ UNSUPPORTED_FLAGS = {
 }
 _UNSUPPORTED_BOOLEANS = frozenset(
     {
-        "store",
         "filter",
         "lightpush",
         "peer-exchange",

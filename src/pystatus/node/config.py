@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from pystatus.archive.retention import RetentionPolicy
 from pystatus.errors import ConfigError
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.multiaddr import Multiaddr
@@ -27,6 +30,32 @@ class RestConfig:
             raise ConfigError("--rest-relay-cache-capacity must be at least 1")
 
 
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "pystatus"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoreConfig:
+    """Serving store queries from an archive of what this node relays."""
+
+    db_url: str = field(default_factory=lambda: f"sqlite:///{default_data_dir()}/store.sqlite3")
+    retention: RetentionPolicy = field(default_factory=lambda: RetentionPolicy.parse("time:172800"))
+    retention_interval: float = 300.0
+    resume: bool = True
+    """After a restart, fetch from --storenode what was relayed while this node was down."""
+    peer_rate: float = 10.0
+    """Store queries per second a peer may make before it is answered 429."""
+
+    def __post_init__(self) -> None:
+        if not self.db_url.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ConfigError(
+                "--store-message-db-url must be sqlite:///path or postgres://user@host/db"
+            )
+        if self.retention_interval <= 0 or self.peer_rate <= 0:
+            raise ConfigError("store intervals and rates must be positive")
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class NodeConfig:
     identity: Secp256k1PrivateKey = field(default_factory=Secp256k1PrivateKey.generate)
@@ -44,6 +73,9 @@ class NodeConfig:
     """Shards auto-sharding spreads content topics over, as js-waku's default network has."""
     max_connections: int = 300
     rest: RestConfig | None = None
+    store: StoreConfig | None = None
+    storenode: Multiaddr | None = None
+    """The store peer this node queries for its own needs (REST queries, resume)."""
 
     def __post_init__(self) -> None:
         for name, value in (

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from dataclasses import replace
 
 from pystatus.errors import NodeError
 from pystatus.node import metrics
 from pystatus.node.config import NodeConfig
 from pystatus.node.message_cache import MessageCache
+from pystatus.node.store_service import StoreService
 from pystatus.p2p.config import HostConfig
 from pystatus.p2p.errors import P2PError
 from pystatus.p2p.host import Host
@@ -20,8 +22,10 @@ from pystatus.p2p.peer_id import PeerId
 from pystatus.p2p.tasks import TaskSet
 from pystatus.waku.enr import Capabilities, Enr
 from pystatus.waku.errors import RemoteWakuError
+from pystatus.waku.message import WakuMessage
 from pystatus.waku.metadata import METADATA_PROTOCOL_ID, WakuMetadata
-from pystatus.waku.relay import RelayedMessage, WakuRelay
+from pystatus.waku.relay import PublishOutcome, RelayedMessage, WakuRelay
+from pystatus.waku.store import StoreClient
 from pystatus.waku.topics import pubsub_topic_for_content_topic
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,10 @@ class WakuNode:
             self.content_cache = MessageCache(
                 self.relay, capacity, lambda i: i.message.content_topic
             )
+        self.store_client = StoreClient(self.host)
+        self.store: StoreService | None = None
+        if config.store is not None:
+            self.store = StoreService(config.store, relay=self.relay, client=self.store_client)
         self._tasks = TaskSet("node")
         self._enr: Enr | None = None
         self._started = False
@@ -69,15 +77,26 @@ class WakuNode:
             self.relay.add_observer(self._cache_message)
             for topic in self.config.relay_topics:
                 self.relay.subscribe_topic(topic)
+        if self.store is not None:
+            await self.store.start()
+            if self.config.store is not None and self.config.store.resume and self.config.storenode:
+                self._tasks.spawn(self._resume(self.config.storenode), name="store resume")
         for addr in self.config.static_nodes:
             self._tasks.spawn(self._keep_connected(addr), name=f"static {addr}")
         self._enr = self._build_enr()
         self._started = True
 
+    async def _resume(self, storenode: Multiaddr) -> None:
+        assert self.store is not None
+        added = await self.store.resume(storenode, list(self.config.relay_topics))
+        log.info("resumed %d messages from %s", added, storenode)
+
     async def stop(self) -> None:
         await self._tasks.cancel_all()
         if self.relay is not None:
             await self.relay.stop()
+        if self.store is not None:
+            await self.store.stop()
         self.metadata.stop()
         await self.host.stop()
 
@@ -120,11 +139,19 @@ class WakuNode:
             self.config.identity,
             ip=ip,
             tcp=int(tcp.value_for("tcp") or 0) if tcp is not None and ip is not None else None,
-            capabilities=Capabilities.RELAY if self.relay is not None else Capabilities(0),
+            capabilities=self._capabilities(),
             multiaddrs=others,
             cluster_id=self.config.cluster_id,
             shards=list(self.config.relay_shards),
         )
+
+    def _capabilities(self) -> Capabilities:
+        capabilities = Capabilities(0)
+        if self.relay is not None:
+            capabilities |= Capabilities.RELAY
+        if self.store is not None:
+            capabilities |= Capabilities.STORE
+        return capabilities
 
     def _routable_ip(self) -> str | None:
         address = ipaddress.ip_address(self.config.listen_address)
@@ -175,6 +202,15 @@ class WakuNode:
         if self.relay is None:
             raise NodeError("relay is not enabled on this node (--relay=false)")
         return self.relay
+
+    async def publish(self, pubsub_topic: str, message: WakuMessage) -> PublishOutcome:
+        """Relay ``message``; on a store node, return only once it is durably archived."""
+        relay = self.require_relay()
+        outcome = relay.publish(pubsub_topic, message)
+        if self.store is not None:
+            item = RelayedMessage(pubsub_topic, message, outcome.hash, None, time.time())
+            await self.store.archive_published(pubsub_topic, item)
+        return outcome
 
     def content_topic_to_pubsub(self, content_topic: str) -> str:
         return pubsub_topic_for_content_topic(
