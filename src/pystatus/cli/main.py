@@ -17,6 +17,7 @@ from pystatus import __version__
 from pystatus.api.server import RestServer
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.cli import nwaku_args
+from pystatus.cli.store import store_app
 from pystatus.errors import ConfigError, PystatusError
 from pystatus.node.config import NodeConfig, RestConfig, StoreConfig, default_data_dir
 from pystatus.node.node import WakuNode
@@ -29,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(store_app, name="store")
 console = Console(stderr=True)
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL")
 

@@ -1,0 +1,140 @@
+"""`pystatus store query`: ask a store peer for history and print it as a table."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pystatus.errors import ConfigError, PystatusError
+from pystatus.p2p.config import HostConfig
+from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
+from pystatus.p2p.host import Host
+from pystatus.p2p.multiaddr import Multiaddr
+from pystatus.waku.store import StoreClient, StoreEntry, StoreQuery
+
+store_app = typer.Typer(help="Query Waku store nodes.", no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+
+
+def parse_time(text: str | None) -> int | None:
+    """Nanoseconds since the epoch, or an ISO-8601 time (UTC unless it says otherwise)."""
+    if text is None:
+        return None
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{text!r} is neither nanoseconds nor an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return int(moment.timestamp() * 1e9)
+
+
+def _payload_preview(entry: StoreEntry) -> str:
+    if entry.message is None:
+        return ""
+    payload = entry.message.payload
+    try:
+        text = payload.decode()
+        if text.isprintable():
+            return text if len(text) <= 40 else text[:39] + "…"
+    except UnicodeDecodeError:
+        pass
+    return f"{len(payload)} bytes 0x{payload[:8].hex()}…"
+
+
+def _when(entry: StoreEntry) -> str:
+    if entry.message is None or not entry.message.timestamp:
+        return ""
+    moment = datetime.datetime.fromtimestamp(entry.message.timestamp / 1e9, tz=datetime.UTC)
+    return moment.isoformat(timespec="milliseconds")
+
+
+async def _collect(peer: Multiaddr, query: StoreQuery, max_pages: int) -> list[StoreEntry]:
+    host = Host(HostConfig(identity=Secp256k1PrivateKey.generate()))
+    await host.start()
+    entries: list[StoreEntry] = []
+    try:
+        client = StoreClient(host)
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("querying", total=None)
+            pages = 0
+            async for page in client.query_all(peer, query, max_pages=max_pages):
+                pages += 1
+                if query.forward:
+                    entries.extend(page.entries)
+                else:
+                    entries[:0] = page.entries
+                progress.update(task, description=f"{pages} pages, {len(entries)} messages")
+                if pages >= max_pages:
+                    break
+    finally:
+        await host.stop()
+    return entries
+
+
+@store_app.command("query")
+def query_command(
+    peer: Annotated[str, typer.Option(help="Multiaddr of the store node, with /p2p/<id>")],
+    pubsub_topic: Annotated[str | None, typer.Option(help="e.g. /waku/2/rs/1/0")] = None,
+    content_topic: Annotated[
+        list[str] | None, typer.Option(help="Content topic (repeatable; needs --pubsub-topic)")
+    ] = None,
+    start_time: Annotated[str | None, typer.Option(help="Nanoseconds or ISO-8601")] = None,
+    end_time: Annotated[
+        str | None, typer.Option(help="Nanoseconds or ISO-8601 (exclusive)")
+    ] = None,
+    message_hash: Annotated[
+        list[str] | None, typer.Option("--hash", help="0x-hex message hash (repeatable)")
+    ] = None,
+    page_size: Annotated[int, typer.Option(help="Messages per page (the node caps it)")] = 20,
+    backward: Annotated[bool, typer.Option(help="Newest first, as Status asks")] = False,
+    max_pages: Annotated[int, typer.Option(help="Stop after this many pages")] = 1000,
+    hashes_only: Annotated[bool, typer.Option(help="Ask for hashes, not messages")] = False,
+) -> None:
+    """Query a store node, following pages, and print the messages."""
+    try:
+        query = StoreQuery(
+            include_data=not hashes_only,
+            pubsub_topic=pubsub_topic,
+            content_topics=tuple(content_topic or ()),
+            time_start=parse_time(start_time),
+            time_end=parse_time(end_time),
+            message_hashes=tuple(bytes.fromhex(h.removeprefix("0x")) for h in message_hash or ()),
+            forward=not backward,
+            limit=page_size,
+        )
+        query.validate()
+        entries = asyncio.run(_collect(Multiaddr.from_string(peer), query, max_pages))
+    except ValueError as exc:
+        errors.print(f"[red]error:[/red] bad --hash: {exc}")
+        raise typer.Exit(2) from None
+    except PystatusError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    table = Table(title=f"{len(entries)} messages from {peer}")
+    for column in ("time (UTC)", "pubsub topic", "content topic", "hash", "payload"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(
+            _when(entry),
+            entry.pubsub_topic or "",
+            entry.message.content_topic if entry.message else "",
+            "0x" + entry.hash.hex()[:16] + "…",
+            _payload_preview(entry),
+        )
+    console.print(table)

@@ -1,0 +1,87 @@
+"""`pystatus store query` against a real store node."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from pystatus.archive.base import ArchivedMessage
+from pystatus.cli.store import parse_time
+from pystatus.node import NodeConfig, WakuNode
+from pystatus.node.config import StoreConfig
+from pystatus.waku.message import WakuMessage
+
+PYSTATUS = str(Path(sys.executable).parent / "pystatus")
+TOPIC = "/waku/2/rs/1/0"
+
+
+def test_times_parse_as_nanoseconds_or_iso() -> None:
+    assert parse_time("1700000000000000000") == 1_700_000_000 * 10**9
+    assert parse_time("2023-11-14T22:13:20") == 1_700_000_000 * 10**9
+    assert parse_time("2023-11-14T23:13:20+01:00") == 1_700_000_000 * 10**9
+    assert parse_time(None) is None
+
+
+async def test_query_pages_through_and_prints_a_table(tmp_path: Path) -> None:
+    config = NodeConfig(
+        listen_address="127.0.0.1",
+        tcp_port=0,
+        cluster_id=1,
+        shards=(0,),
+        store=StoreConfig(db_url=f"sqlite:///{tmp_path}/s.sqlite3"),
+    )
+    async with WakuNode(config) as node:
+        assert node.store is not None
+        now = time.time_ns()
+        await node.store.archive.insert(
+            [
+                ArchivedMessage.of(
+                    TOPIC,
+                    WakuMessage(f"hello {i}".encode(), "/app/1/c/proto", timestamp=now + i),
+                    now,
+                )
+                for i in range(45)
+            ]
+        )
+        process = await asyncio.create_subprocess_exec(
+            PYSTATUS,
+            "store",
+            "query",
+            "--peer",
+            str(node.host.full_addrs()[0]),
+            "--pubsub-topic",
+            TOPIC,
+            "--content-topic",
+            "/app/1/c/proto",
+            "--page-size",
+            "10",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={"COLUMNS": "200", "PATH": str(Path(sys.executable).parent)},
+        )
+        async with asyncio.timeout(30):
+            stdout, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    output = stdout.decode()
+    assert "45 messages" in output
+    assert "hello 0" in output and "hello 44" in output
+
+
+async def test_invalid_query_is_refused_before_dialing() -> None:
+    process = await asyncio.create_subprocess_exec(
+        PYSTATUS,
+        "store",
+        "query",
+        "--peer",
+        "/ip4/127.0.0.1/tcp/1/p2p/16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ",
+        "--pubsub-topic",
+        TOPIC,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(30):
+        _, stderr = await process.communicate()
+    assert process.returncode == 1
+    assert "content topics" in stderr.decode()
