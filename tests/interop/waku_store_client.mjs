@@ -1,0 +1,82 @@
+// A js-waku light node (@waku/sdk createLightNode) used as a store client by the interop
+// tests. JSON lines in (commands), JSON lines out (replies). Node needs TCP given explicitly.
+import { createLightNode, createDecoder, Protocols } from '@waku/sdk'
+import { createRoutingInfo } from '@waku/utils'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { mplex } from '@libp2p/mplex'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createInterface } from 'node:readline'
+
+const args = { cluster: '1', shards: '8' }
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1]
+const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
+const hex = (bytes) => Buffer.from(bytes).toString('hex')
+const networkConfig = { clusterId: Number(args.cluster), numShardsInCluster: Number(args.shards) }
+
+const node = await createLightNode({
+  defaultBootstrap: false,
+  networkConfig,
+  libp2p: { transports: [tcp()], streamMuxers: [yamux(), mplex()] }
+})
+await node.start()
+out({ event: 'ready', peerId: node.libp2p.peerId.toString(), addrs: [] })
+
+const commands = {
+  async dial (params) {
+    await node.dial(multiaddr(params.addr), [Protocols.Store])
+    await node.waitForPeers([Protocols.Store], 20000)
+    return {}
+  },
+  async query (params) {
+    const routingInfo = createRoutingInfo(networkConfig, { contentTopic: params.contentTopic })
+    const decoder = createDecoder(params.contentTopic, routingInfo)
+    const options = { paginationForward: params.forward ?? true }
+    if (params.limit) options.paginationLimit = params.limit
+    if (params.timeStartMs != null) options.timeStart = new Date(params.timeStartMs)
+    if (params.timeEndMs != null) options.timeEnd = new Date(params.timeEndMs)
+    if (params.hashesHex) options.messageHashes = params.hashesHex.map((h) => Buffer.from(h, 'hex'))
+    const messages = []
+    let pages = 0
+    for await (const page of node.store.queryGenerator([decoder], options)) {
+      pages++
+      for (const pending of page) {
+        const message = await pending
+        if (!message) continue
+        messages.push({
+          // DecodedMessage.hash hashes the wire timestamp; messageHash() of the decoded
+          // message would see a millisecond Date instead.
+          hash: hex(message.hash),
+          payloadHex: hex(message.payload),
+          contentTopic: message.contentTopic,
+          pubsubTopic: message.pubsubTopic
+        })
+      }
+    }
+    return { messages, pages }
+  },
+  async stop () {
+    await node.stop()
+    return {}
+  }
+}
+
+for await (const line of createInterface({ input: process.stdin })) {
+  if (!line.trim()) continue
+  const { id, cmd, ...params } = JSON.parse(line)
+  const handler = commands[cmd]
+  Promise.resolve()
+    .then(() => {
+      if (!handler) throw new Error(`unknown command ${cmd}`)
+      return handler(params)
+    })
+    .then(
+      (result) => {
+        out({ id, ok: true, ...result })
+        if (cmd === 'stop') process.exit(0)
+      },
+      (err) => out({ id, ok: false, error: String(err?.stack ?? err) })
+    )
+}
+await node.stop()
+process.exit(0)
