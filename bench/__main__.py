@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench.archive import run_archive
 from bench.p2p import P2PResult, run_p2p
 from bench.relay import RelayResult, run_relay
 
@@ -133,10 +134,34 @@ def relay_table(messages: int, samples: int) -> Table:
     return table
 
 
+def archive_table(total: int, samples: int) -> Table:
+    results = asyncio.run(run_archive(total, samples))
+    table = Table(title=f"archive: {total:,} messages, page of 20 by content topic + time range")
+    columns = ["backend", "messages", "acked insert (msg/s)", "bulk insert (msg/s)"]
+    columns += ["query p50 (ms)", "query p99 (ms)", "p50 vs SQLite"]
+    for column in columns:
+        table.add_column(column, justify="right")
+    sqlite_p50 = results[0].query_p50_ms
+    for result in results:
+        table.add_row(
+            result.backend,
+            f"{result.messages:,}",
+            f"{result.acked_msgs_per_s:,.0f}",
+            f"{result.bulk_msgs_per_s:,.0f}",
+            f"{result.query_p50_ms:.2f}",
+            f"{result.query_p99_ms:.2f}",
+            f"{result.query_p50_ms / sqlite_p50:.2f}x",
+        )
+    if len(results) == 1:
+        table.caption = "PostgreSQL column skipped: no server answered at PYSTATUS_BENCH_PG_URL"
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--muxer", action="append", choices=["yamux", "mplex"])
-    parser.add_argument("--only", choices=["p2p", "relay"])
+    parser.add_argument("--only", choices=["p2p", "relay", "archive"])
+    parser.add_argument("--archive-messages", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--samples", type=int, default=500)
     args = parser.parse_args()
@@ -145,6 +170,8 @@ def main() -> int:
         console.print(p2p_table(args.muxer or ["yamux", "mplex"]))
     if args.only in (None, "relay"):
         console.print(relay_table(args.messages, args.samples))
+    if args.only in (None, "archive"):
+        console.print(archive_table(args.archive_messages, args.samples))
     return 0
 
 
