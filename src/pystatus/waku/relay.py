@@ -31,6 +31,7 @@ from pystatus.p2p.varint import LengthPrefixedReader, length_prefixed
 from pystatus.waku import metrics
 from pystatus.waku.errors import InvalidMessage, LocalWakuError, RemoteWakuError
 from pystatus.waku.message import MAX_MESSAGE_SIZE, WakuMessage, message_hash, validate_message
+from pystatus.waku.rate_limit import PeerRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -62,24 +63,6 @@ class RelayedMessage:
 class PublishOutcome:
     hash: bytes
     peers: int
-
-
-class _TokenBucket:
-    __slots__ = ("_burst", "_rate", "_stamp", "_tokens")
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self._rate = rate
-        self._burst = burst
-        self._tokens = burst
-        self._stamp = now
-
-    def take(self, now: float) -> bool:
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
 
 
 class Subscription:
@@ -152,7 +135,7 @@ class WakuRelay:
         self._clock = clock
         self.router = GossipsubRouter(self.config.gossipsub, validator=self._validate)
         self._writers: dict[bytes, _PeerWriter] = {}
-        self._buckets: dict[bytes, _TokenBucket] = {}
+        self._limiter = PeerRateLimiter(self.config.peer_rate, self.config.peer_burst)
         self._subscriptions: set[Subscription] = set()
         self._topic_refs: collections.Counter[str] = collections.Counter()
         self._observers: list[Callable[[RelayedMessage], None]] = []
@@ -246,15 +229,9 @@ class WakuRelay:
 
     def _validate(self, topic: str, data: bytes, peer: bytes | None) -> ValidationResult:
         now = self._clock()
-        if peer is not None:
-            bucket = self._buckets.get(peer)
-            if bucket is None:
-                bucket = self._buckets[peer] = _TokenBucket(
-                    self.config.peer_rate, self.config.peer_burst, now
-                )
-            if not bucket.take(now):
-                metrics.RELAY_INVALID.labels("rate_limited").inc()
-                return ValidationResult.REJECT
+        if peer is not None and not self._limiter.allow(peer, now):
+            metrics.RELAY_INVALID.labels("rate_limited").inc()
+            return ValidationResult.REJECT
         if topic not in self._topic_refs:
             return ValidationResult.IGNORE
         try:
@@ -326,7 +303,7 @@ class WakuRelay:
         if writer is None:
             return
         writer.task.cancel()
-        self._buckets.pop(key, None)
+        self._limiter.forget(key)
         self.router.remove_peer(key, self._clock())
         metrics.RELAY_PEERS.set(len(self._writers))
         self._process_events()

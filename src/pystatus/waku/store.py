@@ -31,6 +31,7 @@ from pystatus.waku import metrics
 from pystatus.waku.errors import DecodeError, RemoteWakuError, WakuProtocolError
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.proto import waku_store_pb2
+from pystatus.waku.rate_limit import PeerRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -213,21 +214,6 @@ class StoreBackend(Protocol):
         ...
 
 
-class _TokenBucket:
-    __slots__ = ("burst", "rate", "stamp", "tokens")
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate, self.burst, self.tokens, self.stamp = rate, burst, burst, now
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
 def answer(query: StoreQuery, entries: list[StoreEntry], cursor: bytes | None) -> StoreResponse:
     if not query.include_data:
         entries = [StoreEntry(entry.hash) for entry in entries]
@@ -247,24 +233,13 @@ class StoreServer:
     ) -> None:
         self.host = host
         self.backend = backend
-        self._peer_rate = peer_rate
-        self._peer_burst = peer_burst
-        self._buckets: dict[PeerId, _TokenBucket] = {}
+        self._limiter = PeerRateLimiter(peer_rate, peer_burst)
 
     def start(self) -> None:
         self.host.set_stream_handler(STORE_PROTOCOL_ID, self._serve)
 
     def stop(self) -> None:
         self.host.remove_stream_handler(STORE_PROTOCOL_ID)
-
-    def _allowed(self, peer: PeerId) -> bool:
-        now = time.monotonic()
-        bucket = self._buckets.get(peer)
-        if bucket is None:
-            if len(self._buckets) > 10_000:
-                self._buckets.clear()  # bounded: forgetting buckets only forgives
-            bucket = self._buckets[peer] = _TokenBucket(self._peer_rate, self._peer_burst, now)
-        return bucket.take(now)
 
     async def handle(self, query: StoreQuery) -> StoreResponse:
         """Answer one decoded query (also the REST API's path for local queries)."""
@@ -293,7 +268,7 @@ class StoreServer:
                     metrics.PROTOCOL_ERRORS.labels("store", "malformed").inc()
                     response = StoreResponse("", 400, f"bad request: {exc}")
                 else:
-                    if not self._allowed(peer):
+                    if not self._limiter.allow(peer, time.monotonic()):
                         metrics.PROTOCOL_ERRORS.labels("store", "rate_limited").inc()
                         response = StoreResponse(query.request_id, 429, "too many requests")
                     else:
