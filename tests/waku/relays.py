@@ -44,9 +44,6 @@ async def wait_meshed(relay: WakuRelay, topic: str = TOPIC, peers: int = 1) -> N
 
 
 def message(payload: bytes, **fields: object) -> WakuMessage:
-    return WakuMessage(
-        payload=payload,
-        content_topic=CONTENT_TOPIC,
-        timestamp=time.time_ns(),
-        **fields,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {"content_topic": CONTENT_TOPIC, "timestamp": time.time_ns()}
+    values.update(fields)
+    return WakuMessage(payload=payload, **values)  # type: ignore[arg-type]

@@ -21,6 +21,10 @@ class DecodeError(RemoteWakuError):
     """Bytes from the network did not decode into a valid message."""
 
 
+class MessageTooLarge(DecodeError):
+    """Bytes from the network hold a message over the network's size limit."""
+
+
 class InvalidMessage(RemoteWakuError):
     """A decoded message breaks a validation rule.
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 
-from pystatus.waku.errors import DecodeError, InvalidMessage, LocalWakuError
+from pystatus.waku.errors import DecodeError, InvalidMessage, LocalWakuError, MessageTooLarge
 from pystatus.waku.proto import waku_message_pb2
 
 # 64/WAKU2-NETWORK: the network's relay message cap.
@@ -51,7 +51,7 @@ class WakuMessage:
     @classmethod
     def decode(cls, data: bytes) -> WakuMessage:
         if len(data) > MAX_MESSAGE_SIZE + 1024:
-            raise DecodeError(f"message of {len(data)} bytes")
+            raise MessageTooLarge(f"message of {len(data)} bytes, more than {MAX_MESSAGE_SIZE}")
         message = waku_message_pb2.WakuMessage()
         try:
             message.ParseFromString(data)

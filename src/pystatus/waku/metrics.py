@@ -31,3 +31,27 @@ PROTOCOL_ERRORS = Counter(
     "Failed request/response exchanges by protocol and kind",
     ["protocol", "kind"],
 )
+PROTOCOL_BYTES = Counter(
+    "waku_protocol_bytes",
+    "Request/response bytes by protocol and direction",
+    ["protocol", "direction"],
+)
+
+FILTER_SUBSCRIBERS = Gauge("waku_filter_subscriptions", "Peers with filter subscriptions")
+FILTER_CRITERIA = Gauge("waku_filter_criteria", "Filter criteria (pubsub, content topic) served")
+FILTER_REQUESTS = Counter("waku_filter_requests", "Filter requests served by type", ["type"])
+FILTER_EXPIRED = Counter(
+    "waku_filter_subscriptions_expired", "Subscribers forgotten after no request for too long"
+)
+FILTER_PUSH_QUEUE = Gauge("waku_filter_push_queue", "Filter pushes waiting to be written")
+FILTER_PUSHES_DROPPED = Counter(
+    "waku_filter_pushes_dropped", "Filter pushes not delivered, by reason", ["reason"]
+)
+
+LIGHTPUSH_MESSAGES = Counter(
+    "waku_lightpush_messages", "Light push requests served, by status code", ["status"]
+)
+
+PX_PEERS_SENT = Counter("waku_px_peers_sent", "ENRs sent to peer exchange requesters")
+PX_PEERS_RECEIVED = Counter("waku_px_peers_received", "ENRs received by peer exchange")
+PX_PEERS_CACHED = Gauge("waku_px_peers_cached", "ENRs kept to answer peer exchange")
