@@ -93,9 +93,9 @@ async def _run_to_exit(*args: str) -> tuple[int, str]:
 
 
 async def test_flag_for_a_missing_feature_is_refused_by_name() -> None:
-    code, output = await _run_to_exit("node", "--filter=true")
+    code, output = await _run_to_exit("node", "--rln-relay=true")
     assert code == 2
-    assert "--filter" in output
+    assert "--rln-relay" in output
 
 
 @pytest.mark.parametrize(
@@ -113,3 +113,39 @@ async def test_bad_nodekey_is_refused_without_echoing_it(nodekey: str) -> None:
     assert code == 2
     assert "--nodekey" in output
     assert nodekey not in output
+
+
+async def test_service_node_serves_light_protocols_and_metrics() -> None:
+    process = await asyncio.create_subprocess_exec(
+        PYSTATUS,
+        "node",
+        "--listen-address=127.0.0.1",
+        "--tcp-port=0",
+        "--cluster-id=1",
+        "--shard=0",
+        "--filter",
+        "--lightpush",
+        "--peer-exchange",
+        "--metrics-server",
+        "--metrics-server-port=0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(20):
+            await _read_until(process.stdout, "serving filter")
+            await _read_until(process.stdout, "serving light push")
+            metrics_line = await _read_until(process.stdout, "metrics on ")
+        async with httpx.AsyncClient() as client:
+            scrape = await client.get(metrics_line.removeprefix("metrics on "))
+        assert scrape.status_code == 200
+        for name in ("waku_filter_subscriptions", "libp2p_peers", "waku_relay_send_queue_bytes"):
+            assert f"\n{name} " in scrape.text
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(10):
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

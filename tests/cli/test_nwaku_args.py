@@ -17,7 +17,8 @@ from pystatus.cli.nwaku_args import UnsupportedFlag, normalize, parse_bool
         (["--shard=3", "--shard", "4"], ["--shard=3", "--shard", "4"]),
         (["--rest", "--rest-port=0"], ["--rest=true", "--rest-port=0"]),
         (["--nat=extip:1.2.3.4"], ["--nat=extip:1.2.3.4"]),
-        (["--lightpush=false", "--filter:false"], []),
+        (["--lightpush", "--filter:false"], ["--lightpush=true", "--filter=false"]),
+        (["--rln-relay=false", "--discv5-discovery:false"], []),
         (["--store", "--store-resume", "false"], ["--store=true", "--store-resume=false"]),
         (["node", "--tcp-port", "1"], ["node", "--tcp-port", "1"]),
     ],
@@ -26,7 +27,9 @@ def test_normalize(given: list[str], expected: list[str]) -> None:
     assert normalize(given) == expected
 
 
-@pytest.mark.parametrize("flag", ["--filter", "--filter=true", "--lightpush", "--rln-relay:true"])
+@pytest.mark.parametrize(
+    "flag", ["--rln-relay", "--rln-relay=true", "--discv5-discovery", "--dns-discovery:true"]
+)
 def test_missing_features_are_refused_by_name(flag: str) -> None:
     name = flag[2:].split("=")[0].split(":")[0]
     with pytest.raises(UnsupportedFlag, match=f"--{name}"):

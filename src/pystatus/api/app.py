@@ -6,9 +6,6 @@ Errors answer with a status and a plain-text description, as nwaku does.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Body, FastAPI, Request
@@ -17,15 +14,16 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
 from pystatus import __version__
+from pystatus.api.admin import admin_routes
 from pystatus.api.errors import ApiError
-from pystatus.api.messages import RestMessage, to_rest
+from pystatus.api.light import light_routes
+from pystatus.api.messages import RestMessage, from_rest, to_rest
 from pystatus.api.store import store_routes
 from pystatus.errors import PystatusError
 from pystatus.node.node import WakuNode
 from pystatus.waku.errors import InvalidTopic, LocalWakuError
-from pystatus.waku.message import WakuMessage
 from pystatus.waku.relay import RelayedMessage
-from pystatus.waku.topics import ContentTopic, RelayShard
+from pystatus.waku.topics import RelayShard
 
 
 class InfoResponse(BaseModel):
@@ -38,28 +36,6 @@ class HealthResponse(BaseModel):
     protocolsHealth: list[dict[str, str]]
 
 
-def _b64(text: str, field: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ApiError(400, f"{field} is not valid base64") from None
-
-
-def _to_message(body: RestMessage) -> WakuMessage:
-    try:
-        ContentTopic.parse(body.contentTopic)
-    except InvalidTopic as exc:
-        raise ApiError(400, f"invalid contentTopic: {exc}") from None
-    return WakuMessage(
-        payload=_b64(body.payload, "payload"),
-        content_topic=body.contentTopic,
-        version=body.version or 0,
-        timestamp=body.timestamp if body.timestamp is not None else time.time_ns(),
-        meta=_b64(body.meta, "meta") if body.meta is not None else None,
-        ephemeral=bool(body.ephemeral),
-    )
-
-
 def _check_pubsub_topic(node: WakuNode, topic: str) -> None:
     try:
         shard = RelayShard.parse(topic)
@@ -70,7 +46,7 @@ def _check_pubsub_topic(node: WakuNode, topic: str) -> None:
 
 
 async def _publish(node: WakuNode, pubsub_topic: str, body: RestMessage) -> PlainTextResponse:
-    message = _to_message(body)
+    message = from_rest(body)
     try:
         outcome = await node.publish(pubsub_topic, message)
     except LocalWakuError as exc:
@@ -124,6 +100,9 @@ def create_app(node: WakuNode) -> FastAPI:
 
     app.include_router(debug)
     app.include_router(store_routes(node))
+    app.include_router(light_routes(node))
+    if node.config.rest is not None and node.config.rest.admin:
+        app.include_router(admin_routes(node))
     if node.relay is None:
         return app
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import time
 
 from pydantic import BaseModel, Field
 
+from pystatus.api.errors import ApiError
+from pystatus.waku.errors import InvalidTopic
 from pystatus.waku.message import WakuMessage
+from pystatus.waku.topics import ContentTopic
 
 
 class RestMessage(BaseModel):
@@ -26,4 +31,27 @@ def to_rest(message: WakuMessage) -> RestMessage:
         timestamp=message.timestamp,
         meta=base64.b64encode(message.meta).decode() if message.meta is not None else None,
         ephemeral=message.ephemeral,
+    )
+
+
+def _b64(text: str, field: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, f"{field} is not valid base64") from None
+
+
+def from_rest(body: RestMessage) -> WakuMessage:
+    """The message a REST body describes, stamped now when it has no timestamp."""
+    try:
+        ContentTopic.parse(body.contentTopic)
+    except InvalidTopic as exc:
+        raise ApiError(400, f"invalid contentTopic: {exc}") from None
+    return WakuMessage(
+        payload=_b64(body.payload, "payload"),
+        content_topic=body.contentTopic,
+        version=body.version or 0,
+        timestamp=body.timestamp if body.timestamp is not None else time.time_ns(),
+        meta=_b64(body.meta, "meta") if body.meta is not None else None,
+        ephemeral=bool(body.ephemeral),
     )

@@ -1,4 +1,4 @@
-"""Serve the REST API with uvicorn inside the node's own event loop."""
+"""Serve the REST API and the metrics endpoint with uvicorn inside the node's own event loop."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import socket
 from collections.abc import Generator
 
 import uvicorn
+from prometheus_client import make_asgi_app
 
 from pystatus.api.app import create_app
 from pystatus.errors import NodeError
-from pystatus.node.config import RestConfig
+from pystatus.node.config import MetricsConfig, RestConfig
 from pystatus.node.node import WakuNode
 
 
@@ -22,14 +23,18 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-class RestServer:
-    def __init__(self, node: WakuNode, config: RestConfig) -> None:
-        self._config = config
+class AsgiServer:
+    """One ASGI app on ``address:port`` (0 picks a free port), started and stopped in-loop."""
+
+    def __init__(self, app: object, address: str, port: int, *, name: str) -> None:
+        self._address = address
+        self._port = port
+        self._name = name
         self._server = _EmbeddedServer(
             uvicorn.Config(
-                create_app(node),
-                host=config.address,
-                port=config.port,
+                app,  # type: ignore[arg-type]
+                host=address,
+                port=port,
                 log_level="warning",
                 lifespan="off",
                 access_log=False,
@@ -40,30 +45,50 @@ class RestServer:
 
     async def start(self) -> None:
         # Bound here rather than by uvicorn, which would exit the process on a busy port.
-        family = socket.AF_INET6 if ":" in self._config.address else socket.AF_INET
+        family = socket.AF_INET6 if ":" in self._address else socket.AF_INET
         try:
-            self._socket = socket.create_server(
-                (self._config.address, self._config.port), family=family
-            )
+            self._socket = socket.create_server((self._address, self._port), family=family)
         except OSError as exc:
             raise NodeError(
-                f"REST API cannot listen on {self._config.address}:{self._config.port}: "
-                f"{exc.strerror or exc}"
+                f"{self._name} cannot listen on {self._address}:{self._port}: {exc.strerror or exc}"
             ) from None
-        self._task = asyncio.create_task(self._server.serve([self._socket]), name="rest")
+        self._task = asyncio.create_task(self._server.serve([self._socket]), name=self._name)
         async with asyncio.timeout(10):
             while not self._server.started:
                 if self._task.done():
-                    raise NodeError("REST API failed to start") from self._task.exception()
+                    raise NodeError(f"{self._name} failed to start") from self._task.exception()
                 await asyncio.sleep(0.01)
 
     @property
     def port(self) -> int:
         if self._socket is None:
-            raise NodeError("REST API is not listening")
+            raise NodeError(f"{self._name} is not listening")
         return int(self._socket.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        host = f"[{self._address}]" if ":" in self._address else self._address
+        return f"http://{host}:{self.port}"
 
     async def stop(self) -> None:
         self._server.should_exit = True
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+class RestServer(AsgiServer):
+    def __init__(self, node: WakuNode, config: RestConfig) -> None:
+        super().__init__(create_app(node), config.address, config.port, name="REST API")
+
+
+class MetricsServer(AsgiServer):
+    """Prometheus exposition of every metric the process registered, at ``/metrics``."""
+
+    def __init__(self, node: WakuNode, config: MetricsConfig) -> None:
+        exposition = make_asgi_app()
+
+        async def app(scope: dict[str, object], receive: object, send: object) -> None:
+            node.refresh_gauges()
+            await exposition(scope, receive, send)
+
+        super().__init__(app, config.address, config.port, name="metrics server")

@@ -14,15 +14,23 @@ import typer
 from rich.console import Console
 
 from pystatus import __version__
-from pystatus.api.server import RestServer
+from pystatus.api.server import AsgiServer, MetricsServer, RestServer
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.cli import nwaku_args
 from pystatus.cli.store import store_app
 from pystatus.errors import ConfigError, PystatusError
-from pystatus.node.config import NodeConfig, RestConfig, StoreConfig, default_data_dir
+from pystatus.node.config import (
+    FilterConfig,
+    MetricsConfig,
+    NodeConfig,
+    RestConfig,
+    StoreConfig,
+    default_data_dir,
+)
 from pystatus.node.node import WakuNode
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey, load_nodekey
 from pystatus.p2p.multiaddr import Multiaddr
+from pystatus.waku.enr import Enr
 
 app = typer.Typer(
     name="pystatus",
@@ -67,6 +75,20 @@ def _store_config(
         retention=RetentionPolicy.parse(retention),
         resume=resume,
     )
+
+
+def _static_addr(text: str) -> Multiaddr:
+    """A static node as a multiaddr, or as an ENR (then its first dialable address)."""
+    if not text.startswith("enr:"):
+        return Multiaddr.from_string(text)
+    addrs = Enr.from_text(text).dial_addrs()
+    if not addrs:
+        raise ConfigError(f"--staticnode {text[:20]}...: the record has no TCP address")
+    return addrs[0]
+
+
+def _optional_addr(text: str | None) -> Multiaddr | None:
+    return Multiaddr.from_string(text) if text else None
 
 
 @app.command()
@@ -124,6 +146,36 @@ def node(
         str | None, typer.Option(help="Multiaddr of the store peer for queries and resume")
     ] = None,
     data_dir: Annotated[str | None, typer.Option(help="Where the node keeps its files")] = None,
+    filter: Annotated[
+        str, typer.Option(metavar="true|false", help="Serve filter v2 to light clients")
+    ] = "false",
+    filter_subscription_timeout: Annotated[
+        float, typer.Option(help="Seconds a silent filter subscriber is kept")
+    ] = 300.0,
+    filter_max_peers_to_serve: Annotated[int, typer.Option(help="Most filter subscribers")] = 1000,
+    filter_max_criteria: Annotated[
+        int, typer.Option(help="Most (pubsub, content topic) pairs per subscriber")
+    ] = 1000,
+    lightpush: Annotated[
+        str, typer.Option(metavar="true|false", help="Serve light push v3 and v2")
+    ] = "false",
+    peer_exchange: Annotated[
+        str, typer.Option(metavar="true|false", help="Answer peer exchange requests")
+    ] = "false",
+    peer_exchange_node: Annotated[
+        str | None, typer.Option(help="Multiaddr of a peer to ask for more peers")
+    ] = None,
+    filternode: Annotated[
+        str | None, typer.Option(help="Multiaddr of the filter service for REST /filter/v2")
+    ] = None,
+    lightpushnode: Annotated[
+        str | None, typer.Option(help="Multiaddr of the light push service for REST /lightpush")
+    ] = None,
+    metrics_server: Annotated[
+        str, typer.Option(metavar="true|false", help="Serve Prometheus metrics")
+    ] = "false",
+    metrics_server_address: Annotated[str, typer.Option(help="Metrics address")] = "127.0.0.1",
+    metrics_server_port: Annotated[int, typer.Option(help="Metrics port")] = 8008,
     log_level: Annotated[str, typer.Option(help="TRACE DEBUG INFO NOTICE WARN ERROR")] = "INFO",
 ) -> None:
     """Run a Waku node: relay, metadata, identify and ping, and the REST API with --rest.
@@ -150,7 +202,8 @@ def node(
             websocket_support=_flag("websocket-support", websocket_support),
             websocket_port=websocket_port,
             ext_ip=_ext_ip(nat),
-            static_nodes=tuple(Multiaddr.from_string(text) for text in staticnode or []),
+            static_nodes=tuple(_static_addr(text) for text in staticnode or []),
+            known_enrs=tuple(Enr.from_text(t) for t in staticnode or [] if t.startswith("enr:")),
             relay=_flag("relay", relay),
             cluster_id=cluster_id,
             shards=tuple(shard or ()),
@@ -165,7 +218,26 @@ def node(
                 _flag("store-resume", store_resume),
                 data_dir,
             ),
-            storenode=Multiaddr.from_string(storenode) if storenode else None,
+            storenode=_optional_addr(storenode),
+            filter=(
+                FilterConfig(
+                    max_peers_to_serve=filter_max_peers_to_serve,
+                    max_criteria=filter_max_criteria,
+                    subscription_timeout=filter_subscription_timeout,
+                )
+                if _flag("filter", filter)
+                else None
+            ),
+            lightpush=_flag("lightpush", lightpush),
+            peer_exchange=_flag("peer-exchange", peer_exchange),
+            peer_exchange_node=_optional_addr(peer_exchange_node),
+            filternode=_optional_addr(filternode),
+            lightpushnode=_optional_addr(lightpushnode),
+            metrics=(
+                MetricsConfig(address=metrics_server_address, port=metrics_server_port)
+                if _flag("metrics-server", metrics_server)
+                else None
+            ),
         )
     except PystatusError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -184,11 +256,14 @@ async def _run_node(config: NodeConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await node.start()
-    rest: RestServer | None = None
+    servers: list[AsgiServer] = []
     try:
-        if config.rest is not None:
-            rest = RestServer(node, config.rest)
-            await rest.start()
+        rest = RestServer(node, config.rest) if config.rest is not None else None
+        metrics = MetricsServer(node, config.metrics) if config.metrics is not None else None
+        for wanted in (rest, metrics):
+            if wanted is not None:
+                await wanted.start()
+                servers.append(wanted)
         print(f"pystatus {__version__} peer id {node.peer_id}", flush=True)
         for addr in node.host.full_addrs():
             print(f"listening on {addr}", flush=True)
@@ -197,13 +272,19 @@ async def _run_node(config: NodeConfig) -> None:
             print(f"relaying {' '.join(node.relay.topics)}", flush=True)
         if node.store is not None:
             print(f"archiving to {node.store.archive.url}", flush=True)
-        if rest is not None and config.rest is not None:
-            print(f"REST API on http://{config.rest.address}:{rest.port}", flush=True)
+        if node.filter_server is not None:
+            print("serving filter", flush=True)
+        if config.lightpush:
+            print("serving light push", flush=True)
+        if rest is not None:
+            print(f"REST API on {rest.url}", flush=True)
+        if metrics is not None:
+            print(f"metrics on {metrics.url}/metrics", flush=True)
         await stop.wait()
         print("shutting down", flush=True)
     finally:
-        if rest is not None:
-            await rest.stop()
+        for server in servers:
+            await server.stop()
         with contextlib.suppress(PystatusError, OSError):
             await node.stop()
 

@@ -9,31 +9,32 @@ asks for nothing).
 from __future__ import annotations
 
 BOOLEAN_FLAGS = frozenset(
-    {"relay", "websocket-support", "rest", "rest-admin", "store", "store-resume"}
+    {
+        "relay",
+        "websocket-support",
+        "rest",
+        "rest-admin",
+        "store",
+        "store-resume",
+        "filter",
+        "lightpush",
+        "peer-exchange",
+        "metrics-server",
+    }
 )
 
 # nwaku features pystatus does not implement yet, by flag.
 UNSUPPORTED_FLAGS = {
-    "filter": "the filter protocol",
-    "filternode": "the filter protocol",
-    "lightpush": "light push",
-    "lightpushnode": "light push",
-    "peer-exchange": "peer exchange",
     "discv5-discovery": "discv5 discovery",
     "dns-discovery": "DNS discovery",
     "rln-relay": "RLN relay",
-    "metrics-server": "the metrics server",
     "websocket-secure-support": "secure WebSocket (put a TLS proxy in front)",
 }
 _UNSUPPORTED_BOOLEANS = frozenset(
     {
-        "filter",
-        "lightpush",
-        "peer-exchange",
         "discv5-discovery",
         "dns-discovery",
         "rln-relay",
-        "metrics-server",
         "websocket-secure-support",
     }
 )

@@ -11,6 +11,7 @@ from pystatus.archive.retention import RetentionPolicy
 from pystatus.errors import ConfigError
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.multiaddr import Multiaddr
+from pystatus.waku.enr import Enr
 from pystatus.waku.errors import InvalidTopic
 from pystatus.waku.topics import MAX_SHARD, RelayShard
 
@@ -57,6 +58,31 @@ class StoreConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class FilterConfig:
+    """Serving filter v2 subscriptions to light clients (nwaku's defaults)."""
+
+    max_peers_to_serve: int = 1000
+    max_criteria: int = 1000
+    subscription_timeout: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.max_peers_to_serve < 1 or self.max_criteria < 1:
+            raise ConfigError("--filter-max-peers-to-serve and --filter-max-criteria must be >= 1")
+        if self.subscription_timeout <= 0:
+            raise ConfigError("--filter-subscription-timeout must be positive")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MetricsConfig:
+    address: str = "127.0.0.1"
+    port: int = 8008
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 0xFFFF:
+            raise ConfigError(f"--metrics-server-port {self.port} is not a port")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class NodeConfig:
     identity: Secp256k1PrivateKey = field(default_factory=Secp256k1PrivateKey.generate)
     listen_address: str = "0.0.0.0"
@@ -76,6 +102,18 @@ class NodeConfig:
     store: StoreConfig | None = None
     storenode: Multiaddr | None = None
     """The store peer this node queries for its own needs (REST queries, resume)."""
+    filter: FilterConfig | None = None
+    lightpush: bool = False
+    peer_exchange: bool = False
+    filternode: Multiaddr | None = None
+    """The filter service peer this node subscribes at as a light client (REST /filter/v2)."""
+    lightpushnode: Multiaddr | None = None
+    """The light push service peer for REST /lightpush; without it the node relays itself."""
+    peer_exchange_node: Multiaddr | None = None
+    """A peer asked for ENRs of other peers, which this node then dials."""
+    known_enrs: tuple[Enr, ...] = ()
+    """Signed records of peers (static nodes given as ENRs) offered by peer exchange."""
+    metrics: MetricsConfig | None = None
 
     def __post_init__(self) -> None:
         for name, value in (
@@ -103,6 +141,8 @@ class NodeConfig:
         for shard in self.shards:
             if not 0 <= shard <= MAX_SHARD:
                 raise ConfigError(f"--shard {shard} is out of range 0..{MAX_SHARD}")
+        if not self.relay and (self.filter is not None or self.lightpush):
+            raise ConfigError("--filter and --lightpush serve through relay: keep --relay=true")
         for topic in self.pubsub_topics:
             try:
                 parsed = RelayShard.parse(topic)

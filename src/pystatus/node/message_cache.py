@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 
+from pystatus.waku.filter import FilterPush
 from pystatus.waku.relay import RelayedMessage, WakuRelay
 
 
@@ -42,3 +43,44 @@ class MessageCache:
         queue = self._queues.get(self._key(item))
         if queue is not None:
             queue.append(item)
+
+
+class FilterMessageCache:
+    """Pushes received as a filter client, kept per (pubsub topic, content topic) to be polled."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._queues: dict[tuple[str, str], collections.deque[FilterPush]] = {}
+
+    def subscribe(self, pubsub_topic: str, content_topic: str) -> None:
+        self._queues.setdefault(
+            (pubsub_topic, content_topic), collections.deque(maxlen=self._capacity)
+        )
+
+    def unsubscribe(self, pubsub_topic: str, content_topic: str) -> None:
+        self._queues.pop((pubsub_topic, content_topic), None)
+
+    def clear(self) -> None:
+        self._queues.clear()
+
+    def take(self, content_topic: str, pubsub_topic: str | None = None) -> list[FilterPush] | None:
+        """What was pushed for ``content_topic`` (on ``pubsub_topic``, or on any), emptying it.
+
+        None when nothing matching is subscribed.
+        """
+        keys = [
+            key
+            for key in self._queues
+            if key[1] == content_topic and (pubsub_topic is None or key[0] == pubsub_topic)
+        ]
+        if not keys:
+            return None
+        items = [item for key in keys for item in self._queues[key]]
+        for key in keys:
+            self._queues[key].clear()
+        return items
+
+    def add(self, push: FilterPush) -> None:
+        queue = self._queues.get((push.pubsub_topic, push.message.content_topic))
+        if queue is not None:
+            queue.append(push)

@@ -8,11 +8,13 @@ import logging
 import time
 from dataclasses import replace
 
-from pystatus.errors import NodeError
+from pystatus.archive import metrics as archive_metrics
+from pystatus.errors import NodeError, WakuError
 from pystatus.node import metrics
 from pystatus.node.config import NodeConfig
-from pystatus.node.message_cache import MessageCache
+from pystatus.node.message_cache import FilterMessageCache, MessageCache
 from pystatus.node.store_service import StoreService
+from pystatus.p2p import metrics as p2p_metrics
 from pystatus.p2p.config import HostConfig
 from pystatus.p2p.errors import P2PError
 from pystatus.p2p.host import Host
@@ -20,16 +22,22 @@ from pystatus.p2p.identify import IdentifyInfo
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.p2p.peer_id import PeerId
 from pystatus.p2p.tasks import TaskSet
+from pystatus.waku import metrics as waku_metrics
 from pystatus.waku.enr import Capabilities, Enr
-from pystatus.waku.errors import RemoteWakuError
+from pystatus.waku.errors import InvalidTopic, RemoteWakuError
+from pystatus.waku.filter import FilterClient, FilterLimits, FilterServer
+from pystatus.waku.lightpush import LightPushClient, LightPushServer
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.metadata import METADATA_PROTOCOL_ID, WakuMetadata
+from pystatus.waku.peer_exchange import EnrCache, PeerExchangeClient, PeerExchangeServer
 from pystatus.waku.relay import PublishOutcome, RelayedMessage, WakuRelay
 from pystatus.waku.store import StoreClient
-from pystatus.waku.topics import pubsub_topic_for_content_topic
+from pystatus.waku.topics import RelayShard, pubsub_topic_for_content_topic
 
 log = logging.getLogger(__name__)
 
+PX_PEERS_WANTED = 20
+PX_INTERVAL = 300.0
 STATIC_RETRY_MIN = 1.0
 STATIC_RETRY_MAX = 30.0
 
@@ -60,6 +68,31 @@ class WakuNode:
         self.store: StoreService | None = None
         if config.store is not None:
             self.store = StoreService(config.store, relay=self.relay, client=self.store_client)
+        self.filter_server: FilterServer | None = None
+        if config.filter is not None:
+            self.filter_server = FilterServer(
+                self.host,
+                limits=FilterLimits(
+                    max_subscribers=config.filter.max_peers_to_serve,
+                    max_criteria_per_peer=config.filter.max_criteria,
+                    subscription_timeout=config.filter.subscription_timeout,
+                ),
+                serves_pubsub_topic=self.serves_pubsub_topic,
+            )
+        self.filter_client = FilterClient(self.host)
+        self.filter_cache = FilterMessageCache(capacity)
+        self.filter_client.on_push(self.filter_cache.add)
+        # Light push requests are answered by these rules whether they come from peers
+        # (with --lightpush) or from this node's own REST API.
+        self.lightpush_server: LightPushServer | None = None
+        if self.relay is not None:
+            self.lightpush_server = LightPushServer(
+                self.host, publish=self._publish_for_lightpush, resolve_topic=self.resolve_topic
+            )
+        self.lightpush_client = LightPushClient(self.host)
+        self.enr_cache = EnrCache()
+        self.px_server = PeerExchangeServer(self.host, self.enr_cache)
+        self.px_client = PeerExchangeClient(self.host)
         self._tasks = TaskSet("node")
         self._enr: Enr | None = None
         self._started = False
@@ -81,6 +114,22 @@ class WakuNode:
             await self.store.start()
             if self.config.store is not None and self.config.store.resume and self.config.storenode:
                 self._tasks.spawn(self._resume(self.config.storenode), name="store resume")
+        if self.filter_server is not None and self.relay is not None:
+            self.filter_server.start()
+            self.relay.add_observer(self.filter_server.on_relayed)
+        if self.config.filternode is not None:
+            self.filter_client.start()
+        if self.config.lightpush and self.lightpush_server is not None:
+            self.lightpush_server.start()
+        self.host.on_connected(lambda c: self.enr_cache.mark_reached(c.remote_peer))
+        for enr in self.config.known_enrs:
+            self.add_enr(enr)
+        if self.config.peer_exchange:
+            self.px_server.start()
+        if self.config.peer_exchange_node is not None:
+            self._tasks.spawn(
+                self._discover_loop(self.config.peer_exchange_node), name="peer exchange"
+            )
         for addr in self.config.static_nodes:
             self._tasks.spawn(self._keep_connected(addr), name=f"static {addr}")
         self._enr = self._build_enr()
@@ -93,6 +142,9 @@ class WakuNode:
 
     async def stop(self) -> None:
         await self._tasks.cancel_all()
+        if self.filter_server is not None:
+            await self.filter_server.stop()
+        await self.filter_client.stop()
         if self.relay is not None:
             await self.relay.stop()
         if self.store is not None:
@@ -151,6 +203,10 @@ class WakuNode:
             capabilities |= Capabilities.RELAY
         if self.store is not None:
             capabilities |= Capabilities.STORE
+        if self.filter_server is not None:
+            capabilities |= Capabilities.FILTER
+        if self.config.lightpush:
+            capabilities |= Capabilities.LIGHTPUSH
         return capabilities
 
     def _routable_ip(self) -> str | None:
@@ -196,6 +252,50 @@ class WakuNode:
         connection = await self.host.connect(addr)
         return connection.remote_peer
 
+    def add_enr(self, enr: Enr) -> None:
+        """Remember a peer's signed record (for peer exchange) and its addresses."""
+        self.enr_cache.add(enr, time.monotonic(), reached=bool(self.host.connections(enr.peer_id)))
+        self.host.peerstore.add_addrs(enr.peer_id, enr.dial_addrs())
+
+    async def discover(self, peer: Multiaddr | PeerId, wanted: int = PX_PEERS_WANTED) -> int:
+        """Ask ``peer`` for records by peer exchange and dial the new ones; returns how many
+        were reached."""
+        records = await self.px_client.query(peer, wanted)
+        reached = 0
+        for enr in records:
+            if enr.peer_id == self.peer_id:
+                continue
+            self.add_enr(enr)
+            if self.host.connections(enr.peer_id):
+                continue
+            try:
+                await self.host.connect(enr.peer_id)
+            except P2PError as exc:
+                log.debug("peer %s from peer exchange unreachable: %s", enr.peer_id, exc)
+                self.enr_cache.remove(enr.peer_id)
+                continue
+            reached += 1
+        return reached
+
+    async def _discover_loop(self, addr: Multiaddr) -> None:
+        while True:
+            try:
+                reached = await self.discover(addr)
+                log.info("peer exchange with %s: %d new peers reached", addr, reached)
+            except (P2PError, WakuError, TimeoutError) as exc:
+                log.info("peer exchange with %s failed: %s", addr, exc)
+            await asyncio.sleep(PX_INTERVAL)
+
+    def refresh_gauges(self) -> None:
+        """Bring queue-depth and peer gauges up to date (called before each metrics scrape)."""
+        p2p_metrics.PEERS.set(len(self.host.connected_peers()))
+        if self.relay is not None:
+            waku_metrics.RELAY_SEND_QUEUE.set(self.relay.send_queue_bytes())
+        if self.filter_server is not None:
+            waku_metrics.FILTER_PUSH_QUEUE.set(self.filter_server.queued_pushes())
+        if self.store is not None:
+            archive_metrics.QUEUE.set(self.store.writer.pending)
+
     # -- relay for the REST API --------------------------------------------------------------
 
     def require_relay(self) -> WakuRelay:
@@ -211,6 +311,21 @@ class WakuNode:
             item = RelayedMessage(pubsub_topic, message, outcome.hash, None, time.time())
             await self.store.archive_published(pubsub_topic, item)
         return outcome
+
+    def serves_pubsub_topic(self, pubsub_topic: str) -> bool:
+        return pubsub_topic in self.config.relay_topics
+
+    def resolve_topic(self, pubsub_topic: str | None, message: WakuMessage) -> str:
+        """The pubsub topic for ``message``: the one named, else auto-sharded; it must be one
+        this node relays (raises :class:`InvalidTopic`)."""
+        topic = pubsub_topic or self.content_topic_to_pubsub(message.content_topic)
+        if not self.serves_pubsub_topic(topic):
+            RelayShard.parse(topic)
+            raise InvalidTopic(f"this node does not relay {topic}")
+        return topic
+
+    async def _publish_for_lightpush(self, pubsub_topic: str, message: WakuMessage) -> int:
+        return (await self.publish(pubsub_topic, message)).peers
 
     def content_topic_to_pubsub(self, content_topic: str) -> str:
         return pubsub_topic_for_content_topic(

@@ -330,6 +330,9 @@ class FilterServer:
         self._queues.clear()
         await self._tasks.cancel_all()
 
+    def queued_pushes(self) -> int:
+        return sum(len(q.items) for q in self._queues.values())
+
     def _update_gauges(self) -> None:
         metrics.FILTER_SUBSCRIBERS.set(len(self.subscriptions))
         metrics.FILTER_CRITERIA.set(self.subscriptions.criteria_count)
@@ -404,7 +407,7 @@ class FilterServer:
                 metrics.FILTER_PUSHES_DROPPED.labels("queue_full").inc()
             queue.items.append(push)
             queue.ready.set()
-        metrics.FILTER_PUSH_QUEUE.set(sum(len(q.items) for q in self._queues.values()))
+        metrics.FILTER_PUSH_QUEUE.set(self.queued_pushes())
 
     async def _push_loop(self, peer: PeerId, queue: _PushQueue) -> None:
         while True:
