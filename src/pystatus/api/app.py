@@ -6,12 +6,14 @@ Errors answer with a status and a plain-text description, as nwaku does.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pystatus import __version__
 from pystatus.api.admin import admin_routes
@@ -59,12 +61,53 @@ async def _publish(node: WakuNode, pubsub_topic: str, body: RestMessage) -> Plai
 Topics = Annotated[list[str], Body(description="topics", max_length=100)]
 
 
+_TEXT = {"text/plain": {"schema": {"type": "string"}}}
+_NOT_SUBSCRIBED: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Not subscribed", "content": _TEXT}
+}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Describe the errors every operation can answer, as this API really answers them.
+
+    Malformed requests get 400 with a text description (FastAPI would document 422), and a
+    node service that cannot act (relay off, archive down) gets 503.
+    """
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        for route, path in schema.get("paths", {}).items():
+            # A path parameter the router cannot match (a raw newline, say) is a 404.
+            errors = [("400", "Bad request"), ("503", "Service unavailable")]
+            if "{" in route:
+                errors.append(("404", "Not found"))
+            for operation in path.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                for code, text in errors:
+                    entry = responses.setdefault(code, {"description": text})
+                    entry.setdefault("content", {}).update(_TEXT)
+        schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+        schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(node: WakuNode) -> FastAPI:
     app = FastAPI(title="pystatus node REST API", version=__version__)
+    _document_errors(app)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> PlainTextResponse:
         return PlainTextResponse(exc.description, status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> PlainTextResponse:
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> PlainTextResponse:
@@ -136,7 +179,7 @@ def create_app(node: WakuNode) -> FastAPI:
             topic_cache.unsubscribe(topic, topic)
         return "OK"
 
-    @relay.get("/relay/v1/messages/{pubsub_topic:path}")
+    @relay.get("/relay/v1/messages/{pubsub_topic:path}", responses=_NOT_SUBSCRIBED)
     async def topic_messages(pubsub_topic: str) -> list[RestMessage]:
         return _messages(topic_cache.take(pubsub_topic), pubsub_topic)
 
@@ -158,7 +201,7 @@ def create_app(node: WakuNode) -> FastAPI:
             content_cache.unsubscribe(topic, _content_pubsub(topic))
         return "OK"
 
-    @relay.get("/relay/v1/auto/messages/{content_topic:path}")
+    @relay.get("/relay/v1/auto/messages/{content_topic:path}", responses=_NOT_SUBSCRIBED)
     async def content_messages(content_topic: str) -> list[RestMessage]:
         return _messages(content_cache.take(content_topic), content_topic)
 

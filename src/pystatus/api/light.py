@@ -7,7 +7,12 @@ same rules a light push service applies.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
@@ -57,6 +62,31 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
         (503, "No filter service peer, or it failed"),
     )
 }
+
+
+_SHARDED = re.compile(r"^(/waku/2/rs/\d+/\d+)(/.+)$")
+_MESSAGES_PREFIX = b"/filter/v2/messages/"
+
+
+def _split_topics(scope: Mapping[str, Any], decoded: str) -> tuple[str | None, str]:
+    """(pubsub topic or None, content topic) from the path after ``/filter/v2/messages/``.
+
+    The router sees the path decoded, where ``%2F`` inside a topic looks like a separator, so
+    the raw path decides; a client that did not encode its topics is understood when the
+    pubsub topic is a shard (``/waku/2/rs/<cluster>/<shard>``).
+    """
+    raw = scope.get("raw_path") or b""
+    if raw.startswith(_MESSAGES_PREFIX):
+        segments = raw[len(_MESSAGES_PREFIX) :].split(b"?", 1)[0].split(b"/")
+        if len(segments) == 1:
+            return None, unquote(segments[0].decode())
+        if len(segments) == 2:
+            return unquote(segments[0].decode()), unquote(segments[1].decode())
+    path = "/" + decoded.lstrip("/")
+    sharded = _SHARDED.match(path)
+    if sharded:
+        return sharded.group(1), sharded.group(2)
+    return None, path
 
 
 def light_routes(node: WakuNode) -> APIRouter:
@@ -158,18 +188,18 @@ def light_routes(node: WakuNode) -> APIRouter:
         return [to_rest(item.message) for item in items]
 
     @filter_v2.get(
-        "/filter/v2/messages/{contentTopic}",
+        "/filter/v2/messages/{topics:path}",
+        summary="Messages pushed for a content topic",
+        description=(
+            "`/filter/v2/messages/{contentTopic}` or "
+            "`/filter/v2/messages/{pubsubTopic}/{contentTopic}`, each topic URL-encoded. "
+            "Returns what was pushed since the last call."
+        ),
         responses={404: {"description": "Not subscribed"}},
     )
-    async def content_messages(contentTopic: str) -> list[RestMessage]:
-        return pushed(contentTopic, None)
-
-    @filter_v2.get(
-        "/filter/v2/messages/{pubsubTopic}/{contentTopic}",
-        responses={404: {"description": "Not subscribed"}},
-    )
-    async def topic_messages(pubsubTopic: str, contentTopic: str) -> list[RestMessage]:
-        return pushed(contentTopic, pubsubTopic)
+    async def filter_messages(topics: str, request: Request) -> list[RestMessage]:
+        pubsub_topic, content_topic = _split_topics(request.scope, topics)
+        return pushed(content_topic, pubsub_topic)
 
     router.include_router(filter_v2)
 

@@ -18,7 +18,7 @@ class RestMessage(BaseModel):
     payload: str = Field(description="base64")
     contentTopic: str
     version: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
-    timestamp: int | None = None
+    timestamp: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1)
     meta: str | None = Field(default=None, description="base64")
     ephemeral: bool | None = None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -83,20 +83,34 @@ def to_json(response: StoreResponse) -> StoreQueryResponseJson:
     )
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": StoreQueryResponseJson, "description": "Bad query"},
+    412: {"description": "No store to ask"},
+    429: {"model": StoreQueryResponseJson, "description": "Rate limited by the store peer"},
+    502: {"description": "The store peer failed"},
+    503: {"model": StoreQueryResponseJson, "description": "Store unavailable"},
+}
+
+
 def store_routes(node: WakuNode) -> APIRouter:
     router = APIRouter(tags=["store"])
 
-    @router.get("/store/v3/messages", response_model=StoreQueryResponseJson)
+    @router.get(
+        "/store/v3/messages",
+        response_model=StoreQueryResponseJson,
+        responses=_RESPONSES,
+    )
     async def messages(
         peerAddr: str | None = None,
         includeData: str | None = None,
         pubsubTopic: str | None = None,
         contentTopics: str | None = None,
-        startTime: Annotated[int | None, Query()] = None,
-        endTime: Annotated[int | None, Query()] = None,
+        startTime: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
+        endTime: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
         hashes: str | None = None,
         cursor: str | None = None,
-        pageSize: Annotated[int | None, Query(ge=0)] = None,
+        pageSize: Annotated[int | None, Query(ge=0, le=INT64_MAX)] = None,
         ascending: str | None = None,
     ) -> JSONResponse:
         query = StoreQuery(

@@ -130,8 +130,11 @@ class WakuNode:
             self._tasks.spawn(
                 self._discover_loop(self.config.peer_exchange_node), name="peer exchange"
             )
-        for addr in self.config.static_nodes:
-            self._tasks.spawn(self._keep_connected(addr), name=f"static {addr}")
+        # Service peers stay connected too: filter pushes arrive over the subscriber's connection.
+        service_peers = [self.config.filternode, self.config.lightpushnode]
+        kept = dict.fromkeys([*self.config.static_nodes, *(a for a in service_peers if a)])
+        for addr in kept:
+            self._tasks.spawn(self._keep_connected(addr), name=f"keep connected {addr}")
         self._enr = self._build_enr()
         self._started = True
 
