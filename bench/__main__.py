@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.archive import run_archive
+from bench.light import FanoutResult, run_fanout, run_lightpush
 from bench.p2p import P2PResult, run_p2p
 from bench.relay import RelayResult, run_relay
 
@@ -134,6 +135,62 @@ def relay_table(messages: int, samples: int) -> Table:
     return table
 
 
+def run_js_fanout(subscribers: int, messages: int, samples: int) -> FanoutResult:
+    command = ["node", "--import", str(INTEROP / "polyfill.mjs"), str(INTEROP / "bench_light.mjs")]
+    data = _json_line([*command, "fanout", str(subscribers), str(messages), str(samples)], INTEROP)
+    return FanoutResult(
+        "js-libp2p", data["msgs_per_s"], data["latency_p50_ms"], data["latency_p99_ms"]
+    )
+
+
+def light_tables(subscribers: int, messages: int, samples: int) -> list[Table]:
+    ours = asyncio.run(run_fanout(subscribers, messages, samples))
+    js = run_js_fanout(subscribers, messages, samples)
+    fanout = Table(
+        title=f"filter fan-out: 1 KiB messages to {subscribers} subscribers, a new stream per "
+        "push, all nodes in one process per impl"
+    )
+    for column in ("metric", "pystatus", "js-libp2p", "ratio (py/js)"):
+        fanout.add_column(column, justify="right")
+    rows = [
+        ("messages/s to all", ours.msgs_per_s, js.msgs_per_s, ""),
+        (
+            "p50 until all have it (ms)",
+            ours.latency_p50_ms,
+            js.latency_p50_ms,
+            " (lower is better)",
+        ),
+        (
+            "p99 until all have it (ms)",
+            ours.latency_p99_ms,
+            js.latency_p99_ms,
+            " (lower is better)",
+        ),
+    ]
+    for name, mine, theirs, hint in rows:
+        fanout.add_row(name, f"{mine:,.1f}", f"{theirs:,.1f}", f"{mine / theirs:.2f}{hint}")
+    fanout.caption = (
+        "js-waku has no filter service: its column is js-libp2p 2.8 doing the same pushes "
+        "(tests/interop/bench_light.mjs)"
+    )
+    pushes = asyncio.run(run_lightpush())
+    lightpush = Table(
+        title="light push v3 to one pystatus service node: 10 clients at once, 200 pushes each"
+    )
+    for column in ("clients", "requests/s", "p50 (ms)", "p99 (ms)", "requests/s vs js-waku"):
+        lightpush.add_column(column, justify="right")
+    js_rate = pushes[-1].requests_per_s
+    for result in pushes:
+        lightpush.add_row(
+            result.client,
+            f"{result.requests_per_s:,.0f}",
+            f"{result.latency_p50_ms:.2f}",
+            f"{result.latency_p99_ms:.2f}",
+            f"{result.requests_per_s / js_rate:.2f}",
+        )
+    return [fanout, lightpush]
+
+
 def archive_table(total: int, samples: int) -> Table:
     results = asyncio.run(run_archive(total, samples))
     table = Table(title=f"archive: {total:,} messages, page of 20 by content topic + time range")
@@ -160,7 +217,8 @@ def archive_table(total: int, samples: int) -> Table:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--muxer", action="append", choices=["yamux", "mplex"])
-    parser.add_argument("--only", choices=["p2p", "relay", "archive"])
+    parser.add_argument("--only", choices=["p2p", "relay", "light", "archive"])
+    parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--archive-messages", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--samples", type=int, default=500)
@@ -170,6 +228,9 @@ def main() -> int:
         console.print(p2p_table(args.muxer or ["yamux", "mplex"]))
     if args.only in (None, "relay"):
         console.print(relay_table(args.messages, args.samples))
+    if args.only in (None, "light"):
+        for table in light_tables(args.subscribers, 500, 100):
+            console.print(table)
     if args.only in (None, "archive"):
         console.print(archive_table(args.archive_messages, args.samples))
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
+from pystatus.waku.message import WakuMessage
 from tests.interop.harness import NodePeer
 from tests.p2p.hosts import wait_for, within
 
@@ -24,6 +26,7 @@ pytestmark = pytest.mark.interop
 TOPIC = "/waku/2/rs/1/3"  # where js-waku auto-shards CHAT on cluster 1 with 8 shards
 CHAT = "/toychat/2/huilong/proto"
 PUSHES = 20
+BURST = 300
 
 
 def _config(**overrides: object) -> NodeConfig:
@@ -98,7 +101,7 @@ async def test_push_filter_store_between_js_light_nodes(transport: str, tmp_path
         assert {m["pubsubTopic"] for m in got} == {TOPIC}
         assert len(got) == PUSHES, "each message pushed once"
 
-        relayed_payloads = set()
+        relayed_payloads: set[str] = set()
         async with asyncio.timeout(20):
             while len(relayed_payloads) < PUSHES:
                 item = await relayed.__anext__()
@@ -107,4 +110,15 @@ async def test_push_filter_store_between_js_light_nodes(transport: str, tmp_path
 
         stored = (await sender.call("query", timeout=60, contentTopic=CHAT))["messages"]
         assert sorted(m["hash"] for m in stored) == sorted(m["hash"] for m in got)
+
+        # A burst far past js-waku's 100 open push streams: each push stream must end.
+        assert service.relay is not None
+        for index in range(BURST):
+            service.relay.publish(
+                TOPIC, WakuMessage(b"burst %d" % index, CHAT, timestamp=time.time_ns())
+            )
+        async with asyncio.timeout(30):
+            while len(got := await received()) < PUSHES + BURST:
+                await asyncio.sleep(0.05)
+        assert len(got) == PUSHES + BURST
         assert receiver.connection_errors() == [] and sender.connection_errors() == []

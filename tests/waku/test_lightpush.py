@@ -186,3 +186,18 @@ async def test_counted_flood_does_not_leak_peer_ids() -> None:
                 await within(client.push(service.host.full_addrs()[0], message(b"x"), TOPIC))
         peer_text = str(PeerId.from_public_key(host.config.identity.public_key))
         assert peer_text not in generate_latest().decode()
+
+
+async def test_a_retried_push_succeeds_and_is_relayed_once() -> None:
+    async with service_with_peer() as (service, other, _), light_client() as (_, client):
+        received = other.subscribe(TOPIC)
+        seen_by_service: list[bytes] = []
+        service.add_observer(lambda item: seen_by_service.append(item.message.payload))
+        same = message(b"retried")
+        addr = service.host.full_addrs()[0]
+        first = await within(client.push(addr, same, TOPIC))
+        second = await within(client.push(addr, same, TOPIC))
+        assert first.ok and second.ok and second.relay_peer_count == 1
+        assert (await within(received.__anext__())).message == same
+        assert seen_by_service == [b"retried"], "observers (filter, archive) see it once"
+        assert received.drain() == []

@@ -47,6 +47,8 @@ MAX_REQUEST_SIZE = 64 * 1024
 MAX_PUSH_SIZE = MAX_MESSAGE_SIZE + 64 * 1024
 REQUEST_TIMEOUT = 10.0
 KEEPALIVE_INTERVAL = 60.0
+MAX_OPEN_PUSH_STREAMS = 32
+PUSH_CLOSE_GRACE = 1.0
 
 
 class RequestType(IntEnum):
@@ -286,14 +288,29 @@ class FilterSubscriptions:
 
 
 class _PushQueue:
-    """One subscriber's pending pushes, written in order by one task."""
+    """One subscriber's pending pushes, written in order by one task.
 
-    __slots__ = ("items", "ready", "task")
+    Each push is a stream we write and close. A subscriber should then close its side (nwaku
+    and pystatus do); js-waku never does, and refuses new push streams once 100 are open.
+    So the first push waits a moment for the subscriber's close; a subscriber that let it
+    pass gets later streams reset right after our close, which it reads as a clean end.
+    """
+
+    __slots__ = ("closes_streams", "finishing", "items", "open_streams", "ready", "task")
 
     def __init__(self, capacity: int) -> None:
         self.items: collections.deque[bytes] = collections.deque(maxlen=capacity)
         self.ready = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.closes_streams: bool | None = None
+        self.open_streams = asyncio.Semaphore(MAX_OPEN_PUSH_STREAMS)
+        self.finishing: set[asyncio.Task[None]] = set()
+
+    def cancel(self) -> list[asyncio.Task[None]]:
+        tasks = [*self.finishing, *([self.task] if self.task is not None else [])]
+        for task in tasks:
+            task.cancel()
+        return tasks
 
 
 class FilterServer:
@@ -321,12 +338,8 @@ class FilterServer:
 
     async def stop(self) -> None:
         self.host.remove_stream_handler(FILTER_SUBSCRIBE_PROTOCOL_ID)
-        for queue in self._queues.values():
-            if queue.task is not None:
-                queue.task.cancel()
-        await asyncio.gather(
-            *(q.task for q in self._queues.values() if q.task is not None), return_exceptions=True
-        )
+        tasks = [task for queue in self._queues.values() for task in queue.cancel()]
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._queues.clear()
         await self._tasks.cancel_all()
 
@@ -377,8 +390,8 @@ class FilterServer:
 
     def _drop_queue(self, peer: PeerId) -> None:
         queue = self._queues.pop(peer, None)
-        if queue is not None and queue.task is not None:
-            queue.task.cancel()
+        if queue is not None:
+            queue.cancel()
 
     async def _expiry_loop(self) -> None:
         while True:
@@ -410,6 +423,7 @@ class FilterServer:
         metrics.FILTER_PUSH_QUEUE.set(self.queued_pushes())
 
     async def _push_loop(self, peer: PeerId, queue: _PushQueue) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await queue.ready.wait()
             queue.ready.clear()
@@ -419,13 +433,23 @@ class FilterServer:
                 if not connections:
                     metrics.FILTER_PUSHES_DROPPED.labels("not_connected").inc()
                     continue
+                await queue.open_streams.acquire()
                 try:
-                    await self._push(connections[0], data)
+                    stream = await self._push(connections[0], data)
                 except (TimeoutError, P2PError) as exc:
+                    queue.open_streams.release()
                     metrics.FILTER_PUSHES_DROPPED.labels("stream_failed").inc()
                     log.debug("filter push to %s failed: %r", peer, exc)
+                    continue
+                if queue.closes_streams is False:
+                    await stream.reset()
+                    queue.open_streams.release()
+                    continue
+                task = loop.create_task(self._finish(stream, queue), name=f"filter push {peer}")
+                queue.finishing.add(task)
+                task.add_done_callback(queue.finishing.discard)
 
-    async def _push(self, connection: Connection, data: bytes) -> None:
+    async def _push(self, connection: Connection, data: bytes) -> Stream:
         async with asyncio.timeout(REQUEST_TIMEOUT):
             stream = await self.host.new_stream(connection, [FILTER_PUSH_PROTOCOL_ID])
             try:
@@ -436,6 +460,22 @@ class FilterServer:
                 raise
         metrics.PROTOCOL_MESSAGES.labels("filter", "out").inc()
         metrics.PROTOCOL_BYTES.labels("filter", "out").inc(len(data))
+        return stream
+
+    async def _finish(self, stream: Stream, queue: _PushQueue) -> None:
+        """Wait for the subscriber to close its side of a push stream; reset it if it won't."""
+        try:
+            async with asyncio.timeout(PUSH_CLOSE_GRACE):
+                await stream.read_to_eof(64)
+            queue.closes_streams = True
+        except TimeoutError:
+            if queue.closes_streams is None:
+                queue.closes_streams = False
+            await stream.reset()
+        except P2PError:
+            await stream.reset()
+        finally:
+            queue.open_streams.release()
 
 
 @dataclass(frozen=True, slots=True)

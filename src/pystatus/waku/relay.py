@@ -63,6 +63,8 @@ class RelayedMessage:
 class PublishOutcome:
     hash: bytes
     peers: int
+    """Relay peers the message went to; for a duplicate, the topic's mesh, which has it."""
+    duplicate: bool = False
 
 
 class Subscription:
@@ -209,6 +211,10 @@ class WakuRelay:
             raise LocalWakuError(f"refusing to publish: {exc}") from exc
         result = self.router.publish(pubsub_topic, data, now)
         digest = message_hash(pubsub_topic, message)
+        if result.duplicate:
+            # Publishing is idempotent: a retry of what the network already has succeeds,
+            # and subscribers are not handed it twice.
+            return PublishOutcome(digest, self.mesh_size(pubsub_topic), duplicate=True)
         metrics.RELAY_MESSAGES.labels(pubsub_topic, "out").inc()
         metrics.RELAY_BYTES.labels(pubsub_topic, "out").inc(len(data))
         self._process_events()

@@ -46,6 +46,8 @@ def sha256_message_id(data: bytes) -> bytes:
 class PublishResult:
     message_id: bytes
     peers: int
+    duplicate: bool = False
+    """The message was seen before (published or received): nothing was sent."""
 
 
 @dataclass(slots=True)
@@ -266,7 +268,7 @@ class GossipsubRouter:
             )
         message_id = self._message_id(data)
         if not self._seen.add(message_id, now):
-            return PublishResult(message_id, 0)
+            return PublishResult(message_id, 0, duplicate=True)
         fragment = wire.publish_fragment(topic, data)
         self._mcache.put(message_id, CachedMessage(topic, data, fragment))
         targets = self._publish_targets(topic, now)
