@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.host import Host
 from pystatus.p2p.peer_id import PeerId
+from pystatus.p2p.stream import Stream
 from pystatus.waku import metrics
 from pystatus.waku.errors import DecodeError
 from pystatus.waku.filter import (
@@ -251,3 +252,22 @@ async def test_pushes_to_a_gone_subscriber_are_dropped_not_dialed() -> None:
         relay.publish(TOPIC, message(b"nobody home"))
         await wait_for(lambda: dropped._value.get() == before + 1, what="drop counted")
         assert len(server.subscriptions) == 1, "the subscription lives until it expires"
+
+
+async def test_push_streams_end_even_when_the_subscriber_never_closes_them() -> None:
+    # js-waku reads a push and leaves its side open; pushes must keep flowing past any limit.
+    async with filter_service() as (relay, server), running_host() as subscriber:
+        payloads: list[bytes] = []
+
+        async def read_and_leave_open(stream: Stream) -> None:
+            payloads.append(decode_push(await stream.read_message(1 << 20))[1].payload)
+
+        subscriber.set_stream_handler(FILTER_PUSH_PROTOCOL_ID, read_and_leave_open)
+        client = FilterClient(subscriber)
+        await within(client.subscribe(relay.host.full_addrs()[0], TOPIC, [CONTENT_TOPIC]))
+        for index in range(200):
+            relay.publish(TOPIC, message(b"%d" % index))
+        await wait_for(lambda: len(payloads) == 200, timeout=20, what="200 pushes")
+        assert payloads == [b"%d" % i for i in range(200)]
+        connection = relay.host.connections(subscriber.peer_id)[0]
+        await wait_for(lambda: len(connection.streams) <= 2, what="push streams ended")

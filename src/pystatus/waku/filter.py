@@ -48,7 +48,7 @@ MAX_PUSH_SIZE = MAX_MESSAGE_SIZE + 64 * 1024
 REQUEST_TIMEOUT = 10.0
 KEEPALIVE_INTERVAL = 60.0
 MAX_OPEN_PUSH_STREAMS = 32
-PUSH_CLOSE_GRACE = 1.0
+PUSH_CLOSE_GRACE = 5.0
 
 
 class RequestType(IntEnum):
@@ -290,24 +290,22 @@ class FilterSubscriptions:
 class _PushQueue:
     """One subscriber's pending pushes, written in order by one task.
 
-    Each push is a stream we write and close. A subscriber should then close its side (nwaku
-    and pystatus do); js-waku never does, and refuses new push streams once 100 are open.
-    So the first push waits a moment for the subscriber's close; a subscriber that let it
-    pass gets later streams reset right after our close, which it reads as a clean end.
+    Each push is a stream we write and close; the subscriber should close its side once it
+    has read (nwaku and pystatus do). js-waku never does, and refuses new push streams once
+    100 are open, so a push stream still open after a grace period, or the oldest one when
+    too many are, is reset: by then the subscriber has read it.
     """
 
-    __slots__ = ("closes_streams", "finishing", "items", "open_streams", "ready", "task")
+    __slots__ = ("items", "open", "ready", "task")
 
     def __init__(self, capacity: int) -> None:
         self.items: collections.deque[bytes] = collections.deque(maxlen=capacity)
         self.ready = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
-        self.closes_streams: bool | None = None
-        self.open_streams = asyncio.Semaphore(MAX_OPEN_PUSH_STREAMS)
-        self.finishing: set[asyncio.Task[None]] = set()
+        self.open: dict[Stream, asyncio.Task[None]] = {}
 
     def cancel(self) -> list[asyncio.Task[None]]:
-        tasks = [*self.finishing, *([self.task] if self.task is not None else [])]
+        tasks = [*self.open.values(), *([self.task] if self.task is not None else [])]
         for task in tasks:
             task.cancel()
         return tasks
@@ -433,21 +431,19 @@ class FilterServer:
                 if not connections:
                     metrics.FILTER_PUSHES_DROPPED.labels("not_connected").inc()
                     continue
-                await queue.open_streams.acquire()
+                if len(queue.open) >= MAX_OPEN_PUSH_STREAMS:
+                    oldest = next(iter(queue.open))
+                    queue.open.pop(oldest).cancel()
+                    await oldest.reset()
                 try:
                     stream = await self._push(connections[0], data)
                 except (TimeoutError, P2PError) as exc:
-                    queue.open_streams.release()
                     metrics.FILTER_PUSHES_DROPPED.labels("stream_failed").inc()
                     log.debug("filter push to %s failed: %r", peer, exc)
                     continue
-                if queue.closes_streams is False:
-                    await stream.reset()
-                    queue.open_streams.release()
-                    continue
-                task = loop.create_task(self._finish(stream, queue), name=f"filter push {peer}")
-                queue.finishing.add(task)
-                task.add_done_callback(queue.finishing.discard)
+                queue.open[stream] = loop.create_task(
+                    self._finish(stream, queue), name=f"filter push {peer}"
+                )
 
     async def _push(self, connection: Connection, data: bytes) -> Stream:
         async with asyncio.timeout(REQUEST_TIMEOUT):
@@ -467,15 +463,10 @@ class FilterServer:
         try:
             async with asyncio.timeout(PUSH_CLOSE_GRACE):
                 await stream.read_to_eof(64)
-            queue.closes_streams = True
-        except TimeoutError:
-            if queue.closes_streams is None:
-                queue.closes_streams = False
-            await stream.reset()
-        except P2PError:
+        except (TimeoutError, P2PError):
             await stream.reset()
         finally:
-            queue.open_streams.release()
+            queue.open.pop(stream, None)
 
 
 @dataclass(frozen=True, slots=True)
