@@ -256,7 +256,7 @@ async def test_pushes_to_a_gone_subscriber_are_dropped_not_dialed() -> None:
 
 async def test_push_streams_end_even_when_the_subscriber_never_closes_them() -> None:
     # js-waku reads a push and leaves its side open; pushes must keep flowing past any limit.
-    async with filter_service() as (relay, server), running_host() as subscriber:
+    async with filter_service() as (relay, _), running_host() as subscriber:
         payloads: list[bytes] = []
 
         async def read_and_leave_open(stream: Stream) -> None:
