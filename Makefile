@@ -22,7 +22,8 @@ $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
 setup: $(PY_STAMP) $(NPM_STAMP)
 
 run: setup
-	$(BIN)/pystatus node --rest=true $(ARGS)
+	$(BIN)/pystatus node --rest=true --filter=true --lightpush=true --peer-exchange=true \
+	  --metrics-server=true $(ARGS)
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff format --check src tests bench
