@@ -122,3 +122,23 @@ async def test_push_filter_store_between_js_light_nodes(transport: str, tmp_path
                 await asyncio.sleep(0.05)
         assert len(got) == PUSHES + BURST
         assert receiver.connection_errors() == [] and sender.connection_errors() == []
+
+
+async def test_js_waku_discovers_peers_by_peer_exchange(tmp_path: Path) -> None:
+    async with (
+        WakuNode(_config(peer_exchange=True)) as responder,
+        WakuNode(_config()) as other,
+    ):
+        await within(responder.connect(other.host.full_addrs()[0]))
+        responder.add_enr(other.enr)
+        js = await NodePeer.start("--px", "1", script="waku_light_node.mjs")
+        try:
+            await js.call(
+                "dial", timeout=30, addr=str(responder.host.full_addrs()[0]), protocols=[]
+            )
+            async with asyncio.timeout(20):
+                while str(other.peer_id) not in (peers := (await js.call("discovered"))["peers"]):
+                    await asyncio.sleep(0.1)
+            assert any(str(a).startswith("/ip4/127.0.0.1/tcp/") for a in peers[str(other.peer_id)])
+        finally:
+            await js.stop()

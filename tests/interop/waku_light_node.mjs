@@ -10,6 +10,7 @@ import { all as allFilters } from '@libp2p/websockets/filters'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { mplex } from '@libp2p/mplex'
 import { multiaddr } from '@multiformats/multiaddr'
+import { wakuPeerExchangeDiscovery } from '@waku/discovery'
 import { createInterface } from 'node:readline'
 
 const args = { cluster: '1', shards: '8', transport: 'tcp' }
@@ -21,7 +22,13 @@ const networkConfig = { clusterId: Number(args.cluster), numShardsInCluster: Num
 const libp2p = args.transport === 'ws'
   ? { transports: [webSockets({ filter: allFilters })], streamMuxers: [mplex()] }
   : { transports: [tcp()], streamMuxers: [yamux(), mplex()] }
+// --px 1: discover peers by peer exchange from the service nodes dialed.
+if (args.px === '1') libp2p.peerDiscovery = [wakuPeerExchangeDiscovery()]
 const node = await createLightNode({ defaultBootstrap: false, networkConfig, libp2p })
+const discovered = new Map() // peer id -> multiaddrs, as peer exchange reported them
+node.libp2p.addEventListener('peer:discovery', (event) => {
+  discovered.set(event.detail.id.toString(), event.detail.multiaddrs.map(String))
+})
 await node.start()
 out({ event: 'ready', peerId: node.libp2p.peerId.toString(), addrs: [] })
 
@@ -31,6 +38,10 @@ const received = new Map() // content topic -> [{ hash, payloadHex, pubsubTopic,
 const commands = {
   async dial (params) {
     const protocols = (params.protocols ?? ['Filter', 'LightPush', 'Store']).map((p) => Protocols[p])
+    if (protocols.length === 0) {
+      await node.libp2p.dial(multiaddr(params.addr))
+      return {}
+    }
     await node.dial(multiaddr(params.addr), protocols)
     await node.waitForPeers(protocols, 20000)
     return {}
@@ -77,6 +88,9 @@ const commands = {
       }
     }
     return { messages }
+  },
+  async discovered () {
+    return { peers: Object.fromEntries(discovered) }
   },
   async stop () {
     await node.stop()

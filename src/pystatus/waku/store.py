@@ -274,7 +274,10 @@ class StoreServer:
                     else:
                         response = await self.handle(query)
                 metrics.PROTOCOL_MESSAGES.labels("store", "in").inc()
-                await stream.write_message(response.to_bytes())
+                metrics.PROTOCOL_BYTES.labels("store", "in").inc(len(data))
+                encoded = response.to_bytes()
+                metrics.PROTOCOL_BYTES.labels("store", "out").inc(len(encoded))
+                await stream.write_message(encoded)
                 await stream.close()
         except (TimeoutError, P2PError) as exc:
             metrics.PROTOCOL_ERRORS.labels("store", type(exc).__name__).inc()
