@@ -11,11 +11,10 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { mplex } from '@libp2p/mplex'
 import { multiaddr } from '@multiformats/multiaddr'
 import { wakuPeerExchangeDiscovery } from '@waku/discovery'
-import { createInterface } from 'node:readline'
+import { out, serveCommands } from './json_lines.mjs'
 
 const args = { cluster: '1', shards: '8', transport: 'tcp' }
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1]
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
 const hex = (bytes) => Buffer.from(bytes).toString('hex')
 const networkConfig = { clusterId: Number(args.cluster), numShardsInCluster: Number(args.shards) }
 
@@ -98,20 +97,4 @@ const commands = {
   }
 }
 
-for await (const line of createInterface({ input: process.stdin })) {
-  if (!line.trim()) continue
-  const { id, cmd, ...params } = JSON.parse(line)
-  const handler = commands[cmd]
-  Promise.resolve()
-    .then(() => {
-      if (!handler) throw new Error(`unknown command ${cmd}`)
-      return handler(params)
-    })
-    .then(
-      (result) => {
-        out({ id, ok: true, ...result })
-        if (cmd === 'stop') process.exit(0)
-      },
-      (err) => out({ id, ok: false, error: String(err?.stack ?? err) })
-    )
-}
+await serveCommands(commands)

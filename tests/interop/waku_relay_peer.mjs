@@ -15,11 +15,10 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { wakuMetadata, messageHash } from '@waku/core'
 import { WakuMessage } from '@waku/proto'
-import { createInterface } from 'node:readline'
+import { out, serveCommands } from './json_lines.mjs'
 
 const args = { transport: 'tcp', cluster: '1' }
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1]
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
 const hex = (bytes) => Buffer.from(bytes).toString('hex')
 
 const listen = args.transport === 'ws' ? '/ip4/127.0.0.1/tcp/0/ws' : '/ip4/127.0.0.1/tcp/0'
@@ -99,22 +98,6 @@ const commands = {
   }
 }
 
-for await (const line of createInterface({ input: process.stdin })) {
-  if (!line.trim()) continue
-  const { id, cmd, ...params } = JSON.parse(line)
-  const handler = commands[cmd]
-  Promise.resolve()
-    .then(() => {
-      if (!handler) throw new Error(`unknown command ${cmd}`)
-      return handler(params)
-    })
-    .then(
-      (result) => {
-        out({ id, ok: true, ...result })
-        if (cmd === 'stop') process.exit(0)
-      },
-      (err) => out({ id, ok: false, error: String(err?.stack ?? err) })
-    )
-}
+await serveCommands(commands)
 await node.stop()
 process.exit(0)

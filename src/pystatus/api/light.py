@@ -119,7 +119,8 @@ def light_routes(node: WakuNode) -> APIRouter:
         except PystatusError as exc:
             raise ApiError(400, f"invalid content topic {content_topic!r}: {exc}") from None
 
-    async def subscribe(body: FilterSubscribeBody) -> JSONResponse:
+    async def change(body: FilterSubscribeBody, kind: RequestType) -> JSONResponse:
+        """Subscribe or unsubscribe ``body``'s content topics, one request per pubsub topic."""
         if not body.contentFilters:
             return filter_answer(body.requestId, 400, "contentFilters is empty")
         by_topic: dict[str, list[str]] = {}
@@ -128,7 +129,7 @@ def light_routes(node: WakuNode) -> APIRouter:
         for pubsub_topic, content_topics in by_topic.items():
             response = await filter_request(
                 FilterRequest(
-                    type=RequestType.SUBSCRIBE,
+                    type=kind,
                     request_id=body.requestId,
                     pubsub_topic=pubsub_topic,
                     content_topics=tuple(content_topics),
@@ -137,34 +138,25 @@ def light_routes(node: WakuNode) -> APIRouter:
             if response.status_code != 200:
                 return response
             for content_topic in content_topics:
-                node.filter_cache.subscribe(pubsub_topic, content_topic)
+                if kind is RequestType.SUBSCRIBE:
+                    node.filter_cache.subscribe(pubsub_topic, content_topic)
+                else:
+                    node.filter_cache.unsubscribe(pubsub_topic, content_topic)
         return filter_answer(body.requestId, 200, "OK")
 
     filter_v2 = APIRouter(tags=["filter"])
-    filter_v2.post("/filter/v2/subscriptions", responses=_RESPONSES)(subscribe)
-    filter_v2.put("/filter/v2/subscriptions", responses=_RESPONSES)(subscribe)
+
+    @filter_v2.post("/filter/v2/subscriptions", responses=_RESPONSES)
+    async def subscribe(body: FilterSubscribeBody) -> JSONResponse:
+        return await change(body, RequestType.SUBSCRIBE)
+
+    @filter_v2.put("/filter/v2/subscriptions", responses=_RESPONSES)
+    async def resubscribe(body: FilterSubscribeBody) -> JSONResponse:
+        return await change(body, RequestType.SUBSCRIBE)
 
     @filter_v2.delete("/filter/v2/subscriptions", responses=_RESPONSES)
     async def unsubscribe(body: FilterSubscribeBody) -> JSONResponse:
-        if not body.contentFilters:
-            return filter_answer(body.requestId, 400, "contentFilters is empty")
-        by_topic: dict[str, list[str]] = {}
-        for content_topic in body.contentFilters:
-            by_topic.setdefault(pubsub_for(body, content_topic), []).append(content_topic)
-        for pubsub_topic, content_topics in by_topic.items():
-            response = await filter_request(
-                FilterRequest(
-                    type=RequestType.UNSUBSCRIBE,
-                    request_id=body.requestId,
-                    pubsub_topic=pubsub_topic,
-                    content_topics=tuple(content_topics),
-                )
-            )
-            if response.status_code != 200:
-                return response
-            for content_topic in content_topics:
-                node.filter_cache.unsubscribe(pubsub_topic, content_topic)
-        return filter_answer(body.requestId, 200, "OK")
+        return await change(body, RequestType.UNSUBSCRIBE)
 
     @filter_v2.delete("/filter/v2/subscriptions/all", responses=_RESPONSES)
     async def unsubscribe_all(body: FilterUnsubscribeAllBody) -> JSONResponse:

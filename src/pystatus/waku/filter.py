@@ -22,8 +22,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from google.protobuf.message import DecodeError as ProtobufDecodeError
-
 from pystatus.p2p.connection import Connection
 from pystatus.p2p.errors import P2PError
 from pystatus.p2p.host import Host
@@ -31,12 +29,13 @@ from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.p2p.peer_id import PeerId
 from pystatus.p2p.stream import Stream
 from pystatus.p2p.tasks import TaskSet
-from pystatus.waku import metrics
+from pystatus.waku import metrics, wire
 from pystatus.waku.errors import DecodeError, WakuProtocolError
 from pystatus.waku.message import MAX_MESSAGE_SIZE, WakuMessage
 from pystatus.waku.proto import waku_filter_pb2
 from pystatus.waku.rate_limit import PeerRateLimiter
 from pystatus.waku.relay import RelayedMessage
+from pystatus.waku.wire import parse
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +89,7 @@ class FilterRequest:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FilterRequest:
-        request = waku_filter_pb2.FilterSubscribeRequest()
-        try:
-            request.ParseFromString(data)
-        except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-            raise DecodeError(f"malformed filter request: {exc}") from None
+        request = parse(waku_filter_pb2.FilterSubscribeRequest(), data, "filter request")
         try:
             kind = RequestType(request.filter_subscribe_type)
         except ValueError:
@@ -122,11 +117,7 @@ class FilterResponse:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FilterResponse:
-        response = waku_filter_pb2.FilterSubscribeResponse()
-        try:
-            response.ParseFromString(data)
-        except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-            raise DecodeError(f"malformed filter response: {exc}") from None
+        response = parse(waku_filter_pb2.FilterSubscribeResponse(), data, "filter response")
         return cls(response.request_id, response.status_code, response.status_desc)
 
     @property
@@ -142,11 +133,7 @@ def encode_push(pubsub_topic: str, encoded_message: bytes) -> bytes:
 
 def decode_push(data: bytes) -> tuple[str, WakuMessage]:
     """A push's pubsub topic and message; raises :class:`DecodeError`."""
-    push = waku_filter_pb2.MessagePush()
-    try:
-        push.ParseFromString(data)
-    except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-        raise DecodeError(f"malformed filter push: {exc}") from None
+    push = parse(waku_filter_pb2.MessagePush(), data, "filter push")
     if not push.HasField("waku_message") or not push.pubsub_topic:
         raise DecodeError("a filter push carries a message and its pubsub topic")
     return push.pubsub_topic, WakuMessage.decode(push.waku_message.SerializeToString())
@@ -506,17 +493,15 @@ class FilterClient:
 
     async def request(self, peer: PeerId | Multiaddr | str, request: FilterRequest) -> PeerId:
         """Send one request; raises :class:`FilterError` for a non-2xx answer."""
-        stream = await self.host.new_stream(peer, [FILTER_SUBSCRIBE_PROTOCOL_ID])
-        remote = stream.connection.remote_peer
-        try:
-            async with asyncio.timeout(REQUEST_TIMEOUT):
-                await stream.write_message(request.to_bytes())
-                await stream.close()
-                data = await stream.read_message(MAX_REQUEST_SIZE)
-        except (TimeoutError, P2PError):
-            await stream.reset()
-            metrics.PROTOCOL_ERRORS.labels("filter", "client").inc()
-            raise
+        remote, data = await wire.request(
+            self.host,
+            peer,
+            FILTER_SUBSCRIBE_PROTOCOL_ID,
+            request.to_bytes(),
+            max_response=MAX_REQUEST_SIZE,
+            time_limit=REQUEST_TIMEOUT,
+            label="filter",
+        )
         response = FilterResponse.from_bytes(data)
         if not response.ok:
             raise FilterError(response.status_code, response.status_desc)

@@ -16,14 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from google.protobuf.message import DecodeError as ProtobufDecodeError
-
 from pystatus.p2p.errors import P2PError
 from pystatus.p2p.host import Host
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.p2p.peer_id import PeerId
 from pystatus.p2p.stream import Stream
-from pystatus.waku import metrics
+from pystatus.waku import metrics, wire
 from pystatus.waku.errors import (
     DecodeError,
     InvalidMessage,
@@ -35,6 +33,7 @@ from pystatus.waku.errors import (
 from pystatus.waku.message import MAX_MESSAGE_SIZE, WakuMessage
 from pystatus.waku.proto import waku_lightpush_pb2
 from pystatus.waku.rate_limit import PeerRateLimiter
+from pystatus.waku.wire import parse
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +81,7 @@ class LightPushRequest:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LightPushRequest:
-        request = waku_lightpush_pb2.LightPushRequest()
-        try:
-            request.ParseFromString(data)
-        except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-            raise DecodeError(f"malformed light push request: {exc}") from None
+        request = parse(waku_lightpush_pb2.LightPushRequest(), data, "light push request")
         message = None
         if request.HasField("message"):
             message = WakuMessage.decode(request.message.SerializeToString())
@@ -105,11 +100,7 @@ class LightPushRequest:
 
     @classmethod
     def from_v2_bytes(cls, data: bytes) -> LightPushRequest:
-        rpc = waku_lightpush_pb2.PushRpc()
-        try:
-            rpc.ParseFromString(data)
-        except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-            raise DecodeError(f"malformed light push request: {exc}") from None
+        rpc = parse(waku_lightpush_pb2.PushRpc(), data, "light push request")
         if not rpc.HasField("request"):
             raise DecodeError("a light push RPC without a request")
         message = None
@@ -145,11 +136,7 @@ class LightPushResponse:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LightPushResponse:
-        response = waku_lightpush_pb2.LightPushResponse()
-        try:
-            response.ParseFromString(data)
-        except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-            raise DecodeError(f"malformed light push response: {exc}") from None
+        response = parse(waku_lightpush_pb2.LightPushResponse(), data, "light push response")
         return cls(
             response.request_id,
             response.status_code,
@@ -166,11 +153,7 @@ class LightPushResponse:
 
     @classmethod
     def from_v2_bytes(cls, data: bytes) -> LightPushResponse:
-        rpc = waku_lightpush_pb2.PushRpc()
-        try:
-            rpc.ParseFromString(data)
-        except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-            raise DecodeError(f"malformed light push response: {exc}") from None
+        rpc = parse(waku_lightpush_pb2.PushRpc(), data, "light push response")
         if not rpc.HasField("response"):
             raise DecodeError("a light push RPC without a response")
         status = StatusCode.SUCCESS if rpc.response.is_success else StatusCode.INTERNAL_SERVER_ERROR
@@ -308,21 +291,18 @@ class LightPushClient:
         request = LightPushRequest(message=message, pubsub_topic=pubsub_topic)
         if legacy and pubsub_topic is None:
             raise LightPushError(400, "light push v2 needs a pubsub topic")
-        protocol = LIGHTPUSH_V2_PROTOCOL_ID if legacy else LIGHTPUSH_PROTOCOL_ID
-        stream = await self.host.new_stream(peer, [protocol])
-        try:
-            async with asyncio.timeout(REQUEST_TIMEOUT):
-                await stream.write_message(request.to_v2_bytes() if legacy else request.to_bytes())
-                await stream.close()
-                data = await stream.read_message(MAX_RESPONSE_SIZE)
-        except (TimeoutError, P2PError):
-            await stream.reset()
-            metrics.PROTOCOL_ERRORS.labels("lightpush", "client").inc()
-            raise
+        _, data = await wire.request(
+            self.host,
+            peer,
+            LIGHTPUSH_V2_PROTOCOL_ID if legacy else LIGHTPUSH_PROTOCOL_ID,
+            request.to_v2_bytes() if legacy else request.to_bytes(),
+            max_response=MAX_RESPONSE_SIZE,
+            time_limit=REQUEST_TIMEOUT,
+            label="lightpush",
+        )
         response = (
             LightPushResponse.from_v2_bytes(data) if legacy else LightPushResponse.from_bytes(data)
         )
-        metrics.PROTOCOL_MESSAGES.labels("lightpush", "out").inc()
         if not response.ok:
             raise LightPushError(response.status_code, response.status_desc)
         return response

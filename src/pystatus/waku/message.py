@@ -6,10 +6,9 @@ import hashlib
 import struct
 from dataclasses import dataclass
 
-from google.protobuf.message import DecodeError as ProtobufDecodeError
-
-from pystatus.waku.errors import DecodeError, InvalidMessage, LocalWakuError, MessageTooLarge
+from pystatus.waku.errors import InvalidMessage, LocalWakuError, MessageTooLarge
 from pystatus.waku.proto import waku_message_pb2
+from pystatus.waku.wire import parse
 
 # 64/WAKU2-NETWORK: the network's relay message cap.
 MAX_MESSAGE_SIZE = 150 * 1024
@@ -52,11 +51,7 @@ class WakuMessage:
     def decode(cls, data: bytes) -> WakuMessage:
         if len(data) > MAX_MESSAGE_SIZE + 1024:
             raise MessageTooLarge(f"message of {len(data)} bytes, more than {MAX_MESSAGE_SIZE}")
-        message = waku_message_pb2.WakuMessage()
-        try:
-            message.ParseFromString(data)
-        except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-            raise DecodeError(f"malformed waku message: {exc}") from exc
+        message = parse(waku_message_pb2.WakuMessage(), data, "waku message")
         return cls(
             payload=message.payload,
             content_topic=message.content_topic,

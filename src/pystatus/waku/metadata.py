@@ -11,8 +11,6 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from google.protobuf.message import DecodeError as ProtobufDecodeError
-
 from pystatus.p2p.errors import P2PError
 from pystatus.p2p.host import Host
 from pystatus.p2p.peer_id import PeerId
@@ -20,6 +18,7 @@ from pystatus.p2p.stream import Stream
 from pystatus.waku import metrics
 from pystatus.waku.errors import DecodeError, RemoteWakuError
 from pystatus.waku.proto import waku_metadata_pb2
+from pystatus.waku.wire import parse
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +45,7 @@ def decode_metadata(data: bytes) -> ShardInfo:
     """Either message (their fields are the same); packed or unpacked shards are both read."""
     if len(data) > MAX_METADATA_SIZE:
         raise DecodeError(f"metadata message of {len(data)} bytes")
-    message = waku_metadata_pb2.WakuMetadataResponse()
-    try:
-        message.ParseFromString(data)
-    except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-        raise DecodeError(f"malformed metadata message: {exc}") from exc
+    message = parse(waku_metadata_pb2.WakuMetadataResponse(), data, "metadata message")
     if len(message.shards) > MAX_SHARDS:
         raise DecodeError(f"metadata lists {len(message.shards)} shards")
     if any(shard > 0xFFFF for shard in message.shards):

@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from google.protobuf.message import DecodeError as ProtobufDecodeError
-
 from pystatus.p2p.errors import P2PError
 from pystatus.p2p.host import Host
 from pystatus.p2p.multiaddr import Multiaddr
@@ -27,6 +25,7 @@ from pystatus.waku.enr import Enr
 from pystatus.waku.errors import DecodeError, InvalidEnr
 from pystatus.waku.proto import waku_peer_exchange_pb2
 from pystatus.waku.rate_limit import PeerRateLimiter
+from pystatus.waku.wire import parse, request
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +46,7 @@ def encode_query(num_peers: int) -> bytes:
 
 def decode_query(data: bytes) -> int:
     """The number of peers asked for; raises :class:`DecodeError`."""
-    rpc = waku_peer_exchange_pb2.PeerExchangeRPC()
-    try:
-        rpc.ParseFromString(data)
-    except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-        raise DecodeError(f"malformed peer exchange query: {exc}") from None
+    rpc = parse(waku_peer_exchange_pb2.PeerExchangeRPC(), data, "peer exchange query")
     if not rpc.HasField("query"):
         raise DecodeError("a peer exchange RPC without a query")
     return rpc.query.num_peers
@@ -67,11 +62,7 @@ def encode_response(records: list[bytes]) -> bytes:
 
 def decode_response(data: bytes) -> tuple[list[Enr], int]:
     """The valid records of a response, and how many were refused (bad or unsigned)."""
-    rpc = waku_peer_exchange_pb2.PeerExchangeRPC()
-    try:
-        rpc.ParseFromString(data)
-    except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-        raise DecodeError(f"malformed peer exchange response: {exc}") from None
+    rpc = parse(waku_peer_exchange_pb2.PeerExchangeRPC(), data, "peer exchange response")
     if not rpc.HasField("response"):
         raise DecodeError("a peer exchange RPC without a response")
     records: list[Enr] = []
@@ -210,16 +201,15 @@ class PeerExchangeClient:
 
     async def query(self, peer: PeerId | Multiaddr | str, num_peers: int) -> list[Enr]:
         """Ask ``peer`` for up to ``num_peers`` records; only signed, well-formed ones return."""
-        stream = await self.host.new_stream(peer, [PEER_EXCHANGE_PROTOCOL_ID])
-        try:
-            async with asyncio.timeout(REQUEST_TIMEOUT):
-                await stream.write_message(encode_query(num_peers))
-                await stream.close()
-                data = await stream.read_message(MAX_RESPONSE_SIZE)
-        except (TimeoutError, P2PError):
-            await stream.reset()
-            metrics.PROTOCOL_ERRORS.labels("peer_exchange", "client").inc()
-            raise
+        _, data = await request(
+            self.host,
+            peer,
+            PEER_EXCHANGE_PROTOCOL_ID,
+            encode_query(num_peers),
+            max_response=MAX_RESPONSE_SIZE,
+            time_limit=REQUEST_TIMEOUT,
+            label="peer_exchange",
+        )
         records, refused = decode_response(data)
         if refused:
             metrics.PROTOCOL_ERRORS.labels("peer_exchange", "bad_enr").inc(refused)

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Protocol
 
-from google.protobuf.message import DecodeError as ProtobufDecodeError
-
 from pystatus.p2p.errors import P2PError
 from pystatus.p2p.host import Host
 from pystatus.p2p.multiaddr import Multiaddr
@@ -32,6 +30,7 @@ from pystatus.waku.errors import DecodeError, RemoteWakuError, WakuProtocolError
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.proto import waku_store_pb2
 from pystatus.waku.rate_limit import PeerRateLimiter
+from pystatus.waku.wire import parse, request
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +134,7 @@ class StoreQuery:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoreQuery:
-        request = waku_store_pb2.StoreQueryRequest()
-        try:
-            request.ParseFromString(data)
-        except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-            raise DecodeError(f"malformed store request: {exc}") from None
+        request = parse(waku_store_pb2.StoreQueryRequest(), data, "store request")
         return cls(
             request_id=request.request_id,
             include_data=request.include_data,
@@ -184,11 +179,7 @@ class StoreResponse:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoreResponse:
-        response = waku_store_pb2.StoreQueryResponse()
-        try:
-            response.ParseFromString(data)
-        except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-            raise DecodeError(f"malformed store response: {exc}") from None
+        response = parse(waku_store_pb2.StoreQueryResponse(), data, "store response")
         entries = []
         for item in response.messages:
             message = None
@@ -291,18 +282,16 @@ class StoreClient:
 
     async def query(self, peer: PeerId | Multiaddr | str, query: StoreQuery) -> StoreResponse:
         """One request; raises :class:`StoreError` for a non-2xx answer."""
-        stream = await self.host.new_stream(peer, [STORE_PROTOCOL_ID])
-        try:
-            async with asyncio.timeout(REQUEST_TIMEOUT):
-                await stream.write_message(query.to_bytes())
-                await stream.close()
-                data = await stream.read_message(MAX_RESPONSE_SIZE)
-        except (TimeoutError, P2PError):
-            await stream.reset()
-            metrics.PROTOCOL_ERRORS.labels("store", "client").inc()
-            raise
+        _, data = await request(
+            self.host,
+            peer,
+            STORE_PROTOCOL_ID,
+            query.to_bytes(),
+            max_response=MAX_RESPONSE_SIZE,
+            time_limit=REQUEST_TIMEOUT,
+            label="store",
+        )
         response = StoreResponse.from_bytes(data)
-        metrics.PROTOCOL_MESSAGES.labels("store", "out").inc()
         if not 200 <= response.status_code < 300:
             raise StoreError(response.status_code, response.status_desc)
         return response
