@@ -419,9 +419,7 @@ class FilterServer:
                     metrics.FILTER_PUSHES_DROPPED.labels("not_connected").inc()
                     continue
                 if len(queue.open) >= MAX_OPEN_PUSH_STREAMS:
-                    oldest = next(iter(queue.open))
-                    queue.open.pop(oldest).cancel()
-                    await oldest.reset()
+                    queue.open.pop(next(iter(queue.open))).cancel()
                 try:
                     stream = await self._push(connections[0], data)
                 except (TimeoutError, P2PError) as exc:
@@ -446,14 +444,19 @@ class FilterServer:
         return stream
 
     async def _finish(self, stream: Stream, queue: _PushQueue) -> None:
-        """Wait for the subscriber to close its side of a push stream; reset it if it won't."""
+        """Wait for the subscriber to close its side of a push stream; reset it if it won't
+        (or when this wait is cancelled: too many open, or the subscriber is gone)."""
+        closed = False
         try:
             async with asyncio.timeout(PUSH_CLOSE_GRACE):
                 await stream.read_to_eof(64)
+            closed = True
         except (TimeoutError, P2PError):
-            await stream.reset()
+            pass
         finally:
             queue.open.pop(stream, None)
+            if not closed:
+                await stream.reset()
 
 
 @dataclass(frozen=True, slots=True)
