@@ -13,10 +13,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pystatus import __version__
+from pystatus import __version__, redaction
 from pystatus.api.server import AsgiServer, MetricsServer, RestServer
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.cli import nwaku_args
+from pystatus.cli.account import account_app
 from pystatus.cli.store import store_app
 from pystatus.errors import ConfigError, PystatusError
 from pystatus.node.config import (
@@ -39,6 +40,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(store_app, name="store")
+app.add_typer(account_app, name="account")
 console = Console(stderr=True)
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL")
 
@@ -47,6 +49,7 @@ def _configure_logging(level: str) -> None:
     mapping = {"TRACE": logging.DEBUG, "NOTICE": logging.INFO, "WARN": logging.WARNING}
     numeric = mapping.get(level.upper(), getattr(logging, level.upper(), logging.INFO))
     logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redaction.install()
 
 
 def _ext_ip(nat: str) -> str | None:
@@ -184,6 +187,8 @@ def node(
     """
     _configure_logging(log_level)
     try:
+        if nodekey:
+            redaction.register_secret(nodekey.removeprefix("0x").lower())
         identity = load_nodekey(nodekey) if nodekey else Secp256k1PrivateKey.generate()
         rest_config = (
             RestConfig(

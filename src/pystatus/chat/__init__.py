@@ -1,0 +1,1 @@
+"""The Status chat protocol on top of Waku: accounts and keys, sessions, chats, messages."""

@@ -1,0 +1,25 @@
+"""Errors of the chat layer."""
+
+from __future__ import annotations
+
+from pystatus.errors import ChatError
+
+
+class AccountError(ChatError):
+    """An account could not be created, restored or unlocked."""
+
+
+class InvalidMnemonic(AccountError):
+    """A recovery phrase is not a valid BIP39 mnemonic (word list or checksum)."""
+
+
+class WrongPassword(AccountError):
+    """The keystore's MAC does not match: the password is wrong or the file was altered."""
+
+
+class KeystoreError(AccountError):
+    """A keystore file is missing, malformed or of an unsupported kind."""
+
+
+class InvalidChatKey(ChatError):
+    """A chat key (``zQ3...`` or hex) does not name a secp256k1 public key."""
