@@ -44,6 +44,21 @@ def test_derivation_matches_published_ethereum_vectors() -> None:
     assert keys.chat.hex() not in repr(keys) and keys.wallet.hex() not in repr(keys)
 
 
+def test_chat_key_matches_status_own_vector() -> None:
+    # status-im/nim-status test/nim/bip32.nim: Status's wallet and chat keys of one phrase.
+    phrase = (
+        "panda eyebrow bullet gorilla call smoke muffin taste mesh discover soft ostrich "
+        "alcohol speed nation flash devote level hobby quick inner drive ghost inside"
+    )
+    keys = AccountKeys.from_seed(seed_from_mnemonic(phrase))
+    assert keys.wallet.hex() == "ff1e68eb7bf2f48651c47ef0177eb815857322257c5894bb4cfd1176c9989314"
+    assert keys.chat.hex() == "38ac4da490b5c48a06d0a2fe7900c56b6639b88f6f71303590f28047411981c2"
+    assert keys.chat_public_key.hex() == (
+        "04ac5a45f2a90052cee10b22b74832f2deb814d58e35aa3f01a249160615a238ae"
+        "f3a34ba86e1817fc8c5a6e93e3c5f159f6c46e922c85d47bafc4b78e07718279"
+    )
+
+
 def test_eip55_and_chat_key_text() -> None:
     # EIP-55's own examples are checksums of addresses; go through a known key instead.
     key = coincurve.PrivateKey(
