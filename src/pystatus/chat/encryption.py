@@ -1,0 +1,212 @@
+"""1:1 encryption across devices, as status-go's encryption protocol does it (sans-IO).
+
+Every installation (device) of an account publishes a signed bundle with its own signed
+pre-key. A message to a person is encrypted once per installation of theirs and once per
+*other* installation of the sender's own account, each with its own Double Ratchet session,
+and all of them travel together in one ``ProtocolMessage`` keyed by installation id, along
+with the sender's bundle. A session opened by X3DH carries the X3DH header on every message
+until the other side has answered on it. At most :data:`MAX_INSTALLATIONS` installations per
+identity are kept: the most recently bundled.
+
+The caller says who sent a message: Status transports sign the payload envelope with the
+sender's chat key, and that signature is where the identity comes from.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import coincurve
+
+from pystatus.chat import x3dh
+from pystatus.chat.proto import encryption_pb2 as pb
+from pystatus.chat.ratchet import Header, RatchetError, RatchetState
+from pystatus.errors import ChatError
+
+MAX_INSTALLATIONS = 3
+SESSIONS_PER_DEVICE = 3
+KEPT_PRE_KEYS = 3
+"""Signed pre-keys a device keeps answering X3DH with after rotating (three days' worth)."""
+
+
+class EncryptionError(ChatError):
+    """A protocol message could not be encrypted or decrypted."""
+
+
+class NotForThisDevice(EncryptionError):
+    """The message carries nothing encrypted for this installation."""
+
+
+class NoBundle(EncryptionError):
+    """No bundle of the recipient is known: nothing to start a session from."""
+
+
+def _identity_key(public_key: bytes) -> bytes:
+    """Sessions and bundles are indexed by the uncompressed public key."""
+    return bytes(coincurve.PublicKey(public_key).format(compressed=False))
+
+
+@dataclass(slots=True)
+class _Session:
+    state: RatchetState
+    pre_key_id: bytes
+    """The responder's signed pre-key this session was opened against."""
+    x3dh_ephemeral: bytes | None = None
+    """While set, our messages carry the X3DH header (we opened it; no answer yet)."""
+
+
+@dataclass(slots=True)
+class _Installation:
+    signed_pre_key: bytes
+    version: int
+    bundled_at: int
+
+
+@dataclass(slots=True)
+class EncryptionService:
+    identity: bytes
+    """This account's chat private key."""
+    installation_id: str
+    clock: Callable[[], int] = time.time_ns
+    pre_keys: dict[bytes, x3dh.SignedPreKeyPair] = field(default_factory=dict)
+    """Our signed pre-keys by public key: the current one and those peers may still use."""
+    current_pre_key: x3dh.SignedPreKeyPair = field(default_factory=x3dh.SignedPreKeyPair.generate)
+    installations: dict[bytes, dict[str, _Installation]] = field(default_factory=dict)
+    sessions: dict[tuple[bytes, str], list[_Session]] = field(default_factory=dict)
+    """Per device, newest first: two people who open sessions at once each keep both until
+    one of them carries a message."""
+    bundle_made_at: int = 0
+
+    def __post_init__(self) -> None:
+        self.pre_keys[self.current_pre_key.public_key] = self.current_pre_key
+
+    @property
+    def public_key(self) -> bytes:
+        return bytes(coincurve.PrivateKey(self.identity).public_key.format(compressed=False))
+
+    # -- bundles ------------------------------------------------------------------------------
+
+    def own_bundle(self) -> pb.Bundle:
+        """Our signed bundle, with a new pre-key once the current one is a day old."""
+        now = self.clock()
+        if self.bundle_made_at and now - self.bundle_made_at > x3dh.BUNDLE_LIFETIME_NS:
+            self.current_pre_key = x3dh.SignedPreKeyPair.generate(self.current_pre_key.version + 1)
+            self.pre_keys[self.current_pre_key.public_key] = self.current_pre_key
+            while len(self.pre_keys) > KEPT_PRE_KEYS:
+                oldest = min(self.pre_keys, key=lambda k: self.pre_keys[k].version)
+                del self.pre_keys[oldest]
+            self.bundle_made_at = 0
+        if not self.bundle_made_at:
+            self.bundle_made_at = now
+        return x3dh.build_bundle(
+            self.identity, {self.installation_id: self.current_pre_key}, timestamp_ns=now
+        )
+
+    def add_bundle(self, bundle: pb.Bundle) -> bytes:
+        """Learn the installations of a verified bundle; returns its identity key."""
+        identity = x3dh.verify_bundle(bundle)
+        known = self.installations.setdefault(identity, {})
+        for installation_id, pre_key in bundle.signed_pre_keys.items():
+            if identity == self.public_key and installation_id == self.installation_id:
+                continue
+            current = known.get(installation_id)
+            if current is None or current.bundled_at <= bundle.timestamp:
+                known[installation_id] = _Installation(
+                    pre_key.signed_pre_key, pre_key.version, bundle.timestamp
+                )
+        while len(known) > MAX_INSTALLATIONS:
+            oldest = min(known, key=lambda name: known[name].bundled_at)
+            del known[oldest]
+            self.sessions.pop((identity, oldest), None)
+        return identity
+
+    # -- encrypting ---------------------------------------------------------------------------
+
+    def encrypt(self, recipient: bytes, payload: bytes) -> pb.ProtocolMessage:
+        """``payload`` for every installation of ``recipient`` and our own other ones."""
+        recipient = _identity_key(recipient)
+        targets = [(recipient, name) for name in self.installations.get(recipient, {})]
+        if recipient != self.public_key:
+            targets += [
+                (self.public_key, name) for name in self.installations.get(self.public_key, {})
+            ]
+        if not any(identity == recipient for identity, _ in targets):
+            raise NoBundle("no bundle of the recipient is known yet")
+        message = pb.ProtocolMessage(installation_id=self.installation_id)
+        message.bundles.append(self.own_bundle())
+        for identity, installation_id in targets:
+            session = self._session_to(identity, installation_id)
+            header, ciphertext = session.state.encrypt(payload)
+            entry = message.direct_message[installation_id]
+            entry.DR_header.key = header.dh
+            entry.DR_header.n = header.n
+            entry.DR_header.pn = header.pn
+            entry.DR_header.id = session.pre_key_id
+            entry.payload = ciphertext
+            if session.x3dh_ephemeral is not None:
+                entry.X3DH_header.key = session.x3dh_ephemeral
+                entry.X3DH_header.id = session.pre_key_id
+        return message
+
+    def _session_to(self, identity: bytes, installation_id: str) -> _Session:
+        for session in self.sessions.get((identity, installation_id), []):
+            if session.state.send_chain is not None:
+                return session
+        installation = self.installations[identity][installation_id]
+        secret, ephemeral = x3dh.initiate(self.identity, identity, installation.signed_pre_key)
+        session = _Session(
+            RatchetState.initiator(secret, installation.signed_pre_key),
+            installation.signed_pre_key,
+            ephemeral,
+        )
+        self._remember((identity, installation_id), session)
+        return session
+
+    def _remember(self, key: tuple[bytes, str], session: _Session) -> None:
+        known = [s for s in self.sessions.get(key, []) if s is not session]
+        self.sessions[key] = [session, *known][:SESSIONS_PER_DEVICE]
+
+    # -- decrypting ---------------------------------------------------------------------------
+
+    def decrypt(self, sender: bytes, message: pb.ProtocolMessage) -> bytes:
+        """Our part of ``message`` from ``sender`` (the identity its envelope's signature gave)."""
+        sender = _identity_key(sender)
+        for bundle in message.bundles:
+            try:
+                if _identity_key(bundle.identity) == sender:
+                    self.add_bundle(bundle)
+            except (ChatError, ValueError):
+                continue  # a bad bundle does not stop the message it came with
+        if self.installation_id not in message.direct_message:
+            raise NotForThisDevice(f"nothing for installation {self.installation_id}")
+        entry = message.direct_message[self.installation_id]
+        key = (sender, message.installation_id)
+        candidates = list(self.sessions.get(key, []))
+        if entry.HasField("X3DH_header") and not any(
+            s.pre_key_id == entry.X3DH_header.id and s.x3dh_ephemeral is None for s in candidates
+        ):
+            candidates.insert(0, self._accept(sender, entry.X3DH_header))
+        if not candidates:
+            raise EncryptionError("no session with this device and no X3DH header to open one")
+        header = Header(entry.DR_header.key, entry.DR_header.n, entry.DR_header.pn)
+        failure: RatchetError | None = None
+        for session in candidates:
+            try:
+                plaintext = session.state.decrypt(header, entry.payload)
+            except RatchetError as exc:
+                failure = failure or exc
+                continue
+            session.x3dh_ephemeral = None  # they answered: the session is established
+            self._remember(key, session)
+            return plaintext
+        assert failure is not None
+        raise failure
+
+    def _accept(self, sender: bytes, header: pb.X3DHHeader) -> _Session:
+        pre_key = self.pre_keys.get(header.id)
+        if pre_key is None:
+            raise EncryptionError("the message used a pre-key this device does not have")
+        secret = x3dh.respond(self.identity, pre_key.private_key, sender, header.key)
+        return _Session(RatchetState.responder(secret, pre_key.private_key), header.id)
