@@ -100,9 +100,16 @@ class EncryptionService:
             self.bundle_made_at = 0
         if not self.bundle_made_at:
             self.bundle_made_at = now
-        return x3dh.build_bundle(
-            self.identity, {self.installation_id: self.current_pre_key}, timestamp_ns=now
+        # Our paired devices share our identity key, so our bundle speaks for them too.
+        pre_keys: dict[str, tuple[bytes, int]] = {
+            name: (device.signed_pre_key, device.version)
+            for name, device in self.installations.get(self.public_key, {}).items()
+        }
+        pre_keys[self.installation_id] = (
+            self.current_pre_key.public_key,
+            self.current_pre_key.version,
         )
+        return x3dh.build_bundle(self.identity, pre_keys, timestamp_ns=now)
 
     def add_bundle(self, bundle: pb.Bundle) -> bytes:
         """Learn the installations of a verified bundle; returns its identity key."""

@@ -59,17 +59,26 @@ class SignedPreKeyPair:
 
 
 def build_bundle(
-    identity: bytes, pre_keys: dict[str, SignedPreKeyPair], *, timestamp_ns: int | None = None
+    identity: bytes,
+    pre_keys: dict[str, SignedPreKeyPair] | dict[str, tuple[bytes, int]],
+    *,
+    timestamp_ns: int | None = None,
 ) -> pb.Bundle:
-    """A bundle of ``pre_keys`` (installation id -> pair), signed by chat key ``identity``."""
+    """A bundle of ``pre_keys`` (installation id -> our pair, or a paired device's public
+    pre-key and version), signed by chat key ``identity``."""
     bundle = pb.Bundle(
         identity=coincurve.PrivateKey(identity).public_key.format(compressed=True),
         timestamp=time.time_ns() if timestamp_ns is None else timestamp_ns,
     )
-    for installation_id, pair in pre_keys.items():
+    for installation_id, pre_key in pre_keys.items():
+        public, version = (
+            (pre_key.public_key, pre_key.version)
+            if isinstance(pre_key, SignedPreKeyPair)
+            else pre_key
+        )
         entry = bundle.signed_pre_keys[installation_id]
-        entry.signed_pre_key = pair.public_key
-        entry.version = pair.version
+        entry.signed_pre_key = public
+        entry.version = version
         entry.protocol_version = PROTOCOL_VERSION
     bundle.signature = coincurve.PrivateKey(identity).sign_recoverable(
         keccak256(_signature_material(bundle)), hasher=None

@@ -1,0 +1,168 @@
+"""The account's own database (SQLite): chats, contacts and messages, bodies sealed.
+
+Message bodies are sealed with AES-256-GCM under the account's database key (EIP-1581's
+m/43'/60'/1581'/1'/0), bound to the message id, so the file alone reveals who talked when but
+not what was said.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from pystatus.errors import ChatError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chats (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    last_clock INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS contacts (
+    chat_key TEXT PRIMARY KEY,
+    added_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    chat_id TEXT NOT NULL,
+    author TEXT NOT NULL,
+    clock INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_chat ON messages (chat_id, clock);
+"""
+NONCE_SIZE = 12
+
+
+class DatabaseError(ChatError):
+    """The chat database could not be read or written, or a sealed body does not open."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: str
+    chat_id: str
+    author: str
+    clock: int
+    timestamp: int
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    id: str
+    kind: str
+    name: str
+    last_clock: int
+
+
+class ChatDatabase:
+    def __init__(self, path: Path, key: bytes) -> None:
+        self.path = path
+        self._aead = AESGCM(key)
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA synchronous=FULL")
+        await self._db.executescript(SCHEMA)
+        await self._db.commit()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise DatabaseError("the chat database is not open")
+        return self._db
+
+    def _seal(self, message_id: str, body: bytes) -> bytes:
+        nonce = secrets.token_bytes(NONCE_SIZE)
+        return nonce + self._aead.encrypt(nonce, body, message_id.encode())
+
+    def _open(self, message_id: str, sealed: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(sealed[:NONCE_SIZE], sealed[NONCE_SIZE:], message_id.encode())
+        except InvalidTag:
+            raise DatabaseError(f"message {message_id} does not open with this key") from None
+
+    async def upsert_chat(self, chat_id: str, kind: str, name: str) -> None:
+        await self.db.execute(
+            "INSERT INTO chats (id, kind, name) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (chat_id, kind, name),
+        )
+        await self.db.commit()
+
+    async def add_contact(self, chat_key: str, added_at: int) -> None:
+        await self.db.execute(
+            "INSERT INTO contacts VALUES (?, ?) ON CONFLICT (chat_key) DO NOTHING",
+            (chat_key, added_at),
+        )
+        await self.db.commit()
+
+    async def contacts(self) -> list[str]:
+        async with self.db.execute("SELECT chat_key FROM contacts ORDER BY added_at") as rows:
+            return [str(row[0]) async for row in rows]
+
+    async def add_message(self, message: StoredMessage) -> bool:
+        """Store ``message``; False when its id is already stored (a duplicate)."""
+        cursor = await self.db.execute(
+            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (
+                message.id,
+                message.chat_id,
+                message.author,
+                message.clock,
+                message.timestamp,
+                self._seal(message.id, message.body),
+            ),
+        )
+        await self.db.execute(
+            "UPDATE chats SET last_clock = max(last_clock, ?) WHERE id = ?",
+            (message.clock, message.chat_id),
+        )
+        await self.db.commit()
+        return cursor.rowcount == 1
+
+    async def chats(self) -> list[Chat]:
+        async with self.db.execute(
+            "SELECT id, kind, name, last_clock FROM chats ORDER BY last_clock DESC"
+        ) as rows:
+            return [Chat(str(r[0]), str(r[1]), str(r[2]), int(r[3])) async for r in rows]
+
+    async def history(self, chat_id: str, limit: int = 50) -> list[StoredMessage]:
+        """The newest ``limit`` messages of a chat, oldest first."""
+        async with self.db.execute(
+            "SELECT id, chat_id, author, clock, timestamp, body FROM messages"
+            " WHERE chat_id = ? ORDER BY clock DESC, id DESC LIMIT ?",
+            (chat_id, limit),
+        ) as rows:
+            found = [
+                StoredMessage(
+                    str(r[0]),
+                    str(r[1]),
+                    str(r[2]),
+                    int(r[3]),
+                    int(r[4]),
+                    self._open(str(r[0]), bytes(r[5])),
+                )
+                async for r in rows
+            ]
+        return found[::-1]
+
+    async def max_clock(self) -> int:
+        async with self.db.execute("SELECT coalesce(max(clock), 0) FROM messages") as rows:
+            row = await rows.fetchone()
+        return int(row[0]) if row is not None else 0

@@ -1,0 +1,329 @@
+"""A Status ``Messenger``: an account chatting over a pystatus node's relay.
+
+Sending a 1:1 message: the ChatMessage is wrapped and signed with the chat key, encrypted by
+the multi-device Double Ratchet protocol for every installation of the recipient and of our
+own account, and the resulting ProtocolMessage travels in an RFC 26 envelope signed with the
+chat key and encrypted (ECIES) to the recipient on the recipient's partitioned topic, and to
+ourselves on ours when we have other devices. Before a recipient's bundle is known the first
+message carries our bundle and the wrapped message in the clear inside the ECIES envelope;
+their answer brings their bundle and every later message is ratcheted.
+
+A public chat message is wrapped and signed the same way and sent in an envelope encrypted
+with the key every member derives from the chat's name, on the chat's topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import coincurve
+
+from pystatus.chat import topics
+from pystatus.chat.account import Account
+from pystatus.chat.database import ChatDatabase, StoredMessage
+from pystatus.chat.encryption import EncryptionError, EncryptionService, NoBundle, NotForThisDevice
+from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
+from pystatus.chat.proto import chat_message_pb2
+from pystatus.chat.proto import encryption_pb2 as pb
+from pystatus.chat.ratchet import RatchetError
+from pystatus.chat.wrapper import InvalidWrapper, MessageType, unwrap, wrap
+from pystatus.errors import ChatError, WakuError
+from pystatus.waku.message import WakuMessage
+from pystatus.waku.payload import (
+    PayloadError,
+    decrypt_asymmetric,
+    decrypt_symmetric,
+    encrypt_asymmetric,
+    encrypt_symmetric,
+)
+from pystatus.waku.relay import RelayedMessage, WakuRelay
+
+log = logging.getLogger(__name__)
+
+ONE_TO_ONE = "one_to_one"
+PUBLIC = "public"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatEvent:
+    """A chat message sent or received by this account."""
+
+    id: str
+    chat_id: str
+    author: str
+    """The author's chat key, ``zQ3...``."""
+    text: str
+    clock: int
+    timestamp: int
+    response_to: str
+    outgoing: bool
+
+
+def _one_to_one_chat_id(public_key: bytes) -> str:
+    """status-go's id of a 1:1 chat: the other person's uncompressed public key in 0x-hex."""
+    return "0x" + coincurve.PublicKey(public_key).format(compressed=False).hex()
+
+
+class Messenger:
+    def __init__(
+        self,
+        account: Account,
+        relay: WakuRelay,
+        pubsub_for: Callable[[str], str],
+        *,
+        installation_id: str | None = None,
+    ) -> None:
+        """``pubsub_for`` maps a content topic to the pubsub topic (shard) it travels on;
+        with a :class:`~pystatus.node.node.WakuNode`, its ``content_topic_to_pubsub``."""
+        self.account = account
+        self.relay = relay
+        self._pubsub_for = pubsub_for
+        self.installation_id = installation_id or secrets.token_hex(8)
+        self.encryption = EncryptionService(account.keys.chat, self.installation_id)
+        self.database = ChatDatabase(account.directory / "chat.sqlite3", account.keys.database)
+        self._identity = account.keys.chat
+        self._public_key = account.keys.chat_public_key
+        self._public_chats: dict[str, str] = {}  # content topic -> chat name
+        self._own_topic = topics.partitioned_content_topic(self._public_key)
+        self._clock = 0
+        self._events: asyncio.Queue[ChatEvent] = asyncio.Queue()
+        self._pending: asyncio.Queue[tuple[StoredMessage, ChatEvent]] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.database.open()
+        self._clock = await self.database.max_clock()
+        relay = self.relay
+        relay.subscribe_topic(self._pubsub_for(self._own_topic))
+        for chat in await self.database.chats():
+            if chat.kind == PUBLIC:
+                self._watch_public(chat.name)
+        relay.add_observer(self._on_relayed)
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="chat db")
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+        await self.database.close()
+
+    async def __aenter__(self) -> Messenger:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def chat_key(self) -> str:
+        return self.account.chat_key
+
+    def pair(self, other: Messenger) -> None:
+        """Let two installations of one account know each other (device pairing)."""
+        if other.account.chat_key != self.account.chat_key:
+            raise ChatError("only installations of the same account pair")
+        self.encryption.add_bundle(other.encryption.own_bundle())
+        other.encryption.add_bundle(self.encryption.own_bundle())
+
+    # -- contacts and chats -------------------------------------------------------------------
+
+    async def add_contact(self, chat_key: str) -> str:
+        """Start a 1:1 chat with ``chat_key`` (``zQ3...``); returns the chat id."""
+        public_key = public_key_from_chat_key_text(chat_key)
+        chat_id = _one_to_one_chat_id(public_key)
+        await self.database.add_contact(chat_key, time.time_ns())
+        await self.database.upsert_chat(chat_id, ONE_TO_ONE, chat_key)
+        return chat_id
+
+    async def join_public_chat(self, name: str) -> str:
+        await self.database.upsert_chat(name, PUBLIC, name)
+        self._watch_public(name)
+        return name
+
+    def _watch_public(self, name: str) -> None:
+        content_topic = topics.public_chat_content_topic(name)
+        if content_topic not in self._public_chats:
+            self._public_chats[content_topic] = name
+            self.relay.subscribe_topic(self._pubsub_for(content_topic))
+
+    async def chats(self) -> list[tuple[str, str, str]]:
+        """(chat id, kind, name) of every chat, most recently active first."""
+        return [(c.id, c.kind, c.name) for c in await self.database.chats()]
+
+    async def history(self, chat_id: str, limit: int = 50) -> list[ChatEvent]:
+        events = []
+        for stored in await self.database.history(chat_id, limit):
+            message = chat_message_pb2.ChatMessage.FromString(stored.body)
+            events.append(self._event(stored, message, stored.author == self.chat_key))
+        return events
+
+    async def events(self) -> AsyncIterator[ChatEvent]:
+        """Every message received from now on (after it is stored)."""
+        while True:
+            yield await self._events.get()
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _tick(self, seen: int = 0) -> int:
+        self._clock = max(self._clock, seen) + 1
+        return self._clock
+
+    async def send(self, chat_key: str, text: str, *, response_to: str = "") -> str:
+        """Send ``text`` to ``chat_key`` 1:1; returns the message id once it is stored."""
+        recipient = public_key_from_chat_key_text(chat_key)
+        chat_id = await self.add_contact(chat_key)
+        message = self._chat_message(chat_id, text, response_to, chat_message_pb2.ONE_TO_ONE)
+        wrapped = wrap(message.SerializeToString(), MessageType.CHAT_MESSAGE, self._identity)
+        try:
+            protocol = self.encryption.encrypt(recipient, wrapped)
+        except NoBundle:
+            protocol = pb.ProtocolMessage(
+                installation_id=self.installation_id, public_message=wrapped
+            )
+            protocol.bundles.append(self.encryption.own_bundle())
+        data = protocol.SerializeToString()
+        self._publish(
+            topics.partitioned_content_topic(recipient),
+            encrypt_asymmetric(data, recipient, signer=self._identity),
+        )
+        if self.encryption.installations.get(self._public_key):
+            self._publish(
+                self._own_topic, encrypt_asymmetric(data, self._public_key, signer=self._identity)
+            )
+        return await self._store_sent(chat_id, wrapped, message)
+
+    async def send_public(self, name: str, text: str, *, response_to: str = "") -> str:
+        await self.join_public_chat(name)
+        message = self._chat_message(name, text, response_to, chat_message_pb2.PUBLIC_GROUP)
+        wrapped = wrap(message.SerializeToString(), MessageType.CHAT_MESSAGE, self._identity)
+        protocol = pb.ProtocolMessage(installation_id=self.installation_id, public_message=wrapped)
+        self._publish(
+            topics.public_chat_content_topic(name),
+            encrypt_symmetric(
+                protocol.SerializeToString(), topics.public_chat_key(name), signer=self._identity
+            ),
+        )
+        return await self._store_sent(name, wrapped, message)
+
+    def _chat_message(
+        self, chat_id: str, text: str, response_to: str, kind: int
+    ) -> chat_message_pb2.ChatMessage:
+        return chat_message_pb2.ChatMessage(
+            clock=self._tick(),
+            timestamp=time.time_ns() // 10**6,
+            text=text,
+            response_to=response_to,
+            chat_id=chat_id,
+            message_type=kind,  # type: ignore[arg-type]
+            content_type=chat_message_pb2.ChatMessage.TEXT_PLAIN,
+        )
+
+    def _publish(self, content_topic: str, payload: bytes) -> None:
+        message = WakuMessage(payload, content_topic, version=1, timestamp=time.time_ns())
+        self.relay.publish(self._pubsub_for(content_topic), message)
+
+    async def _store_sent(
+        self, chat_id: str, wrapped: bytes, message: chat_message_pb2.ChatMessage
+    ) -> str:
+        message_id = "0x" + unwrap(wrapped).message_id.hex()
+        stored = StoredMessage(
+            message_id,
+            chat_id,
+            self.chat_key,
+            message.clock,
+            message.timestamp,
+            message.SerializeToString(),
+        )
+        await self.database.add_message(stored)
+        return message_id
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def _on_relayed(self, item: RelayedMessage) -> None:
+        topic = item.message.content_topic
+        if item.message.version != 1:
+            return
+        try:
+            if topic == self._own_topic:
+                opened = decrypt_asymmetric(item.message.payload, self._identity)
+            elif topic in self._public_chats:
+                name = self._public_chats[topic]
+                opened = decrypt_symmetric(item.message.payload, topics.public_chat_key(name))
+            else:
+                return
+            if opened.signer is None:
+                raise ChatError("unsigned envelope")
+            self._receive(opened.signer, opened.payload, topic)
+        except NotForThisDevice:
+            return
+        except (PayloadError, EncryptionError, RatchetError, InvalidWrapper, ChatError) as exc:
+            log.debug("dropped a chat message on %s: %s", topic, exc)
+        except (WakuError, ValueError) as exc:
+            log.debug("undecodable chat message on %s: %s", topic, exc)
+
+    def _receive(self, sender: bytes, data: bytes, topic: str) -> None:
+        protocol = pb.ProtocolMessage.FromString(data)
+        if protocol.public_message:
+            for bundle in protocol.bundles:
+                if coincurve.PublicKey(bundle.identity).format(compressed=False) == sender:
+                    self.encryption.add_bundle(bundle)
+            wrapped = protocol.public_message
+        else:
+            wrapped = self.encryption.decrypt(sender, protocol)
+        message = unwrap(wrapped)
+        if message.author != sender:
+            raise ChatError("the wrapper's author is not the envelope's signer")
+        if message.type != MessageType.CHAT_MESSAGE:
+            return
+        chat_message = chat_message_pb2.ChatMessage.FromString(message.payload)
+        outgoing = message.author == self._public_key  # our own other device sent it
+        if topic in self._public_chats:
+            chat_id = self._public_chats[topic]
+        elif outgoing:
+            chat_id = chat_message.chat_id
+        else:
+            chat_id = _one_to_one_chat_id(message.author)
+        self._tick(chat_message.clock)
+        stored = StoredMessage(
+            "0x" + message.message_id.hex(),
+            chat_id,
+            chat_key_text(message.author),
+            chat_message.clock,
+            chat_message.timestamp,
+            message.payload,
+        )
+        self._pending.put_nowait((stored, self._event(stored, chat_message, outgoing)))
+
+    async def _write_loop(self) -> None:
+        while True:
+            stored, event = await self._pending.get()
+            if event.chat_id.startswith("0x"):
+                try:
+                    name = chat_key_text(bytes.fromhex(event.chat_id[2:]))
+                except ValueError:
+                    continue  # a 1:1 chat id that names no key: not a chat we can show
+                await self.database.upsert_chat(event.chat_id, ONE_TO_ONE, name)
+            if await self.database.add_message(stored):
+                self._events.put_nowait(event)
+
+    @staticmethod
+    def _event(
+        stored: StoredMessage, message: chat_message_pb2.ChatMessage, outgoing: bool
+    ) -> ChatEvent:
+        return ChatEvent(
+            stored.id,
+            stored.chat_id,
+            stored.author,
+            message.text,
+            message.clock,
+            message.timestamp,
+            message.response_to,
+            outgoing,
+        )

@@ -1,0 +1,103 @@
+"""Two accounts chat over a network of three pystatus nodes: 1:1 (first contact, then the
+ratchet), a public chat, and a second device of one account seeing both sides."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from pystatus.chat.account import Account
+from pystatus.chat.keystore import ScryptParams
+from pystatus.chat.messenger import ChatEvent, Messenger
+from pystatus.node import NodeConfig, WakuNode
+from tests.p2p.hosts import wait_for, within
+
+FAST = ScryptParams(n=1 << 10)
+
+
+def _config() -> NodeConfig:
+    return NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=1, shards=tuple(range(8)))
+
+
+@contextlib.asynccontextmanager
+async def _line_of_nodes(count: int) -> AsyncIterator[list[WakuNode]]:
+    async with contextlib.AsyncExitStack() as stack:
+        nodes = [await stack.enter_async_context(WakuNode(_config())) for _ in range(count)]
+        middle = nodes[1]
+        for node in nodes:
+            if node is not middle:
+                await within(node.connect(middle.host.full_addrs()[0]))
+
+        def meshed() -> bool:
+            return all(
+                node.relay is not None
+                and all(node.relay.mesh_size(t) > 0 for t in node.relay.topics)
+                for node in nodes
+            )
+
+        await wait_for(meshed, timeout=20, what="every shard meshed")
+        yield nodes
+
+
+def _messenger(account: Account, node: WakuNode, device: str) -> Messenger:
+    assert node.relay is not None
+    return Messenger(account, node.relay, node.content_topic_to_pubsub, installation_id=device)
+
+
+async def _next(events: AsyncIterator[ChatEvent]) -> ChatEvent:
+    async with asyncio.timeout(10):
+        return await anext(events)
+
+
+async def test_one_to_one_public_and_second_device(tmp_path: Path) -> None:
+    alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    bob_account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
+    alice2_account = Account.unlock(tmp_path / "alice", "alice password")
+    alice2_account = Account(tmp_path / "alice-desktop", alice2_account.keys)
+    async with (
+        _line_of_nodes(4) as (alice_node, _, bob_node, alice2_node),
+        _messenger(alice_account, alice_node, "alice-phone") as alice,
+        _messenger(bob_account, bob_node, "bob-phone") as bob,
+        _messenger(alice2_account, alice2_node, "alice-desktop") as alice2,
+    ):
+        alice.pair(alice2)
+        bob_events, alice_events, alice2_events = bob.events(), alice.events(), alice2.events()
+
+        first = await alice.send(bob.chat_key, "hello bob")
+        got = await _next(bob_events)
+        assert (got.id, got.text, got.author, got.outgoing) == (
+            first,
+            "hello bob",
+            alice.chat_key,
+            False,
+        )
+        mirrored = await _next(alice2_events)
+        assert (mirrored.text, mirrored.outgoing) == ("hello bob", True), "own device sees it"
+
+        reply = await bob.send(alice.chat_key, "hi alice", response_to=first)
+        for events in (alice_events, alice2_events):
+            got = await _next(events)
+            assert (got.id, got.text, got.response_to) == (reply, "hi alice", first)
+
+        again = await alice.send(bob.chat_key, "ratcheted now")
+        assert (await _next(bob_events)).id == again
+        sessions = alice.encryption.sessions
+        assert any(session and not session[0].x3dh_ephemeral for session in sessions.values())
+
+        await bob.join_public_chat("pystatus-test")
+        await alice.join_public_chat("pystatus-test")
+        posted = await alice.send_public("pystatus-test", "hello everyone")
+        got = await _next(bob_events)
+        assert (got.id, got.chat_id, got.text) == (posted, "pystatus-test", "hello everyone")
+
+        bob_chat = next(c for c in await alice.chats() if c[2] == bob.chat_key)
+        history = await alice.history(bob_chat[0])
+        assert [m.text for m in history] == ["hello bob", "hi alice", "ratcheted now"]
+        assert [m.outgoing for m in history] == [True, False, True]
+        desktop_history = await alice2.history(bob_chat[0])
+        assert [m.text for m in desktop_history] == ["hello bob", "hi alice", "ratcheted now"]
+
+    database = (tmp_path / "alice" / "chat.sqlite3").read_bytes()
+    assert b"hello bob" not in database and b"ratcheted now" not in database
