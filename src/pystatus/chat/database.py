@@ -73,7 +73,9 @@ class ChatDatabase:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self.path)
         await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=FULL")
+        # WAL with NORMAL: a committed message survives the process being killed (the OS
+        # holds the log); only a power cut may lose the last commits.
+        await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.executescript(SCHEMA)
         await self._db.commit()
 
@@ -99,18 +101,20 @@ class ChatDatabase:
             raise DatabaseError(f"message {message_id} does not open with this key") from None
 
     async def upsert_chat(self, chat_id: str, kind: str, name: str) -> None:
-        await self.db.execute(
+        cursor = await self.db.execute(
             "INSERT INTO chats (id, kind, name) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (chat_id, kind, name),
         )
-        await self.db.commit()
+        if cursor.rowcount:
+            await self.db.commit()
 
     async def add_contact(self, chat_key: str, added_at: int) -> None:
-        await self.db.execute(
+        cursor = await self.db.execute(
             "INSERT INTO contacts VALUES (?, ?) ON CONFLICT (chat_key) DO NOTHING",
             (chat_key, added_at),
         )
-        await self.db.commit()
+        if cursor.rowcount:
+            await self.db.commit()
 
     async def contacts(self) -> list[str]:
         async with self.db.execute("SELECT chat_key FROM contacts ORDER BY added_at") as rows:
@@ -118,6 +122,15 @@ class ChatDatabase:
 
     async def add_message(self, message: StoredMessage) -> bool:
         """Store ``message``; False when its id is already stored (a duplicate)."""
+        return (await self.add_messages([message]))[0]
+
+    async def add_messages(self, messages: list[StoredMessage]) -> list[bool]:
+        """Store ``messages`` in one transaction; for each, whether it was new."""
+        added = [await self._insert(message) for message in messages]
+        await self.db.commit()
+        return added
+
+    async def _insert(self, message: StoredMessage) -> bool:
         cursor = await self.db.execute(
             "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (
@@ -133,7 +146,6 @@ class ChatDatabase:
             "UPDATE chats SET last_clock = max(last_clock, ?) WHERE id = ?",
             (message.clock, message.chat_id),
         )
-        await self.db.commit()
         return cursor.rowcount == 1
 
     async def chats(self) -> list[Chat]:

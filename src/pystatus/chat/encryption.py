@@ -78,13 +78,17 @@ class EncryptionService:
     """Per device, newest first: two people who open sessions at once each keep both until
     one of them carries a message."""
     bundle_made_at: int = 0
+    _bundle: pb.Bundle | None = None
+    """The last signed bundle, reused until a pre-key or a paired device changes."""
 
     def __post_init__(self) -> None:
+        self.public_key = bytes(
+            coincurve.PrivateKey(self.identity).public_key.format(compressed=False)
+        )
         self.pre_keys[self.current_pre_key.public_key] = self.current_pre_key
 
-    @property
-    def public_key(self) -> bytes:
-        return bytes(coincurve.PrivateKey(self.identity).public_key.format(compressed=False))
+    public_key: bytes = b""
+    """Ours, uncompressed (derived from ``identity``)."""
 
     # -- bundles ------------------------------------------------------------------------------
 
@@ -98,6 +102,8 @@ class EncryptionService:
                 oldest = min(self.pre_keys, key=lambda k: self.pre_keys[k].version)
                 del self.pre_keys[oldest]
             self.bundle_made_at = 0
+        if self._bundle is not None and self.bundle_made_at:
+            return self._bundle
         if not self.bundle_made_at:
             self.bundle_made_at = now
         # Our paired devices share our identity key, so our bundle speaks for them too.
@@ -109,11 +115,14 @@ class EncryptionService:
             self.current_pre_key.public_key,
             self.current_pre_key.version,
         )
-        return x3dh.build_bundle(self.identity, pre_keys, timestamp_ns=now)
+        self._bundle = x3dh.build_bundle(self.identity, pre_keys, timestamp_ns=now)
+        return self._bundle
 
     def add_bundle(self, bundle: pb.Bundle) -> bytes:
         """Learn the installations of a verified bundle; returns its identity key."""
         identity = x3dh.verify_bundle(bundle)
+        if identity == self.public_key:
+            self._bundle = None  # our bundle lists our paired devices: sign it again
         known = self.installations.setdefault(identity, {})
         for installation_id, pre_key in bundle.signed_pre_keys.items():
             if identity == self.public_key and installation_id == self.installation_id:

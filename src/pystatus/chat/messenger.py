@@ -15,6 +15,7 @@ with the key every member derives from the chat's name, on the chat's topic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -32,6 +33,7 @@ from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.chat.ratchet import RatchetError
 from pystatus.chat.wrapper import InvalidWrapper, MessageType, unwrap, wrap
+from pystatus.chat.wrapper import message_id as wrapper_message_id
 from pystatus.errors import ChatError, WakuError
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.payload import (
@@ -64,6 +66,13 @@ class ChatEvent:
     outgoing: bool
 
 
+@dataclass(slots=True)
+class _Write:
+    stored: StoredMessage
+    event: ChatEvent | None
+    committed: asyncio.Future[None] | None
+
+
 def _one_to_one_chat_id(public_key: bytes) -> str:
     """status-go's id of a 1:1 chat: the other person's uncompressed public key in 0x-hex."""
     return "0x" + coincurve.PublicKey(public_key).format(compressed=False).hex()
@@ -92,14 +101,19 @@ class Messenger:
         self._own_topic = topics.partitioned_content_topic(self._public_key)
         self._clock = 0
         self._events: asyncio.Queue[ChatEvent] = asyncio.Queue()
-        self._pending: asyncio.Queue[tuple[StoredMessage, ChatEvent]] = asyncio.Queue()
+        # Messages to store, sent and received alike, committed in batches: a sender's future
+        # resolves once its message is committed (group commit).
+        self._pending: asyncio.Queue[_Write] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._contacts: set[str] = set()
+        self._chat_key = account.chat_key
 
     # -- life cycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.database.open()
         self._clock = await self.database.max_clock()
+        self._contacts = set(await self.database.contacts())
         relay = self.relay
         relay.subscribe_topic(self._pubsub_for(self._own_topic))
         for chat in await self.database.chats():
@@ -123,7 +137,7 @@ class Messenger:
 
     @property
     def chat_key(self) -> str:
-        return self.account.chat_key
+        return self._chat_key
 
     def pair(self, other: Messenger) -> None:
         """Let two installations of one account know each other (device pairing)."""
@@ -138,8 +152,10 @@ class Messenger:
         """Start a 1:1 chat with ``chat_key`` (``zQ3...``); returns the chat id."""
         public_key = public_key_from_chat_key_text(chat_key)
         chat_id = _one_to_one_chat_id(public_key)
-        await self.database.add_contact(chat_key, time.time_ns())
-        await self.database.upsert_chat(chat_id, ONE_TO_ONE, chat_key)
+        if chat_key not in self._contacts:
+            await self.database.add_contact(chat_key, time.time_ns())
+            await self.database.upsert_chat(chat_id, ONE_TO_ONE, chat_key)
+            self._contacts.add(chat_key)
         return chat_id
 
     async def join_public_chat(self, name: str) -> str:
@@ -232,16 +248,18 @@ class Messenger:
     async def _store_sent(
         self, chat_id: str, wrapped: bytes, message: chat_message_pb2.ChatMessage
     ) -> str:
-        message_id = "0x" + unwrap(wrapped).message_id.hex()
+        message_id = "0x" + wrapper_message_id(self._public_key, wrapped).hex()
         stored = StoredMessage(
             message_id,
             chat_id,
-            self.chat_key,
+            self._chat_key,
             message.clock,
             message.timestamp,
             message.SerializeToString(),
         )
-        await self.database.add_message(stored)
+        committed = asyncio.get_running_loop().create_future()
+        self._pending.put_nowait(_Write(stored, None, committed))
+        await committed
         return message_id
 
     # -- receiving ----------------------------------------------------------------------------
@@ -270,6 +288,8 @@ class Messenger:
 
     def _receive(self, sender: bytes, data: bytes, topic: str) -> None:
         protocol = pb.ProtocolMessage.FromString(data)
+        if sender == self._public_key and protocol.installation_id == self.installation_id:
+            return  # our own message, relayed back to us
         if protocol.public_message:
             for bundle in protocol.bundles:
                 if coincurve.PublicKey(bundle.identity).format(compressed=False) == sender:
@@ -299,19 +319,30 @@ class Messenger:
             chat_message.timestamp,
             message.payload,
         )
-        self._pending.put_nowait((stored, self._event(stored, chat_message, outgoing)))
+        self._pending.put_nowait(_Write(stored, self._event(stored, chat_message, outgoing), None))
 
     async def _write_loop(self) -> None:
         while True:
-            stored, event = await self._pending.get()
-            if event.chat_id.startswith("0x"):
-                try:
-                    name = chat_key_text(bytes.fromhex(event.chat_id[2:]))
-                except ValueError:
-                    continue  # a 1:1 chat id that names no key: not a chat we can show
-                await self.database.upsert_chat(event.chat_id, ONE_TO_ONE, name)
-            if await self.database.add_message(stored):
-                self._events.put_nowait(event)
+            batch = [await self._pending.get()]
+            while not self._pending.empty():
+                batch.append(self._pending.get_nowait())
+            try:
+                for write in batch:
+                    if write.event is not None and write.event.chat_id.startswith("0x"):
+                        with contextlib.suppress(ValueError):  # an id naming no key: no chat
+                            name = chat_key_text(bytes.fromhex(write.event.chat_id[2:]))
+                            await self.database.upsert_chat(write.event.chat_id, ONE_TO_ONE, name)
+                added = await self.database.add_messages([write.stored for write in batch])
+            except ChatError as exc:
+                for write in batch:
+                    if write.committed is not None and not write.committed.done():
+                        write.committed.set_exception(exc)
+                continue
+            for write, new in zip(batch, added, strict=True):
+                if write.committed is not None and not write.committed.done():
+                    write.committed.set_result(None)
+                if new and write.event is not None:
+                    self._events.put_nowait(write.event)
 
     @staticmethod
     def _event(
