@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.archive import run_archive
+from bench.chat import run_chat
 from bench.light import FanoutResult, run_fanout, run_lightpush
 from bench.p2p import P2PResult, run_p2p
 from bench.relay import RelayResult, run_relay
@@ -191,6 +192,46 @@ def light_tables(subscribers: int, messages: int, samples: int) -> list[Table]:
     return [fanout, lightpush]
 
 
+def chat_table(messages: int) -> Table:
+    result = asyncio.run(run_chat(messages))
+    table = Table(title="chat: log-in, per-message crypto (1 KiB), end to end between two accounts")
+    for column in (
+        "metric",
+        "pystatus",
+        "js (@waku/message-encryption)",
+        "ratio (py/js)",
+        "target",
+    ):
+        table.add_column(column, justify="right")
+    table.add_row(
+        f"log-in with {result.messages_stored:,} messages (ms)",
+        f"{result.login_ms:.0f}",
+        "",
+        "",
+        "< 1,000",
+    )
+    table.add_row("  of which keystore unlock (ms)", f"{result.unlock_ms:.0f}", "", "", "")
+    table.add_row(
+        "RFC 26 ECIES encrypt + sign (µs)",
+        f"{result.ecies_encrypt_us:,.0f}",
+        f"{result.js_ecies_encrypt_us:,.0f}",
+        f"{result.ecies_encrypt_us / result.js_ecies_encrypt_us:.2f} (lower is better)",
+        "",
+    )
+    table.add_row(
+        "RFC 26 ECIES decrypt + recover (µs)",
+        f"{result.ecies_decrypt_us:,.0f}",
+        f"{result.js_ecies_decrypt_us:,.0f}",
+        f"{result.ecies_decrypt_us / result.js_ecies_decrypt_us:.2f} (lower is better)",
+        "",
+    )
+    table.add_row("Double Ratchet encrypt + decrypt (µs)", f"{result.ratchet_us:,.0f}", "", "", "")
+    table.add_row(
+        "1:1 end to end, two processes (msg/s)", f"{result.e2e_msgs_per_s:,.0f}", "", "", ">= 500"
+    )
+    return table
+
+
 def archive_table(total: int, samples: int) -> Table:
     results = asyncio.run(run_archive(total, samples))
     table = Table(title=f"archive: {total:,} messages, page of 20 by content topic + time range")
@@ -217,7 +258,8 @@ def archive_table(total: int, samples: int) -> Table:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--muxer", action="append", choices=["yamux", "mplex"])
-    parser.add_argument("--only", choices=["p2p", "relay", "light", "archive"])
+    parser.add_argument("--only", choices=["p2p", "relay", "light", "chat", "archive"])
+    parser.add_argument("--chat-messages", type=int, default=100_000)
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--archive-messages", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=20000)
@@ -231,6 +273,8 @@ def main() -> int:
     if args.only in (None, "light"):
         for table in light_tables(args.subscribers, 500, 100):
             console.print(table)
+    if args.only in (None, "chat"):
+        console.print(chat_table(args.chat_messages))
     if args.only in (None, "archive"):
         console.print(archive_table(args.archive_messages, args.samples))
     return 0

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS messages (
     body BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_chat ON messages (chat_id, clock);
+CREATE INDEX IF NOT EXISTS messages_by_clock ON messages (clock);
 """
 NONCE_SIZE = 12
 
