@@ -101,3 +101,29 @@ async def test_one_to_one_public_and_second_device(tmp_path: Path) -> None:
 
     database = (tmp_path / "alice" / "chat.sqlite3").read_bytes()
     assert b"hello bob" not in database and b"ratcheted now" not in database
+
+
+async def test_sessions_survive_a_restart(tmp_path: Path) -> None:
+    alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    bob_account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
+    async with (
+        _line_of_nodes(3) as (alice_node, _, bob_node),
+        _messenger(bob_account, bob_node, "bob-phone") as bob,
+    ):
+        bob_events = bob.events()
+        async with _messenger(alice_account, alice_node, "alice-phone") as alice:
+            alice_events = alice.events()
+            await alice.send(bob.chat_key, "before")
+            await _next(bob_events)
+            await bob.send(alice.chat_key, "reply")
+            await _next(alice_events)
+        async with _messenger(alice_account, alice_node, "ignored: restored") as restarted:
+            assert restarted.installation_id == "alice-phone"
+            events = restarted.events()
+            await bob.send(restarted.chat_key, "while you were away: nothing, you were here")
+            assert (await _next(events)).text.startswith("while you were away")
+            sent = await restarted.send(bob.chat_key, "after the restart")
+            got = await _next(bob_events)
+            assert (got.id, got.text) == (sent, "after the restart")
+            session = next(iter(restarted.encryption.sessions.values()))[0]
+            assert session.x3dh_ephemeral is None, "the established session came back"

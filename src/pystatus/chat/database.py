@@ -38,8 +38,13 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_chat ON messages (chat_id, clock);
 CREATE INDEX IF NOT EXISTS messages_by_clock ON messages (clock);
+CREATE TABLE IF NOT EXISTS device_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    sealed BLOB NOT NULL
+);
 """
 NONCE_SIZE = 12
+STATE_ID = "device-state"
 
 
 class DatabaseError(ChatError):
@@ -125,11 +130,25 @@ class ChatDatabase:
         """Store ``message``; False when its id is already stored (a duplicate)."""
         return (await self.add_messages([message]))[0]
 
-    async def add_messages(self, messages: list[StoredMessage]) -> list[bool]:
-        """Store ``messages`` in one transaction; for each, whether it was new."""
+    async def add_messages(
+        self, messages: list[StoredMessage], *, device_state: bytes | None = None
+    ) -> list[bool]:
+        """Store ``messages`` (and the device's encryption state, sealed) in one transaction;
+        for each message, whether it was new."""
         added = [await self._insert(message) for message in messages]
+        if device_state is not None:
+            await self.db.execute(
+                "INSERT INTO device_state VALUES (1, ?) ON CONFLICT (id) DO UPDATE"
+                " SET sealed = excluded.sealed",
+                (self._seal(STATE_ID, device_state),),
+            )
         await self.db.commit()
         return added
+
+    async def device_state(self) -> bytes | None:
+        async with self.db.execute("SELECT sealed FROM device_state WHERE id = 1") as rows:
+            row = await rows.fetchone()
+        return self._open(STATE_ID, bytes(row[0])) if row is not None else None
 
     async def _insert(self, message: StoredMessage) -> bool:
         cursor = await self.db.execute(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import coincurve
 
@@ -226,3 +227,54 @@ class EncryptionService:
             raise EncryptionError("the message used a pre-key this device does not have")
         secret = x3dh.respond(self.identity, pre_key.private_key, sender, header.key)
         return _Session(RatchetState.responder(secret, pre_key.private_key), header.id)
+
+
+# -- persistence --------------------------------------------------------------------------------
+
+
+def export_state(service: EncryptionService) -> dict[str, Any]:
+    """Everything a device must keep to go on after a restart (secret: store it sealed)."""
+    return {
+        "installation_id": service.installation_id,
+        "pre_keys": [[p.private_key.hex(), p.version] for p in service.pre_keys.values()],
+        "current_pre_key": service.current_pre_key.public_key.hex(),
+        "bundle_made_at": service.bundle_made_at,
+        "installations": [
+            [identity.hex(), name, i.signed_pre_key.hex(), i.version, i.bundled_at]
+            for identity, devices in service.installations.items()
+            for name, i in devices.items()
+        ],
+        "sessions": [
+            [
+                identity.hex(),
+                name,
+                s.pre_key_id.hex(),
+                s.x3dh_ephemeral.hex() if s.x3dh_ephemeral is not None else None,
+                s.state.export(),
+            ]
+            for (identity, name), sessions in service.sessions.items()
+            for s in sessions
+        ],
+    }
+
+
+def restore_state(identity: bytes, data: dict[str, Any]) -> EncryptionService:
+    pairs = [x3dh.SignedPreKeyPair(bytes.fromhex(k), int(v)) for k, v in data["pre_keys"]]
+    by_public = {pair.public_key: pair for pair in pairs}
+    current = by_public[bytes.fromhex(data["current_pre_key"])]
+    service = EncryptionService(identity, str(data["installation_id"]), current_pre_key=current)
+    service.pre_keys = by_public
+    service.bundle_made_at = int(data["bundle_made_at"])
+    for identity_hex, name, pre_key, version, bundled_at in data["installations"]:
+        service.installations.setdefault(bytes.fromhex(identity_hex), {})[name] = _Installation(
+            bytes.fromhex(pre_key), int(version), int(bundled_at)
+        )
+    for identity_hex, name, pre_key_id, ephemeral, state in data["sessions"]:
+        service.sessions.setdefault((bytes.fromhex(identity_hex), name), []).append(
+            _Session(
+                RatchetState.restore(state),
+                bytes.fromhex(pre_key_id),
+                bytes.fromhex(ephemeral) if ephemeral is not None else None,
+            )
+        )
+    return service

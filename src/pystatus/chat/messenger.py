@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -27,7 +29,14 @@ import coincurve
 from pystatus.chat import topics
 from pystatus.chat.account import Account
 from pystatus.chat.database import ChatDatabase, StoredMessage
-from pystatus.chat.encryption import EncryptionError, EncryptionService, NoBundle, NotForThisDevice
+from pystatus.chat.encryption import (
+    EncryptionError,
+    EncryptionService,
+    NoBundle,
+    NotForThisDevice,
+    export_state,
+    restore_state,
+)
 from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.proto import encryption_pb2 as pb
@@ -112,6 +121,10 @@ class Messenger:
 
     async def start(self) -> None:
         await self.database.open()
+        saved = await self.database.device_state()
+        if saved is not None:
+            self.encryption = restore_state(self.account.keys.chat, json.loads(saved))
+            self.installation_id = self.encryption.installation_id
         self._clock = await self.database.max_clock()
         self._contacts = set(await self.database.contacts())
         relay = self.relay
@@ -123,6 +136,14 @@ class Messenger:
         self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="chat db")
 
     async def stop(self) -> None:
+        self.relay.remove_observer(self._on_relayed)
+        for content_topic in [self._own_topic, *self._public_chats]:
+            self.relay.unsubscribe_topic(self._pubsub_for(content_topic))
+        self._public_chats.clear()
+        if self._writer is not None and not self._writer.done():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await self._pending.join()  # what was acknowledged or received is stored
         if self._writer is not None:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
@@ -332,17 +353,25 @@ class Messenger:
                         with contextlib.suppress(ValueError):  # an id naming no key: no chat
                             name = chat_key_text(bytes.fromhex(write.event.chat_id[2:]))
                             await self.database.upsert_chat(write.event.chat_id, ONE_TO_ONE, name)
-                added = await self.database.add_messages([write.stored for write in batch])
-            except ChatError as exc:
+                # The ratchet steps these messages took commit with them.
+                state = json.dumps(export_state(self.encryption)).encode()
+                added = await self.database.add_messages(
+                    [write.stored for write in batch], device_state=state
+                )
+            except (ChatError, sqlite3.Error) as exc:
+                log.error("chat database write failed: %s", exc)
+                failure = ChatError(f"the chat database failed: {exc}")
                 for write in batch:
                     if write.committed is not None and not write.committed.done():
-                        write.committed.set_exception(exc)
+                        write.committed.set_exception(failure)
+                    self._pending.task_done()
                 continue
             for write, new in zip(batch, added, strict=True):
                 if write.committed is not None and not write.committed.done():
                     write.committed.set_result(None)
                 if new and write.event is not None:
                     self._events.put_nowait(write.event)
+                self._pending.task_done()
 
     @staticmethod
     def _event(

@@ -21,6 +21,7 @@ import hmac
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 import coincurve
 from cryptography.hazmat.primitives import hashes
@@ -145,6 +146,45 @@ class RatchetState:
         """The side whose signed pre-key was used: it receives first."""
         public = coincurve.PrivateKey(signed_pre_key).public_key.format(compressed=True)
         return cls(shared_secret, signed_pre_key, public)
+
+    def export(self) -> dict[str, object]:
+        """The state as JSON-ready values (secret: store it sealed)."""
+
+        def hex_or_none(value: bytes | None) -> str | None:
+            return value.hex() if value is not None else None
+
+        return {
+            "rk": self.root_key.hex(),
+            "dhs": self.dh_private.hex(),
+            "dhr": hex_or_none(self.dh_remote),
+            "cks": hex_or_none(self.send_chain),
+            "ckr": hex_or_none(self.recv_chain),
+            "ns": self.ns,
+            "nr": self.nr,
+            "pn": self.pn,
+            "skipped": [[dh.hex(), n, key.hex()] for (dh, n), key in self.skipped.items()],
+        }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> RatchetState:
+        def bytes_or_none(value: str | None) -> bytes | None:
+            return bytes.fromhex(value) if value is not None else None
+
+        private = bytes.fromhex(data["dhs"])
+        state = cls(
+            bytes.fromhex(data["rk"]),
+            private,
+            bytes(coincurve.PrivateKey(private).public_key.format(compressed=True)),
+            dh_remote=bytes_or_none(data["dhr"]),
+            send_chain=bytes_or_none(data["cks"]),
+            recv_chain=bytes_or_none(data["ckr"]),
+            ns=int(data["ns"]),
+            nr=int(data["nr"]),
+            pn=int(data["pn"]),
+        )
+        for dh_hex, n, key in data["skipped"]:
+            state.skipped[(bytes.fromhex(dh_hex), int(n))] = bytes.fromhex(key)
+        return state
 
     def copy(self) -> RatchetState:
         clone = RatchetState(**{name: getattr(self, name) for name in self.__slots__})

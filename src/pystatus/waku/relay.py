@@ -199,6 +199,10 @@ class WakuRelay:
         """Called for every message relayed on a joined topic (the archive uses this)."""
         self._observers.append(observer)
 
+    def remove_observer(self, observer: Callable[[RelayedMessage], None]) -> None:
+        if observer in self._observers:
+            self._observers.remove(observer)
+
     # -- publishing ---------------------------------------------------------------------------
 
     def publish(self, pubsub_topic: str, message: WakuMessage) -> PublishOutcome:
