@@ -31,11 +31,11 @@ Password = Annotated[
 ]
 
 
-def _directory(data_dir: Path | None) -> Path:
+def account_directory(data_dir: Path | None) -> Path:
     return (data_dir or default_data_dir()) / "account"
 
 
-def _password(given: str | None, *, confirm: bool) -> str:
+def password_or_prompt(given: str | None, *, confirm: bool) -> str:
     if given is not None:
         return given
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=confirm))
@@ -51,7 +51,9 @@ def _show(account: Account) -> None:
 def create(data_dir: DataDir = None, password: Password = None) -> None:
     """Create an account from a new 12-word recovery phrase."""
     try:
-        account, phrase = Account.create(_directory(data_dir), _password(password, confirm=True))
+        account, phrase = Account.create(
+            account_directory(data_dir), password_or_prompt(password, confirm=True)
+        )
     except PystatusError as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -67,7 +69,9 @@ def restore(data_dir: DataDir = None, password: Password = None) -> None:
     else:
         phrase = sys.stdin.readline()
     try:
-        account = Account.restore(_directory(data_dir), phrase, _password(password, confirm=True))
+        account = Account.restore(
+            account_directory(data_dir), phrase, password_or_prompt(password, confirm=True)
+        )
     except PystatusError as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -78,7 +82,7 @@ def restore(data_dir: DataDir = None, password: Password = None) -> None:
 def show(data_dir: DataDir = None) -> None:
     """Print the account's chat key and wallet address (no password needed)."""
     try:
-        public = Account.describe(_directory(data_dir))
+        public = Account.describe(account_directory(data_dir))
     except PystatusError as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -18,6 +18,7 @@ from pystatus.api.server import AsgiServer, MetricsServer, RestServer
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.cli import nwaku_args
 from pystatus.cli.account import account_app
+from pystatus.cli.chat import chat_app
 from pystatus.cli.store import store_app
 from pystatus.errors import ConfigError, PystatusError
 from pystatus.node.config import (
@@ -41,6 +42,7 @@ app = typer.Typer(
 )
 app.add_typer(store_app, name="store")
 app.add_typer(account_app, name="account")
+app.add_typer(chat_app, name="chat")
 console = Console(stderr=True)
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL")
 

@@ -1,0 +1,139 @@
+"""`pystatus chat send|watch`: chat from the terminal with a light in-process node.
+
+Each command runs its own relay node, connected to the ``--staticnode`` peers given, unlocks
+the account in the data directory (password from a hidden prompt or ``PYSTATUS_PASSWORD``)
+and sends or prints messages. Ctrl-C stops `watch`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pystatus.chat.account import Account
+from pystatus.chat.messenger import ChatEvent, Messenger
+from pystatus.cli.account import DataDir, Password, account_directory, password_or_prompt
+from pystatus.errors import PystatusError
+from pystatus.node import NodeConfig, WakuNode
+from pystatus.p2p.multiaddr import Multiaddr
+
+chat_app = typer.Typer(help="Send and watch Status messages.", no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+
+StaticNodes = Annotated[
+    list[str], typer.Option("--staticnode", help="Multiaddr of a relay peer (repeatable)")
+]
+ClusterId = Annotated[int, typer.Option(help="Waku network cluster")]
+MESH_TIMEOUT = 20.0
+
+
+def _config(cluster_id: int, static_nodes: list[str]) -> NodeConfig:
+    return NodeConfig(
+        listen_address="127.0.0.1",
+        tcp_port=0,
+        cluster_id=cluster_id,
+        static_nodes=tuple(Multiaddr.from_string(text) for text in static_nodes),
+    )
+
+
+@contextlib.asynccontextmanager
+async def _messenger(
+    data_dir: Path | None, password: str, cluster_id: int, static_nodes: list[str]
+) -> AsyncIterator[Messenger]:
+    account = Account.unlock(account_directory(data_dir), password)
+    async with contextlib.AsyncExitStack() as stack:
+        node = await stack.enter_async_context(WakuNode(_config(cluster_id, static_nodes)))
+        relay = node.require_relay()
+        messenger = Messenger(account, relay, node.content_topic_to_pubsub)
+        await stack.enter_async_context(messenger)
+        await _until(lambda: bool(relay.relay_peers()), MESH_TIMEOUT)
+        yield messenger
+
+
+async def _until(condition: Callable[[], bool], deadline: float) -> None:
+    """Poll ``condition`` until it holds; the relay offers no event for these one-off waits
+    of a short-lived command."""
+    async with asyncio.timeout(deadline):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+def _print(event: ChatEvent) -> None:
+    who = "me" if event.outgoing else event.author[:12] + "…"
+    console.print(f"[dim]{event.chat_id[:14]}…[/dim] [bold]{who}[/bold]: {event.text}")
+    console.print(f"  id {event.id}", style="dim", highlight=False)
+
+
+@chat_app.command()
+def send(
+    to: Annotated[str, typer.Option(help="The recipient's chat key (zQ3...)")],
+    text: Annotated[str, typer.Option(help="The message")],
+    staticnode: StaticNodes,
+    data_dir: DataDir = None,
+    password: Password = None,
+    cluster_id: ClusterId = 0,
+) -> None:
+    """Send a 1:1 message and print its id once it is stored and handed to the network."""
+
+    async def run() -> str:
+        secret = password_or_prompt(password, confirm=False)
+        async with _messenger(data_dir, secret, cluster_id, staticnode) as messenger:
+            message_id = await messenger.send(to, text)
+            await _until(lambda: not messenger.relay.send_queue_bytes(), 10.0)
+            return message_id
+
+    try:
+        print(asyncio.run(run()))
+    except (PystatusError, TimeoutError) as exc:
+        errors.print(f"[red]error:[/red] {exc or 'no relay peer answered'}")
+        raise typer.Exit(1) from None
+
+
+@chat_app.command()
+def watch(
+    staticnode: StaticNodes,
+    data_dir: DataDir = None,
+    password: Password = None,
+    cluster_id: ClusterId = 0,
+    public_chat: Annotated[
+        list[str] | None, typer.Option(help="Also follow this public chat (repeatable)")
+    ] = None,
+) -> None:
+    """Print messages as they arrive until Ctrl-C."""
+
+    async def run() -> None:
+        secret = password_or_prompt(password, confirm=False)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with _messenger(data_dir, secret, cluster_id, staticnode) as messenger:
+            for name in public_chat or []:
+                await messenger.join_public_chat(name)
+            console.print(f"watching as {messenger.chat_key}", highlight=False)
+            events = messenger.events()
+            while not stop.is_set():
+                next_event = asyncio.ensure_future(anext(events))
+                stopped = asyncio.ensure_future(stop.wait())
+                done, _ = await asyncio.wait(
+                    {next_event, stopped}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if next_event in done:
+                    _print(next_event.result())
+                else:
+                    next_event.cancel()
+                stopped.cancel()
+
+    try:
+        asyncio.run(run())
+    except (PystatusError, TimeoutError) as exc:
+        errors.print(f"[red]error:[/red] {exc or 'no relay peer answered'}")
+        raise typer.Exit(1) from None
