@@ -22,6 +22,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from pystatus.api.server import RestServer
+from pystatus.chat.account import Account
+from pystatus.chat.keystore import ScryptParams
+from pystatus.chat.messenger import Messenger
 from pystatus.node import NodeConfig, RestConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
 
@@ -66,9 +69,14 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 filternode=service.host.full_addrs()[0],
                 static_nodes=(service.host.full_addrs()[0],),
             )
+            account, _ = Account.create(
+                directory / "account", "fuzz password", params=ScryptParams(n=1 << 10)
+            )
             async with WakuNode(config) as node:
-                assert config.rest is not None
-                server = RestServer(node, config.rest)
+                assert config.rest is not None and node.relay is not None
+                messenger = Messenger(account, node.relay, node.content_topic_to_pubsub)
+                await messenger.start()
+                server = RestServer(node, config.rest, messenger)
                 await server.start()
                 url.append(server.url)
                 started.set()
@@ -76,6 +84,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     await stop.wait()
                 finally:
                     await server.stop()
+                    await messenger.stop()
 
     def main() -> None:
         try:
@@ -101,7 +110,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_every_operation_answers_as_documented(live_api: str) -> None:
     schema = schemathesis.openapi.from_url(f"{live_api}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
-    assert len(operations) >= 20
+    assert len(operations) >= 26
 
     for operation in operations:
 

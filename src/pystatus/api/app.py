@@ -17,10 +17,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pystatus import __version__
 from pystatus.api.admin import admin_routes
+from pystatus.api.chat import chat_routes
 from pystatus.api.errors import ApiError
 from pystatus.api.light import light_routes
 from pystatus.api.messages import RestMessage, from_rest, to_rest
 from pystatus.api.store import store_routes
+from pystatus.chat.messenger import Messenger
 from pystatus.errors import PystatusError
 from pystatus.node.node import WakuNode
 from pystatus.waku.errors import InvalidTopic, LocalWakuError
@@ -97,7 +99,7 @@ def _document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(node: WakuNode) -> FastAPI:
+def create_app(node: WakuNode, messenger: Messenger | None = None) -> FastAPI:
     app = FastAPI(title="pystatus node REST API", version=__version__)
     _document_errors(app)
 
@@ -144,6 +146,8 @@ def create_app(node: WakuNode) -> FastAPI:
     app.include_router(debug)
     app.include_router(store_routes(node))
     app.include_router(light_routes(node))
+    if messenger is not None:
+        app.include_router(chat_routes(messenger))
     if node.config.rest is not None and node.config.rest.admin:
         app.include_router(admin_routes(node))
     if node.relay is None:

@@ -11,6 +11,7 @@ import uvicorn
 from prometheus_client import make_asgi_app
 
 from pystatus.api.app import create_app
+from pystatus.chat.messenger import Messenger
 from pystatus.errors import NodeError
 from pystatus.node.config import MetricsConfig, RestConfig
 from pystatus.node.node import WakuNode
@@ -77,8 +78,10 @@ class AsgiServer:
 
 
 class RestServer(AsgiServer):
-    def __init__(self, node: WakuNode, config: RestConfig) -> None:
-        super().__init__(create_app(node), config.address, config.port, name="REST API")
+    def __init__(
+        self, node: WakuNode, config: RestConfig, messenger: Messenger | None = None
+    ) -> None:
+        super().__init__(create_app(node, messenger), config.address, config.port, name="REST API")
 
 
 class MetricsServer(AsgiServer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -16,8 +17,10 @@ from rich.console import Console
 from pystatus import __version__, redaction
 from pystatus.api.server import AsgiServer, MetricsServer, RestServer
 from pystatus.archive.retention import RetentionPolicy
+from pystatus.chat.account import Account
+from pystatus.chat.messenger import Messenger
 from pystatus.cli import nwaku_args
-from pystatus.cli.account import account_app
+from pystatus.cli.account import account_app, account_directory, password_or_prompt
 from pystatus.cli.chat import chat_app
 from pystatus.cli.store import store_app
 from pystatus.errors import ConfigError, PystatusError
@@ -181,6 +184,13 @@ def node(
     ] = "false",
     metrics_server_address: Annotated[str, typer.Option(help="Metrics address")] = "127.0.0.1",
     metrics_server_port: Annotated[int, typer.Option(help="Metrics port")] = 8008,
+    chat: Annotated[
+        str,
+        typer.Option(
+            metavar="true|false",
+            help="Chat as the account in the data dir (REST /chat/v1; PYSTATUS_PASSWORD)",
+        ),
+    ] = "false",
     log_level: Annotated[str, typer.Option(help="TRACE DEBUG INFO NOTICE WARN ERROR")] = "INFO",
 ) -> None:
     """Run a Waku node: relay, metadata, identify and ping, and the REST API with --rest.
@@ -250,13 +260,19 @@ def node(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
-        asyncio.run(_run_node(config))
+        account = None
+        if _flag("chat", chat):
+            directory = account_directory(Path(data_dir) if data_dir else None)
+            account = Account.unlock(
+                directory, password_or_prompt(os.environ.get("PYSTATUS_PASSWORD"), confirm=False)
+            )
+        asyncio.run(_run_node(config, account))
     except PystatusError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
 
 
-async def _run_node(config: NodeConfig) -> None:
+async def _run_node(config: NodeConfig, account: Account | None = None) -> None:
     node = WakuNode(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -264,8 +280,13 @@ async def _run_node(config: NodeConfig) -> None:
         loop.add_signal_handler(sig, stop.set)
     await node.start()
     servers: list[AsgiServer] = []
+    messenger: Messenger | None = None
     try:
-        rest = RestServer(node, config.rest) if config.rest is not None else None
+        if account is not None:
+            messenger = Messenger(account, node.require_relay(), node.content_topic_to_pubsub)
+            await messenger.start()
+            print(f"chatting as {messenger.chat_key}", flush=True)
+        rest = RestServer(node, config.rest, messenger) if config.rest is not None else None
         metrics = MetricsServer(node, config.metrics) if config.metrics is not None else None
         for wanted in (rest, metrics):
             if wanted is not None:
@@ -292,6 +313,8 @@ async def _run_node(config: NodeConfig) -> None:
     finally:
         for server in servers:
             await server.stop()
+        if messenger is not None:
+            await messenger.stop()
         with contextlib.suppress(PystatusError, OSError):
             await node.stop()
 

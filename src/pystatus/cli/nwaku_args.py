@@ -20,6 +20,7 @@ BOOLEAN_FLAGS = frozenset(
         "lightpush",
         "peer-exchange",
         "metrics-server",
+        "chat",
     }
 )
 

@@ -1,0 +1,79 @@
+"""/chat/v1 on two nodes: one account messages the other through REST."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+
+from pystatus.api.server import RestServer
+from pystatus.chat.account import Account
+from pystatus.chat.keystore import ScryptParams
+from pystatus.chat.messenger import Messenger
+from pystatus.node import NodeConfig, RestConfig, WakuNode
+from tests.p2p.hosts import wait_for, within
+
+FAST = ScryptParams(n=1 << 10)
+
+
+@contextlib.asynccontextmanager
+async def _chatting_node(
+    directory: Path, peer: WakuNode | None = None
+) -> AsyncIterator[tuple[WakuNode, Messenger, httpx.AsyncClient]]:
+    account, _ = Account.create(directory, "a password", params=FAST)
+    config = NodeConfig(
+        listen_address="127.0.0.1", tcp_port=0, cluster_id=1, rest=RestConfig(port=0)
+    )
+    async with WakuNode(config) as node:
+        if peer is not None:
+            await within(node.connect(peer.host.full_addrs()[0]))
+        assert node.relay is not None
+        async with Messenger(account, node.relay, node.content_topic_to_pubsub) as messenger:
+            assert config.rest is not None
+            server = RestServer(node, config.rest, messenger)
+            await server.start()
+            try:
+                async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+                    yield node, messenger, client
+            finally:
+                await server.stop()
+
+
+async def test_send_and_read_over_rest(tmp_path: Path) -> None:
+    async with (
+        _chatting_node(tmp_path / "a") as (node_a, _, alice),
+        _chatting_node(tmp_path / "b", node_a) as (node_b, bob_messenger, bob),
+    ):
+        relay = node_b.relay
+        assert relay is not None
+        await wait_for(lambda: all(relay.mesh_size(t) > 0 for t in relay.topics), timeout=20)
+        bob_key = (await bob.get("/chat/v1/account")).json()["chatKey"]
+        assert bob_key == bob_messenger.chat_key
+        sent = await alice.post("/chat/v1/messages", json={"to": bob_key, "text": "over REST"})
+        assert sent.status_code == 200, sent.text
+        message_id = sent.json()["id"]
+
+        async def bob_has_it() -> list[dict[str, object]]:
+            for chat in (await bob.get("/chat/v1/chats")).json():
+                messages = (await bob.get(f"/chat/v1/chats/{chat['id']}/messages")).json()
+                if messages:
+                    return list(messages)
+            return []
+
+        async with asyncio.timeout(10):
+            while not (received := await bob_has_it()):
+                await asyncio.sleep(0.05)
+        assert received[0]["id"] == message_id and received[0]["text"] == "over REST"
+        assert received[0]["outgoing"] is False
+
+        bad = await alice.post("/chat/v1/messages", json={"to": "not a key", "text": "x"})
+        assert bad.status_code == 400
+        joined = await alice.post("/chat/v1/public/pystatus")
+        assert joined.json() == {"id": "pystatus", "kind": "public", "name": "pystatus"}
+        posted = await alice.post("/chat/v1/public/pystatus/messages", json={"text": "hi all"})
+        assert posted.status_code == 200
+        history = (await alice.get("/chat/v1/chats/pystatus/messages")).json()
+        assert [m["text"] for m in history] == ["hi all"]
