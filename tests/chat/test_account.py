@@ -114,7 +114,9 @@ def test_altered_or_foreign_keystores_are_typed_errors(tmp_path: Path) -> None:
     Account.create(tmp_path, "correct horse", params=FAST)
     path = tmp_path / "keystore.json"
     document = json.loads(path.read_text())
-    document["crypto"]["ciphertext"] = "00" + document["crypto"]["ciphertext"][2:]
+    ciphertext = bytearray.fromhex(document["crypto"]["ciphertext"])
+    ciphertext[0] ^= 0x01
+    document["crypto"]["ciphertext"] = ciphertext.hex()
     path.write_text(json.dumps(document))
     with pytest.raises(WrongPassword):
         Account.unlock(tmp_path, "correct horse")

@@ -127,3 +127,40 @@ async def test_sessions_survive_a_restart(tmp_path: Path) -> None:
             assert (got.id, got.text) == (sent, "after the restart")
             session = next(iter(restarted.encryption.sessions.values()))[0]
             assert session.x3dh_ephemeral is None, "the established session came back"
+
+
+async def test_devices_find_each_other_over_the_network_and_reactions_travel(
+    tmp_path: Path,
+) -> None:
+    phone_account, phrase = Account.create(tmp_path / "phone", "alice password", params=FAST)
+    desktop_account = Account.restore(tmp_path / "desktop", phrase, "alice password", params=FAST)
+    bob_account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
+    async with (
+        _line_of_nodes(4) as (phone_node, _, bob_node, desktop_node),
+        _messenger(phone_account, phone_node, "alice-phone") as phone,
+        _messenger(bob_account, bob_node, "bob-phone") as bob,
+        _messenger(desktop_account, desktop_node, "alice-desktop") as desktop,
+    ):
+        # No pair() call: the desktop announces itself and the phone answers.
+        own = phone.encryption.public_key
+        await wait_for(
+            lambda: (
+                "alice-desktop" in phone.encryption.installations.get(own, {})
+                and "alice-phone" in desktop.encryption.installations.get(own, {})
+            ),
+            what="devices paired over the network",
+        )
+        bob_events, desktop_events = bob.events(), desktop.events()
+        request = await phone.send_contact_request(bob.chat_key, "hi, it's alice")
+        got = await _next(bob_events)
+        assert (got.id, got.kind) == (request, "contact_request")
+        assert (await _next(desktop_events)).kind == "contact_request"
+
+        await bob.react(got.chat_id, request, 2)
+        phone_events = phone.events()
+        reaction = await _next(phone_events)
+        assert (reaction.kind, reaction.id, reaction.reaction) == ("reaction", request, 2)
+        assert await phone.reactions(request) == [(bob.chat_key, 2)]
+        await bob.react(got.chat_id, request, 2, retract=True)
+        assert (await _next(phone_events)).reaction == -2
+        assert await phone.reactions(request) == []

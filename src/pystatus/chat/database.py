@@ -8,6 +8,7 @@ not what was said.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,14 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_chat ON messages (chat_id, clock);
 CREATE INDEX IF NOT EXISTS messages_by_clock ON messages (clock);
+CREATE TABLE IF NOT EXISTS reactions (
+    message_id TEXT NOT NULL,
+    author TEXT NOT NULL,
+    type INTEGER NOT NULL,
+    clock INTEGER NOT NULL,
+    retracted INTEGER NOT NULL,
+    PRIMARY KEY (message_id, author, type)
+);
 CREATE TABLE IF NOT EXISTS device_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     sealed BLOB NOT NULL
@@ -59,6 +68,15 @@ class StoredMessage:
     clock: int
     timestamp: int
     body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReaction:
+    message_id: str
+    author: str
+    type: int
+    clock: int
+    retracted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,16 +144,24 @@ class ChatDatabase:
         async with self.db.execute("SELECT chat_key FROM contacts ORDER BY added_at") as rows:
             return [str(row[0]) async for row in rows]
 
-    async def add_message(self, message: StoredMessage) -> bool:
+    async def add_message(self, message: StoredMessage | StoredReaction) -> bool:
         """Store ``message``; False when its id is already stored (a duplicate)."""
         return (await self.add_messages([message]))[0]
 
     async def add_messages(
-        self, messages: list[StoredMessage], *, device_state: bytes | None = None
+        self,
+        messages: Sequence[StoredMessage | StoredReaction],
+        *,
+        device_state: bytes | None = None,
     ) -> list[bool]:
-        """Store ``messages`` (and the device's encryption state, sealed) in one transaction;
-        for each message, whether it was new."""
-        added = [await self._insert(message) for message in messages]
+        """Store messages and reactions (and the device's encryption state, sealed) in one
+        transaction; for each, whether it changed anything."""
+        added = [
+            await (
+                self._insert(item) if isinstance(item, StoredMessage) else self.add_reaction(item)
+            )
+            for item in messages
+        ]
         if device_state is not None:
             await self.db.execute(
                 "INSERT INTO device_state VALUES (1, ?) ON CONFLICT (id) DO UPDATE"
@@ -144,6 +170,31 @@ class ChatDatabase:
             )
         await self.db.commit()
         return added
+
+    async def add_reaction(self, reaction: StoredReaction) -> bool:
+        """Record a reaction or its retraction; the latest clock wins. Not committed here."""
+        cursor = await self.db.execute(
+            "INSERT INTO reactions VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+            " SET clock = excluded.clock, retracted = excluded.retracted"
+            " WHERE excluded.clock > reactions.clock",
+            (
+                reaction.message_id,
+                reaction.author,
+                reaction.type,
+                reaction.clock,
+                int(reaction.retracted),
+            ),
+        )
+        return cursor.rowcount == 1
+
+    async def reactions(self, message_id: str) -> list[tuple[str, int]]:
+        """(author, reaction type) of the reactions standing on a message."""
+        async with self.db.execute(
+            "SELECT author, type FROM reactions WHERE message_id = ? AND retracted = 0"
+            " ORDER BY clock",
+            (message_id,),
+        ) as rows:
+            return [(str(r[0]), int(r[1])) async for r in rows]
 
     async def device_state(self) -> bytes | None:
         async with self.db.execute("SELECT sealed FROM device_state WHERE id = 1") as rows:

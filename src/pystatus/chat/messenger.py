@@ -28,7 +28,7 @@ import coincurve
 
 from pystatus.chat import topics
 from pystatus.chat.account import Account
-from pystatus.chat.database import ChatDatabase, StoredMessage
+from pystatus.chat.database import ChatDatabase, StoredMessage, StoredReaction
 from pystatus.chat.encryption import (
     EncryptionError,
     EncryptionService,
@@ -37,6 +37,7 @@ from pystatus.chat.encryption import (
     export_state,
     restore_state,
 )
+from pystatus.chat.errors import InvalidChatKey
 from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.proto import encryption_pb2 as pb
@@ -73,11 +74,15 @@ class ChatEvent:
     timestamp: int
     response_to: str
     outgoing: bool
+    kind: str = "message"
+    """``message``, ``contact_request`` or ``reaction`` (then ``id`` is the reacted message)."""
+    reaction: int = 0
+    """For a reaction: its EmojiReaction type (1 love, 2 thumbs up, ...); negative: retracted."""
 
 
 @dataclass(slots=True)
 class _Write:
-    stored: StoredMessage
+    stored: StoredMessage | StoredReaction
     event: ChatEvent | None
     committed: asyncio.Future[None] | None
 
@@ -115,6 +120,7 @@ class Messenger:
         self._pending: asyncio.Queue[_Write] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._contacts: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
         self._chat_key = account.chat_key
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -134,6 +140,7 @@ class Messenger:
                 self._watch_public(chat.name)
         relay.add_observer(self._on_relayed)
         self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="chat db")
+        await self.announce_device()
 
     async def stop(self) -> None:
         self.relay.remove_observer(self._on_relayed)
@@ -214,10 +221,27 @@ class Messenger:
 
     async def send(self, chat_key: str, text: str, *, response_to: str = "") -> str:
         """Send ``text`` to ``chat_key`` 1:1; returns the message id once it is stored."""
+        return await self._send_text(
+            chat_key, text, response_to, chat_message_pb2.ChatMessage.TEXT_PLAIN
+        )
+
+    async def send_contact_request(self, chat_key: str, text: str) -> str:
+        """Ask ``chat_key`` to become a contact, with an introduction."""
+        return await self._send_text(
+            chat_key, text, "", chat_message_pb2.ChatMessage.CONTACT_REQUEST
+        )
+
+    async def _send_text(self, chat_key: str, text: str, response_to: str, content: int) -> str:
         recipient = public_key_from_chat_key_text(chat_key)
         chat_id = await self.add_contact(chat_key)
         message = self._chat_message(chat_id, text, response_to, chat_message_pb2.ONE_TO_ONE)
+        message.content_type = content  # type: ignore[assignment]
         wrapped = wrap(message.SerializeToString(), MessageType.CHAT_MESSAGE, self._identity)
+        self._send_private(recipient, wrapped)
+        return await self._store_sent(chat_id, wrapped, message)
+
+    def _send_private(self, recipient: bytes, wrapped: bytes) -> None:
+        """Encrypt for the recipient's devices and ours, publish to them and to us."""
         try:
             protocol = self.encryption.encrypt(recipient, wrapped)
         except NoBundle:
@@ -226,20 +250,74 @@ class Messenger:
             )
             protocol.bundles.append(self.encryption.own_bundle())
         data = protocol.SerializeToString()
-        self._publish(
-            topics.partitioned_content_topic(recipient),
-            encrypt_asymmetric(data, recipient, signer=self._identity),
-        )
-        if self.encryption.installations.get(self._public_key):
+        if recipient != self._public_key:
+            self._publish(
+                topics.partitioned_content_topic(recipient),
+                encrypt_asymmetric(data, recipient, signer=self._identity),
+            )
+        if self.encryption.installations.get(self._public_key) or recipient == self._public_key:
             self._publish(
                 self._own_topic, encrypt_asymmetric(data, self._public_key, signer=self._identity)
             )
-        return await self._store_sent(chat_id, wrapped, message)
+
+    async def react(
+        self, chat_id: str, message_id: str, reaction: int, *, retract: bool = False
+    ) -> None:
+        """React to a message (EmojiReaction types: 1 love, 2 thumbs up, 3 thumbs down,
+        4 laugh, 5 sad, 6 angry), or take the reaction back."""
+        if not 1 <= reaction <= 6:
+            raise ChatError("a reaction type is 1 to 6")
+        public = not chat_id.startswith("0x")
+        payload = chat_message_pb2.EmojiReaction(
+            clock=self._tick(),
+            chat_id=chat_id,
+            message_id=message_id,
+            message_type=(chat_message_pb2.PUBLIC_GROUP if public else chat_message_pb2.ONE_TO_ONE),
+            type=reaction,  # type: ignore[arg-type]
+            retracted=retract,
+        )
+        wrapped = wrap(payload.SerializeToString(), MessageType.EMOJI_REACTION, self._identity)
+        if public:
+            self._publish_public(chat_id, wrapped)
+        else:
+            try:
+                recipient = bytes.fromhex(chat_id[2:])
+                coincurve.PublicKey(recipient)
+            except ValueError:
+                raise InvalidChatKey(f"{chat_id!r} is not a 1:1 chat id") from None
+            self._send_private(recipient, wrapped)
+        stored = StoredReaction(message_id, self._chat_key, reaction, payload.clock, retract)
+        committed = asyncio.get_running_loop().create_future()
+        self._pending.put_nowait(_Write(stored, None, committed))
+        await committed
+
+    async def reactions(self, message_id: str) -> list[tuple[str, int]]:
+        """(author chat key, reaction type) standing on a message."""
+        return await self.database.reactions(message_id)
+
+    async def announce_device(self) -> None:
+        """Tell the account's other devices about this one (they answer in kind)."""
+        pairing = chat_message_pb2.PairInstallation(
+            clock=self._tick(), installation_id=self.installation_id, device_type="pystatus"
+        )
+        wrapped = wrap(pairing.SerializeToString(), MessageType.PAIR_INSTALLATION, self._identity)
+        protocol = pb.ProtocolMessage(installation_id=self.installation_id, public_message=wrapped)
+        protocol.bundles.append(self.encryption.own_bundle())
+        self._publish(
+            self._own_topic,
+            encrypt_asymmetric(
+                protocol.SerializeToString(), self._public_key, signer=self._identity
+            ),
+        )
 
     async def send_public(self, name: str, text: str, *, response_to: str = "") -> str:
         await self.join_public_chat(name)
         message = self._chat_message(name, text, response_to, chat_message_pb2.PUBLIC_GROUP)
         wrapped = wrap(message.SerializeToString(), MessageType.CHAT_MESSAGE, self._identity)
+        self._publish_public(name, wrapped)
+        return await self._store_sent(name, wrapped, message)
+
+    def _publish_public(self, name: str, wrapped: bytes) -> None:
         protocol = pb.ProtocolMessage(installation_id=self.installation_id, public_message=wrapped)
         self._publish(
             topics.public_chat_content_topic(name),
@@ -247,7 +325,6 @@ class Messenger:
                 protocol.SerializeToString(), topics.public_chat_key(name), signer=self._identity
             ),
         )
-        return await self._store_sent(name, wrapped, message)
 
     def _chat_message(
         self, chat_id: str, text: str, response_to: str, kind: int
@@ -311,6 +388,7 @@ class Messenger:
         protocol = pb.ProtocolMessage.FromString(data)
         if sender == self._public_key and protocol.installation_id == self.installation_id:
             return  # our own message, relayed back to us
+        own_devices = set(self.encryption.installations.get(self._public_key, {}))
         if protocol.public_message:
             for bundle in protocol.bundles:
                 if coincurve.PublicKey(bundle.identity).format(compressed=False) == sender:
@@ -318,13 +396,24 @@ class Messenger:
             wrapped = protocol.public_message
         else:
             wrapped = self.encryption.decrypt(sender, protocol)
+        if (
+            sender == self._public_key
+            and set(self.encryption.installations.get(self._public_key, {})) - own_devices
+        ):
+            # A device of ours we did not know: tell it about us in turn.
+            task = asyncio.get_running_loop().create_task(self.announce_device())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         message = unwrap(wrapped)
         if message.author != sender:
             raise ChatError("the wrapper's author is not the envelope's signer")
+        outgoing = message.author == self._public_key  # our own other device sent it
+        if message.type == MessageType.EMOJI_REACTION:
+            self._receive_reaction(message.author, message.payload, outgoing)
+            return
         if message.type != MessageType.CHAT_MESSAGE:
             return
         chat_message = chat_message_pb2.ChatMessage.FromString(message.payload)
-        outgoing = message.author == self._public_key  # our own other device sent it
         if topic in self._public_chats:
             chat_id = self._public_chats[topic]
         elif outgoing:
@@ -341,6 +430,31 @@ class Messenger:
             message.payload,
         )
         self._pending.put_nowait(_Write(stored, self._event(stored, chat_message, outgoing), None))
+
+    def _receive_reaction(self, author: bytes, payload: bytes, outgoing: bool) -> None:
+        reaction = chat_message_pb2.EmojiReaction.FromString(payload)
+        if not 1 <= reaction.type <= 6 or not reaction.message_id:
+            return
+        self._tick(reaction.clock)
+        author_key = chat_key_text(author)
+        stored = StoredReaction(
+            reaction.message_id, author_key, reaction.type, reaction.clock, reaction.retracted
+        )
+        event = ChatEvent(
+            reaction.message_id,
+            reaction.chat_id
+            if outgoing or reaction.message_type == chat_message_pb2.PUBLIC_GROUP
+            else _one_to_one_chat_id(author),
+            author_key,
+            "",
+            reaction.clock,
+            0,
+            "",
+            outgoing,
+            kind="reaction",
+            reaction=-reaction.type if reaction.retracted else reaction.type,
+        )
+        self._pending.put_nowait(_Write(stored, event, None))
 
     async def _write_loop(self) -> None:
         while True:
@@ -377,6 +491,7 @@ class Messenger:
     def _event(
         stored: StoredMessage, message: chat_message_pb2.ChatMessage, outgoing: bool
     ) -> ChatEvent:
+        contact_request = message.content_type == chat_message_pb2.ChatMessage.CONTACT_REQUEST
         return ChatEvent(
             stored.id,
             stored.chat_id,
@@ -386,4 +501,5 @@ class Messenger:
             message.timestamp,
             message.response_to,
             outgoing,
+            kind="contact_request" if contact_request else "message",
         )

@@ -217,3 +217,44 @@ class EmojiReaction(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EmojiReaction: _TypeAlias = EmojiReaction  # noqa: Y015
+
+@_typing.final
+class PairInstallation(_message.Message):
+    """status-go protocol/protobuf/pairing.proto: a device introducing itself to the account's
+    other devices.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLOCK_FIELD_NUMBER: _builtins.int
+    INSTALLATION_ID_FIELD_NUMBER: _builtins.int
+    DEVICE_TYPE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    clock: _builtins.int
+    installation_id: _builtins.str
+    device_type: _builtins.str
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        clock: _builtins.int = ...,
+        installation_id: _builtins.str = ...,
+        device_type: _builtins.str = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "clock",
+        b"clock",
+        "device_type",
+        b"device_type",
+        "installation_id",
+        b"installation_id",
+        "name",
+        b"name",
+    ]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PairInstallation: _TypeAlias = PairInstallation  # noqa: Y015
