@@ -1,0 +1,158 @@
+"""2/MVDS in batch mode, as Status runs it for 1:1 chats (sans-IO: time is passed in).
+
+A message sent to peers is kept, per peer, until that peer acknowledges it, and re-sent at
+``now + 2^(n-1) * RESEND_INTERVAL`` (plus jitter) after its n-th transmission, as status-go
+does. Received messages are acknowledged in the next payload to their sender and delivered
+to the application once, however often they arrive. At most one payload per peer leaves per
+:meth:`MVDS.tick`; it carries every acknowledgement due and every message whose time came.
+
+A message's id is sha256("MESSAGE_ID" || group id || uint64le(timestamp) || body).
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import random
+import struct
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+from pystatus.chat.proto import mvds_pb2
+from pystatus.errors import ChatError
+from pystatus.waku.errors import DecodeError
+from pystatus.waku.wire import parse
+
+RESEND_INTERVAL = 30.0
+MAX_RESEND_DELAY = 3600.0
+MAX_PAYLOAD_RECORDS = 2000
+MAX_REMEMBERED = 100_000
+"""Ids of delivered messages kept to deliver each once (the oldest are forgotten)."""
+
+Peer = Hashable
+
+
+class MvdsError(ChatError):
+    """A payload did not decode or breaks the protocol's bounds."""
+
+
+def message_id(group_id: bytes, timestamp: int, body: bytes) -> bytes:
+    return hashlib.sha256(
+        b"MESSAGE_ID" + group_id + struct.pack("<Q", timestamp & 0xFFFFFFFFFFFFFFFF) + body
+    ).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class SyncMessage:
+    group_id: bytes
+    timestamp: int
+    body: bytes
+
+    @property
+    def id(self) -> bytes:
+        return message_id(self.group_id, self.timestamp, self.body)
+
+
+@dataclass(slots=True)
+class _Record:
+    send_count: int = 0
+    send_at: float = 0.0
+
+
+@dataclass(slots=True)
+class _PeerState:
+    outgoing: dict[bytes, _Record] = field(default_factory=dict)
+    acks: list[bytes] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    payloads: dict[Peer, bytes]
+    """What to send to each peer now."""
+
+
+class MVDS:
+    def __init__(self, *, rng: random.Random | None = None) -> None:
+        self._rng = rng or random.Random()
+        self._peers: dict[Peer, _PeerState] = {}
+        self._messages: dict[bytes, SyncMessage] = {}
+        self._delivered: set[bytes] = set()
+        self._delivered_order: collections.deque[bytes] = collections.deque()
+        self.acknowledged: list[tuple[bytes, Peer]] = []
+        """(message id, peer) acknowledgements seen since the caller last cleared this."""
+
+    def _peer(self, peer: Peer) -> _PeerState:
+        return self._peers.setdefault(peer, _PeerState())
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def send(self, message: SyncMessage, peers: list[Peer], now: float) -> bytes:
+        """Queue ``message`` for ``peers``; it goes out at the next tick."""
+        self._messages[message.id] = message
+        for peer in peers:
+            self._peer(peer).outgoing.setdefault(message.id, _Record(0, now))
+        return message.id
+
+    def pending(self, message: bytes) -> list[Peer]:
+        """The peers that have not yet acknowledged ``message``."""
+        return [p for p, s in self._peers.items() if message in s.outgoing]
+
+    def _resend_delay(self, count: int) -> float:
+        delay = min(MAX_RESEND_DELAY, 2.0 ** (count - 1) * RESEND_INTERVAL)
+        return delay + self._rng.uniform(0, delay / 10)
+
+    def tick(self, now: float) -> Tick:
+        payloads: dict[Peer, bytes] = {}
+        for peer, state in self._peers.items():
+            payload = mvds_pb2.Payload()
+            payload.acks.extend(state.acks[:MAX_PAYLOAD_RECORDS])
+            del state.acks[:MAX_PAYLOAD_RECORDS]
+            for message_id_, record in state.outgoing.items():
+                if len(payload.messages) >= MAX_PAYLOAD_RECORDS:
+                    break
+                if record.send_at > now:
+                    continue
+                message = self._messages[message_id_]
+                payload.messages.add(
+                    group_id=message.group_id, timestamp=message.timestamp, body=message.body
+                )
+                record.send_count += 1
+                record.send_at = now + self._resend_delay(record.send_count)
+            if payload.acks or payload.messages:
+                payloads[peer] = payload.SerializeToString()
+        self._forget_acknowledged()
+        return Tick(payloads)
+
+    def _forget_acknowledged(self) -> None:
+        wanted = {m for state in self._peers.values() for m in state.outgoing}
+        for message in [m for m in self._messages if m not in wanted]:
+            del self._messages[message]
+
+    # -- receiving --------------------------------------------------------------------------
+
+    def _remember_delivered(self, message: bytes) -> None:
+        self._delivered.add(message)
+        self._delivered_order.append(message)
+        if len(self._delivered_order) > MAX_REMEMBERED:
+            self._delivered.discard(self._delivered_order.popleft())
+
+    def receive(self, peer: Peer, data: bytes) -> list[SyncMessage]:
+        """Handle one payload from ``peer``; returns the messages new to us, in order."""
+        try:
+            payload = parse(mvds_pb2.Payload(), data, "MVDS payload")
+        except DecodeError as exc:
+            raise MvdsError(str(exc)) from None
+        if len(payload.acks) + len(payload.messages) > 2 * MAX_PAYLOAD_RECORDS:
+            raise MvdsError("payload holds more records than a peer may send at once")
+        state = self._peer(peer)
+        for ack in payload.acks:
+            if state.outgoing.pop(bytes(ack), None) is not None:
+                self.acknowledged.append((bytes(ack), peer))
+        delivered = []
+        for item in payload.messages:
+            message = SyncMessage(bytes(item.group_id), item.timestamp, bytes(item.body))
+            state.acks.append(message.id)  # re-acknowledged however often it comes
+            if message.id not in self._delivered:
+                self._remember_delivered(message.id)
+                delivered.append(message)
+        return delivered

@@ -1,0 +1,100 @@
+"""MVDS batch mode over a simulated lossy link on a virtual clock."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import random
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pystatus.chat.mvds import (
+    MVDS,
+    RESEND_INTERVAL,
+    MvdsError,
+    SyncMessage,
+    message_id,
+)
+from pystatus.chat.proto import mvds_pb2
+
+GROUP = bytes(32)
+
+
+def _run(
+    alice: MVDS,
+    bob: MVDS,
+    *,
+    loss: float,
+    seconds: float,
+    rng: random.Random,
+    start: float = 0.0,
+) -> list[SyncMessage]:
+    """Tick both sides every 0.3 s (status-go's epoch), dropping payloads at random."""
+    received: list[SyncMessage] = []
+    now = start
+    while now < start + seconds:
+        for payload in alice.tick(now).payloads.values():
+            if rng.random() >= loss:
+                received.extend(bob.receive("alice", payload))
+        for payload in bob.tick(now).payloads.values():
+            if rng.random() >= loss:
+                alice.receive("bob", payload)
+        now += 0.3
+    return received
+
+
+def test_message_id_is_the_specs() -> None:
+    expected = hashlib.sha256(b"MESSAGE_ID" + GROUP + struct.pack("<Q", 7) + b"body").digest()
+    assert message_id(GROUP, 7, b"body") == expected == SyncMessage(GROUP, 7, b"body").id
+
+
+def test_everything_arrives_once_despite_heavy_loss() -> None:
+    rng = random.Random(4)
+    alice, bob = MVDS(rng=random.Random(1)), MVDS(rng=random.Random(2))
+    sent = [alice.send(SyncMessage(GROUP, i, b"m%d" % i), ["bob"], 0.0) for i in range(200)]
+    received = _run(alice, bob, loss=0.3, seconds=4000, rng=rng)
+    assert sorted(m.id for m in received) == sorted(sent), "each exactly once"
+    # Acknowledgements are not re-sent on their own: a lost one waits for the next resend.
+    received += _run(alice, bob, loss=0.0, seconds=7500, rng=rng, start=4000)
+    assert len(received) == len(sent), "resends after lost acks deliver nothing twice"
+    assert all(not alice.pending(m) for m in sent), "every message acknowledged"
+    assert {m for m, _ in alice.acknowledged} == set(sent)
+
+
+def test_resends_back_off_exponentially() -> None:
+    alice = MVDS(rng=random.Random(0))
+    alice.send(SyncMessage(GROUP, 1, b"x"), ["bob"], 0.0)
+    sent_at = [t for t in (x * 0.3 for x in range(int(400 / 0.3))) if alice.tick(t).payloads]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent_at)]
+    assert len(sent_at) >= 4
+    for index, gap in enumerate(gaps[:3]):
+        base = 2**index * RESEND_INTERVAL
+        assert base <= gap <= base * 1.1 + 0.3
+
+
+def test_acknowledged_messages_stop_and_duplicates_are_reacked() -> None:
+    alice, bob = MVDS(), MVDS()
+    sent = alice.send(SyncMessage(GROUP, 1, b"x"), ["bob"], 0.0)
+    payload = alice.tick(0.0).payloads["bob"]
+    assert len(bob.receive("alice", payload)) == 1
+    assert bob.receive("alice", payload) == [], "delivered once"
+    acks = bob.tick(0.0).payloads["alice"]
+    alice.receive("bob", acks)
+    assert alice.pending(sent) == []
+    assert alice.tick(10_000.0).payloads == {}, "nothing left to resend"
+
+
+@given(st.binary(max_size=300))
+def test_receive_raises_only_mvds_error(data: bytes) -> None:
+    with contextlib.suppress(MvdsError):
+        MVDS().receive("peer", data)
+
+
+def test_oversized_payloads_are_refused() -> None:
+    payload = mvds_pb2.Payload(acks=[bytes(32)] * 5000)
+    with pytest.raises(MvdsError):
+        MVDS().receive("peer", payload.SerializeToString())
