@@ -9,6 +9,11 @@ CONNECTIONS = Gauge("libp2p_open_connections", "Open connections", ["direction"]
 NETWORK_BYTES = Counter(
     "libp2p_network_bytes", "Bytes on the wire of secured connections", ["direction"]
 )
+PROTOCOL_BYTES = Counter(
+    "libp2p_protocol_bytes",
+    "Bytes carried by streams, by negotiated protocol (before muxer and encryption framing)",
+    ["protocol", "direction"],
+)
 STREAMS_OPENED = Counter("libp2p_streams_opened", "Streams opened", ["direction"])
 PROTOCOL_ERRORS = Counter(
     "pystatus_p2p_protocol_errors", "Connections ended by a peer's protocol violation", ["kind"]

@@ -10,6 +10,9 @@ import asyncio
 import collections
 from typing import TYPE_CHECKING
 
+from prometheus_client import Counter
+
+from pystatus.p2p import metrics
 from pystatus.p2p.errors import (
     DecodeError,
     LimitExceeded,
@@ -30,7 +33,9 @@ class Stream:
         self.connection = connection
         self.stream_id = stream_id
         self.inbound = inbound
-        self.protocol: str | None = None
+        self._protocol: str | None = None
+        self._bytes_in: Counter | None = None
+        self._bytes_out: Counter | None = None
         self._chunks: collections.deque[bytes] = collections.deque()
         self._buffered = 0
         self._preconsumed = 0
@@ -45,6 +50,19 @@ class Stream:
         return (
             f"<Stream {self.stream_id} {direction} {self.protocol} {self.connection.remote_peer}>"
         )
+
+    @property
+    def protocol(self) -> str | None:
+        return self._protocol
+
+    @protocol.setter
+    def protocol(self, protocol: str | None) -> None:
+        self._protocol = protocol
+        if protocol is None:
+            self._bytes_in = self._bytes_out = None
+        else:
+            self._bytes_in = metrics.PROTOCOL_BYTES.labels(protocol, "in")
+            self._bytes_out = metrics.PROTOCOL_BYTES.labels(protocol, "out")
 
     @property
     def remote_peer(self) -> object:
@@ -128,6 +146,8 @@ class Stream:
             consumed -= already
         if consumed:
             self.connection._consumed(self.stream_id, consumed)
+        if self._bytes_in is not None:
+            self._bytes_in.inc(len(data))
         return data
 
     async def readexactly(self, size: int) -> bytes:
@@ -180,6 +200,8 @@ class Stream:
         connection = self.connection
         offset = 0
         total = len(data)
+        if self._bytes_out is not None:
+            self._bytes_out.inc(total)
         while True:
             try:
                 accepted = connection._send(self.stream_id, data[offset:] if offset else data)

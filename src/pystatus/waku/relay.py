@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
+import hashlib
 import logging
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+
 from pystatus.p2p.connection import Connection
 from pystatus.p2p.errors import P2PError, RemoteProtocolError
+from pystatus.p2p.faults import FaultPlan, LinkFaults
 from pystatus.p2p.gossipsub.events import Deliver, Graylisted, SendRpc
 from pystatus.p2p.gossipsub.params import GossipsubParams
+from pystatus.p2p.gossipsub.proto import gossipsub_rpc_pb2 as rpc_pb2
 from pystatus.p2p.gossipsub.router import GossipsubRouter, ValidationResult
 from pystatus.p2p.gossipsub.rpc import RELAY_PROTOCOL_ID
 from pystatus.p2p.host import Host
@@ -48,6 +55,8 @@ class RelayConfig:
     peer_burst: float = 10000.0
     subscription_queue: int = 10_000
     """Messages buffered per subscriber before the oldest are dropped."""
+    faults: FaultPlan | None = None
+    """Faults injected on every incoming link (testing only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +152,7 @@ class WakuRelay:
         self._observers: list[Callable[[RelayedMessage], None]] = []
         self._tasks = TaskSet("relay")
         self._heartbeat: asyncio.Task[None] | None = None
+        self._faults: dict[bytes, LinkFaults] = {}
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -361,6 +371,9 @@ class WakuRelay:
                 self._add_peer(stream.connection.remote_peer, stream.connection)
             try:
                 for rpc in reader.feed(chunk):
+                    if self.config.faults is not None:
+                        self._receive_with_faults(key, rpc)
+                        continue
                     try:
                         router.receive_rpc(key, rpc, self._clock())
                     except RemoteProtocolError as exc:
@@ -368,6 +381,53 @@ class WakuRelay:
             finally:
                 self._process_events()
         await stream.close()
+
+    def _receive_with_faults(self, key: bytes, rpc: bytes) -> None:
+        """Faults hit the messages an RPC carries; its subscriptions and control pass, as a
+        TCP link would never lose them."""
+        assert self.config.faults is not None
+        faults = self._faults.get(key)
+        if faults is None:
+            seed = self.config.faults.seed
+            rng = random.Random(
+                None if seed is None else hashlib.sha256(b"%d" % seed + key).digest()
+            )
+            faults = self._faults[key] = LinkFaults(self.config.faults, rng)
+        try:
+            decoded = rpc_pb2.RPC.FromString(rpc)
+        except ProtobufDecodeError:
+            self._receive_late(key, rpc)  # the router reports it
+            return
+        messages = list(decoded.publish)
+        if not messages:
+            self._receive_late(key, rpc)
+            return
+        del decoded.publish[:]
+        if decoded.subscriptions or decoded.HasField("control"):
+            self._receive_late(key, decoded.SerializeToString())
+        loop = asyncio.get_running_loop()
+        for message in messages:
+            for delay, frame in faults.apply(rpc_pb2.RPC(publish=[message]).SerializeToString()):
+                if delay:
+                    loop.call_later(delay, self._receive_late, key, frame)
+                else:
+                    self._receive_late(key, frame)
+
+    def _receive_late(self, key: bytes, rpc: bytes) -> None:
+        if key not in self._writers:
+            return  # the peer left meanwhile
+        try:
+            self.router.receive_rpc(key, rpc, self._clock())
+        except RemoteProtocolError as exc:
+            log.debug("bad RPC: %s", exc)
+        self._process_events()
+
+    def fault_counts(self) -> dict[str, int]:
+        """What the injected faults did, summed over links."""
+        total: collections.Counter[str] = collections.Counter()
+        for faults in self._faults.values():
+            total.update(dataclasses.asdict(faults.counts))
+        return dict(total)
 
     async def _heartbeat_loop(self) -> None:
         interval = self.config.gossipsub.heartbeat_interval
