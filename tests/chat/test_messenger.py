@@ -47,8 +47,11 @@ def _messenger(account: Account, node: WakuNode, device: str) -> Messenger:
 
 
 async def _next(events: AsyncIterator[ChatEvent]) -> ChatEvent:
+    """The next message or reaction (delivery status news skipped)."""
     async with asyncio.timeout(10):
-        return await anext(events)
+        while (event := await anext(events)).kind == "status":
+            pass
+        return event
 
 
 async def test_one_to_one_public_and_second_device(tmp_path: Path) -> None:

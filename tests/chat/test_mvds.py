@@ -39,7 +39,10 @@ def _run(
     while now < start + seconds:
         for payload in alice.tick(now).payloads.values():
             if rng.random() >= loss:
-                received.extend(bob.receive("alice", payload))
+                new = bob.receive("alice", payload)
+                for message in new:
+                    bob.acknowledge("alice", message.id)  # stored, so acknowledged
+                received.extend(new)
         for payload in bob.tick(now).payloads.values():
             if rng.random() >= loss:
                 alice.receive("bob", payload)
@@ -81,8 +84,11 @@ def test_acknowledged_messages_stop_and_duplicates_are_reacked() -> None:
     sent = alice.send(SyncMessage(GROUP, 1, b"x"), ["bob"], 0.0)
     payload = alice.tick(0.0).payloads["bob"]
     assert len(bob.receive("alice", payload)) == 1
+    assert bob.tick(0.0).payloads == {}, "nothing acknowledged before the application stores it"
+    bob.acknowledge("alice", sent)
     assert bob.receive("alice", payload) == [], "delivered once"
     acks = bob.tick(0.0).payloads["alice"]
+    assert list(mvds_pb2.Payload.FromString(acks).acks) == [sent, sent], "and re-acknowledged"
     alice.receive("bob", acks)
     assert alice.pending(sent) == []
     assert alice.tick(10_000.0).payloads == {}, "nothing left to resend"
@@ -98,3 +104,29 @@ def test_oversized_payloads_are_refused() -> None:
     payload = mvds_pb2.Payload(acks=[bytes(32)] * 5000)
     with pytest.raises(MvdsError):
         MVDS().receive("peer", payload.SerializeToString())
+
+
+def test_a_message_unanswered_after_max_sends_is_reported_failed() -> None:
+    alice = MVDS(rng=random.Random(0), resend_interval=1.0, max_sends=3)
+    sent = alice.send(SyncMessage(GROUP, 1, b"x"), ["bob"], 0.0)
+    ticks = [alice.tick(t * 0.3) for t in range(100)]
+    assert sum(1 for tick in ticks if tick.payloads) == 3
+    assert [f for tick in ticks for f in tick.failed] == [(sent, "bob")]
+    assert alice.pending(sent) == []
+
+
+def test_resend_now_skips_the_backoff_and_payloads_fit_a_waku_message() -> None:
+    alice = MVDS(max_payload_bytes=10_000)
+    sent = [alice.send(SyncMessage(GROUP, i, bytes(1000)), ["bob"], 0.0) for i in range(25)]
+    sizes: list[int] = []
+    now = 0.0
+    while len(sizes) < 3:
+        tick = alice.tick(now)
+        sizes += [len(p) for p in tick.payloads.values()]
+        now += 0.3
+    assert all(size <= 10_000 for size in sizes)
+    assert alice.tick(now).payloads == {}, "all sent, the backoff holds the rest"
+    assert alice.resend_now(sent[0], now)
+    again = alice.tick(now)
+    assert again.carried == {"bob": [sent[0]]}
+    assert [o.send_count for o in alice.outgoing() if o.message.id == sent[0]] == [2]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiosqlite
@@ -51,7 +51,24 @@ CREATE TABLE IF NOT EXISTS device_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     sealed BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outbox (
+    sync_id BLOB NOT NULL,
+    peer BLOB NOT NULL,
+    message_id TEXT NOT NULL,
+    group_id BLOB NOT NULL,
+    timestamp INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (sync_id, peer)
+);
+CREATE TABLE IF NOT EXISTS sync_state (
+    key TEXT PRIMARY KEY,
+    sealed BLOB NOT NULL
+);
 """
+MIGRATIONS = (
+    # Outgoing messages' delivery status (NULL for received ones).
+    ("messages", "status", "ALTER TABLE messages ADD COLUMN status TEXT"),
+)
 NONCE_SIZE = 12
 STATE_ID = "device-state"
 
@@ -68,6 +85,31 @@ class StoredMessage:
     clock: int
     timestamp: int
     body: bytes
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A message waiting for a peer's data sync acknowledgement."""
+
+    sync_id: bytes
+    peer: bytes
+    message_id: str
+    group_id: bytes
+    timestamp: int
+    body: bytes
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything one commit writes."""
+
+    messages: list[StoredMessage | StoredReaction] = field(default_factory=list)
+    device_state: bytes | None = None
+    outbox_added: list[OutboxEntry] = field(default_factory=list)
+    outbox_removed: list[tuple[bytes, bytes]] = field(default_factory=list)
+    statuses: list[tuple[str, str]] = field(default_factory=list)
+    sync_state: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +143,11 @@ class ChatDatabase:
         # holds the log); only a power cut may lose the last commits.
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.executescript(SCHEMA)
+        for table, column, statement in MIGRATIONS:
+            async with self._db.execute(f"PRAGMA table_info({table})") as rows:
+                columns = {str(row[1]) async for row in rows}
+            if column not in columns:
+                await self._db.execute(statement)
         await self._db.commit()
 
     async def close(self) -> None:
@@ -156,20 +203,103 @@ class ChatDatabase:
     ) -> list[bool]:
         """Store messages and reactions (and the device's encryption state, sealed) in one
         transaction; for each, whether it changed anything."""
+        return await self.commit(Batch(list(messages), device_state=device_state))
+
+    async def commit(self, batch: Batch) -> list[bool]:
+        """Write ``batch`` in one transaction; for each message, whether it was new."""
         added = [
             await (
                 self._insert(item) if isinstance(item, StoredMessage) else self.add_reaction(item)
             )
-            for item in messages
+            for item in batch.messages
         ]
-        if device_state is not None:
+        if batch.device_state is not None:
             await self.db.execute(
                 "INSERT INTO device_state VALUES (1, ?) ON CONFLICT (id) DO UPDATE"
                 " SET sealed = excluded.sealed",
-                (self._seal(STATE_ID, device_state),),
+                (self._seal(STATE_ID, batch.device_state),),
+            )
+        if batch.outbox_added:
+            await self.db.executemany(
+                "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [
+                    (
+                        e.sync_id,
+                        e.peer,
+                        e.message_id,
+                        e.group_id,
+                        e.timestamp,
+                        self._seal(e.sync_id.hex(), e.body),
+                    )
+                    for e in batch.outbox_added
+                ],
+            )
+        if batch.outbox_removed:
+            await self.db.executemany(
+                "DELETE FROM outbox WHERE sync_id = ? AND peer = ?", batch.outbox_removed
+            )
+        if batch.statuses:
+            await self.db.executemany(
+                "UPDATE messages SET status = ? WHERE id = ?",
+                [(status, message_id) for message_id, status in batch.statuses],
+            )
+        for key, value in batch.sync_state.items():
+            await self.db.execute(
+                "INSERT INTO sync_state VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+                " SET sealed = excluded.sealed",
+                (key, self._seal(key, value)),
             )
         await self.db.commit()
         return added
+
+    async def outbox(self) -> list[OutboxEntry]:
+        async with self.db.execute(
+            "SELECT sync_id, peer, message_id, group_id, timestamp, body FROM outbox"
+        ) as rows:
+            return [
+                OutboxEntry(
+                    bytes(r[0]),
+                    bytes(r[1]),
+                    str(r[2]),
+                    bytes(r[3]),
+                    int(r[4]),
+                    self._open(bytes(r[0]).hex(), bytes(r[5])),
+                )
+                async for r in rows
+            ]
+
+    async def sync_state(self) -> dict[str, bytes]:
+        async with self.db.execute("SELECT key, sealed FROM sync_state") as rows:
+            return {str(r[0]): self._open(str(r[0]), bytes(r[1])) async for r in rows}
+
+    async def unfinished(self, author: str) -> list[tuple[str, str]]:
+        """(id, status) of ``author``'s messages neither delivered nor failed."""
+        async with self.db.execute(
+            "SELECT id, status FROM messages WHERE author = ? AND status IS NOT NULL"
+            " AND status NOT IN ('delivered', 'failed')",
+            (author,),
+        ) as rows:
+            return [(str(r[0]), str(r[1])) async for r in rows]
+
+    async def message(self, message_id: str) -> StoredMessage | None:
+        async with self.db.execute(
+            "SELECT id, chat_id, author, clock, timestamp, body, status FROM messages WHERE id = ?",
+            (message_id,),
+        ) as rows:
+            row = await rows.fetchone()
+        return self._row(row) if row is not None else None
+
+    def _row(self, r: Sequence[object]) -> StoredMessage:
+        message_id = str(r[0])
+        return StoredMessage(
+            message_id,
+            str(r[1]),
+            str(r[2]),
+            int(r[3]),  # type: ignore[call-overload]
+            int(r[4]),  # type: ignore[call-overload]
+            self._open(message_id, bytes(r[5])),  # type: ignore[call-overload]
+            None if r[6] is None else str(r[6]),
+        )
 
     async def add_reaction(self, reaction: StoredReaction) -> bool:
         """Record a reaction or its retraction; the latest clock wins. Not committed here."""
@@ -203,7 +333,8 @@ class ChatDatabase:
 
     async def _insert(self, message: StoredMessage) -> bool:
         cursor = await self.db.execute(
-            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO messages (id, chat_id, author, clock, timestamp, body, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (
                 message.id,
                 message.chat_id,
@@ -211,6 +342,7 @@ class ChatDatabase:
                 message.clock,
                 message.timestamp,
                 self._seal(message.id, message.body),
+                message.status,
             ),
         )
         await self.db.execute(
@@ -228,21 +360,11 @@ class ChatDatabase:
     async def history(self, chat_id: str, limit: int = 50) -> list[StoredMessage]:
         """The newest ``limit`` messages of a chat, oldest first."""
         async with self.db.execute(
-            "SELECT id, chat_id, author, clock, timestamp, body FROM messages"
+            "SELECT id, chat_id, author, clock, timestamp, body, status FROM messages"
             " WHERE chat_id = ? ORDER BY clock DESC, id DESC LIMIT ?",
             (chat_id, limit),
         ) as rows:
-            found = [
-                StoredMessage(
-                    str(r[0]),
-                    str(r[1]),
-                    str(r[2]),
-                    int(r[3]),
-                    int(r[4]),
-                    self._open(str(r[0]), bytes(r[5])),
-                )
-                async for r in rows
-            ]
+            found = [self._row(r) async for r in rows]
         return found[::-1]
 
     async def max_clock(self) -> int:

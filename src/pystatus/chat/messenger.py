@@ -10,25 +10,47 @@ their answer brings their bundle and every later message is ratcheted.
 
 A public chat message is wrapped and signed the same way and sent in an envelope encrypted
 with the key every member derives from the chat's name, on the chat's topic.
+
+Reliability: a 1:1 message travels as a 2/MVDS message (acknowledged by the recipient's device,
+sent again until then) whose body is an SDS message (its place in the conversation, so the
+recipient delivers each sender's messages in order) holding the wrapped message; a public
+chat message is an SDS message in the ProtocolMessage (acknowledged by the causal history and
+bloom filters of other members' messages, repaired by SDS-R). Every Waku message sent is
+checked against the store node, and sent again when the store never saw it; every
+``history_interval`` and after a reconnection, what the store holds since we were last in
+sync is listed by hash and what we did not see is fetched. Each message's delivery status
+(pending, sent, stored, delivered, failed) is stored with it and announced as an event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import secrets
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+import weakref
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import cast
 
 import coincurve
 
-from pystatus.chat import topics
+from pystatus.chat import mvds, sds, topics
 from pystatus.chat.account import Account
-from pystatus.chat.database import ChatDatabase, StoredMessage, StoredReaction
+from pystatus.chat.bloom import BloomFilter
+from pystatus.chat.database import (
+    Batch,
+    ChatDatabase,
+    OutboxEntry,
+    StoredMessage,
+    StoredReaction,
+)
+from pystatus.chat.delivery import DeliveryStatus, DeliveryTracker, Envelope
 from pystatus.chat.encryption import (
     EncryptionError,
     EncryptionService,
@@ -38,13 +60,15 @@ from pystatus.chat.encryption import (
     restore_state,
 )
 from pystatus.chat.errors import InvalidChatKey
+from pystatus.chat.history import HistoryFetcher, StoreSource
 from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
-from pystatus.chat.proto import chat_message_pb2
+from pystatus.chat.proto import chat_message_pb2, mvds_pb2
 from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.chat.ratchet import RatchetError
 from pystatus.chat.wrapper import InvalidWrapper, MessageType, unwrap, wrap
 from pystatus.chat.wrapper import message_id as wrapper_message_id
 from pystatus.errors import ChatError, WakuError
+from pystatus.waku.errors import DecodeError
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.payload import (
     PayloadError,
@@ -54,16 +78,45 @@ from pystatus.waku.payload import (
     encrypt_symmetric,
 )
 from pystatus.waku.relay import RelayedMessage, WakuRelay
+from pystatus.waku.wire import parse
 
 log = logging.getLogger(__name__)
 
 ONE_TO_ONE = "one_to_one"
 PUBLIC = "public"
+PUBLIC_BLOOM_CAPACITY = 1_000
+PUBLIC_BLOOM_ERROR_RATE = 0.001
+MAX_SEEN = 100_000
+LAST_SYNCED = "last-synced"
+SDS_STATE = "sds:"
+HISTORY_INTERVAL = 60.0
+SDS_SAVED_LOG = 500
+"""Log entries of a channel kept across restarts."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityConfig:
+    """How hard the messenger works to deliver (defaults: status-go's where it has one)."""
+
+    tick_interval: float = 0.3
+    """MVDS's epoch: how often payloads leave."""
+    resend_interval: float = mvds.RESEND_INTERVAL
+    max_sends: int = mvds.MAX_SENDS
+    store_check_interval: float = 1.0
+    store_check_after: float = 2.0
+    republish_after: float = 6.0
+    history_interval: float = HISTORY_INTERVAL
+    """How often the store is asked for what we missed."""
+    history_margin: float = 30.0
+    """How far before the last sync each history query starts (clocks drift, stores lag)."""
+    first_history_window: float = 24 * 3600.0
+    sds_sweep_interval: float = 5.0
+    sds_sync_interval: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
 class ChatEvent:
-    """A chat message sent or received by this account."""
+    """A chat message sent or received by this account, or news of one we sent."""
 
     id: str
     chat_id: str
@@ -75,21 +128,59 @@ class ChatEvent:
     response_to: str
     outgoing: bool
     kind: str = "message"
-    """``message``, ``contact_request`` or ``reaction`` (then ``id`` is the reacted message)."""
+    """``message``, ``contact_request``, ``reaction`` (then ``id`` is the reacted message) or
+    ``status`` (the delivery status of our message ``id`` changed)."""
     reaction: int = 0
     """For a reaction: its EmojiReaction type (1 love, 2 thumbs up, ...); negative: retracted."""
+    status: str = ""
+    """For our own messages: pending, sent, stored, delivered or failed."""
 
 
 @dataclass(slots=True)
 class _Write:
-    stored: StoredMessage | StoredReaction
-    event: ChatEvent | None
-    committed: asyncio.Future[None] | None
+    stored: StoredMessage | StoredReaction | None = None
+    event: ChatEvent | None = None
+    committed: asyncio.Future[None] | None = None
+    after: Callable[[], None] | None = None
+    """Run once the write is committed (acknowledging what was received)."""
+    outbox_added: list[OutboxEntry] = field(default_factory=list)
+    outbox_removed: list[tuple[bytes, bytes]] = field(default_factory=list)
+    statuses: list[tuple[str, str]] = field(default_factory=list)
+    status_events: list[ChatEvent] = field(default_factory=list)
+    sync_state: dict[str, bytes] = field(default_factory=dict)
+
+
+class EventStream:
+    """Events as an async iterator; dropping it stops the collection."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[ChatEvent] = asyncio.Queue()
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> ChatEvent:
+        return await self.queue.get()
 
 
 def _one_to_one_chat_id(public_key: bytes) -> str:
     """status-go's id of a 1:1 chat: the other person's uncompressed public key in 0x-hex."""
     return "0x" + coincurve.PublicKey(public_key).format(compressed=False).hex()
+
+
+def _one_to_one_channel(a: bytes, b: bytes) -> str:
+    """The SDS channel of a 1:1 chat: the same from both sides."""
+    first, second = sorted((a, b))
+    return "1:1/" + hashlib.sha256(first + second).hexdigest()
+
+
+def _sync_payload(data: bytes) -> mvds_pb2.Payload | None:
+    """``data`` as an MVDS payload, or None when it is a bare wrapped message."""
+    try:
+        payload = parse(mvds_pb2.Payload(), data, "MVDS payload")
+    except DecodeError:
+        return None
+    return payload if payload.acks or payload.messages else None
 
 
 class Messenger:
@@ -100,21 +191,26 @@ class Messenger:
         pubsub_for: Callable[[str], str],
         *,
         installation_id: str | None = None,
+        store: StoreSource | None = None,
+        reliability: ReliabilityConfig | None = None,
     ) -> None:
         """``pubsub_for`` maps a content topic to the pubsub topic (shard) it travels on;
-        with a :class:`~pystatus.node.node.WakuNode`, its ``content_topic_to_pubsub``."""
+        with a :class:`~pystatus.node.node.WakuNode`, its ``content_topic_to_pubsub``.
+        ``store``: a store node to confirm sent messages with and fetch missed ones from."""
         self.account = account
         self.relay = relay
         self._pubsub_for = pubsub_for
         self.installation_id = installation_id or secrets.token_hex(8)
         self.encryption = EncryptionService(account.keys.chat, self.installation_id)
         self.database = ChatDatabase(account.directory / "chat.sqlite3", account.keys.database)
+        self.config = reliability or ReliabilityConfig()
         self._identity = account.keys.chat
         self._public_key = account.keys.chat_public_key
         self._public_chats: dict[str, str] = {}  # content topic -> chat name
         self._own_topic = topics.partitioned_content_topic(self._public_key)
         self._clock = 0
-        self._events: asyncio.Queue[ChatEvent] = asyncio.Queue()
+        self._watchers: weakref.WeakSet[EventStream] = weakref.WeakSet()
+        self._listeners: list[Callable[[ChatEvent], None]] = []
         # Messages to store, sent and received alike, committed in batches: a sender's future
         # resolves once its message is committed (group commit).
         self._pending: asyncio.Queue[_Write] = asyncio.Queue()
@@ -122,6 +218,28 @@ class Messenger:
         self._contacts: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
         self._chat_key = account.chat_key
+        # Reliability.
+        self._mvds = mvds.MVDS(
+            resend_interval=self.config.resend_interval, max_sends=self.config.max_sends
+        )
+        self._sync_ids: dict[bytes, str] = {}  # MVDS id -> our message id
+        self._awaiting_ack: dict[str, tuple[bytes, bytes]] = {}  # message id -> (peer, MVDS id)
+        self._channels: dict[str, sds.SdsChannel] = {}
+        self._dirty_channels: set[str] = set()
+        self._public_ids: dict[str, str] = {}  # our public message id -> chat name
+        self._chat_of: dict[str, str] = {}  # our message id -> chat id, for status events
+        self.tracker = DeliveryTracker(
+            store_check_after=self.config.store_check_after,
+            republish_after=self.config.republish_after,
+        )
+        self.fetcher = HistoryFetcher(store) if store is not None else None
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._last_synced_ns: int | None = None
+        self._had_peers = False
+        self._acks_on_reconnect: dict[bytes, list[bytes]] = defaultdict(list)
+        self._wake = asyncio.Event()
+        self._sync_now = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -133,17 +251,42 @@ class Messenger:
             self.installation_id = self.encryption.installation_id
         self._clock = await self.database.max_clock()
         self._contacts = set(await self.database.contacts())
+        await self._restore_sync_state()
         relay = self.relay
         relay.subscribe_topic(self._pubsub_for(self._own_topic))
         for chat in await self.database.chats():
             if chat.kind == PUBLIC:
                 self._watch_public(chat.name)
         relay.add_observer(self._on_relayed)
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="chat db")
+        loop = asyncio.get_running_loop()
+        self._writer = loop.create_task(self._write_loop(), name="chat db")
+        self._loops = [loop.create_task(self._tick_loop(), name="chat sync")]
+        if self.fetcher is not None:
+            self._loops.append(loop.create_task(self._store_loop(), name="chat store"))
         await self.announce_device()
+
+    async def _restore_sync_state(self) -> None:
+        state = await self.database.sync_state()
+        if LAST_SYNCED in state:
+            self._last_synced_ns = int.from_bytes(state[LAST_SYNCED], "big")
+        for key, value in state.items():
+            if key.startswith(SDS_STATE):
+                channel_id = key[len(SDS_STATE) :]
+                with contextlib.suppress(sds.SdsError, ValueError):
+                    self._channel(channel_id).restore(json.loads(value))
+        now = self._now()
+        for entry in await self.database.outbox():
+            message = mvds.SyncMessage(entry.group_id, entry.timestamp, entry.body)
+            self._mvds.send(message, [entry.peer], now, send_count=1)
+            self._sync_ids[message.id] = entry.message_id
+        for message_id, status in await self.database.unfinished(self._chat_key):
+            self.tracker.track(message_id, DeliveryStatus(status))
 
     async def stop(self) -> None:
         self.relay.remove_observer(self._on_relayed)
+        for task in self._loops:
+            task.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
         for content_topic in [self._own_topic, *self._public_chats]:
             self.relay.unsubscribe_topic(self._pubsub_for(content_topic))
         self._public_chats.clear()
@@ -173,6 +316,10 @@ class Messenger:
             raise ChatError("only installations of the same account pair")
         self.encryption.add_bundle(other.encryption.own_bundle())
         other.encryption.add_bundle(self.encryption.own_bundle())
+
+    @staticmethod
+    def _now() -> float:
+        return time.time()
 
     # -- contacts and chats -------------------------------------------------------------------
 
@@ -208,10 +355,34 @@ class Messenger:
             events.append(self._event(stored, message, stored.author == self.chat_key))
         return events
 
-    async def events(self) -> AsyncIterator[ChatEvent]:
-        """Every message received from now on (after it is stored)."""
-        while True:
-            yield await self._events.get()
+    async def message(self, message_id: str) -> ChatEvent | None:
+        stored = await self.database.message(message_id)
+        if stored is None:
+            return None
+        message = chat_message_pb2.ChatMessage.FromString(stored.body)
+        return self._event(stored, message, stored.author == self.chat_key)
+
+    def status(self, message_id: str) -> DeliveryStatus | None:
+        """The delivery status of a message we sent (since this process started or still
+        unfinished when it did; :meth:`message` reads the stored one)."""
+        return self.tracker.status(message_id)
+
+    def events(self) -> EventStream:
+        """Every message received and every delivery status change from the moment of this
+        call (each after it is stored); every caller gets every event."""
+        stream = EventStream()
+        self._watchers.add(stream)
+        return stream
+
+    def add_listener(self, listener: Callable[[ChatEvent], None]) -> None:
+        """Call ``listener`` with every event (as :meth:`events` yields them)."""
+        self._listeners.append(listener)
+
+    def _announce(self, event: ChatEvent) -> None:
+        for stream in self._watchers:
+            stream.queue.put_nowait(event)
+        for listener in self._listeners:
+            listener(event)
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -219,8 +390,27 @@ class Messenger:
         self._clock = max(self._clock, seen) + 1
         return self._clock
 
+    def _channel(self, channel_id: str) -> sds.SdsChannel:
+        channel = self._channels.get(channel_id)
+        if channel is None:
+            public = not channel_id.startswith("1:1/")
+            channel = sds.SdsChannel(
+                channel_id,
+                self._chat_key,
+                lamport=int(self._now() * 1000),
+                bloom=BloomFilter(PUBLIC_BLOOM_CAPACITY, PUBLIC_BLOOM_ERROR_RATE)
+                if public
+                else None,
+                # 1:1 messages are acknowledged by MVDS; public ones by SDS.
+                track_acknowledgements=public,
+                repair=public,
+            )
+            self._channels[channel_id] = channel
+        return channel
+
     async def send(self, chat_key: str, text: str, *, response_to: str = "") -> str:
-        """Send ``text`` to ``chat_key`` 1:1; returns the message id once it is stored."""
+        """Send ``text`` to ``chat_key`` 1:1; returns the message id once it is stored (its
+        status then moves on from pending, see :meth:`events`)."""
         return await self._send_text(
             chat_key, text, response_to, chat_message_pb2.ChatMessage.TEXT_PLAIN
         )
@@ -237,28 +427,83 @@ class Messenger:
         message = self._chat_message(chat_id, text, response_to, chat_message_pb2.ONE_TO_ONE)
         message.content_type = content  # type: ignore[assignment]
         wrapped = wrap(message.SerializeToString(), MessageType.CHAT_MESSAGE, self._identity)
-        self._send_private(recipient, wrapped)
-        return await self._store_sent(chat_id, wrapped, message)
+        message_id = "0x" + wrapper_message_id(self._public_key, wrapped).hex()
+        if recipient == self._public_key:
+            self._send_private(recipient, wrapped)  # a note to self: nobody to acknowledge it
+            return await self._store_sent(chat_id, message_id, message, DeliveryStatus.SENT)
+        entry = self._sync_entry(recipient, message_id, wrapped)
+        await self._store_sent(chat_id, message_id, message, DeliveryStatus.PENDING, [entry])
+        return message_id
+
+    def _sync_entry(self, recipient: bytes, message_id: str, wrapped: bytes) -> OutboxEntry:
+        """Put a wrapped message in its conversation (SDS) and in MVDS for ``recipient``."""
+        channel_id = _one_to_one_channel(self._public_key, recipient)
+        body = self._channel(channel_id).wrap(wrapped, message_id, self._now())
+        self._dirty_channels.add(channel_id)
+        group = hashlib.sha256(channel_id.encode()).digest()
+        sync = mvds.SyncMessage(group, time.time_ns() // 10**6, body)
+        return OutboxEntry(sync.id, recipient, message_id, group, sync.timestamp, body)
+
+    def _queue_sync(self, entry: OutboxEntry) -> None:
+        message = mvds.SyncMessage(entry.group_id, entry.timestamp, entry.body)
+        self._mvds.send(message, [entry.peer], self._now())
+        self._sync_ids[message.id] = entry.message_id
+        self._wake.set()
+
+    def _encrypt_private(self, recipient: bytes, data: bytes) -> list[tuple[str, bytes]]:
+        """(content topic, payload) of the Waku messages carrying ``data`` to the recipient's
+        devices and ours."""
+        try:
+            protocol = self.encryption.encrypt(recipient, data)
+        except NoBundle:
+            protocol = pb.ProtocolMessage(installation_id=self.installation_id, public_message=data)
+            protocol.bundles.append(self.encryption.own_bundle())
+        serialized = protocol.SerializeToString()
+        out = []
+        if recipient != self._public_key:
+            out.append(
+                (
+                    topics.partitioned_content_topic(recipient),
+                    encrypt_asymmetric(serialized, recipient, signer=self._identity),
+                )
+            )
+        if self.encryption.installations.get(self._public_key) or recipient == self._public_key:
+            out.append(
+                (
+                    self._own_topic,
+                    encrypt_asymmetric(serialized, self._public_key, signer=self._identity),
+                )
+            )
+        return out
 
     def _send_private(self, recipient: bytes, wrapped: bytes) -> None:
         """Encrypt for the recipient's devices and ours, publish to them and to us."""
-        try:
-            protocol = self.encryption.encrypt(recipient, wrapped)
-        except NoBundle:
-            protocol = pb.ProtocolMessage(
-                installation_id=self.installation_id, public_message=wrapped
-            )
-            protocol.bundles.append(self.encryption.own_bundle())
-        data = protocol.SerializeToString()
-        if recipient != self._public_key:
-            self._publish(
-                topics.partitioned_content_topic(recipient),
-                encrypt_asymmetric(data, recipient, signer=self._identity),
-            )
-        if self.encryption.installations.get(self._public_key) or recipient == self._public_key:
-            self._publish(
-                self._own_topic, encrypt_asymmetric(data, self._public_key, signer=self._identity)
-            )
+        for content_topic, payload in self._encrypt_private(recipient, wrapped):
+            self._publish(content_topic, payload)
+
+    async def resend(self, message_id: str) -> None:
+        """Send a failed message of ours again."""
+        stored = await self.database.message(message_id)
+        if stored is None or stored.author != self._chat_key:
+            raise ChatError(f"no message {message_id} of ours")
+        if stored.status != DeliveryStatus.FAILED and self.tracker.status(message_id) != (
+            DeliveryStatus.FAILED
+        ):
+            raise ChatError(f"message {message_id} has not failed")
+        message = chat_message_pb2.ChatMessage.FromString(stored.body)
+        wrapped = wrap(stored.body, MessageType.CHAT_MESSAGE, self._identity)
+        self.tracker.track(message_id)
+        self._chat_of[message_id] = stored.chat_id
+        write = _Write(statuses=[(message_id, DeliveryStatus.PENDING)])
+        if message.message_type == chat_message_pb2.PUBLIC_GROUP:
+            self._publish_public(stored.chat_id, wrapped, message_id)
+        else:
+            recipient = bytes.fromhex(stored.chat_id[2:])
+            write.outbox_added.append(self._sync_entry(recipient, message_id, wrapped))
+        write.status_events.append(self._status_event(message_id, DeliveryStatus.PENDING))
+        await self._commit(write)
+        for entry in write.outbox_added:
+            self._queue_sync(entry)
 
     async def react(
         self, chat_id: str, message_id: str, reaction: int, *, retract: bool = False
@@ -278,7 +523,7 @@ class Messenger:
         )
         wrapped = wrap(payload.SerializeToString(), MessageType.EMOJI_REACTION, self._identity)
         if public:
-            self._publish_public(chat_id, wrapped)
+            self._publish_public(chat_id, wrapped, None)
         else:
             try:
                 recipient = bytes.fromhex(chat_id[2:])
@@ -287,9 +532,7 @@ class Messenger:
                 raise InvalidChatKey(f"{chat_id!r} is not a 1:1 chat id") from None
             self._send_private(recipient, wrapped)
         stored = StoredReaction(message_id, self._chat_key, reaction, payload.clock, retract)
-        committed = asyncio.get_running_loop().create_future()
-        self._pending.put_nowait(_Write(stored, None, committed))
-        await committed
+        await self._commit(_Write(stored))
 
     async def reactions(self, message_id: str) -> list[tuple[str, int]]:
         """(author chat key, reaction type) standing on a message."""
@@ -314,17 +557,37 @@ class Messenger:
         await self.join_public_chat(name)
         message = self._chat_message(name, text, response_to, chat_message_pb2.PUBLIC_GROUP)
         wrapped = wrap(message.SerializeToString(), MessageType.CHAT_MESSAGE, self._identity)
-        self._publish_public(name, wrapped)
-        return await self._store_sent(name, wrapped, message)
+        message_id = "0x" + wrapper_message_id(self._public_key, wrapped).hex()
+        self.tracker.track(message_id)
+        status = self._publish_public(name, wrapped, message_id)
+        return await self._store_sent(name, message_id, message, status)
 
-    def _publish_public(self, name: str, wrapped: bytes) -> None:
-        protocol = pb.ProtocolMessage(installation_id=self.installation_id, public_message=wrapped)
-        self._publish(
+    def _publish_public(self, name: str, wrapped: bytes, message_id: str | None) -> DeliveryStatus:
+        """Publish to a public chat, in its SDS channel when ``message_id`` is ours to track."""
+        data = wrapped
+        if message_id is not None:
+            data = self._channel(name).wrap(wrapped, message_id, self._now())
+            self._dirty_channels.add(name)
+            self._public_ids[message_id] = name
+        return self._publish_public_data(name, data, [message_id] if message_id else [])
+
+    def _publish_public_data(self, name: str, data: bytes, carried: list[str]) -> DeliveryStatus:
+        protocol = pb.ProtocolMessage(installation_id=self.installation_id, public_message=data)
+        outcome = self._publish(
             topics.public_chat_content_topic(name),
             encrypt_symmetric(
                 protocol.SerializeToString(), topics.public_chat_key(name), signer=self._identity
             ),
         )
+        if outcome is None:
+            return DeliveryStatus.PENDING
+        digest, peers = outcome
+        for message_id in carried:
+            self._channel(name).set_retrieval_hint(message_id, digest)
+        sent = self._track_envelope(
+            Envelope(digest, self._now(), carried, ("public", name, data)), peers
+        )
+        return DeliveryStatus.SENT if sent else DeliveryStatus.PENDING
 
     def _chat_message(
         self, chat_id: str, text: str, response_to: str, kind: int
@@ -339,14 +602,34 @@ class Messenger:
             content_type=chat_message_pb2.ChatMessage.TEXT_PLAIN,
         )
 
-    def _publish(self, content_topic: str, payload: bytes) -> None:
+    def _publish(self, content_topic: str, payload: bytes) -> tuple[bytes, int] | None:
+        """Publish; (Waku message hash, relay peers reached), or None when refused."""
         message = WakuMessage(payload, content_topic, version=1, timestamp=time.time_ns())
-        self.relay.publish(self._pubsub_for(content_topic), message)
+        try:
+            outcome = self.relay.publish(self._pubsub_for(content_topic), message)
+        except WakuError as exc:
+            log.info("could not publish on %s: %s", content_topic, exc)
+            return None
+        self._saw(outcome.hash)
+        return outcome.hash, outcome.peers
+
+    def _track_envelope(self, envelope: Envelope, peers: int) -> bool:
+        """Watch a published envelope; True when what it carried counts as sent."""
+        if self.fetcher is None:
+            # No store to confirm with: reaching a relay peer is all we learn.
+            return peers > 0 and bool(envelope.messages)
+        sent = self.tracker.published(envelope, peers)
+        self._queue_statuses(sent, DeliveryStatus.SENT)
+        return bool(sent)
 
     async def _store_sent(
-        self, chat_id: str, wrapped: bytes, message: chat_message_pb2.ChatMessage
+        self,
+        chat_id: str,
+        message_id: str,
+        message: chat_message_pb2.ChatMessage,
+        status: DeliveryStatus,
+        outbox: list[OutboxEntry] | None = None,
     ) -> str:
-        message_id = "0x" + wrapper_message_id(self._public_key, wrapped).hex()
         stored = StoredMessage(
             message_id,
             chat_id,
@@ -354,24 +637,265 @@ class Messenger:
             message.clock,
             message.timestamp,
             message.SerializeToString(),
+            status,
         )
-        committed = asyncio.get_running_loop().create_future()
-        self._pending.put_nowait(_Write(stored, None, committed))
-        await committed
+        if self.tracker.status(message_id) is None:
+            self.tracker.track(message_id, status)
+        self._chat_of[message_id] = chat_id
+        await self._commit(_Write(stored, outbox_added=outbox or []))
+        for entry in outbox or []:
+            self._queue_sync(entry)
         return message_id
+
+    async def _commit(self, write: _Write) -> None:
+        write.committed = asyncio.get_running_loop().create_future()
+        self._pending.put_nowait(write)
+        await write.committed
+
+    # -- delivery status ----------------------------------------------------------------------
+
+    def _status_event(self, message_id: str, status: DeliveryStatus) -> ChatEvent:
+        chat_id = self._chat_of.get(message_id, "")
+        return ChatEvent(
+            message_id, chat_id, self._chat_key, "", 0, 0, "", True, kind="status", status=status
+        )
+
+    def _queue_statuses(self, message_ids: list[str], status: DeliveryStatus) -> None:
+        """Store (and then announce) status changes the tracker already made."""
+        if not message_ids:
+            return
+        self._pending.put_nowait(
+            _Write(
+                statuses=[(m, status) for m in message_ids],
+                status_events=[self._status_event(m, status) for m in message_ids],
+            )
+        )
+
+    async def _tick_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.config.tick_interval):
+                    await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(0)  # let concurrent senders join this payload
+            try:
+                await self._sync_tick()
+            except (ChatError, WakuError) as exc:
+                log.warning("data sync tick failed: %s", exc)
+
+    async def _sync_tick(self) -> None:
+        now = self._now()
+        peers = len(self.relay.relay_peers())
+        if peers and not self._had_peers:
+            self._reconnected(now)
+        self._had_peers = bool(peers)
+        tick = self._mvds.tick(now)
+        self._collect_acknowledgements()
+        removed = list(tick.failed)
+        failed = [m for m in (self._sync_ids.pop(i, None) for i, _ in removed) if m is not None]
+        failed = [m for m in failed if self.tracker.failed(m)]
+        if not tick.payloads and not removed:
+            return
+        # Ratchet steps are committed before the messages they encrypt leave.
+        outgoing = [
+            (cast(bytes, peer), self._encrypt_private(cast(bytes, peer), payload))
+            for peer, payload in tick.payloads.items()
+        ]
+        await self._commit(
+            _Write(
+                outbox_removed=[(i, cast(bytes, p)) for i, p in removed],
+                statuses=[(m, DeliveryStatus.FAILED) for m in failed],
+                status_events=[self._status_event(m, DeliveryStatus.FAILED) for m in failed],
+            )
+        )
+        for peer, envelopes in outgoing:
+            carried = tick.carried.get(peer, [])
+            acks = tick.acks.get(peer, [])
+            for content_topic, payload in envelopes:
+                outcome = self._publish(content_topic, payload)
+                if outcome is None or (
+                    content_topic == self._own_topic and peer != self._public_key
+                ):
+                    continue
+                messages = [m for m in (self._sync_ids.get(i) for i in carried) if m]
+                envelope = Envelope(outcome[0], now, messages, ("mvds", peer, carried, acks))
+                self._track_envelope(envelope, outcome[1])
+
+    def _reconnected(self, now: float) -> None:
+        """Relay peers again after none: everything unacknowledged goes out now."""
+        for outgoing in self._mvds.outgoing():
+            self._mvds.resend_now(outgoing.message.id, now)
+        for peer, acks in self._acks_on_reconnect.items():
+            for ack in acks:
+                self._mvds.acknowledge(peer, ack)
+        self._acks_on_reconnect.clear()
+        self._sync_now.set()
+
+    def _collect_acknowledgements(self) -> None:
+        delivered = []
+        removed = []
+        for sync_id, peer in self._mvds.acknowledged:
+            removed.append((sync_id, cast(bytes, peer)))
+            message_id = self._sync_ids.pop(sync_id, None)
+            if message_id is not None and self.tracker.delivered(message_id):
+                delivered.append(message_id)
+        self._mvds.acknowledged.clear()
+        for channel in self._channels.values():
+            for message_id in channel.acknowledged:
+                if self.tracker.delivered(message_id):
+                    delivered.append(message_id)
+            channel.acknowledged.clear()
+        if removed or delivered:
+            self._pending.put_nowait(
+                _Write(
+                    outbox_removed=removed,
+                    statuses=[(m, DeliveryStatus.DELIVERED) for m in delivered],
+                    status_events=[
+                        self._status_event(m, DeliveryStatus.DELIVERED) for m in delivered
+                    ],
+                )
+            )
+
+    def _retry(self, envelope: Envelope, now: float, connected: bool) -> None:
+        """No store saw ``envelope`` in time: send what it carried again."""
+        contents = envelope.contents
+        if not isinstance(contents, tuple):
+            return
+        if contents[0] == "mvds":
+            _, peer, carried, acks = contents
+            if not connected:
+                self._acks_on_reconnect[peer].extend(acks)
+                return
+            for sync_id in carried:
+                self._mvds.resend_now(sync_id, now)
+            for ack in acks:
+                self._mvds.acknowledge(peer, ack)
+            self._wake.set()
+        elif contents[0] == "public" and connected:
+            _, name, data = contents
+            carried_ids = [m for m in envelope.messages if m in self.tracker.outstanding()]
+            if carried_ids:
+                self._publish_public_data(name, data, carried_ids)
+
+    # -- store: confirmations and history -----------------------------------------------------
+
+    async def _store_loop(self) -> None:
+        assert self.fetcher is not None
+        config = self.config
+        next_history = 0.0
+        next_sweep = self._now() + config.sds_sweep_interval
+        next_sds_sync = self._now() + config.sds_sync_interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(config.store_check_interval):
+                    await self._sync_now.wait()
+            now = self._now()
+            if self._sync_now.is_set():
+                self._sync_now.clear()
+                next_history = now
+            connected = bool(self.relay.relay_peers())
+            try:
+                await self._check_stored(now, connected)
+                if now >= next_history:
+                    await self.sync_history()
+                    next_history = now + config.history_interval
+                if now >= next_sweep:
+                    await self._sweep_channels(now, send_sync=now >= next_sds_sync)
+                    next_sweep = now + config.sds_sweep_interval
+                    if now >= next_sds_sync:
+                        next_sds_sync = now + config.sds_sync_interval
+            except (WakuError, ChatError, OSError, TimeoutError) as exc:
+                log.info("store unreachable: %s", exc)
+
+    async def _check_stored(self, now: float, connected: bool) -> None:
+        assert self.fetcher is not None
+        due = self.tracker.store_checks_due(now)
+        if due:
+            found = await self.fetcher.stored(due)
+            self._queue_statuses(self.tracker.stored(found), DeliveryStatus.STORED)
+        for envelope in self.tracker.overdue(now):
+            self._retry(envelope, now, connected)
+
+    def _saw(self, digest: bytes) -> bool:
+        """Remember a Waku message hash; False when it was already known."""
+        if digest in self._seen:
+            return False
+        self._seen[digest] = None
+        if len(self._seen) > MAX_SEEN:
+            self._seen.popitem(last=False)
+        return True
+
+    async def sync_history(self) -> int:
+        """Fetch from the store what reached our topics since we were last in sync and we
+        did not see; returns how many messages that was."""
+        if self.fetcher is None:
+            raise ChatError("no store node to fetch history from")
+        end_ns = time.time_ns()
+        if self._last_synced_ns is None:
+            start_ns = end_ns - int(self.config.first_history_window * 1e9)
+        else:
+            start_ns = self._last_synced_ns - int(self.config.history_margin * 1e9)
+        by_pubsub: dict[str, list[str]] = defaultdict(list)
+        for content_topic in [self._own_topic, *self._public_chats]:
+            by_pubsub[self._pubsub_for(content_topic)].append(content_topic)
+        fetched = 0
+        for pubsub_topic, content_topics in by_pubsub.items():
+            entries = await self.fetcher.missed(
+                pubsub_topic, content_topics, start_ns, end_ns, lambda h: h in self._seen
+            )
+            for entry in entries:
+                assert entry.message is not None
+                new = self._saw(entry.hash)
+                self.fetcher.count(new)
+                if new:
+                    fetched += 1
+                    self._open_envelope(entry.message)
+        self._last_synced_ns = end_ns
+        self._pending.put_nowait(_Write(sync_state={LAST_SYNCED: end_ns.to_bytes(8, "big")}))
+        return fetched
+
+    async def _sweep_channels(self, now: float, *, send_sync: bool) -> None:
+        assert self.fetcher is not None
+        wanted: list[bytes] = []
+        for channel_id, channel in list(self._channels.items()):
+            swept = channel.sweep(now)
+            public = not channel_id.startswith("1:1/")
+            for data in swept.rebroadcast:
+                if public:
+                    self._publish_public_data(channel_id, data, [])
+            failed = [m for m in swept.failed if self.tracker.failed(m)]
+            self._queue_statuses(failed, DeliveryStatus.FAILED)
+            if swept.delivered:
+                self._deliver_channel(channel_id, swept.delivered)
+            wanted += [hint for hint in channel.missing().values() if hint is not None]
+            if public and send_sync and (channel.unacknowledged() or channel.missing()):
+                self._publish_public_data(channel_id, channel.sync_message(now), [])
+        wanted = [h for h in dict.fromkeys(wanted) if h not in self._seen]
+        if wanted:
+            for entry in await self.fetcher.fetch(wanted):
+                assert entry.message is not None
+                new = self._saw(entry.hash)
+                self.fetcher.count(new)
+                if new:
+                    self._open_envelope(entry.message)
 
     # -- receiving ----------------------------------------------------------------------------
 
     def _on_relayed(self, item: RelayedMessage) -> None:
-        topic = item.message.content_topic
-        if item.message.version != 1:
+        if not self._saw(item.hash):
+            return  # fetched from the store before the relay brought it
+        self._open_envelope(item.message)
+
+    def _open_envelope(self, message: WakuMessage) -> None:
+        topic = message.content_topic
+        if message.version != 1:
             return
         try:
             if topic == self._own_topic:
-                opened = decrypt_asymmetric(item.message.payload, self._identity)
+                opened = decrypt_asymmetric(message.payload, self._identity)
             elif topic in self._public_chats:
                 name = self._public_chats[topic]
-                opened = decrypt_symmetric(item.message.payload, topics.public_chat_key(name))
+                opened = decrypt_symmetric(message.payload, topics.public_chat_key(name))
             else:
                 return
             if opened.signer is None:
@@ -404,18 +928,122 @@ class Messenger:
             task = asyncio.get_running_loop().create_task(self.announce_device())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+        if topic in self._public_chats:
+            self._receive_public(self._public_chats[topic], sender, wrapped)
+            return
+        payload = _sync_payload(wrapped)
+        if payload is None:
+            self._handle_wrapped(sender, wrapped, None, None)
+        elif sender == self._public_key:
+            # Our other device's copy of what it sent: shown, not acknowledged.
+            for item in payload.messages:
+                self._receive_own_copy(bytes(item.body))
+        else:
+            self._receive_sync(sender, wrapped)
+
+    def _receive_sync(self, sender: bytes, data: bytes) -> None:
+        now = self._now()
+        new = self._mvds.receive(sender, data)
+        self._collect_acknowledgements()
+        channel_id = _one_to_one_channel(self._public_key, sender)
+        for sync in new:
+            try:
+                message = sds.parse(sync.body)
+            except sds.SdsError:
+                # A bare wrapped message, as status-go sends them.
+                self._handle_wrapped(sender, sync.body, None, (sender, sync.id))
+                continue
+            channel = self._channel(channel_id)
+            if channel.knows(message.message_id):
+                # Delivered before, maybe in another MVDS message (a resend): acknowledged.
+                self._mvds.acknowledge(sender, sync.id)
+                continue
+            self._awaiting_ack[message.message_id] = (sender, sync.id)
+            try:
+                delivered = channel.receive(sync.body, now)
+            except sds.SdsError as exc:
+                log.debug("dropped a 1:1 message: %s", exc)
+                self._mvds.acknowledge(sender, sync.id)  # it will not get any better
+                continue
+            self._dirty_channels.add(channel_id)
+            self._deliver_channel(channel_id, delivered)
+        if new:
+            self._wake.set()
+
+    def _receive_own_copy(self, body: bytes) -> None:
+        try:
+            message = sds.parse(body)
+        except sds.SdsError:
+            self._handle_wrapped(self._public_key, body, None, None)
+            return
+        channel_id = message.channel_id
+        if not channel_id.startswith("1:1/"):
+            return
+        self._deliver_channel(channel_id, self._channel(channel_id).receive(body, self._now()))
+        self._dirty_channels.add(channel_id)
+
+    def _receive_public(self, name: str, sender: bytes, data: bytes) -> None:
+        try:
+            message = sds.parse(data)
+        except sds.SdsError:
+            self._handle_wrapped(sender, data, name, None)
+            return
+        if message.channel_id != name:
+            return
+        channel = self._channel(name)
+        delivered = channel.receive(data, self._now())
+        self._dirty_channels.add(name)
+        self._collect_acknowledgements()
+        self._deliver_channel(name, delivered)
+
+    def _deliver_channel(self, channel_id: str, delivered: list[sds.Delivered]) -> None:
+        public = not channel_id.startswith("1:1/")
+        for item in delivered:
+            ack = self._awaiting_ack.pop(item.message_id, None)
+            try:
+                if public:
+                    self._handle_wrapped(None, item.content, channel_id, ack)
+                else:
+                    self._handle_wrapped(None, item.content, None, ack, channel_id)
+            except (InvalidWrapper, ChatError, ValueError) as exc:
+                log.debug("dropped a synced message: %s", exc)
+                if ack is not None:
+                    self._mvds.acknowledge(*ack)
+
+    def _handle_wrapped(
+        self,
+        sender: bytes | None,
+        wrapped: bytes,
+        public_chat: str | None,
+        ack: tuple[bytes, bytes] | None,
+        channel_id: str | None = None,
+    ) -> None:
+        """Store and announce one wrapped message; ``sender``: the envelope's signer, who
+        must be its author (None when a data sync layer delivered it: the wrapper's own
+        signature names the author, and a 1:1 channel's messages must be ours or the other
+        person's); ``ack``: the MVDS acknowledgement due once stored."""
         message = unwrap(wrapped)
-        if message.author != sender:
+        if sender is not None and message.author != sender:
             raise ChatError("the wrapper's author is not the envelope's signer")
+        if channel_id is not None:
+            peer = message.author
+            if peer == self._public_key and message.type == MessageType.CHAT_MESSAGE:
+                chat_id = chat_message_pb2.ChatMessage.FromString(message.payload).chat_id
+                peer = bytes.fromhex(chat_id[2:]) if chat_id.startswith("0x") else b""
+            if _one_to_one_channel(self._public_key, peer) != channel_id:
+                raise ChatError("a 1:1 conversation carried someone else's message")
+        after = (lambda: self._mvds.acknowledge(*ack)) if ack is not None else None
         outgoing = message.author == self._public_key  # our own other device sent it
         if message.type == MessageType.EMOJI_REACTION:
-            self._receive_reaction(message.author, message.payload, outgoing)
+            self._receive_reaction(message.author, message.payload, outgoing, after)
             return
         if message.type != MessageType.CHAT_MESSAGE:
+            if after is not None:
+                after()
             return
         chat_message = chat_message_pb2.ChatMessage.FromString(message.payload)
-        if topic in self._public_chats:
-            chat_id = self._public_chats[topic]
+        if public_chat is not None:
+            chat_id = public_chat
         elif outgoing:
             chat_id = chat_message.chat_id
         else:
@@ -429,11 +1057,16 @@ class Messenger:
             chat_message.timestamp,
             message.payload,
         )
-        self._pending.put_nowait(_Write(stored, self._event(stored, chat_message, outgoing), None))
+        event = self._event(stored, chat_message, outgoing)
+        self._pending.put_nowait(_Write(stored, event, after=after))
 
-    def _receive_reaction(self, author: bytes, payload: bytes, outgoing: bool) -> None:
+    def _receive_reaction(
+        self, author: bytes, payload: bytes, outgoing: bool, after: Callable[[], None] | None
+    ) -> None:
         reaction = chat_message_pb2.EmojiReaction.FromString(payload)
         if not 1 <= reaction.type <= 6 or not reaction.message_id:
+            if after is not None:
+                after()
             return
         self._tick(reaction.clock)
         author_key = chat_key_text(author)
@@ -454,38 +1087,62 @@ class Messenger:
             kind="reaction",
             reaction=-reaction.type if reaction.retracted else reaction.type,
         )
-        self._pending.put_nowait(_Write(stored, event, None))
+        self._pending.put_nowait(_Write(stored, event, after=after))
+
+    # -- the database writer ------------------------------------------------------------------
+
+    def _batch(self, writes: list[_Write]) -> Batch:
+        batch = Batch(
+            messages=[w.stored for w in writes if w.stored is not None],
+            # The ratchet steps these messages took commit with them.
+            device_state=json.dumps(export_state(self.encryption)).encode(),
+        )
+        for write in writes:
+            batch.outbox_added += write.outbox_added
+            batch.outbox_removed += write.outbox_removed
+            batch.statuses += write.statuses
+            batch.sync_state.update(write.sync_state)
+        for channel_id in self._dirty_channels:
+            state = self._channels[channel_id].export()
+            state["log"] = state["log"][-SDS_SAVED_LOG:]  # type: ignore[index]
+            batch.sync_state[SDS_STATE + channel_id] = json.dumps(state).encode()
+        self._dirty_channels.clear()
+        return batch
 
     async def _write_loop(self) -> None:
         while True:
-            batch = [await self._pending.get()]
+            writes = [await self._pending.get()]
             while not self._pending.empty():
-                batch.append(self._pending.get_nowait())
+                writes.append(self._pending.get_nowait())
             try:
-                for write in batch:
-                    if write.event is not None and write.event.chat_id.startswith("0x"):
+                for write in writes:
+                    event = write.event
+                    if event is not None and event.chat_id.startswith("0x"):
                         with contextlib.suppress(ValueError):  # an id naming no key: no chat
-                            name = chat_key_text(bytes.fromhex(write.event.chat_id[2:]))
-                            await self.database.upsert_chat(write.event.chat_id, ONE_TO_ONE, name)
-                # The ratchet steps these messages took commit with them.
-                state = json.dumps(export_state(self.encryption)).encode()
-                added = await self.database.add_messages(
-                    [write.stored for write in batch], device_state=state
-                )
+                            name = chat_key_text(bytes.fromhex(event.chat_id[2:]))
+                            await self.database.upsert_chat(event.chat_id, ONE_TO_ONE, name)
+                added = iter(await self.database.commit(self._batch(writes)))
             except (ChatError, sqlite3.Error) as exc:
                 log.error("chat database write failed: %s", exc)
                 failure = ChatError(f"the chat database failed: {exc}")
-                for write in batch:
+                for write in writes:
                     if write.committed is not None and not write.committed.done():
                         write.committed.set_exception(failure)
                     self._pending.task_done()
                 continue
-            for write, new in zip(batch, added, strict=True):
+            for write in writes:
+                new = next(added) if write.stored is not None else False
                 if write.committed is not None and not write.committed.done():
                     write.committed.set_result(None)
+                if write.after is not None:
+                    write.after()
                 if new and write.event is not None:
-                    self._events.put_nowait(write.event)
+                    self._announce(write.event)
+                for event in write.status_events:
+                    self._announce(event)
                 self._pending.task_done()
+            if any(w.after is not None for w in writes):
+                self._wake.set()  # acknowledgements are due
 
     @staticmethod
     def _event(
@@ -502,4 +1159,5 @@ class Messenger:
             message.response_to,
             outgoing,
             kind="contact_request" if contact_request else "message",
+            status=stored.status or "",
         )

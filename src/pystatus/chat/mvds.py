@@ -2,9 +2,12 @@
 
 A message sent to peers is kept, per peer, until that peer acknowledges it, and re-sent at
 ``now + 2^(n-1) * RESEND_INTERVAL`` (plus jitter) after its n-th transmission, as status-go
-does. Received messages are acknowledged in the next payload to their sender and delivered
-to the application once, however often they arrive. At most one payload per peer leaves per
-:meth:`MVDS.tick`; it carries every acknowledgement due and every message whose time came.
+does, until ``max_sends`` transmissions went unanswered: then it is reported failed. Received
+messages are delivered to the application once, however often they arrive; the application
+acknowledges a new message (:meth:`MVDS.acknowledge`) once it has stored it, and copies of
+known ones are acknowledged again at once. At most one payload per peer leaves per
+:meth:`MVDS.tick`; it carries every acknowledgement due and the messages whose time came, up
+to a size that fits one Waku message.
 
 A message's id is sha256("MESSAGE_ID" || group id || uint64le(timestamp) || body).
 """
@@ -26,6 +29,10 @@ from pystatus.waku.wire import parse
 RESEND_INTERVAL = 30.0
 MAX_RESEND_DELAY = 3600.0
 MAX_PAYLOAD_RECORDS = 2000
+MAX_PAYLOAD_BYTES = 100 * 1024
+MAX_SENDS = 12
+"""Transmissions before a message is given up (about 17 hours of status-go's backoff)."""
+RECORD_OVERHEAD = 32
 MAX_REMEMBERED = 100_000
 """Ids of delivered messages kept to deliver each once (the oldest are forgotten)."""
 
@@ -66,14 +73,40 @@ class _PeerState:
 
 
 @dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message waiting for a peer's acknowledgement (what survives a restart)."""
+
+    peer: Peer
+    message: SyncMessage
+    send_count: int
+    send_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     payloads: dict[Peer, bytes]
     """What to send to each peer now."""
+    carried: dict[Peer, list[bytes]]
+    """The ids of the messages in each payload."""
+    acks: dict[Peer, list[bytes]]
+    """The acknowledgements in each payload."""
+    failed: list[tuple[bytes, Peer]]
+    """(message id, peer) given up on in this tick."""
 
 
 class MVDS:
-    def __init__(self, *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        rng: random.Random | None = None,
+        resend_interval: float = RESEND_INTERVAL,
+        max_sends: int = MAX_SENDS,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    ) -> None:
         self._rng = rng or random.Random()
+        self._resend_interval = resend_interval
+        self._max_sends = max_sends
+        self._max_payload_bytes = max_payload_bytes
         self._peers: dict[Peer, _PeerState] = {}
         self._messages: dict[bytes, SyncMessage] = {}
         self._delivered: set[bytes] = set()
@@ -86,42 +119,85 @@ class MVDS:
 
     # -- sending ----------------------------------------------------------------------------
 
-    def send(self, message: SyncMessage, peers: list[Peer], now: float) -> bytes:
-        """Queue ``message`` for ``peers``; it goes out at the next tick."""
+    def send(
+        self, message: SyncMessage, peers: list[Peer], now: float, *, send_count: int = 0
+    ) -> bytes:
+        """Queue ``message`` for ``peers``; it goes out at the next tick (or at ``now`` when
+        restoring one already sent ``send_count`` times)."""
         self._messages[message.id] = message
         for peer in peers:
-            self._peer(peer).outgoing.setdefault(message.id, _Record(0, now))
+            self._peer(peer).outgoing.setdefault(message.id, _Record(send_count, now))
         return message.id
+
+    def resend_now(self, message: bytes, now: float) -> bool:
+        """Send ``message`` again at the next tick to every peer that has not acknowledged it
+        (when the network lost it, sooner than the backoff would)."""
+        found = False
+        for state in self._peers.values():
+            record = state.outgoing.get(message)
+            if record is not None:
+                record.send_at = min(record.send_at, now)
+                found = True
+        return found
+
+    def outgoing(self) -> list[Outgoing]:
+        return [
+            Outgoing(peer, self._messages[message], record.send_count, record.send_at)
+            for peer, state in self._peers.items()
+            for message, record in state.outgoing.items()
+        ]
+
+    def acknowledge(self, peer: Peer, message: bytes) -> None:
+        """Acknowledge a new message from ``peer`` in the next payload (once it is stored);
+        from then on copies of it are acknowledged at once and not delivered again."""
+        if message not in self._delivered:
+            self._remember_delivered(message)
+        self._peer(peer).acks.append(message)
 
     def pending(self, message: bytes) -> list[Peer]:
         """The peers that have not yet acknowledged ``message``."""
         return [p for p, s in self._peers.items() if message in s.outgoing]
 
     def _resend_delay(self, count: int) -> float:
-        delay = min(MAX_RESEND_DELAY, 2.0 ** (count - 1) * RESEND_INTERVAL)
+        delay = min(MAX_RESEND_DELAY, 2.0 ** (count - 1) * self._resend_interval)
         return delay + self._rng.uniform(0, delay / 10)
 
     def tick(self, now: float) -> Tick:
         payloads: dict[Peer, bytes] = {}
+        carried: dict[Peer, list[bytes]] = {}
+        acks: dict[Peer, list[bytes]] = {}
+        failed: list[tuple[bytes, Peer]] = []
         for peer, state in self._peers.items():
             payload = mvds_pb2.Payload()
             payload.acks.extend(state.acks[:MAX_PAYLOAD_RECORDS])
             del state.acks[:MAX_PAYLOAD_RECORDS]
-            for message_id_, record in state.outgoing.items():
+            size = RECORD_OVERHEAD * len(payload.acks)
+            ids: list[bytes] = []
+            for message_id_, record in list(state.outgoing.items()):
                 if len(payload.messages) >= MAX_PAYLOAD_RECORDS:
                     break
                 if record.send_at > now:
                     continue
+                if record.send_count >= self._max_sends:
+                    del state.outgoing[message_id_]
+                    failed.append((message_id_, peer))
+                    continue
                 message = self._messages[message_id_]
+                size += len(message.body) + RECORD_OVERHEAD
+                if ids and size > self._max_payload_bytes:
+                    break
                 payload.messages.add(
                     group_id=message.group_id, timestamp=message.timestamp, body=message.body
                 )
+                ids.append(message_id_)
                 record.send_count += 1
                 record.send_at = now + self._resend_delay(record.send_count)
             if payload.acks or payload.messages:
                 payloads[peer] = payload.SerializeToString()
+                carried[peer] = ids
+                acks[peer] = [bytes(a) for a in payload.acks]
         self._forget_acknowledged()
-        return Tick(payloads)
+        return Tick(payloads, carried, acks, failed)
 
     def _forget_acknowledged(self) -> None:
         wanted = {m for state in self._peers.values() for m in state.outgoing}
@@ -137,7 +213,8 @@ class MVDS:
             self._delivered.discard(self._delivered_order.popleft())
 
     def receive(self, peer: Peer, data: bytes) -> list[SyncMessage]:
-        """Handle one payload from ``peer``; returns the messages new to us, in order."""
+        """Handle one payload from ``peer``; returns the messages not yet acknowledged, in
+        order, for the caller to store and then :meth:`acknowledge`."""
         try:
             payload = parse(mvds_pb2.Payload(), data, "MVDS payload")
         except DecodeError as exc:
@@ -151,8 +228,8 @@ class MVDS:
         delivered = []
         for item in payload.messages:
             message = SyncMessage(bytes(item.group_id), item.timestamp, bytes(item.body))
-            state.acks.append(message.id)  # re-acknowledged however often it comes
-            if message.id not in self._delivered:
-                self._remember_delivered(message.id)
+            if message.id in self._delivered:
+                state.acks.append(message.id)  # re-acknowledged however often it comes
+            else:
                 delivered.append(message)
         return delivered
