@@ -18,7 +18,7 @@ from pystatus import __version__, redaction
 from pystatus.api.server import AsgiServer, MetricsServer, RestServer
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.account import Account
-from pystatus.chat.messenger import Messenger
+from pystatus.chat.messenger import HISTORY_INTERVAL, Messenger, ReliabilityConfig
 from pystatus.cli import nwaku_args
 from pystatus.cli.account import account_app, account_directory, password_or_prompt
 from pystatus.cli.chat import chat_app
@@ -34,6 +34,7 @@ from pystatus.node.config import (
 )
 from pystatus.node.node import WakuNode
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey, load_nodekey
+from pystatus.p2p.faults import FaultPlan
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku.enr import Enr
 
@@ -191,6 +192,17 @@ def node(
             help="Chat as the account in the data dir (REST /chat/v1; PYSTATUS_PASSWORD)",
         ),
     ] = "false",
+    chat_history_interval: Annotated[
+        float,
+        typer.Option(help="Seconds between asking --storenode for chat messages we missed"),
+    ] = HISTORY_INTERVAL,
+    relay_faults: Annotated[
+        str,
+        typer.Option(
+            help="Testing only: faults on incoming relay links, e.g. loss=0.2,delay=0.05,"
+            "duplicate=0.01,reorder=0.05,seed=1"
+        ),
+    ] = "",
     log_level: Annotated[str, typer.Option(help="TRACE DEBUG INFO NOTICE WARN ERROR")] = "INFO",
 ) -> None:
     """Run a Waku node: relay, metadata, identify and ping, and the REST API with --rest.
@@ -255,7 +267,11 @@ def node(
                 if _flag("metrics-server", metrics_server)
                 else None
             ),
+            relay_faults=FaultPlan.parse(relay_faults) if relay_faults else None,
         )
+        if chat_history_interval <= 0:
+            raise ConfigError("--chat-history-interval must be positive")
+        reliability = ReliabilityConfig(history_interval=chat_history_interval)
     except PystatusError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -266,13 +282,17 @@ def node(
             account = Account.unlock(
                 directory, password_or_prompt(os.environ.get("PYSTATUS_PASSWORD"), confirm=False)
             )
-        asyncio.run(_run_node(config, account))
+        asyncio.run(_run_node(config, account, reliability))
     except PystatusError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
 
 
-async def _run_node(config: NodeConfig, account: Account | None = None) -> None:
+async def _run_node(
+    config: NodeConfig,
+    account: Account | None = None,
+    reliability: ReliabilityConfig | None = None,
+) -> None:
     node = WakuNode(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -283,7 +303,13 @@ async def _run_node(config: NodeConfig, account: Account | None = None) -> None:
     messenger: Messenger | None = None
     try:
         if account is not None:
-            messenger = Messenger(account, node.require_relay(), node.content_topic_to_pubsub)
+            messenger = Messenger(
+                account,
+                node.require_relay(),
+                node.content_topic_to_pubsub,
+                store=node.store_peer(),
+                reliability=reliability,
+            )
             await messenger.start()
             print(f"chatting as {messenger.chat_key}", flush=True)
         rest = RestServer(node, config.rest, messenger) if config.rest is not None else None

@@ -10,6 +10,7 @@ from pathlib import Path
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.errors import ConfigError
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
+from pystatus.p2p.faults import FaultPlan
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku.enr import Enr
 from pystatus.waku.errors import InvalidTopic
@@ -114,6 +115,8 @@ class NodeConfig:
     known_enrs: tuple[Enr, ...] = ()
     """Signed records of peers (static nodes given as ENRs) offered by peer exchange."""
     metrics: MetricsConfig | None = None
+    relay_faults: FaultPlan | None = None
+    """Faults injected on the relay's incoming links (for reliability tests)."""
 
     def __post_init__(self) -> None:
         for name, value in (

@@ -30,8 +30,8 @@ from pystatus.waku.lightpush import LightPushClient, LightPushServer
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.metadata import METADATA_PROTOCOL_ID, WakuMetadata
 from pystatus.waku.peer_exchange import EnrCache, PeerExchangeClient, PeerExchangeServer
-from pystatus.waku.relay import PublishOutcome, RelayedMessage, WakuRelay
-from pystatus.waku.store import StoreClient
+from pystatus.waku.relay import PublishOutcome, RelayConfig, RelayedMessage, WakuRelay
+from pystatus.waku.store import StoreClient, StoreQuery, StoreResponse
 from pystatus.waku.topics import RelayShard, pubsub_topic_for_content_topic
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,9 @@ class WakuNode:
                 max_connections=config.max_connections,
             )
         )
-        self.relay = WakuRelay(self.host) if config.relay else None
+        self.relay = (
+            WakuRelay(self.host, RelayConfig(faults=config.relay_faults)) if config.relay else None
+        )
         self.metadata = WakuMetadata(
             self.host, cluster_id=config.cluster_id, shards=lambda: self.config.relay_shards
         )
@@ -301,6 +303,12 @@ class WakuNode:
 
     # -- relay for the REST API --------------------------------------------------------------
 
+    def store_peer(self) -> StorePeer | None:
+        """Store queries to ``--storenode`` (what a messenger confirms and catches up with)."""
+        if self.config.storenode is None:
+            return None
+        return StorePeer(self.store_client, self.config.storenode)
+
     def require_relay(self) -> WakuRelay:
         if self.relay is None:
             raise NodeError("relay is not enabled on this node (--relay=false)")
@@ -341,3 +349,14 @@ class WakuNode:
         if self.topic_cache is not None and self.content_cache is not None:
             self.topic_cache.add(item)
             self.content_cache.add(item)
+
+
+class StorePeer:
+    """Queries to one store node."""
+
+    def __init__(self, client: StoreClient, peer: Multiaddr) -> None:
+        self.client = client
+        self.peer = peer
+
+    async def query(self, query: StoreQuery) -> StoreResponse:
+        return await self.client.query(self.peer, query)
