@@ -129,4 +129,5 @@ def test_resend_now_skips_the_backoff_and_payloads_fit_a_waku_message() -> None:
     assert alice.resend_now(sent[0], now)
     again = alice.tick(now)
     assert again.carried == {"bob": [sent[0]]}
-    assert [o.send_count for o in alice.outgoing() if o.message.id == sent[0]] == [2]
+    assert [o.send_count for o in alice.outgoing() if o.message.id == sent[0]] == [1]
+    assert alice.tick(now).payloads == {}, "and the backoff still holds it"

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import coincurve
+from prometheus_client import Counter
 
 from pystatus.chat import mvds, sds, topics
 from pystatus.chat.account import Account
@@ -67,7 +68,7 @@ from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.chat.ratchet import RatchetError
 from pystatus.chat.wrapper import InvalidWrapper, MessageType, unwrap, wrap
 from pystatus.chat.wrapper import message_id as wrapper_message_id
-from pystatus.errors import ChatError, WakuError
+from pystatus.errors import ChatError, PystatusError, WakuError
 from pystatus.waku.errors import DecodeError
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.payload import (
@@ -81,6 +82,12 @@ from pystatus.waku.relay import RelayedMessage, WakuRelay
 from pystatus.waku.wire import parse
 
 log = logging.getLogger(__name__)
+
+PUBLISHED_BYTES = Counter(
+    "chat_published_bytes",
+    "Bytes of the Waku messages the messenger published, by what they carried",
+    ["kind"],
+)
 
 ONE_TO_ONE = "one_to_one"
 PUBLIC = "public"
@@ -102,12 +109,13 @@ class ReliabilityConfig:
     """MVDS's epoch: how often payloads leave."""
     resend_interval: float = mvds.RESEND_INTERVAL
     max_sends: int = mvds.MAX_SENDS
-    store_check_interval: float = 1.0
-    store_check_after: float = 2.0
-    republish_after: float = 6.0
+    store_check_interval: float = 0.25
+    store_check_after: float = 0.4
+    republish_after: float = 1.0
+    """A Waku message no store has seen this long after it left is sent again."""
     history_interval: float = HISTORY_INTERVAL
     """How often the store is asked for what we missed."""
-    history_margin: float = 30.0
+    history_margin: float = 10.0
     """How far before the last sync each history query starts (clocks drift, stores lag)."""
     first_history_window: float = 24 * 3600.0
     sds_sweep_interval: float = 5.0
@@ -234,6 +242,7 @@ class Messenger:
         )
         self.fetcher = HistoryFetcher(store) if store is not None else None
         self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._asked: OrderedDict[bytes, float] = OrderedDict()
         self._last_synced_ns: int | None = None
         self._had_peers = False
         self._acks_on_reconnect: dict[bytes, list[bytes]] = defaultdict(list)
@@ -479,7 +488,7 @@ class Messenger:
     def _send_private(self, recipient: bytes, wrapped: bytes) -> None:
         """Encrypt for the recipient's devices and ours, publish to them and to us."""
         for content_topic, payload in self._encrypt_private(recipient, wrapped):
-            self._publish(content_topic, payload)
+            self._publish(content_topic, payload, "message")
 
     async def resend(self, message_id: str) -> None:
         """Send a failed message of ours again."""
@@ -578,6 +587,7 @@ class Messenger:
             encrypt_symmetric(
                 protocol.SerializeToString(), topics.public_chat_key(name), signer=self._identity
             ),
+            "public",
         )
         if outcome is None:
             return DeliveryStatus.PENDING
@@ -602,9 +612,13 @@ class Messenger:
             content_type=chat_message_pb2.ChatMessage.TEXT_PLAIN,
         )
 
-    def _publish(self, content_topic: str, payload: bytes) -> tuple[bytes, int] | None:
-        """Publish; (Waku message hash, relay peers reached), or None when refused."""
+    def _publish(
+        self, content_topic: str, payload: bytes, kind: str = "control"
+    ) -> tuple[bytes, int] | None:
+        """Publish; (Waku message hash, relay peers reached), or None when refused. ``kind``
+        says what it carries, for the byte count: message, ack, public or control."""
         message = WakuMessage(payload, content_topic, version=1, timestamp=time.time_ns())
+        PUBLISHED_BYTES.labels(kind).inc(len(message.encode()))
         try:
             outcome = self.relay.publish(self._pubsub_for(content_topic), message)
         except WakuError as exc:
@@ -680,7 +694,7 @@ class Messenger:
             await asyncio.sleep(0)  # let concurrent senders join this payload
             try:
                 await self._sync_tick()
-            except (ChatError, WakuError) as exc:
+            except PystatusError as exc:
                 log.warning("data sync tick failed: %s", exc)
 
     async def _sync_tick(self) -> None:
@@ -712,12 +726,16 @@ class Messenger:
             carried = tick.carried.get(peer, [])
             acks = tick.acks.get(peer, [])
             for content_topic, payload in envelopes:
-                outcome = self._publish(content_topic, payload)
+                outcome = self._publish(content_topic, payload, "message" if carried else "ack")
                 if outcome is None or (
                     content_topic == self._own_topic and peer != self._public_key
                 ):
                     continue
                 messages = [m for m in (self._sync_ids.get(i) for i in carried) if m]
+                if messages:
+                    channel = self._channel(_one_to_one_channel(self._public_key, peer))
+                    for message_id in messages:
+                        channel.set_retrieval_hint(message_id, outcome[0])
                 envelope = Envelope(outcome[0], now, messages, ("mvds", peer, carried, acks))
                 self._track_envelope(envelope, outcome[1])
 
@@ -796,15 +814,16 @@ class Messenger:
             connected = bool(self.relay.relay_peers())
             try:
                 await self._check_stored(now, connected)
+                await self._fetch_missing(now)
                 if now >= next_history:
                     await self.sync_history()
                     next_history = now + config.history_interval
                 if now >= next_sweep:
-                    await self._sweep_channels(now, send_sync=now >= next_sds_sync)
+                    self._sweep_channels(now, send_sync=now >= next_sds_sync)
                     next_sweep = now + config.sds_sweep_interval
                     if now >= next_sds_sync:
                         next_sds_sync = now + config.sds_sync_interval
-            except (WakuError, ChatError, OSError, TimeoutError) as exc:
+            except (PystatusError, OSError, TimeoutError) as exc:
                 log.info("store unreachable: %s", exc)
 
     async def _check_stored(self, now: float, connected: bool) -> None:
@@ -854,9 +873,7 @@ class Messenger:
         self._pending.put_nowait(_Write(sync_state={LAST_SYNCED: end_ns.to_bytes(8, "big")}))
         return fetched
 
-    async def _sweep_channels(self, now: float, *, send_sync: bool) -> None:
-        assert self.fetcher is not None
-        wanted: list[bytes] = []
+    def _sweep_channels(self, now: float, *, send_sync: bool) -> None:
         for channel_id, channel in list(self._channels.items()):
             swept = channel.sweep(now)
             public = not channel_id.startswith("1:1/")
@@ -867,17 +884,32 @@ class Messenger:
             self._queue_statuses(failed, DeliveryStatus.FAILED)
             if swept.delivered:
                 self._deliver_channel(channel_id, swept.delivered)
-            wanted += [hint for hint in channel.missing().values() if hint is not None]
             if public and send_sync and (channel.unacknowledged() or channel.missing()):
                 self._publish_public_data(channel_id, channel.sync_message(now), [])
-        wanted = [h for h in dict.fromkeys(wanted) if h not in self._seen]
-        if wanted:
-            for entry in await self.fetcher.fetch(wanted):
-                assert entry.message is not None
-                new = self._saw(entry.hash)
-                self.fetcher.count(new)
-                if new:
-                    self._open_envelope(entry.message)
+
+    async def _fetch_missing(self, now: float) -> None:
+        """Fetch by hash the messages conversations wait for, where their hash is known."""
+        assert self.fetcher is not None
+        wanted = [
+            hint
+            for channel in self._channels.values()
+            if channel.waiting()
+            for hint in channel.missing().values()
+            if hint is not None and hint not in self._seen
+        ]
+        wanted = [h for h in dict.fromkeys(wanted) if now - self._asked.get(h, 0.0) >= 1.0]
+        if not wanted:
+            return
+        for digest in wanted:
+            self._asked[digest] = now
+        while len(self._asked) > MAX_SEEN:
+            self._asked.popitem(last=False)
+        for entry in await self.fetcher.fetch(wanted):
+            assert entry.message is not None
+            new = self._saw(entry.hash)
+            self.fetcher.count(new)
+            if new:
+                self._open_envelope(entry.message)
 
     # -- receiving ----------------------------------------------------------------------------
 

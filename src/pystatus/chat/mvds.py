@@ -64,6 +64,8 @@ class SyncMessage:
 class _Record:
     send_count: int = 0
     send_at: float = 0.0
+    expedite: bool = False
+    """Send at the next tick, outside the backoff schedule (it neither counts nor moves)."""
 
 
 @dataclass(slots=True)
@@ -131,12 +133,13 @@ class MVDS:
 
     def resend_now(self, message: bytes, now: float) -> bool:
         """Send ``message`` again at the next tick to every peer that has not acknowledged it
-        (when the network lost it, sooner than the backoff would)."""
+        (when the network lost it, sooner than the backoff would); the backoff's schedule and
+        count stay as they were."""
         found = False
         for state in self._peers.values():
             record = state.outgoing.get(message)
             if record is not None:
-                record.send_at = min(record.send_at, now)
+                record.expedite = True
                 found = True
         return found
 
@@ -176,9 +179,9 @@ class MVDS:
             for message_id_, record in list(state.outgoing.items()):
                 if len(payload.messages) >= MAX_PAYLOAD_RECORDS:
                     break
-                if record.send_at > now:
+                if record.send_at > now and not record.expedite:
                     continue
-                if record.send_count >= self._max_sends:
+                if record.send_count >= self._max_sends and not record.expedite:
                     del state.outgoing[message_id_]
                     failed.append((message_id_, peer))
                     continue
@@ -190,6 +193,10 @@ class MVDS:
                     group_id=message.group_id, timestamp=message.timestamp, body=message.body
                 )
                 ids.append(message_id_)
+                if record.expedite and record.send_at > now:
+                    record.expedite = False
+                    continue
+                record.expedite = False
                 record.send_count += 1
                 record.send_at = now + self._resend_delay(record.send_count)
             if payload.acks or payload.messages:

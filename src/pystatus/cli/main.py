@@ -23,6 +23,7 @@ from pystatus.cli import nwaku_args
 from pystatus.cli.account import account_app, account_directory, password_or_prompt
 from pystatus.cli.chat import chat_app
 from pystatus.cli.store import store_app
+from pystatus.cli.testnet import run_testnet
 from pystatus.errors import ConfigError, PystatusError
 from pystatus.node.config import (
     FilterConfig,
@@ -47,6 +48,7 @@ app = typer.Typer(
 app.add_typer(store_app, name="store")
 app.add_typer(account_app, name="account")
 app.add_typer(chat_app, name="chat")
+app.command(name="testnet")(run_testnet)
 console = Console(stderr=True)
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL")
 

@@ -21,6 +21,9 @@ RELAY_DROPPED_RPCS = Counter(
     "waku_relay_dropped_rpcs", "RPCs dropped because a peer's send queue was full"
 )
 RELAY_SEND_QUEUE = Gauge("waku_relay_send_queue_bytes", "Bytes waiting in relay send queues")
+RELAY_FAULTS = Counter(
+    "waku_relay_injected_faults", "What the testing fault layer did to incoming messages", ["kind"]
+)
 RELAY_GRAYLISTED = Counter("waku_relay_graylisted_peers", "Peers whose score fell below graylist")
 
 PROTOCOL_MESSAGES = Counter(

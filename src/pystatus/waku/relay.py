@@ -23,7 +23,7 @@ from google.protobuf.message import DecodeError as ProtobufDecodeError
 
 from pystatus.p2p.connection import Connection
 from pystatus.p2p.errors import P2PError, RemoteProtocolError
-from pystatus.p2p.faults import FaultPlan, LinkFaults
+from pystatus.p2p.faults import FaultCounts, FaultPlan, LinkFaults
 from pystatus.p2p.gossipsub.events import Deliver, Graylisted, SendRpc
 from pystatus.p2p.gossipsub.params import GossipsubParams
 from pystatus.p2p.gossipsub.proto import gossipsub_rpc_pb2 as rpc_pb2
@@ -43,6 +43,7 @@ from pystatus.waku.rate_limit import PeerRateLimiter
 log = logging.getLogger(__name__)
 
 MAX_SEND_QUEUE_BYTES = 8 * 1024 * 1024
+FAULT_KINDS = tuple(f.name for f in dataclasses.fields(FaultCounts))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -407,11 +408,16 @@ class WakuRelay:
             self._receive_late(key, decoded.SerializeToString())
         loop = asyncio.get_running_loop()
         for message in messages:
+            before = dataclasses.astuple(faults.counts)
             for delay, frame in faults.apply(rpc_pb2.RPC(publish=[message]).SerializeToString()):
                 if delay:
                     loop.call_later(delay, self._receive_late, key, frame)
                 else:
                     self._receive_late(key, frame)
+            after = dataclasses.astuple(faults.counts)
+            for name, old, new in zip(FAULT_KINDS, before, after, strict=True):
+                if new > old:
+                    metrics.RELAY_FAULTS.labels(name).inc(new - old)
 
     def _receive_late(self, key: bytes, rpc: bytes) -> None:
         if key not in self._writers:

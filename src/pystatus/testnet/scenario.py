@@ -1,0 +1,479 @@
+"""A testnet on 127.0.0.1: two chatting accounts on their own node processes joined by a line
+of relay nodes (the first also a store node), with faults injected on every relay link and
+nodes killed and restarted on a schedule. A scenario sends messages both ways and reports
+what arrived, how often, in what order, how late, and how many bytes it took.
+
+Topology: alice - relay-1 (store) - ... - relay-k - bob; both accounts ask relay-1's store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import shutil
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from pystatus.chat.account import Account
+from pystatus.chat.keys import public_key_from_chat_key_text
+from pystatus.chat.keystore import ScryptParams
+from pystatus.p2p.faults import FaultPlan
+from pystatus.testnet.process import NodeProcess, NodeProcessError, NodeSpec, free_port
+
+PASSWORD = "testnet password"
+CLUSTER = 16
+SHARD = 0
+SETTLE_TIMEOUT = 300.0
+SCRAPE_INTERVAL = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    node: str
+    """``alice``, ``bob`` or ``relay-N``."""
+    at_fraction: float
+    """When, as the fraction of messages sent."""
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    description: str
+    faults: FaultPlan | None = None
+    outages: tuple[Outage, ...] = ()
+
+
+SCENARIOS = {
+    "lossy": Scenario(
+        "lossy",
+        "20% of messages lost at random on every relay link, both ways",
+        faults=FaultPlan(loss=0.2),
+    ),
+    "recipient-offline": Scenario(
+        "recipient-offline",
+        "bob's node is killed (SIGKILL) and comes back 60 s later",
+        outages=(Outage("bob", 0.3, 60.0),),
+    ),
+    "relay-restart": Scenario(
+        "relay-restart",
+        "the relay (and store) node between them is killed (SIGKILL) and restarted",
+        outages=(Outage("relay-1", 0.4, 10.0),),
+    ),
+}
+
+
+@dataclass(slots=True)
+class Sent:
+    sender: str
+    index: int
+    id: str
+    sent_at: float
+
+
+@dataclass(slots=True)
+class Report:
+    scenario: str
+    messages: int
+    sent: int = 0
+    delivered: int = 0
+    duplicates: int = 0
+    order_violations: int = 0
+    acknowledged: int = 0
+    """Messages the sender's view shows delivered."""
+    statuses: dict[str, int] = field(default_factory=dict)
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    latency_samples: int = 0
+    wire_bytes: float = 0.0
+    bytes_per_delivered: float = 0.0
+    protocol_bytes: dict[str, float] = field(default_factory=dict)
+    node_bytes: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Bytes each node sent, by protocol."""
+    chat_bytes: dict[str, float] = field(default_factory=dict)
+    history_bytes: float = 0.0
+    history_fetched: float = 0.0
+    history_duplicate_ratio: float = 1.0
+    faults: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.delivered == self.messages
+            and self.duplicates == 0
+            and self.order_violations == 0
+            and self.acknowledged == self.messages
+        )
+
+
+@dataclass(slots=True)
+class Progress:
+    sent: int = 0
+    delivered: int = 0
+    acknowledged: int = 0
+    phase: str = "starting"
+
+
+class LocalNetwork:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        relays: int = 1,
+        faults: FaultPlan | None = None,
+        history_interval: float = 1.0,
+    ) -> None:
+        self.directory = directory
+        self.relays: list[NodeProcess] = []
+        self.chat: dict[str, NodeProcess] = {}
+        self._relay_count = relays
+        self._faults = faults
+        self._history_interval = history_interval
+        self.keys: dict[str, str] = {}
+
+    def _spec(self, name: str, args: list[str], env: dict[str, str] | None = None) -> NodeSpec:
+        data_dir = self.directory / name
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # One shard: every content topic of the chat maps to it.
+        common = [
+            f"--cluster-id={CLUSTER}",
+            f"--shard={SHARD}",
+            "--num-shards-in-network=1",
+            "--log-level=WARN",
+        ]
+        if self._faults is not None and self._faults.active:
+            common.append(f"--relay-faults={self._faults}")
+        return NodeSpec(
+            name,
+            secrets.token_hex(32),
+            free_port(),
+            free_port(),
+            free_port(),
+            data_dir,
+            [*common, *args],
+            env or {},
+        )
+
+    def node(self, name: str) -> NodeProcess:
+        if name in self.chat:
+            return self.chat[name]
+        return self.relays[int(name.removeprefix("relay-")) - 1]
+
+    async def start(self) -> None:
+        previous: NodeProcess | None = None
+        for index in range(self._relay_count):
+            name = f"relay-{index + 1}"
+            args = ["--store=true"] if index == 0 else []
+            if previous is not None:
+                args.append(f"--staticnode={previous.multiaddr}")
+            process = NodeProcess(self._spec(name, args), self.directory / f"{name}.log")
+            await process.start()
+            self.relays.append(process)
+            previous = process
+        store = self.relays[0].multiaddr
+        for name, relay in (("alice", self.relays[0]), ("bob", self.relays[-1])):
+            account, _ = Account.create(
+                self.directory / name / "account", PASSWORD, params=ScryptParams(n=1 << 12)
+            )
+            self.keys[name] = account.chat_key
+            args = [
+                "--chat=true",
+                f"--staticnode={relay.multiaddr}",
+                f"--storenode={store}",
+                f"--chat-history-interval={self._history_interval}",
+            ]
+            spec = self._spec(name, args, {"PYSTATUS_PASSWORD": PASSWORD})
+            process = NodeProcess(spec, self.directory / f"{name}.log")
+            await process.start()
+            self.chat[name] = process
+
+    async def wait_connected(self, deadline: float = 60.0) -> None:
+        """Until every node has its relay peers (metrics are read off each node)."""
+        # Every relay node sits between two others; each account's node has one.
+        wanted = {p.spec.name: 1 for p in self.chat.values()}
+        wanted.update({relay.spec.name: 2 for relay in self.relays})
+        async with asyncio.timeout(deadline):
+            while True:
+                await self.scrape()
+                if all(
+                    self.node(n).gauge("waku_relay_peers") >= count for n, count in wanted.items()
+                ):
+                    return
+                await asyncio.sleep(0.5)
+
+    def all(self) -> list[NodeProcess]:
+        return [*self.relays, *self.chat.values()]
+
+    async def scrape(self) -> None:
+        for process in self.all():
+            if process.running:
+                with contextlib.suppress(Exception):
+                    await process.scrape()
+
+    async def stop(self) -> None:
+        await self.scrape()
+        for process in self.all():
+            await process.stop()
+
+
+class _Watcher:
+    """Follows one chat node's events across its restarts."""
+
+    def __init__(self, process: NodeProcess) -> None:
+        self.process = process
+        self.received: list[tuple[str, str, float]] = []  # (id, text, seen at)
+        self.statuses: dict[str, str] = {}
+        self._since = 1
+        self._incarnation = process.incarnation
+
+    async def run(self) -> None:
+        while True:
+            if not self.process.running:
+                await asyncio.sleep(0.2)
+                continue
+            if self.process.incarnation != self._incarnation:
+                self._incarnation, self._since = self.process.incarnation, 1
+            try:
+                answer = await self.process.get("/chat/v1/events", since=self._since, wait=5)
+            except (NodeProcessError, httpx.HTTPError, OSError):  # a killed node: wait for it
+                await asyncio.sleep(0.2)
+                continue
+            assert isinstance(answer, dict)
+            for event in answer["events"]:
+                if event["kind"] == "message" and not event["outgoing"]:
+                    self.received.append((event["id"], event["text"], event["seenAt"] / 1000))
+                elif event["kind"] == "status":
+                    self.statuses[event["id"]] = event["status"]
+            self._since = answer["next"]
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {}
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {
+        "p50": round(statistics.median(ordered), 1),
+        "p90": round(at(0.90), 1),
+        "p99": round(at(0.99), 1),
+        "max": round(ordered[-1], 1),
+    }
+
+
+async def run_scenario(
+    scenario: Scenario,
+    *,
+    messages: int = 1000,
+    rate: float = 50.0,
+    relays: int = 1,
+    directory: Path | None = None,
+    keep: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Report:
+    """Run ``scenario``: ``messages`` in all, half from each account, at ``rate`` per second."""
+    own_directory = directory is None
+    root = directory or Path(tempfile.mkdtemp(prefix="pystatus-testnet-"))
+    net = LocalNetwork(root, relays=relays, faults=scenario.faults)
+    progress = Progress()
+    report = Report(scenario.name, messages)
+    started = time.monotonic()
+
+    def tell(phase: str | None = None) -> None:
+        if phase is not None:
+            progress.phase = phase
+        if on_progress is not None:
+            on_progress(progress)
+
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        tell("starting nodes")
+        await net.start()
+        await net.wait_connected()
+        watchers = {name: _Watcher(process) for name, process in net.chat.items()}
+        loop = asyncio.get_running_loop()
+        tasks += [loop.create_task(w.run()) for w in watchers.values()]
+
+        async def scrape_loop() -> None:
+            while True:
+                await asyncio.sleep(SCRAPE_INTERVAL)
+                await net.scrape()
+
+        tasks.append(loop.create_task(scrape_loop()))
+        sent: list[Sent] = []
+        tell("sending")
+        await _send_all(net, scenario, messages, rate, sent, progress, tell)
+        report.sent = len(sent)
+        tell("settling")
+        await _settle(net, watchers, sent, progress, tell)
+        tell("reporting")
+        await _measure(net, watchers, sent, report)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await net.stop()
+        report.seconds = round(time.monotonic() - started, 1)
+        _account_bytes(net, report)
+        if own_directory and not keep:
+            shutil.rmtree(root, ignore_errors=True)
+    return report
+
+
+async def _send_all(
+    net: LocalNetwork,
+    scenario: Scenario,
+    messages: int,
+    rate: float,
+    sent: list[Sent],
+    progress: Progress,
+    tell: Callable[[str | None], None],
+) -> None:
+    outages = sorted(scenario.outages, key=lambda o: o.at_fraction)
+    pending_outages: list[asyncio.Task[None]] = []
+
+    async def outage(item: Outage) -> None:
+        process = net.node(item.node)
+        await process.kill()
+        await asyncio.sleep(item.seconds)
+        await process.start()
+
+    senders = ["alice", "bob"]
+    next_index = {"alice": 0, "bob": 0}
+    interval = 1.0 / rate
+    count = 0
+    while count < messages:
+        while outages and count >= outages[0].at_fraction * messages:
+            pending_outages.append(asyncio.get_running_loop().create_task(outage(outages.pop(0))))
+        sender = senders[count % 2]
+        if not net.chat[sender].running:
+            sender = senders[(count + 1) % 2]  # the other one talks meanwhile
+        other = "bob" if sender == "alice" else "alice"
+        index = next_index[sender]
+        try:
+            answer = await net.chat[sender].post(
+                "/chat/v1/messages", {"to": net.keys[other], "text": f"{sender} {index}"}
+            )
+        except (NodeProcessError, httpx.HTTPError, OSError):
+            await asyncio.sleep(0.2)  # the node is restarting
+            continue
+        assert isinstance(answer, dict)
+        sent.append(Sent(sender, index, answer["id"], time.time()))
+        next_index[sender] += 1
+        count += 1
+        progress.sent = count
+        tell(None)
+        await asyncio.sleep(interval)
+    await asyncio.gather(*pending_outages)
+
+
+def _delivered_ids(watchers: dict[str, _Watcher]) -> set[str]:
+    return {i for w in watchers.values() for i, _, _ in w.received}
+
+
+async def _settle(
+    net: LocalNetwork,
+    watchers: dict[str, _Watcher],
+    sent: list[Sent],
+    progress: Progress,
+    tell: Callable[[str | None], None],
+) -> None:
+    """Until every message is stored at its recipient and shown delivered to its sender."""
+    wanted = {s.id: s for s in sent}
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while time.monotonic() < deadline:
+        arrived = _delivered_ids(watchers)
+        acknowledged = {
+            i for w in watchers.values() for i, s in w.statuses.items() if s == "delivered"
+        }
+        progress.delivered = len(arrived & wanted.keys())
+        progress.acknowledged = len(acknowledged & wanted.keys())
+        tell(None)
+        if progress.delivered == len(wanted) and progress.acknowledged == len(wanted):
+            return
+        await asyncio.sleep(0.5)
+
+
+async def _measure(
+    net: LocalNetwork, watchers: dict[str, _Watcher], sent: list[Sent], report: Report
+) -> None:
+    by_id = {s.id: s for s in sent}
+    counts: defaultdict[str, int] = defaultdict(int)
+    latencies = []
+    for name, watcher in watchers.items():
+        last_index: dict[str, int] = {}
+        for message_id, _, seen_at in watcher.received:
+            item = by_id.get(message_id)
+            if item is None:
+                continue
+            counts[message_id] += 1
+            if counts[message_id] > 1:
+                continue
+            latencies.append((seen_at - item.sent_at) * 1000)
+            if item.index < last_index.get(item.sender, -1):
+                report.order_violations += 1
+            last_index[item.sender] = max(item.index, last_index.get(item.sender, -1))
+        # What a killed node stored but could not announce is in its history.
+        other = "bob" if name == "alice" else "alice"
+        chat_id = "0x" + _uncompressed(net.keys[other])
+        with contextlib.suppress(NodeProcessError, httpx.HTTPError, OSError):
+            history = await net.chat[name].get(f"/chat/v1/chats/{chat_id}/messages", limit=1000)
+            assert isinstance(history, list)
+            for message in history:
+                if not message["outgoing"] and message["id"] in by_id:
+                    counts.setdefault(message["id"], 1)
+    report.delivered = sum(1 for c in counts.values() if c >= 1)
+    report.duplicates = sum(c - 1 for c in counts.values() if c > 1)
+    report.latency_ms = _percentiles(latencies)
+    report.latency_samples = len(latencies)
+    statuses: defaultdict[str, int] = defaultdict(int)
+    for item in sent:
+        with contextlib.suppress(NodeProcessError, httpx.HTTPError, OSError):
+            answer = await net.chat[item.sender].get(f"/chat/v1/messages/{item.id}")
+            assert isinstance(answer, dict)
+            statuses[answer["status"]] += 1
+    report.statuses = dict(statuses)
+    report.acknowledged = statuses.get("delivered", 0)
+
+
+def _uncompressed(chat_key: str) -> str:
+    return public_key_from_chat_key_text(chat_key).hex()
+
+
+def _account_bytes(net: LocalNetwork, report: Report) -> None:
+    nodes = net.all()
+    report.wire_bytes = sum(p.counter("libp2p_network_bytes_total", direction="out") for p in nodes)
+    protocols: defaultdict[str, float] = defaultdict(float)
+    chat: defaultdict[str, float] = defaultdict(float)
+    faults: defaultdict[str, float] = defaultdict(float)
+    for process in nodes:
+        sent = process.by_label("libp2p_protocol_bytes_total", "protocol", direction="out")
+        report.node_bytes[process.spec.name] = sent
+        for protocol, value in sent.items():
+            protocols[protocol] += value
+        for kind, value in process.by_label("chat_published_bytes_total", "kind").items():
+            chat[kind] += value
+        for kind, value in process.by_label("waku_relay_injected_faults_total", "kind").items():
+            faults[kind] += value
+    report.protocol_bytes = dict(protocols)
+    report.chat_bytes = dict(chat)
+    report.faults = dict(faults)
+    report.history_bytes = sum(p.counter("chat_history_bytes_total") for p in nodes)
+    fetched_new = sum(p.counter("chat_history_messages_total", result="new") for p in nodes)
+    fetched_dup = sum(p.counter("chat_history_messages_total", result="duplicate") for p in nodes)
+    report.history_fetched = fetched_new + fetched_dup
+    report.history_duplicate_ratio = (
+        round(report.history_fetched / fetched_new, 3) if fetched_new else 1.0
+    )
+    if report.delivered:
+        report.bytes_per_delivered = round(report.wire_bytes / report.delivered, 1)
