@@ -17,6 +17,7 @@ from bench.chat import run_chat
 from bench.light import FanoutResult, run_fanout, run_lightpush
 from bench.p2p import P2PResult, run_p2p
 from bench.relay import RelayResult, run_relay
+from bench.reliability import run_reliability
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP = ROOT / "tests" / "interop"
@@ -255,10 +256,50 @@ def archive_table(total: int, samples: int) -> Table:
     return table
 
 
+def reliability_table(messages: int, rate: float) -> Table:
+    lossy, clean = run_reliability(messages, rate)
+    table = Table(
+        title=f"reliability: {messages} 1:1 messages at {rate:g}/s, alice - relay+store - bob,"
+        " node processes; lossy drops 20% on every relay link"
+    )
+    for column in ("metric", "lossy", "clean (reference)", "ratio"):
+        table.add_column(column, justify="right")
+
+    def row(name: str, mine: float, reference: float) -> None:
+        ratio = f"{mine / reference:.2f}" if reference else "-"
+        table.add_row(name, f"{mine:,.1f}", f"{reference:,.1f}", ratio)
+
+    table.add_row("delivered once, in order", str(lossy.delivered), str(clean.delivered), "")
+    table.add_row("sender sees delivered", str(lossy.acknowledged), str(clean.acknowledged), "")
+    for q in ("p50", "p90", "p99"):
+        row(f"latency {q} (ms)", lossy.latency_ms.get(q, 0.0), clean.latency_ms.get(q, 0.0))
+    row("bytes on the wire per delivered", lossy.bytes_per_delivered, clean.bytes_per_delivered)
+    relay = "/vac/waku/relay/2.0.0"
+    store = "/vac/waku/store-query/3.0.0"
+    for name, key in (("relay", relay), ("store", store)):
+        row(
+            f"  {name} bytes per delivered",
+            lossy.protocol_bytes.get(key, 0.0) / max(1, lossy.delivered),
+            clean.protocol_bytes.get(key, 0.0) / max(1, clean.delivered),
+        )
+    for kind in ("message", "ack"):
+        row(
+            f"  chat {kind} envelopes, bytes per delivered",
+            lossy.chat_bytes.get(kind, 0.0) / max(1, lossy.delivered),
+            clean.chat_bytes.get(kind, 0.0) / max(1, clean.delivered),
+        )
+    row("history duplicate ratio", lossy.history_duplicate_ratio, clean.history_duplicate_ratio)
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--muxer", action="append", choices=["yamux", "mplex"])
-    parser.add_argument("--only", choices=["p2p", "relay", "light", "chat", "archive"])
+    parser.add_argument(
+        "--only", choices=["p2p", "relay", "light", "chat", "archive", "reliability"]
+    )
+    parser.add_argument("--reliability-messages", type=int, default=1000)
+    parser.add_argument("--reliability-rate", type=float, default=20.0)
     parser.add_argument("--chat-messages", type=int, default=100_000)
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--archive-messages", type=int, default=1_000_000)
@@ -275,6 +316,8 @@ def main() -> int:
             console.print(table)
     if args.only in (None, "chat"):
         console.print(chat_table(args.chat_messages))
+    if args.only in (None, "reliability"):
+        console.print(reliability_table(args.reliability_messages, args.reliability_rate))
     if args.only in (None, "archive"):
         console.print(archive_table(args.archive_messages, args.samples))
     return 0

@@ -71,6 +71,7 @@ async def test_send_reaches_a_watcher(tmp_path: Path) -> None:
         async with asyncio.timeout(30):
             out, err = await sender.communicate()
         assert sender.returncode == 0, err.decode()
+        assert "sent" in err.decode().split(), "the status it reached is shown"
         message_id = out.decode().strip().splitlines()[-1]
         assert message_id.startswith("0x") and len(message_id) == 66
         async with asyncio.timeout(20):

@@ -91,11 +91,13 @@ class DeliveryTracker:
         self._status[message_id] = DeliveryStatus.PENDING
         return True
 
-    def published(self, envelope: Envelope, relay_peers: int) -> list[str]:
-        """Watch ``envelope``; returns the messages now *sent*."""
-        self._envelopes[envelope.hash] = envelope
-        while len(self._envelopes) > MAX_ENVELOPES:
-            self._envelopes.popitem(last=False)
+    def published(self, envelope: Envelope, relay_peers: int, *, watch: bool = True) -> list[str]:
+        """Note that ``envelope`` left (and watch it for a store's confirmation); returns
+        the messages now *sent*."""
+        if watch:
+            self._envelopes[envelope.hash] = envelope
+            while len(self._envelopes) > MAX_ENVELOPES:
+                self._envelopes.popitem(last=False)
         if relay_peers <= 0:
             return []
         return [m for m in envelope.messages if self._move(m, DeliveryStatus.SENT)]

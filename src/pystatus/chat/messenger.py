@@ -629,10 +629,8 @@ class Messenger:
 
     def _track_envelope(self, envelope: Envelope, peers: int) -> bool:
         """Watch a published envelope; True when what it carried counts as sent."""
-        if self.fetcher is None:
-            # No store to confirm with: reaching a relay peer is all we learn.
-            return peers > 0 and bool(envelope.messages)
-        sent = self.tracker.published(envelope, peers)
+        # Without a store to confirm with, reaching a relay peer is all we learn.
+        sent = self.tracker.published(envelope, peers, watch=self.fetcher is not None)
         self._queue_statuses(sent, DeliveryStatus.SENT)
         return bool(sent)
 

@@ -35,24 +35,38 @@ ClusterId = Annotated[int, typer.Option(help="Waku network cluster")]
 MESH_TIMEOUT = 20.0
 
 
-def _config(cluster_id: int, static_nodes: list[str]) -> NodeConfig:
+StoreNode = Annotated[
+    str | None,
+    typer.Option(help="Multiaddr of a store node: confirms what is sent, fetches what was missed"),
+]
+WAITS = ("sent", "stored", "delivered")
+
+
+def _config(cluster_id: int, static_nodes: list[str], storenode: str | None) -> NodeConfig:
     return NodeConfig(
         listen_address="127.0.0.1",
         tcp_port=0,
         cluster_id=cluster_id,
         static_nodes=tuple(Multiaddr.from_string(text) for text in static_nodes),
+        storenode=Multiaddr.from_string(storenode) if storenode else None,
     )
 
 
 @contextlib.asynccontextmanager
 async def _messenger(
-    data_dir: Path | None, password: str, cluster_id: int, static_nodes: list[str]
+    data_dir: Path | None,
+    password: str,
+    cluster_id: int,
+    static_nodes: list[str],
+    storenode: str | None = None,
 ) -> AsyncIterator[Messenger]:
     account = Account.unlock(account_directory(data_dir), password)
     async with contextlib.AsyncExitStack() as stack:
-        node = await stack.enter_async_context(WakuNode(_config(cluster_id, static_nodes)))
+        node = await stack.enter_async_context(
+            WakuNode(_config(cluster_id, static_nodes, storenode))
+        )
         relay = node.require_relay()
-        messenger = Messenger(account, relay, node.content_topic_to_pubsub)
+        messenger = Messenger(account, relay, node.content_topic_to_pubsub, store=node.store_peer())
         await stack.enter_async_context(messenger)
         await _until(lambda: bool(relay.relay_peers()), MESH_TIMEOUT)
         yield messenger
@@ -67,6 +81,9 @@ async def _until(condition: Callable[[], bool], deadline: float) -> None:
 
 
 def _print(event: ChatEvent) -> None:
+    if event.kind == "status":
+        console.print(f"[dim]{event.id[:14]}…[/dim] {event.status}", highlight=False)
+        return
     who = "me" if event.outgoing else event.author[:12] + "…"
     console.print(f"[dim]{event.chat_id[:14]}…[/dim] [bold]{who}[/bold]: {event.text}")
     console.print(f"  id {event.id}", style="dim", highlight=False)
@@ -80,21 +97,49 @@ def send(
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = 0,
+    storenode: StoreNode = None,
+    wait: Annotated[
+        str,
+        typer.Option(
+            help="Wait until the message is sent, stored (needs --storenode) or delivered"
+        ),
+    ] = "sent",
+    timeout: Annotated[float, typer.Option(help="Seconds to wait before giving up")] = 30.0,
 ) -> None:
-    """Send a 1:1 message and print its id once it is stored and handed to the network."""
+    """Send a 1:1 message; print each status it reaches (on stderr) and, last, its id."""
+    if wait not in WAITS:
+        errors.print(f"[red]error:[/red] --wait is one of {', '.join(WAITS)}")
+        raise typer.Exit(2)
 
-    async def run() -> str:
+    async def run() -> tuple[str, str]:
         secret = password_or_prompt(password, confirm=False)
-        async with _messenger(data_dir, secret, cluster_id, staticnode) as messenger:
+        async with _messenger(data_dir, secret, cluster_id, staticnode, storenode) as messenger:
+            events = messenger.events()
             message_id = await messenger.send(to, text)
-            await _until(lambda: not messenger.relay.send_queue_bytes(), 10.0)
-            return message_id
+            status = "pending"
+            wanted = WAITS.index(wait)
+            async with asyncio.timeout(timeout):
+                while status not in WAITS or WAITS.index(status) < wanted:
+                    event = await anext(events)
+                    if event.kind == "status" and event.id == message_id:
+                        status = event.status
+                        errors.print(status, highlight=False)
+                        if status == "failed":
+                            break
+                await _until(lambda: not messenger.relay.send_queue_bytes(), timeout)
+            return message_id, status
 
     try:
-        print(asyncio.run(run()))
-    except (PystatusError, TimeoutError) as exc:
-        errors.print(f"[red]error:[/red] {exc or 'no relay peer answered'}")
+        message_id, status = asyncio.run(run())
+    except TimeoutError:
+        errors.print(f"[red]error:[/red] the message was not {wait} within {timeout:g} s")
         raise typer.Exit(1) from None
+    except PystatusError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    print(message_id)
+    if status == "failed":
+        raise typer.Exit(1)
 
 
 @chat_app.command()
@@ -106,8 +151,9 @@ def watch(
     public_chat: Annotated[
         list[str] | None, typer.Option(help="Also follow this public chat (repeatable)")
     ] = None,
+    storenode: StoreNode = None,
 ) -> None:
-    """Print messages as they arrive until Ctrl-C."""
+    """Print messages as they arrive, and what becomes of ours, until Ctrl-C."""
 
     async def run() -> None:
         secret = password_or_prompt(password, confirm=False)
@@ -115,7 +161,7 @@ def watch(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with _messenger(data_dir, secret, cluster_id, staticnode) as messenger:
+        async with _messenger(data_dir, secret, cluster_id, staticnode, storenode) as messenger:
             for name in public_chat or []:
                 await messenger.join_public_chat(name)
             console.print(f"watching as {messenger.chat_key}", highlight=False)
