@@ -191,3 +191,25 @@ async def test_every_message_arrives_once_and_in_order_over_a_lossy_link(
         assert bob_node.relay is not None
         counts = bob_node.relay.fault_counts()
         assert counts["dropped"] > 0, "the link really lost messages"
+
+
+async def test_a_public_message_is_delivered_once_another_member_answers(
+    tmp_path: Path,
+) -> None:
+    alice_account, bob_account = _accounts(tmp_path)
+    async with (
+        _network(tmp_path) as (alice_node, _, bob_node),
+        _messenger(alice_account, alice_node) as alice,
+        _messenger(bob_account, bob_node) as bob,
+    ):
+        alice_events, bob_events = alice.events(), bob.events()
+        await bob.join_public_chat("reliable")
+        posted = await alice.send_public("reliable", "anyone here?")
+        assert (await _collect(bob_events, 1))[0].id == posted
+        assert alice.status(posted) in ("pending", "sent", "stored")
+        answer = await bob.send_public("reliable", "yes")
+        # Bob's answer names alice's post in its causal history: acknowledged.
+        delivered = await _collect(alice_events, 1, kind="status", status="delivered")
+        assert delivered[0].id == posted
+        assert delivered[0].chat_id == "reliable"
+        assert [m.id for m in await alice.history("reliable")] == [posted, answer]

@@ -50,6 +50,16 @@ async def test_scenario_delivers_everything_once_in_order(name: str, tmp_path: P
         assert report.history_fetched > 0, "what the outage hid came from the store"
 
 
+@pytest.mark.timeout(300)
+async def test_what_a_sender_acknowledged_survives_its_crash(tmp_path: Path) -> None:
+    report = await run_scenario(
+        SCENARIOS["sender-crash"], messages=300, rate=RATE, directory=tmp_path
+    )
+    assert report.sent == 300
+    assert (report.delivered, report.duplicates, report.order_violations) == (300, 0, 0)
+    assert report.acknowledged == 300
+
+
 def test_the_command_runs_a_scenario_and_prints_its_report(tmp_path: Path) -> None:
     result = subprocess.run(
         [

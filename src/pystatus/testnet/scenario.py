@@ -68,6 +68,11 @@ SCENARIOS = {
         "the relay (and store) node between them is killed (SIGKILL) and restarted",
         outages=(Outage("relay-1", 0.4, 10.0),),
     ),
+    "sender-crash": Scenario(
+        "sender-crash",
+        "alice's node is killed (SIGKILL) mid-conversation and restarted 5 s later",
+        outages=(Outage("alice", 0.5, 5.0),),
+    ),
 }
 
 
