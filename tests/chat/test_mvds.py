@@ -87,7 +87,8 @@ def test_acknowledged_messages_stop_and_duplicates_are_reacked() -> None:
     assert bob.tick(0.0).payloads == {}, "nothing acknowledged before the application stores it"
     bob.acknowledge("alice", sent)
     assert bob.receive("alice", payload) == [], "delivered once"
-    acks = bob.tick(0.0).payloads["alice"]
+    assert bob.tick(0.5).payloads == {}, "acknowledgements wait for a message to ride along"
+    acks = bob.tick(1.0).payloads["alice"]
     assert list(mvds_pb2.Payload.FromString(acks).acks) == [sent, sent], "and re-acknowledged"
     alice.receive("bob", acks)
     assert alice.pending(sent) == []
@@ -131,3 +132,13 @@ def test_resend_now_skips_the_backoff_and_payloads_fit_a_waku_message() -> None:
     assert again.carried == {"bob": [sent[0]]}
     assert [o.send_count for o in alice.outgoing() if o.message.id == sent[0]] == [1]
     assert alice.tick(now).payloads == {}, "and the backoff still holds it"
+
+
+def test_acknowledgements_ride_along_with_a_message_going_anyway() -> None:
+    alice, bob = MVDS(), MVDS()
+    sent = alice.send(SyncMessage(GROUP, 1, b"question"), ["bob"], 0.0)
+    for message in bob.receive("alice", alice.tick(0.0).payloads["bob"]):
+        bob.acknowledge("alice", message.id)
+    bob.send(SyncMessage(GROUP, 2, b"answer"), ["alice"], 0.1)
+    payload = mvds_pb2.Payload.FromString(bob.tick(0.3).payloads["alice"])
+    assert list(payload.acks) == [sent] and len(payload.messages) == 1

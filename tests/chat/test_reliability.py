@@ -89,6 +89,20 @@ async def _collect(
     return found
 
 
+@contextlib.asynccontextmanager
+async def _chatting(
+    tmp_path: Path, bob_faults: FaultPlan | None = None
+) -> AsyncIterator[tuple[Messenger, Messenger, WakuNode]]:
+    """Alice and Bob running, each on a node beside the store node; and Bob's node."""
+    alice_account, bob_account = _accounts(tmp_path)
+    async with (
+        _network(tmp_path, bob_faults) as (alice_node, _, bob_node),
+        _messenger(alice_account, alice_node) as alice,
+        _messenger(bob_account, bob_node) as bob,
+    ):
+        yield alice, bob, bob_node
+
+
 def _accounts(tmp_path: Path) -> tuple[Account, Account]:
     alice, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     bob, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
@@ -96,12 +110,7 @@ def _accounts(tmp_path: Path) -> tuple[Account, Account]:
 
 
 async def test_a_message_goes_from_pending_to_delivered(tmp_path: Path) -> None:
-    alice_account, bob_account = _accounts(tmp_path)
-    async with (
-        _network(tmp_path) as (alice_node, _, bob_node),
-        _messenger(alice_account, alice_node) as alice,
-        _messenger(bob_account, bob_node) as bob,
-    ):
+    async with _chatting(tmp_path) as (alice, bob, _):
         alice_events, bob_events = alice.events(), bob.events()
         sent = await alice.send(bob.chat_key, "are you there?")
         assert (await alice.message(sent)).status == "pending"  # type: ignore[union-attr]
@@ -172,13 +181,8 @@ async def test_a_message_nobody_acknowledges_fails_and_can_be_resent(tmp_path: P
 async def test_every_message_arrives_once_and_in_order_over_a_lossy_link(
     tmp_path: Path,
 ) -> None:
-    alice_account, bob_account = _accounts(tmp_path)
     lossy = FaultPlan(loss=0.3, reorder=0.2, duplicate=0.1, seed=3)
-    async with (
-        _network(tmp_path, bob_faults=lossy) as (alice_node, _, bob_node),
-        _messenger(alice_account, alice_node) as alice,
-        _messenger(bob_account, bob_node) as bob,
-    ):
+    async with _chatting(tmp_path, bob_faults=lossy) as (alice, bob, bob_node):
         alice_events, bob_events = alice.events(), bob.events()
         sent = []
         for i in range(60):
@@ -196,12 +200,7 @@ async def test_every_message_arrives_once_and_in_order_over_a_lossy_link(
 async def test_a_public_message_is_delivered_once_another_member_answers(
     tmp_path: Path,
 ) -> None:
-    alice_account, bob_account = _accounts(tmp_path)
-    async with (
-        _network(tmp_path) as (alice_node, _, bob_node),
-        _messenger(alice_account, alice_node) as alice,
-        _messenger(bob_account, bob_node) as bob,
-    ):
+    async with _chatting(tmp_path) as (alice, bob, _):
         alice_events, bob_events = alice.events(), bob.events()
         await bob.join_public_chat("reliable")
         posted = await alice.send_public("reliable", "anyone here?")

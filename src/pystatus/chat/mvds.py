@@ -30,6 +30,8 @@ RESEND_INTERVAL = 30.0
 MAX_RESEND_DELAY = 3600.0
 MAX_PAYLOAD_RECORDS = 2000
 MAX_PAYLOAD_BYTES = 100 * 1024
+ACK_DELAY = 1.0
+"""Acknowledgements wait this long for a message of ours to ride along before they go alone."""
 MAX_SENDS = 12
 """Transmissions before a message is given up (about 17 hours of status-go's backoff)."""
 RECORD_OVERHEAD = 32
@@ -72,6 +74,8 @@ class _Record:
 class _PeerState:
     outgoing: dict[bytes, _Record] = field(default_factory=dict)
     acks: list[bytes] = field(default_factory=list)
+    acks_since: float | None = None
+    """When the oldest acknowledgement still to send was queued."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +108,11 @@ class MVDS:
         resend_interval: float = RESEND_INTERVAL,
         max_sends: int = MAX_SENDS,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        ack_delay: float = ACK_DELAY,
     ) -> None:
         self._rng = rng or random.Random()
+        self._ack_delay = ack_delay
+        self._last_tick = 0.0
         self._resend_interval = resend_interval
         self._max_sends = max_sends
         self._max_payload_bytes = max_payload_bytes
@@ -155,7 +162,12 @@ class MVDS:
         from then on copies of it are acknowledged at once and not delivered again."""
         if message not in self._delivered:
             self._remember_delivered(message)
-        self._peer(peer).acks.append(message)
+        self._queue_ack(self._peer(peer), message)
+
+    def _queue_ack(self, state: _PeerState, message: bytes) -> None:
+        if not state.acks:
+            state.acks_since = self._last_tick
+        state.acks.append(message)
 
     def pending(self, message: bytes) -> list[Peer]:
         """The peers that have not yet acknowledged ``message``."""
@@ -170,10 +182,17 @@ class MVDS:
         carried: dict[Peer, list[bytes]] = {}
         acks: dict[Peer, list[bytes]] = {}
         failed: list[tuple[bytes, Peer]] = []
+        self._last_tick = now
         for peer, state in self._peers.items():
+            due = any(
+                record.send_at <= now or record.expedite for record in state.outgoing.values()
+            )
+            waited = now - (state.acks_since if state.acks_since is not None else now)
             payload = mvds_pb2.Payload()
-            payload.acks.extend(state.acks[:MAX_PAYLOAD_RECORDS])
-            del state.acks[:MAX_PAYLOAD_RECORDS]
+            if due or waited >= self._ack_delay:
+                payload.acks.extend(state.acks[:MAX_PAYLOAD_RECORDS])
+                del state.acks[:MAX_PAYLOAD_RECORDS]
+                state.acks_since = now if state.acks else None
             size = RECORD_OVERHEAD * len(payload.acks)
             ids: list[bytes] = []
             for message_id_, record in list(state.outgoing.items()):
@@ -236,7 +255,7 @@ class MVDS:
         for item in payload.messages:
             message = SyncMessage(bytes(item.group_id), item.timestamp, bytes(item.body))
             if message.id in self._delivered:
-                state.acks.append(message.id)  # re-acknowledged however often it comes
+                self._queue_ack(state, message.id)  # re-acknowledged however often it comes
             else:
                 delivered.append(message)
         return delivered

@@ -221,7 +221,7 @@ class SdsChannel:
         if hint is not None:
             entry.retrieval_hint = hint
         sender = self._senders.get(message_id)
-        if sender is not None:
+        if sender is not None and self._repair:  # only SDS-R reads it
             entry.sender_id = sender
         return entry
 
