@@ -33,7 +33,7 @@ MAX_PAYLOAD_BYTES = 100 * 1024
 ACK_DELAY = 1.0
 """Acknowledgements wait this long for a message of ours to ride along before they go alone."""
 MAX_SENDS = 12
-"""Transmissions before a message is given up (about 17 hours of status-go's backoff)."""
+"""Transmissions before a message is given up (about five hours of status-go's backoff)."""
 RECORD_OVERHEAD = 32
 MAX_REMEMBERED = 100_000
 """Ids of delivered messages kept to deliver each once (the oldest are forgotten)."""
