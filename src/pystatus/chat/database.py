@@ -272,14 +272,14 @@ class ChatDatabase:
         async with self.db.execute("SELECT key, sealed FROM sync_state") as rows:
             return {str(r[0]): self._open(str(r[0]), bytes(r[1])) async for r in rows}
 
-    async def unfinished(self, author: str) -> list[tuple[str, str]]:
-        """(id, status) of ``author``'s messages neither delivered nor failed."""
+    async def unfinished(self, author: str) -> list[tuple[str, str, str]]:
+        """(id, status, chat id) of ``author``'s messages neither delivered nor failed."""
         async with self.db.execute(
-            "SELECT id, status FROM messages WHERE author = ? AND status IS NOT NULL"
+            "SELECT id, status, chat_id FROM messages WHERE author = ? AND status IS NOT NULL"
             " AND status NOT IN ('delivered', 'failed')",
             (author,),
         ) as rows:
-            return [(str(r[0]), str(r[1])) async for r in rows]
+            return [(str(r[0]), str(r[1]), str(r[2])) async for r in rows]
 
     async def message(self, message_id: str) -> StoredMessage | None:
         async with self.db.execute(

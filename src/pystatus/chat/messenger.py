@@ -234,8 +234,8 @@ class Messenger:
         self._awaiting_ack: dict[str, tuple[bytes, bytes]] = {}  # message id -> (peer, MVDS id)
         self._channels: dict[str, sds.SdsChannel] = {}
         self._dirty_channels: set[str] = set()
-        self._public_ids: dict[str, str] = {}  # our public message id -> chat name
-        self._chat_of: dict[str, str] = {}  # our message id -> chat id, for status events
+        # Our message id -> its chat id, for status events (the oldest forgotten).
+        self._chat_of: OrderedDict[str, str] = OrderedDict()
         self.tracker = DeliveryTracker(
             store_check_after=self.config.store_check_after,
             republish_after=self.config.republish_after,
@@ -288,8 +288,9 @@ class Messenger:
             message = mvds.SyncMessage(entry.group_id, entry.timestamp, entry.body)
             self._mvds.send(message, [entry.peer], now, send_count=1)
             self._sync_ids[message.id] = entry.message_id
-        for message_id, status in await self.database.unfinished(self._chat_key):
+        for message_id, status, chat_id in await self.database.unfinished(self._chat_key):
             self.tracker.track(message_id, DeliveryStatus(status))
+            self._remember_chat(message_id, chat_id)
 
     async def stop(self) -> None:
         self.relay.remove_observer(self._on_relayed)
@@ -502,7 +503,7 @@ class Messenger:
         message = chat_message_pb2.ChatMessage.FromString(stored.body)
         wrapped = wrap(stored.body, MessageType.CHAT_MESSAGE, self._identity)
         self.tracker.track(message_id)
-        self._chat_of[message_id] = stored.chat_id
+        self._remember_chat(message_id, stored.chat_id)
         write = _Write(statuses=[(message_id, DeliveryStatus.PENDING)])
         if message.message_type == chat_message_pb2.PUBLIC_GROUP:
             self._publish_public(stored.chat_id, wrapped, message_id)
@@ -577,7 +578,6 @@ class Messenger:
         if message_id is not None:
             data = self._channel(name).wrap(wrapped, message_id, self._now())
             self._dirty_channels.add(name)
-            self._public_ids[message_id] = name
         return self._publish_public_data(name, data, [message_id] if message_id else [])
 
     def _publish_public_data(self, name: str, data: bytes, carried: list[str]) -> DeliveryStatus:
@@ -653,7 +653,7 @@ class Messenger:
         )
         if self.tracker.status(message_id) is None:
             self.tracker.track(message_id, status)
-        self._chat_of[message_id] = chat_id
+        self._remember_chat(message_id, chat_id)
         await self._commit(_Write(stored, outbox_added=outbox or []))
         for entry in outbox or []:
             self._queue_sync(entry)
@@ -665,6 +665,11 @@ class Messenger:
         await write.committed
 
     # -- delivery status ----------------------------------------------------------------------
+
+    def _remember_chat(self, message_id: str, chat_id: str) -> None:
+        self._chat_of[message_id] = chat_id
+        if len(self._chat_of) > MAX_SEEN:
+            self._chat_of.popitem(last=False)
 
     def _status_event(self, message_id: str, status: DeliveryStatus) -> ChatEvent:
         chat_id = self._chat_of.get(message_id, "")
