@@ -819,6 +819,8 @@ class Messenger:
                 await self._check_stored(now, connected)
                 await self._fetch_missing(now)
                 if now >= next_history:
+                    # An unreachable store is asked again within a few seconds, not at once.
+                    next_history = now + min(config.history_interval, 5.0)
                     await self.sync_history()
                     next_history = now + config.history_interval
                 if now >= next_sweep:
