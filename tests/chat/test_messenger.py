@@ -1,17 +1,28 @@
 """Two accounts chat over a network of three pystatus nodes: 1:1 (first contact, then the
-ratchet), a public chat, and a second device of one account seeing both sides."""
+ratchet), a public chat, and a second device of one account seeing both sides; hostile
+public chat traffic is counted and dropped."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import REGISTRY
+
+from pystatus.chat import topics
 from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import ChatEvent, Messenger
+from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.node import NodeConfig, WakuNode
+from pystatus.waku.message import WakuMessage
+from pystatus.waku.payload import encrypt_symmetric
 from tests.p2p.hosts import wait_for, within
 
 FAST = ScryptParams(n=1 << 10)
@@ -167,3 +178,84 @@ async def test_devices_find_each_other_over_the_network_and_reactions_travel(
         await bob.react(got.chat_id, request, 2, retract=True)
         assert (await _next(phone_events)).reaction == -2
         assert await phone.reactions(request) == []
+
+
+def _dropped(reason: str) -> float:
+    return REGISTRY.get_sample_value("chat_dropped_messages_total", {"reason": reason}) or 0.0
+
+
+async def test_malformed_public_messages_are_counted_and_the_chat_goes_on(
+    tmp_path: Path,
+) -> None:
+    """Anyone can sign and encrypt for a public chat: what they send must not stop it."""
+    alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    bob_account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
+    mallory = secrets.token_bytes(32)
+    chat = "pystatus-bad-input"
+    topic = topics.public_chat_content_topic(chat)
+
+    def protocol(public_message: bytes) -> bytes:
+        return pb.ProtocolMessage(
+            installation_id="x", public_message=public_message
+        ).SerializeToString()
+
+    hostile = [
+        b"\xff\xff\xff",  # not a ProtocolMessage
+        protocol(b"\x0a\x03abc"),  # neither SDS nor a wrapped message
+        protocol(b""),  # no public message at all
+        pb.ProtocolMessage(
+            bundles=[pb.Bundle(identity=b"\x02" + b"\x00" * 32)], public_message=b"x"
+        ).SerializeToString(),  # a bundle whose identity is no key
+    ]
+    async with (
+        _line_of_nodes(3) as (alice_node, mallory_node, bob_node),
+        _messenger(alice_account, alice_node, "alice-phone") as alice,
+        _messenger(bob_account, bob_node, "bob-phone") as bob,
+    ):
+        await bob.join_public_chat(chat)
+        await alice.join_public_chat(chat)
+        bob_events = bob.events()
+        assert mallory_node.relay is not None
+        before = _dropped("undecodable") + _dropped("invalid")
+        for payload in hostile:
+            mallory_node.relay.publish(
+                mallory_node.content_topic_to_pubsub(topic),
+                WakuMessage(
+                    encrypt_symmetric(payload, topics.public_chat_key(chat), signer=mallory),
+                    topic,
+                    version=1,
+                    timestamp=time.time_ns(),
+                ),
+            )
+        await wait_for(
+            lambda: _dropped("undecodable") + _dropped("invalid") >= before + 2 * len(hostile),
+            timeout=10,
+            what="hostile messages counted by both readers",
+        )
+        posted = await alice.send_public(chat, "still here")
+        got = await _next(bob_events)
+        assert (got.id, got.text) == (posted, "still here")
+        assert _dropped("undecodable") + _dropped("invalid") == before + 2 * len(hostile)
+
+
+async def test_public_chat_reader_takes_arbitrary_signed_bytes(tmp_path: Path) -> None:
+    account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
+    signer = secrets.token_bytes(32)
+    chat = "pystatus-fuzz"
+    topic, key = topics.public_chat_content_topic(chat), topics.public_chat_key(chat)
+    async with WakuNode(_config()) as node, _messenger(account, node, "bob-phone") as bob:
+        await bob.join_public_chat(chat)
+
+        def in_protocol_message(content: bytes) -> bytes:
+            return pb.ProtocolMessage(public_message=content).SerializeToString()
+
+        @settings(max_examples=200, deadline=None)
+        @given(
+            st.binary(max_size=400) | st.binary(min_size=1, max_size=400).map(in_protocol_message)
+        )
+        def read(payload: bytes) -> None:
+            sealed = encrypt_symmetric(payload, key, signer=signer)
+            # Anything but a typed, counted drop escapes and fails the test.
+            bob._open_envelope(WakuMessage(sealed, topic, version=1, timestamp=time.time_ns()))
+
+        read()

@@ -118,3 +118,22 @@ async def test_flooder_is_graylisted_while_honest_peers_keep_talking() -> None:
         assert _invalid_count("rate_limited") > before
         assert not hub.router.is_graylisted(alice.host.peer_id.to_bytes())
         assert not hub.router.is_graylisted(bob.host.peer_id.to_bytes())
+
+
+async def test_an_observer_that_fails_leaves_the_relay_working() -> None:
+    async with relay_node() as sender, relay_node() as target:
+        received = target.subscribe(TOPIC)
+        sender.subscribe_topic(TOPIC)
+
+        def broken(_: object) -> None:
+            raise RuntimeError("observer bug")
+
+        target.add_observer(broken)
+        await link(sender, target)
+        await wait_meshed(target)
+        before = REGISTRY.get_sample_value("waku_relay_observer_failures_total") or 0.0
+        for payload in (b"first", b"second"):
+            sender.publish(TOPIC, message(payload))
+        assert await within(_collect(received, 2)) == [b"first", b"second"]
+        after = REGISTRY.get_sample_value("waku_relay_observer_failures_total")
+        assert after == before + 2

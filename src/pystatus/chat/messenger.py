@@ -88,6 +88,12 @@ PUBLISHED_BYTES = Counter(
     "Bytes of the Waku messages the messenger published, by what they carried",
     ["kind"],
 )
+DROPPED = Counter(
+    "chat_dropped_messages",
+    "Chat messages dropped: undecodable bytes, or decoded but invalid (bad keys, signatures,"
+    " sessions or contents)",
+    ["reason"],
+)
 
 ONE_TO_ONE = "one_to_one"
 PUBLIC = "public"
@@ -941,14 +947,18 @@ class Messenger:
         except NotForThisDevice:
             return
         except (PayloadError, EncryptionError, RatchetError, InvalidWrapper, ChatError) as exc:
+            DROPPED.labels("invalid").inc()
             log.debug("dropped a chat message on %s: %s", topic, exc)
         except (WakuError, ValueError) as exc:
+            DROPPED.labels("undecodable").inc()
             log.debug("undecodable chat message on %s: %s", topic, exc)
 
     def _receive(self, sender: bytes, data: bytes, topic: str) -> None:
-        protocol = pb.ProtocolMessage.FromString(data)
+        protocol = parse(pb.ProtocolMessage(), data, "protocol message")
         if sender == self._public_key and protocol.installation_id == self.installation_id:
             return  # our own message, relayed back to us
+        if topic in self._public_chats and not protocol.public_message:
+            raise ChatError("a public chat message with nothing in it")
         own_devices = set(self.encryption.installations.get(self._public_key, {}))
         if protocol.public_message:
             for bundle in protocol.bundles:
@@ -999,6 +1009,7 @@ class Messenger:
             try:
                 delivered = channel.receive(sync.body, now)
             except sds.SdsError as exc:
+                DROPPED.labels("invalid").inc()
                 log.debug("dropped a 1:1 message: %s", exc)
                 self._mvds.acknowledge(sender, sync.id)  # it will not get any better
                 continue
@@ -1043,6 +1054,7 @@ class Messenger:
                 else:
                     self._handle_wrapped(None, item.content, None, ack, channel_id)
             except (InvalidWrapper, ChatError, ValueError) as exc:
+                DROPPED.labels("invalid").inc()
                 log.debug("dropped a synced message: %s", exc)
                 if ack is not None:
                     self._mvds.acknowledge(*ack)

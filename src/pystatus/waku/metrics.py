@@ -58,3 +58,6 @@ LIGHTPUSH_MESSAGES = Counter(
 PX_PEERS_SENT = Counter("waku_px_peers_sent", "ENRs sent to peer exchange requesters")
 PX_PEERS_RECEIVED = Counter("waku_px_peers_received", "ENRs received by peer exchange")
 PX_PEERS_CACHED = Gauge("waku_px_peers_cached", "ENRs kept to answer peer exchange")
+RELAY_OBSERVER_FAILURES = Counter(
+    "waku_relay_observer_failures", "Relayed messages an in-process observer failed on"
+)

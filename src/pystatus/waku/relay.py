@@ -293,7 +293,12 @@ class WakuRelay:
 
     def _dispatch(self, item: RelayedMessage) -> None:
         for observer in self._observers:
-            observer(item)
+            try:
+                observer(item)
+            except Exception:
+                # One consumer's failure must not end the peer's stream or starve the others.
+                metrics.RELAY_OBSERVER_FAILURES.inc()
+                log.exception("a relay observer failed on a message of %s", item.pubsub_topic)
         for subscription in self._subscriptions:
             if item.pubsub_topic in subscription.topics:
                 subscription._put(item)
