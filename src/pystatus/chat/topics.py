@@ -9,6 +9,7 @@ recipient's public key; after, to a topic named by their shared secret.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import coincurve
@@ -36,8 +37,10 @@ def public_chat_content_topic(chat_name: str) -> str:
     return content_topic(topic_of(chat_name))
 
 
+@functools.lru_cache(maxsize=1024)
 def public_chat_key(chat_name: str) -> bytes:
-    """The symmetric key every member of a public chat derives from its name."""
+    """The symmetric key every member of a public chat derives from its name (kept: the
+    stretching costs about 20 ms, and every message sent or read in the chat needs it)."""
     return hashlib.pbkdf2_hmac(
         "sha256", chat_name.encode(), b"", PASSWORD_ITERATIONS, SYMMETRIC_KEY_LENGTH
     )
