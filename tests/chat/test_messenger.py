@@ -22,7 +22,7 @@ from pystatus.chat.messenger import ChatEvent, Messenger
 from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.waku.message import WakuMessage
-from pystatus.waku.payload import encrypt_symmetric
+from pystatus.waku.payload import encrypt_asymmetric, encrypt_symmetric
 from tests.p2p.hosts import wait_for, within
 
 FAST = ScryptParams(n=1 << 10)
@@ -238,11 +238,14 @@ async def test_malformed_public_messages_are_counted_and_the_chat_goes_on(
         assert _dropped("undecodable") + _dropped("invalid") == before + 2 * len(hostile)
 
 
-async def test_public_chat_reader_takes_arbitrary_signed_bytes(tmp_path: Path) -> None:
+async def test_chat_reader_takes_arbitrary_signed_bytes(tmp_path: Path) -> None:
+    """Public chat and 1:1 envelopes holding anything: typed, counted drops only."""
     account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
     signer = secrets.token_bytes(32)
     chat = "pystatus-fuzz"
-    topic, key = topics.public_chat_content_topic(chat), topics.public_chat_key(chat)
+    public_topic, key = topics.public_chat_content_topic(chat), topics.public_chat_key(chat)
+    bob_key = account.keys.chat_public_key
+    own_topic = topics.partitioned_content_topic(bob_key)
     async with WakuNode(_config()) as node, _messenger(account, node, "bob-phone") as bob:
         await bob.join_public_chat(chat)
 
@@ -251,10 +254,14 @@ async def test_public_chat_reader_takes_arbitrary_signed_bytes(tmp_path: Path) -
 
         @settings(max_examples=200, deadline=None)
         @given(
-            st.binary(max_size=400) | st.binary(min_size=1, max_size=400).map(in_protocol_message)
+            st.binary(max_size=400) | st.binary(min_size=1, max_size=400).map(in_protocol_message),
+            st.booleans(),
         )
-        def read(payload: bytes) -> None:
-            sealed = encrypt_symmetric(payload, key, signer=signer)
+        def read(payload: bytes, one_to_one: bool) -> None:
+            if one_to_one:
+                topic, sealed = own_topic, encrypt_asymmetric(payload, bob_key, signer=signer)
+            else:
+                topic, sealed = public_topic, encrypt_symmetric(payload, key, signer=signer)
             # Anything but a typed, counted drop escapes and fails the test.
             bob._open_envelope(WakuMessage(sealed, topic, version=1, timestamp=time.time_ns()))
 
