@@ -15,11 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
-from pystatus.chat import topics
+from pystatus.chat import sds, topics
 from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import ChatEvent, Messenger
+from pystatus.chat.proto import chat_message_pb2, mvds_pb2
 from pystatus.chat.proto import encryption_pb2 as pb
+from pystatus.chat.wrapper import MessageType, wrap
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.payload import encrypt_asymmetric, encrypt_symmetric
@@ -252,9 +254,25 @@ async def test_chat_reader_takes_arbitrary_signed_bytes(tmp_path: Path) -> None:
         def in_protocol_message(content: bytes) -> bytes:
             return pb.ProtocolMessage(public_message=content).SerializeToString()
 
-        @settings(max_examples=200, deadline=None)
+        def signed(content: bytes, kind: MessageType) -> bytes:
+            return in_protocol_message(wrap(content, kind, signer))
+
+        mallory_channel = sds.SdsChannel(chat, "mallory")
+
+        def in_sds(content: bytes, kind: MessageType) -> bytes:
+            wrapped = wrap(content, kind, signer)
+            data = mallory_channel.wrap(wrapped, secrets.token_hex(8), time.monotonic())
+            return in_protocol_message(data)
+
+        contents = st.binary(max_size=400)
+        kinds = st.sampled_from([MessageType.CHAT_MESSAGE, MessageType.EMOJI_REACTION])
+
+        @settings(max_examples=300, deadline=None)
         @given(
-            st.binary(max_size=400) | st.binary(min_size=1, max_size=400).map(in_protocol_message),
+            contents
+            | st.binary(min_size=1, max_size=400).map(in_protocol_message)
+            | st.builds(signed, contents, kinds)
+            | st.builds(in_sds, contents, kinds),
             st.booleans(),
         )
         def read(payload: bytes, one_to_one: bool) -> None:
@@ -266,3 +284,52 @@ async def test_chat_reader_takes_arbitrary_signed_bytes(tmp_path: Path) -> None:
             bob._open_envelope(WakuMessage(sealed, topic, version=1, timestamp=time.time_ns()))
 
         read()
+
+
+async def test_a_bad_message_does_not_hold_back_those_released_with_it(tmp_path: Path) -> None:
+    """A message waiting on a malformed one is still delivered when that one arrives."""
+    account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
+    signer = secrets.token_bytes(32)
+    chat = "pystatus-causal"
+    topic, key = topics.public_chat_content_topic(chat), topics.public_chat_key(chat)
+    sender = sds.SdsChannel(chat, "mallory")
+    now = time.monotonic()
+    bad = sender.wrap(wrap(b"\xff\xff\xff", MessageType.CHAT_MESSAGE, signer), "0x01", now)
+    text = chat_message_pb2.ChatMessage(clock=1, text="after the bad one", chat_id=chat)
+    good = sender.wrap(
+        wrap(text.SerializeToString(), MessageType.CHAT_MESSAGE, signer), "0x02", now
+    )
+
+    def envelope(data: bytes) -> WakuMessage:
+        protocol = pb.ProtocolMessage(public_message=data).SerializeToString()
+        sealed = encrypt_symmetric(protocol, key, signer=signer)
+        return WakuMessage(sealed, topic, version=1, timestamp=time.time_ns())
+
+    async with WakuNode(_config()) as node, _messenger(account, node, "bob-phone") as bob:
+        await bob.join_public_chat(chat)
+        events = bob.events()
+        bob._open_envelope(envelope(good))  # held back: it follows the bad one
+        bob._open_envelope(envelope(bad))
+        got = await _next(events)
+        assert got.text == "after the bad one"
+
+
+async def test_a_bad_message_in_an_mvds_batch_spares_the_rest(tmp_path: Path) -> None:
+    account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
+    signer = secrets.token_bytes(32)
+    bob_key = account.keys.chat_public_key
+    text = chat_message_pb2.ChatMessage(clock=1, text="the good one", chat_id="0x" + bob_key.hex())
+    bodies = [
+        wrap(b"\xff\xff\xff", MessageType.CHAT_MESSAGE, signer),
+        wrap(text.SerializeToString(), MessageType.CHAT_MESSAGE, signer),
+    ]
+    batch = mvds_pb2.Payload(
+        messages=[mvds_pb2.Message(group_id=b"g", timestamp=1, body=body) for body in bodies]
+    )
+    protocol = pb.ProtocolMessage(public_message=batch.SerializeToString())
+    sealed = encrypt_asymmetric(protocol.SerializeToString(), bob_key, signer=signer)
+    topic = topics.partitioned_content_topic(bob_key)
+    async with WakuNode(_config()) as node, _messenger(account, node, "bob-phone") as bob:
+        events = bob.events()
+        bob._open_envelope(WakuMessage(sealed, topic, version=1, timestamp=time.time_ns()))
+        assert (await _next(events)).text == "the good one"

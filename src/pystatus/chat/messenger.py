@@ -998,7 +998,11 @@ class Messenger:
                 message = sds.parse(sync.body)
             except sds.SdsError:
                 # A bare wrapped message, as status-go sends them.
-                self._handle_wrapped(sender, sync.body, None, (sender, sync.id))
+                ack = (sender, sync.id)
+                try:
+                    self._handle_wrapped(sender, sync.body, None, ack)
+                except (ChatError, WakuError, ValueError) as exc:
+                    self._drop("a 1:1 message", exc, ack)
                 continue
             channel = self._channel(channel_id)
             if channel.knows(message.message_id):
@@ -1009,9 +1013,7 @@ class Messenger:
             try:
                 delivered = channel.receive(sync.body, now)
             except sds.SdsError as exc:
-                DROPPED.labels("invalid").inc()
-                log.debug("dropped a 1:1 message: %s", exc)
-                self._mvds.acknowledge(sender, sync.id)  # it will not get any better
+                self._drop("a 1:1 message", exc, (sender, sync.id))
                 continue
             self._dirty_channels.add(channel_id)
             self._deliver_channel(channel_id, delivered)
@@ -1053,11 +1055,15 @@ class Messenger:
                     self._handle_wrapped(None, item.content, channel_id, ack)
                 else:
                     self._handle_wrapped(None, item.content, None, ack, channel_id)
-            except (InvalidWrapper, ChatError, ValueError) as exc:
-                DROPPED.labels("invalid").inc()
-                log.debug("dropped a synced message: %s", exc)
-                if ack is not None:
-                    self._mvds.acknowledge(*ack)
+            except (ChatError, WakuError, ValueError) as exc:
+                self._drop("a synced message", exc, ack)
+
+    def _drop(self, what: str, exc: Exception, ack: tuple[bytes, bytes] | None) -> None:
+        """Count and log an invalid message, and acknowledge it: it will not get any better."""
+        DROPPED.labels("invalid").inc()
+        log.debug("dropped %s: %s", what, exc)
+        if ack is not None:
+            self._mvds.acknowledge(*ack)
 
     def _handle_wrapped(
         self,
@@ -1077,7 +1083,9 @@ class Messenger:
         if channel_id is not None:
             peer = message.author
             if peer == self._public_key and message.type == MessageType.CHAT_MESSAGE:
-                chat_id = chat_message_pb2.ChatMessage.FromString(message.payload).chat_id
+                chat_id = parse(
+                    chat_message_pb2.ChatMessage(), message.payload, "chat message"
+                ).chat_id
                 peer = bytes.fromhex(chat_id[2:]) if chat_id.startswith("0x") else b""
             if _one_to_one_channel(self._public_key, peer) != channel_id:
                 raise ChatError("a 1:1 conversation carried someone else's message")
@@ -1090,7 +1098,7 @@ class Messenger:
             if after is not None:
                 after()
             return
-        chat_message = chat_message_pb2.ChatMessage.FromString(message.payload)
+        chat_message = parse(chat_message_pb2.ChatMessage(), message.payload, "chat message")
         if public_chat is not None:
             chat_id = public_chat
         elif outgoing:
@@ -1112,7 +1120,7 @@ class Messenger:
     def _receive_reaction(
         self, author: bytes, payload: bytes, outgoing: bool, after: Callable[[], None] | None
     ) -> None:
-        reaction = chat_message_pb2.EmojiReaction.FromString(payload)
+        reaction = parse(chat_message_pb2.EmojiReaction(), payload, "emoji reaction")
         if not 1 <= reaction.type <= 6 or not reaction.message_id:
             if after is not None:
                 after()
