@@ -7,12 +7,15 @@ NPM_DIR := tests/interop
 NPM_STAMP := $(NPM_DIR)/node_modules/.installed
 PROTOS := $(wildcard src/pystatus/*/proto/*.proto src/pystatus/*/*/proto/*.proto)
 
-.PHONY: setup run test lint bench proto clean
+.PHONY: setup run test lint bench proto lock clean
 
-$(PY_STAMP): pyproject.toml
+# Dependencies come from requirements.lock (exact versions and hashes), so every machine and CI
+# build the same set; `make lock` regenerates it after pyproject.toml changes.
+$(PY_STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
@@ -50,6 +53,13 @@ proto: $(PY_STAMP)
 	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m grpc_tools.protoc -Isrc --python_out=src --mypy_out=src $${f#src/} || exit 1; \
 	done
 	$(BIN)/ruff format --quiet $(PROTOS:.proto=_pb2.pyi)
+
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet pip-tools
+	.venv-lock/bin/pip-compile --quiet --extra dev --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-find-links -o requirements.lock pyproject.toml
+	rm -rf .venv-lock
 
 clean:
 	rm -rf $(VENV) .venv-pylibp2p $(NPM_DIR)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
