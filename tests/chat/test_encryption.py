@@ -7,9 +7,15 @@ import pytest
 
 from pystatus.chat.encryption import (
     MAX_INSTALLATIONS,
+    NO_INSTALLATION,
+    EncryptionError,
     EncryptionService,
     NoBundle,
     NotForThisDevice,
+    export_state,
+    protocol_version,
+    restore_state,
+    shared_secret,
 )
 from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.chat.x3dh import BUNDLE_LIFETIME_NS
@@ -107,3 +113,42 @@ def test_pre_keys_rotate_daily_and_old_ones_still_open_sessions() -> None:
     assert bob.own_bundle().signed_pre_keys["bob-phone"].signed_pre_key != first_pre_key
     late = _wire(alice.encrypt(bob.public_key, b"sent to yesterday's bundle"))
     assert bob.decrypt(alice.public_key, late) == b"sent to yesterday's bundle"
+
+
+def test_dh_header_without_a_bundle_then_the_negotiated_secret() -> None:
+    """status-go's form for a stranger: installation ``none``, a DH header, AES-GCM under the
+    ECDH of an ephemeral key and the identity key; the secret is agreed once each device of
+    theirs sent an encrypted message at protocol version 1."""
+    alice, bob = EncryptionService(ALICE, "alice-phone"), EncryptionService(BOB, "bob-phone")
+    first = _wire(alice.encrypt_dh(bob.public_key, b"hello stranger"))
+    entry = first.direct_message[NO_INSTALLATION]
+    assert len(entry.DH_header.key) == 33 and len(first.direct_message) == 1
+    assert bob.decrypt(alice.public_key, first) == b"hello stranger"
+    assert list(bob.installations[alice.public_key]) == ["alice-phone"], "its bundle was read"
+    # Bob heard from alice's only device at version 1: his answer goes on the negotiated topic.
+    secret = shared_secret(BOB, alice.public_key)
+    assert bob.negotiated(alice.public_key) == secret == shared_secret(ALICE, bob.public_key)
+    assert alice.negotiated(bob.public_key) is None, "alice has not heard from bob yet"
+    assert alice.decrypt(bob.public_key, _wire(bob.encrypt(alice.public_key, b"hi"))) == b"hi"
+    assert alice.negotiated(bob.public_key) == secret
+    assert [s for _, s in alice.secrets()] == [secret]
+    tampered = _wire(alice.encrypt_dh(bob.public_key, b"x"))
+    tampered.direct_message[NO_INSTALLATION].payload = b"\x00" * 40
+    with pytest.raises(EncryptionError):
+        bob.decrypt(alice.public_key, tampered)
+    restored = restore_state(BOB, export_state(bob))
+    assert restored.negotiated(alice.public_key) == secret, "agreement survives a restart"
+
+
+def test_an_old_device_without_negotiation_keeps_the_partitioned_topic() -> None:
+    alice, bob = EncryptionService(ALICE, "alice-phone"), EncryptionService(BOB, "bob-phone")
+    message = _wire(alice.encrypt_dh(bob.public_key, b"x"))
+    for bundle in message.bundles:
+        for entry in bundle.signed_pre_keys.values():
+            entry.protocol_version = 0
+    assert protocol_version(message) == 0
+    bob.add_bundle(alice.own_bundle())  # the device is known, with a valid bundle
+    assert bob.decrypt(alice.public_key, message) == b"x"
+    assert bob.negotiated(alice.public_key) is None, "a version 0 device never agrees"
+    bob.decrypt(alice.public_key, _wire(alice.encrypt_dh(bob.public_key, b"y")))
+    assert bob.negotiated(alice.public_key) is not None, "and version 1 does"

@@ -8,6 +8,7 @@ import itertools
 import random
 import struct
 
+import coincurve
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,8 +19,10 @@ from pystatus.chat.mvds import (
     MvdsError,
     SyncMessage,
     message_id,
+    one_to_one_group_id,
 )
 from pystatus.chat.proto import mvds_pb2
+from pystatus.waku.enr import keccak256
 
 GROUP = bytes(32)
 
@@ -76,7 +79,8 @@ def test_resends_back_off_exponentially() -> None:
     assert len(sent_at) >= 4
     for index, gap in enumerate(gaps[:3]):
         base = 2**index * RESEND_INTERVAL
-        assert base <= gap <= base * 1.1 + 0.3
+        # status-go's jitter: up to 30 epochs of 300 ms on top of the backoff.
+        assert base <= gap <= base + 0.3 * RESEND_INTERVAL + 0.3
 
 
 def test_acknowledged_messages_stop_and_duplicates_are_reacked() -> None:
@@ -142,3 +146,28 @@ def test_acknowledgements_ride_along_with_a_message_going_anyway() -> None:
     bob.send(SyncMessage(GROUP, 2, b"answer"), ["alice"], 0.1)
     payload = mvds_pb2.Payload.FromString(bob.tick(0.3).payloads["alice"])
     assert list(payload.acks) == [sent] and len(payload.messages) == 1
+
+
+def test_one_to_one_group_id_is_status_gos() -> None:
+    """keccak256 of both compressed keys, the smaller x first, the same from both sides."""
+    a = coincurve.PrivateKey(b"\x01" * 32).public_key
+    b = coincurve.PrivateKey(b"\x02" * 32).public_key
+    first, second = sorted((a, b), key=lambda k: k.point()[0])
+    expected = keccak256(first.format() + second.format())
+    assert one_to_one_group_id(a.format(False), b.format()) == expected
+    assert one_to_one_group_id(b.format(), a.format(False)) == expected
+
+
+def test_offers_are_requested_and_requests_answered() -> None:
+    alice, bob = MVDS(), MVDS()
+    message = SyncMessage(GROUP, 1, b"x")
+    alice.send(message, ["bob"], 0.0)
+    alice.tick(0.0)  # sent once (and lost)
+    offer = mvds_pb2.Payload()
+    offer.group_offers.add(group_id=GROUP, message_ids=[message.id])
+    assert bob.receive("alice", offer.SerializeToString()) == []
+    request = bob.tick(0.0).payloads["alice"]
+    assert list(mvds_pb2.Payload.FromString(request).requests) == [message.id]
+    alice.receive("bob", request)
+    again = mvds_pb2.Payload.FromString(alice.tick(0.3).payloads["bob"])
+    assert [m.body for m in again.messages] == [b"x"], "a request brings the message at once"

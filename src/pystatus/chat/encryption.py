@@ -8,28 +8,81 @@ with the sender's bundle. A session opened by X3DH carries the X3DH header on ev
 until the other side has answered on it. At most :data:`MAX_INSTALLATIONS` installations per
 identity are kept: the most recently bundled.
 
+Without a bundle of the recipient, status-go encrypts under the installation id ``none`` with
+a DH header: AES-256-GCM (ciphertext || tag || 12-byte nonce) under the x coordinate of the ECDH
+of a fresh ephemeral key and the recipient's identity key; bundle adverts (an empty payload)
+and pairing messages take the same form (``protocol/encryption/encryptor.go``
+encryptWithDH/DecryptWithDH).
+
+Negotiated secret: once a device of theirs sent us an encrypted message whose bundle says
+``protocol_version`` >= 1, that device has "agreed"; when every device we encrypt for has,
+status-go sends on the topic and key derived from the static ECDH of the two identity keys
+(``protocol/encryption/sharedsecret/sharedsecret.go``, ``protocol/encryption/protocol.go``).
+
 The caller says who sent a message: Status transports sign the payload envelope with the
 sender's chat key, and that signature is where the identity comes from.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import coincurve
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from pystatus.chat import x3dh
 from pystatus.chat.proto import encryption_pb2 as pb
-from pystatus.chat.ratchet import Header, RatchetError, RatchetState
+from pystatus.chat.ratchet import Header, RatchetError, RatchetState, dh
 from pystatus.errors import ChatError
 
 MAX_INSTALLATIONS = 3
 SESSIONS_PER_DEVICE = 3
 KEPT_PRE_KEYS = 3
 """Signed pre-keys a device keeps answering X3DH with after rotating (three days' worth)."""
+NO_INSTALLATION = "none"
+"""status-go's installation id for a message encrypted with a DH header."""
+NEGOTIATION_VERSION = 1
+"""The bundle protocol version from which status-go negotiates a shared secret."""
+MAX_SECRETS = 10_000
+"""Identities whose negotiated secret and agreed devices are kept (the oldest forgotten)."""
+NONCE_LENGTH = 12
+
+
+def shared_secret(identity: bytes, their_public_key: bytes) -> bytes:
+    """The negotiated secret: the x coordinate of the ECDH of two identity keys (32 bytes)."""
+    return dh(identity, their_public_key)
+
+
+def _encrypt_dh(key: bytes, payload: bytes) -> bytes:
+    nonce = secrets.token_bytes(NONCE_LENGTH)
+    return AESGCM(key).encrypt(nonce, payload, None) + nonce
+
+
+def _decrypt_dh(key: bytes, data: bytes) -> bytes:
+    if len(data) < NONCE_LENGTH + 16:
+        raise EncryptionError("a DH-encrypted payload is too short")
+    try:
+        return AESGCM(key).decrypt(data[-NONCE_LENGTH:], data[:-NONCE_LENGTH], None)
+    except InvalidTag:
+        raise EncryptionError("a DH-encrypted payload does not authenticate") from None
+
+
+def protocol_version(message: pb.ProtocolMessage) -> int:
+    """The sending device's protocol version as status-go reads it (getProtocolVersion): from
+    the first bundle that lists pre-keys, the entry of the message's installation id."""
+    if not message.installation_id:
+        return 0
+    for bundle in message.bundles:
+        if not bundle.signed_pre_keys:
+            continue
+        entry = bundle.signed_pre_keys.get(message.installation_id)
+        return entry.protocol_version if entry is not None else 0
+    return 0
 
 
 class EncryptionError(ChatError):
@@ -79,6 +132,8 @@ class EncryptionService:
     """Per device, newest first: two people who open sessions at once each keep both until
     one of them carries a message."""
     bundle_made_at: int = 0
+    agreed: dict[bytes, set[str]] = field(default_factory=dict)
+    """Per identity, their devices that have agreed on the negotiated secret."""
     _bundle: pb.Bundle | None = None
     """The last signed bundle, reused until a pre-key or a paired device changes."""
 
@@ -153,6 +208,7 @@ class EncryptionService:
             raise NoBundle("no bundle of the recipient is known yet")
         message = pb.ProtocolMessage(installation_id=self.installation_id)
         message.bundles.append(self.own_bundle())
+        self._secret_touched(recipient)
         for identity, installation_id in targets:
             session = self._session_to(identity, installation_id)
             header, ciphertext = session.state.encrypt(payload)
@@ -166,6 +222,40 @@ class EncryptionService:
                 entry.X3DH_header.key = session.x3dh_ephemeral
                 entry.X3DH_header.id = session.pre_key_id
         return message
+
+    def encrypt_dh(self, recipient: bytes, payload: bytes) -> pb.ProtocolMessage:
+        """``payload`` under the installation ``none`` with a DH header, as status-go sends to
+        someone whose bundle it lacks (and bundle adverts, with an empty payload)."""
+        recipient = _identity_key(recipient)
+        ephemeral = coincurve.PrivateKey()
+        message = pb.ProtocolMessage(installation_id=self.installation_id)
+        message.bundles.append(self.own_bundle())
+        entry = message.direct_message[NO_INSTALLATION]
+        entry.DH_header.key = ephemeral.public_key.format(compressed=True)
+        entry.payload = _encrypt_dh(dh(ephemeral.secret, recipient), payload)
+        return message
+
+    def negotiated(self, recipient: bytes) -> bytes | None:
+        """The negotiated secret to send to ``recipient`` under, once every device of theirs
+        we encrypt for has agreed (status-go's SharedSecret.Agreed), else None."""
+        recipient = _identity_key(recipient)
+        devices = set(self.installations.get(recipient, {}))
+        if not devices or not devices <= self.agreed.get(recipient, set()):
+            return None
+        return shared_secret(self.identity, recipient)
+
+    def secrets(self) -> list[tuple[bytes, bytes]]:
+        """(identity, negotiated secret) of everyone we exchanged encrypted messages with:
+        status-go listens on each of their negotiated topics."""
+        return [(i, shared_secret(self.identity, i)) for i in self.agreed if i != self.public_key]
+
+    def _secret_touched(self, identity: bytes) -> None:
+        if identity in self.agreed:
+            self.agreed[identity] = self.agreed.pop(identity)  # most recent last
+            return
+        self.agreed[identity] = set()
+        while len(self.agreed) > MAX_SECRETS:
+            del self.agreed[next(iter(self.agreed))]
 
     def _session_to(self, identity: bytes, installation_id: str) -> _Session:
         for session in self.sessions.get((identity, installation_id), []):
@@ -197,7 +287,11 @@ class EncryptionService:
             except (ChatError, ValueError):
                 continue  # a bad bundle does not stop the message it came with
         if self.installation_id not in message.direct_message:
-            raise NotForThisDevice(f"nothing for installation {self.installation_id}")
+            if NO_INSTALLATION not in message.direct_message:
+                raise NotForThisDevice(f"nothing for installation {self.installation_id}")
+            plaintext = self._decrypt_dh(message.direct_message[NO_INSTALLATION])
+            self._agree(sender, message)
+            return plaintext
         entry = message.direct_message[self.installation_id]
         key = (sender, message.installation_id)
         candidates = list(self.sessions.get(key, []))
@@ -217,9 +311,26 @@ class EncryptionService:
                 continue
             session.x3dh_ephemeral = None  # they answered: the session is established
             self._remember(key, session)
+            self._agree(sender, message)
             return plaintext
         assert failure is not None
         raise failure
+
+    def _decrypt_dh(self, entry: pb.DirectMessageProtocol) -> bytes:
+        if not entry.HasField("DH_header"):
+            raise EncryptionError("a message for installation none without a DH header")
+        try:
+            key = dh(self.identity, entry.DH_header.key)
+        except RatchetError as exc:
+            raise EncryptionError(f"a DH header with a bad key: {exc}") from None
+        return _decrypt_dh(key, entry.payload)
+
+    def _agree(self, sender: bytes, message: pb.ProtocolMessage) -> None:
+        """status-go's HandleMessage: a device at protocol version >= 1 that sent us an
+        encrypted message has agreed on the negotiated secret."""
+        self._secret_touched(sender)
+        if protocol_version(message) >= NEGOTIATION_VERSION and message.installation_id:
+            self.agreed[sender].add(message.installation_id)
 
     def _accept(self, sender: bytes, header: pb.X3DHHeader) -> _Session:
         pre_key = self.pre_keys.get(header.id)
@@ -239,6 +350,9 @@ def export_state(service: EncryptionService) -> dict[str, Any]:
         "pre_keys": [[p.private_key.hex(), p.version] for p in service.pre_keys.values()],
         "current_pre_key": service.current_pre_key.public_key.hex(),
         "bundle_made_at": service.bundle_made_at,
+        "agreed": [
+            [identity.hex(), sorted(devices)] for identity, devices in service.agreed.items()
+        ],
         "installations": [
             [identity.hex(), name, i.signed_pre_key.hex(), i.version, i.bundled_at]
             for identity, devices in service.installations.items()
@@ -265,6 +379,8 @@ def restore_state(identity: bytes, data: dict[str, Any]) -> EncryptionService:
     service = EncryptionService(identity, str(data["installation_id"]), current_pre_key=current)
     service.pre_keys = by_public
     service.bundle_made_at = int(data["bundle_made_at"])
+    for identity_hex, devices in data.get("agreed", []):  # absent before version 2 of the state
+        service.agreed[bytes.fromhex(identity_hex)] = {str(d) for d in devices}
     for identity_hex, name, pre_key, version, bundled_at in data["installations"]:
         service.installations.setdefault(bytes.fromhex(identity_hex), {})[name] = _Installation(
             bytes.fromhex(pre_key), int(version), int(bundled_at)

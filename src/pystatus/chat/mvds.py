@@ -9,7 +9,11 @@ known ones are acknowledged again at once. At most one payload per peer leaves p
 :meth:`MVDS.tick`; it carries every acknowledgement due and the messages whose time came, up
 to a size that fits one Waku message.
 
-A message's id is sha256("MESSAGE_ID" || group id || uint64le(timestamp) || body).
+A message's id is sha256("MESSAGE_ID" || group id || uint64le(timestamp) || body), its
+timestamp in seconds, and a 1:1 chat's group id keccak256 of the two compressed public keys,
+the one with the smaller x first (status-go ``protocol/datasync/utils.go``; the MVDS library
+status-go pins, ``protobuf/messageid.go``, ``node/node.go``). Status sends in batch mode, but a
+peer's OFFERs (plain or per group) are answered with REQUESTs, and REQUESTs with the message.
 """
 
 from __future__ import annotations
@@ -21,19 +25,22 @@ import struct
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
+import coincurve
+
 from pystatus.chat.proto import mvds_pb2
 from pystatus.errors import ChatError
+from pystatus.waku.enr import keccak256
 from pystatus.waku.errors import DecodeError
 from pystatus.waku.wire import parse
 
 RESEND_INTERVAL = 30.0
-MAX_RESEND_DELAY = 3600.0
 MAX_PAYLOAD_RECORDS = 2000
 MAX_PAYLOAD_BYTES = 100 * 1024
 ACK_DELAY = 1.0
 """Acknowledgements wait this long for a message of ours to ride along before they go alone."""
-MAX_SENDS = 12
-"""Transmissions before a message is given up (about five hours of status-go's backoff)."""
+MAX_SENDS = 15
+"""Transmissions before a message is given up: status-go's MaxSendCount (about ten days of
+its backoff, whose delay is not capped)."""
 RECORD_OVERHEAD = 32
 MAX_REMEMBERED = 100_000
 """Ids of delivered messages kept to deliver each once (the oldest are forgotten)."""
@@ -43,6 +50,12 @@ Peer = Hashable
 
 class MvdsError(ChatError):
     """A payload did not decode or breaks the protocol's bounds."""
+
+
+def one_to_one_group_id(a: bytes, b: bytes) -> bytes:
+    """The MVDS group of a 1:1 chat between public keys ``a`` and ``b`` (any encoding)."""
+    first, second = sorted((coincurve.PublicKey(key) for key in (a, b)), key=lambda k: k.point()[0])
+    return keccak256(first.format(compressed=True) + second.format(compressed=True))
 
 
 def message_id(group_id: bytes, timestamp: int, body: bytes) -> bytes:
@@ -76,6 +89,8 @@ class _PeerState:
     acks: list[bytes] = field(default_factory=list)
     acks_since: float | None = None
     """When the oldest acknowledgement still to send was queued."""
+    requests: list[bytes] = field(default_factory=list)
+    """Offered messages we do not have, to ask for in the next payload."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +189,9 @@ class MVDS:
         return [p for p, s in self._peers.items() if message in s.outgoing]
 
     def _resend_delay(self, count: int) -> float:
-        delay = min(MAX_RESEND_DELAY, 2.0 ** (count - 1) * self._resend_interval)
-        return delay + self._rng.uniform(0, delay / 10)
+        # status-go: 2^(n-1) backoff intervals plus up to 30 epochs (9 s) of jitter.
+        delay = 2.0 ** (count - 1) * self._resend_interval
+        return delay + self._rng.uniform(0, 0.3 * self._resend_interval)
 
     def tick(self, now: float) -> Tick:
         payloads: dict[Peer, bytes] = {}
@@ -193,7 +209,9 @@ class MVDS:
                 payload.acks.extend(state.acks[:MAX_PAYLOAD_RECORDS])
                 del state.acks[:MAX_PAYLOAD_RECORDS]
                 state.acks_since = now if state.acks else None
-            size = RECORD_OVERHEAD * len(payload.acks)
+            payload.requests.extend(state.requests[:MAX_PAYLOAD_RECORDS])
+            del state.requests[:MAX_PAYLOAD_RECORDS]
+            size = RECORD_OVERHEAD * (len(payload.acks) + len(payload.requests))
             ids: list[bytes] = []
             for message_id_, record in list(state.outgoing.items()):
                 if len(payload.messages) >= MAX_PAYLOAD_RECORDS:
@@ -218,7 +236,7 @@ class MVDS:
                 record.expedite = False
                 record.send_count += 1
                 record.send_at = now + self._resend_delay(record.send_count)
-            if payload.acks or payload.messages:
+            if payload.acks or payload.messages or payload.requests:
                 payloads[peer] = payload.SerializeToString()
                 carried[peer] = ids
                 acks[peer] = [bytes(a) for a in payload.acks]
@@ -247,10 +265,26 @@ class MVDS:
             raise MvdsError(str(exc)) from None
         if len(payload.acks) + len(payload.messages) > 2 * MAX_PAYLOAD_RECORDS:
             raise MvdsError("payload holds more records than a peer may send at once")
+        offered = [bytes(m) for m in payload.offers] + [
+            bytes(m) for offer in payload.group_offers for m in offer.message_ids
+        ]
+        if len(offered) + len(payload.requests) > 2 * MAX_PAYLOAD_RECORDS:
+            raise MvdsError("payload holds more offers and requests than a peer may send")
         state = self._peer(peer)
         for ack in payload.acks:
             if state.outgoing.pop(bytes(ack), None) is not None:
                 self.acknowledged.append((bytes(ack), peer))
+        for wanted in payload.requests:
+            record = state.outgoing.get(bytes(wanted))
+            if record is not None:
+                record.expedite = True
+        for offer in offered:
+            if (
+                offer not in self._delivered
+                and offer not in state.requests
+                and len(state.requests) < MAX_PAYLOAD_RECORDS
+            ):
+                state.requests.append(offer)
         delivered = []
         for item in payload.messages:
             message = SyncMessage(bytes(item.group_id), item.timestamp, bytes(item.body))

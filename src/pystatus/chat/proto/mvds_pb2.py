@@ -24,15 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1epystatus/chat/proto/mvds.proto\x12\x08vac.mvds\"b\n\x07Payload\x12\r\n\x04\x61\x63ks\x18\x89\' \x03(\x0c\x12\x0f\n\x06offers\x18\x8a\' \x03(\x0c\x12\x11\n\x08requests\x18\x8b\' \x03(\x0c\x12$\n\x08messages\x18\x8c\' \x03(\x0b\x32\x11.vac.mvds.Message\"?\n\x07Message\x12\x11\n\x08group_id\x18\xf1. \x01(\x0c\x12\x12\n\ttimestamp\x18\xf2. \x01(\x03\x12\r\n\x04\x62ody\x18\xf3. \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1epystatus/chat/proto/mvds.proto\x12\x08vac.mvds\".\n\x05Offer\x12\x10\n\x08group_id\x18\x01 \x01(\x0c\x12\x13\n\x0bmessage_ids\x18\x02 \x03(\x0c\"\x8a\x01\n\x07Payload\x12\r\n\x04\x61\x63ks\x18\x89\' \x03(\x0c\x12\x0f\n\x06offers\x18\x8a\' \x03(\x0c\x12\x11\n\x08requests\x18\x8b\' \x03(\x0c\x12$\n\x08messages\x18\x8c\' \x03(\x0b\x32\x11.vac.mvds.Message\x12&\n\x0cgroup_offers\x18\x8d\' \x03(\x0b\x32\x0f.vac.mvds.Offer\"?\n\x07Message\x12\x11\n\x08group_id\x18\xf1. \x01(\x0c\x12\x12\n\ttimestamp\x18\xf2. \x01(\x03\x12\r\n\x04\x62ody\x18\xf3. \x01(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pystatus.chat.proto.mvds_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PAYLOAD']._serialized_start=44
-  _globals['_PAYLOAD']._serialized_end=142
-  _globals['_MESSAGE']._serialized_start=144
-  _globals['_MESSAGE']._serialized_end=207
+  _globals['_OFFER']._serialized_start=44
+  _globals['_OFFER']._serialized_end=90
+  _globals['_PAYLOAD']._serialized_start=93
+  _globals['_PAYLOAD']._serialized_end=231
+  _globals['_MESSAGE']._serialized_start=233
+  _globals['_MESSAGE']._serialized_end=296
 # @@protoc_insertion_point(module_scope)

@@ -21,6 +21,31 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class Offer(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GROUP_ID_FIELD_NUMBER: _builtins.int
+    MESSAGE_IDS_FIELD_NUMBER: _builtins.int
+    group_id: _builtins.bytes
+    @_builtins.property
+    def message_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        group_id: _builtins.bytes = ...,
+        message_ids: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "group_id", b"group_id", "message_ids", b"message_ids"
+    ]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Offer: _TypeAlias = Offer  # noqa: Y015
+
+@_typing.final
 class Payload(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -28,6 +53,7 @@ class Payload(_message.Message):
     OFFERS_FIELD_NUMBER: _builtins.int
     REQUESTS_FIELD_NUMBER: _builtins.int
     MESSAGES_FIELD_NUMBER: _builtins.int
+    GROUP_OFFERS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def acks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
     @_builtins.property
@@ -36,6 +62,8 @@ class Payload(_message.Message):
     def requests(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
     @_builtins.property
     def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___Message]: ...
+    @_builtins.property
+    def group_offers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Offer]: ...
     def __init__(
         self,
         *,
@@ -43,11 +71,21 @@ class Payload(_message.Message):
         offers: _abc.Iterable[_builtins.bytes] | None = ...,
         requests: _abc.Iterable[_builtins.bytes] | None = ...,
         messages: _abc.Iterable[Global___Message] | None = ...,
+        group_offers: _abc.Iterable[Global___Offer] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "acks", b"acks", "messages", b"messages", "offers", b"offers", "requests", b"requests"
+        "acks",
+        b"acks",
+        "group_offers",
+        b"group_offers",
+        "messages",
+        b"messages",
+        "offers",
+        b"offers",
+        "requests",
+        b"requests",
     ]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
