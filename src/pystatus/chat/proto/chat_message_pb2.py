@@ -22,25 +22,82 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from pystatus.chat.proto import contact_pb2 as pystatus_dot_chat_dot_proto_dot_contact__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&pystatus/chat/proto/chat_message.proto\x12\x0fstatus.protobuf\"\xa2\x04\n\x0b\x43hatMessage\x12\r\n\x05\x63lock\x18\x01 \x01(\x04\x12\x11\n\ttimestamp\x18\x02 \x01(\x04\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x13\n\x0bresponse_to\x18\x04 \x01(\t\x12\x10\n\x08\x65ns_name\x18\x05 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x06 \x01(\t\x12\x32\n\x0cmessage_type\x18\x07 \x01(\x0e\x32\x1c.status.protobuf.MessageType\x12>\n\x0c\x63ontent_type\x18\x08 \x01(\x0e\x32(.status.protobuf.ChatMessage.ContentType\x12\x14\n\x0c\x64isplay_name\x18\x0e \x01(\t\"\xa0\x02\n\x0b\x43ontentType\x12\x18\n\x14UNKNOWN_CONTENT_TYPE\x10\x00\x12\x0e\n\nTEXT_PLAIN\x10\x01\x12\x0b\n\x07STICKER\x10\x02\x12\n\n\x06STATUS\x10\x03\x12\t\n\x05\x45MOJI\x10\x04\x12\x17\n\x13TRANSACTION_COMMAND\x10\x05\x12(\n$SYSTEM_MESSAGE_CONTENT_PRIVATE_GROUP\x10\x06\x12\t\n\x05IMAGE\x10\x07\x12\t\n\x05\x41UDIO\x10\x08\x12\r\n\tCOMMUNITY\x10\t\x12\x16\n\x12SYSTEM_MESSAGE_GAP\x10\n\x12\x13\n\x0f\x43ONTACT_REQUEST\x10\x0b\x12\x13\n\x0f\x44ISCORD_MESSAGE\x10\x0c\x12\x19\n\x15IDENTITY_VERIFICATION\x10\r\"\xaf\x02\n\rEmojiReaction\x12\r\n\x05\x63lock\x18\x01 \x01(\x04\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x32\n\x0cmessage_type\x18\x04 \x01(\x0e\x32\x1c.status.protobuf.MessageType\x12\x31\n\x04type\x18\x05 \x01(\x0e\x32#.status.protobuf.EmojiReaction.Type\x12\x11\n\tretracted\x18\x06 \x01(\x08\"p\n\x04Type\x12\x1f\n\x1bUNKNOWN_EMOJI_REACTION_TYPE\x10\x00\x12\x08\n\x04LOVE\x10\x01\x12\r\n\tTHUMBS_UP\x10\x02\x12\x0f\n\x0bTHUMBS_DOWN\x10\x03\x12\t\n\x05LAUGH\x10\x04\x12\x07\n\x03SAD\x10\x05\x12\t\n\x05\x41NGRY\x10\x06\"]\n\x10PairInstallation\x12\r\n\x05\x63lock\x18\x01 \x01(\x04\x12\x17\n\x0finstallation_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65vice_type\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t*\x92\x01\n\x0bMessageType\x12\x18\n\x14UNKNOWN_MESSAGE_TYPE\x10\x00\x12\x0e\n\nONE_TO_ONE\x10\x01\x12\x10\n\x0cPUBLIC_GROUP\x10\x02\x12\x11\n\rPRIVATE_GROUP\x10\x03\x12 \n\x1cSYSTEM_MESSAGE_PRIVATE_GROUP\x10\x04\x12\x12\n\x0e\x43OMMUNITY_CHAT\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&pystatus/chat/proto/chat_message.proto\x12\x0fstatus.protobuf\x1a!pystatus/chat/proto/contact.proto\",\n\x0eStickerMessage\x12\x0c\n\x04hash\x18\x01 \x01(\t\x12\x0c\n\x04pack\x18\x02 \x01(\x05\"\x9a\x01\n\x0cImageMessage\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12,\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1c.status.protobuf.ImageFormat\x12\x10\n\x08\x61lbum_id\x18\x03 \x01(\t\x12\r\n\x05width\x18\x04 \x01(\r\x12\x0e\n\x06height\x18\x05 \x01(\r\x12\x1a\n\x12\x61lbum_images_count\x18\x06 \x01(\r\"\xa2\x01\n\x0c\x41udioMessage\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x35\n\x04type\x18\x02 \x01(\x0e\x32\'.status.protobuf.AudioMessage.AudioType\x12\x13\n\x0b\x64uration_ms\x18\x03 \x01(\x04\"5\n\tAudioType\x12\x16\n\x12UNKNOWN_AUDIO_TYPE\x10\x00\x12\x07\n\x03\x41\x41\x43\x10\x01\x12\x07\n\x03\x41MR\x10\x02\"\xd2\x02\n\x0b\x45\x64itMessage\x12\r\n\x05\x63lock\x18\x01 \x01(\x04\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x03 \x01(\t\x12\x12\n\nmessage_id\x18\x04 \x01(\t\x12\x11\n\x05grant\x18\x05 \x01(\x0c\x42\x02\x18\x01\x12\x32\n\x0cmessage_type\x18\x06 \x01(\x0e\x32\x1c.status.protobuf.MessageType\x12>\n\x0c\x63ontent_type\x18\x07 \x01(\x0e\x32(.status.protobuf.ChatMessage.ContentType\x12\x35\n\x0eunfurled_links\x18\x08 \x03(\x0b\x32\x1d.status.protobuf.UnfurledLink\x12\x43\n\x15unfurled_status_links\x18\t \x01(\x0b\x32$.status.protobuf.UnfurledStatusLinks\"\x9e\x01\n\rDeleteMessage\x12\r\n\x05\x63lock\x18\x01 \x01(\x04\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x11\n\x05grant\x18\x04 \x01(\x0c\x42\x02\x18\x01\x12\x32\n\x0cmessage_type\x18\x05 \x01(\x0e\x32\x1c.status.protobuf.MessageType\x12\x12\n\ndeleted_by\x18\x06 \x01(\t\";\n\x16SyncDeleteForMeMessage\x12\r\n\x05\x63lock\x18\x01 \x01(\x04\x12\x12\n\nmessage_id\x18\x02 \x01(\t\"\x9b\x02\n\x0e\x44iscordMessage\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x11\n\ttimestamp\x18\x03 \x01(\t\x12\x17\n\x0ftimestampEdited\x18\x04 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x05 \x01(\t\x12\x35\n\x06\x61uthor\x18\x06 \x01(\x0b\x32%.status.protobuf.DiscordMessageAuthor\x12;\n\treference\x18\x07 \x01(\x0b\x32(.status.protobuf.DiscordMessageReference\x12>\n\x0b\x61ttachments\x18\x08 \x03(\x0b\x32).status.protobuf.DiscordMessageAttachment\"\x9a\x01\n\x14\x44iscordMessageAuthor\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rdiscriminator\x18\x03 \x01(\t\x12\x10\n\x08nickname\x18\x04 \x01(\t\x12\x11\n\tavatarUrl\x18\x05 \x01(\t\x12\x1a\n\x12\x61vatarImagePayload\x18\x06 \x01(\x0c\x12\x10\n\x08localUrl\x18\x07 \x01(\t\"P\n\x17\x44iscordMessageReference\x12\x11\n\tmessageId\x18\x01 \x01(\t\x12\x11\n\tchannelId\x18\x02 \x01(\t\x12\x0f\n\x07guildId\x18\x03 \x01(\t\"\xa7\x01\n\x18\x44iscordMessageAttachment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tmessageId\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x10\n\x08\x66ileName\x18\x04 \x01(\t\x12\x15\n\rfileSizeBytes\x18\x05 \x01(\x04\x12\x13\n\x0b\x63ontentType\x18\x06 \x01(\t\x12\x0f\n\x07payload\x18\x07 \x01(\x0c\x12\x10\n\x08localUrl\x18\x08 \x01(\t\"\x96\x01\n\rBridgeMessage\x12\x12\n\nbridgeName\x18\x01 \x01(\t\x12\x10\n\x08userName\x18\x02 \x01(\t\x12\x12\n\nuserAvatar\x18\x03 \x01(\t\x12\x0e\n\x06userID\x18\x04 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x05 \x01(\t\x12\x11\n\tmessageID\x18\x06 \x01(\t\x12\x17\n\x0fparentMessageID\x18\x07 \x01(\t\"G\n\x15UnfurledLinkThumbnail\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\"\xfd\x01\n\x0cUnfurledLink\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x19\n\x11thumbnail_payload\x18\x04 \x01(\x0c\x12\x17\n\x0fthumbnail_width\x18\x05 \x01(\r\x12\x18\n\x10thumbnail_height\x18\x06 \x01(\r\x12\x34\n\x04type\x18\x07 \x01(\x0e\x32&.status.protobuf.UnfurledLink.LinkType\x12\x17\n\x0f\x66\x61vicon_payload\x18\x08 \x01(\x0c\"\x1f\n\x08LinkType\x12\x08\n\x04LINK\x10\x00\x12\t\n\x05IMAGE\x10\x01\"\x90\x01\n\x19UnfurledStatusContactLink\x12\x12\n\npublic_key\x18\x01 \x01(\x0c\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x34\n\x04icon\x18\x04 \x01(\x0b\x32&.status.protobuf.UnfurledLinkThumbnail\"\xf2\x01\n\x1bUnfurledStatusCommunityLink\x12\x14\n\x0c\x63ommunity_id\x18\x01 \x01(\x0c\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x15\n\rmembers_count\x18\x04 \x01(\r\x12\r\n\x05\x63olor\x18\x05 \x01(\t\x12\x34\n\x04icon\x18\x07 \x01(\x0b\x32&.status.protobuf.UnfurledLinkThumbnail\x12\x36\n\x06\x62\x61nner\x18\x08 \x01(\x0b\x32&.status.protobuf.UnfurledLinkThumbnail\"\xbb\x01\n\x19UnfurledStatusChannelLink\x12\x14\n\x0c\x63hannel_uuid\x18\x01 \x01(\t\x12\r\n\x05\x65moji\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\r\n\x05\x63olor\x18\x05 \x01(\t\x12?\n\tcommunity\x18\x06 \x01(\x0b\x32,.status.protobuf.UnfurledStatusCommunityLink\"\xed\x01\n\x12UnfurledStatusLink\x12\x0b\n\x03url\x18\x01 \x01(\t\x12=\n\x07\x63ontact\x18\x02 \x01(\x0b\x32*.status.protobuf.UnfurledStatusContactLinkH\x00\x12\x41\n\tcommunity\x18\x03 \x01(\x0b\x32,.status.protobuf.UnfurledStatusCommunityLinkH\x00\x12=\n\x07\x63hannel\x18\x04 \x01(\x0b\x32*.status.protobuf.UnfurledStatusChannelLinkH\x00\x42\t\n\x07payload\"Y\n\x13UnfurledStatusLinks\x12\x42\n\x15unfurled_status_links\x18\x01 \x03(\x0b\x32#.status.protobuf.UnfurledStatusLink\"\'\n\x05Shard\x12\x0f\n\x07\x63luster\x18\x01 \x01(\x05\x12\r\n\x05index\x18\x02 \x01(\x05\"\xa9\n\n\x0b\x43hatMessage\x12\r\n\x05\x63lock\x18\x01 \x01(\x04\x12\x11\n\ttimestamp\x18\x02 \x01(\x04\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x13\n\x0bresponse_to\x18\x04 \x01(\t\x12\x10\n\x08\x65ns_name\x18\x05 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x06 \x01(\t\x12\x32\n\x0cmessage_type\x18\x07 \x01(\x0e\x32\x1c.status.protobuf.MessageType\x12>\n\x0c\x63ontent_type\x18\x08 \x01(\x0e\x32(.status.protobuf.ChatMessage.ContentType\x12\x32\n\x07sticker\x18\t \x01(\x0b\x32\x1f.status.protobuf.StickerMessageH\x00\x12.\n\x05image\x18\n \x01(\x0b\x32\x1d.status.protobuf.ImageMessageH\x00\x12.\n\x05\x61udio\x18\x0b \x01(\x0b\x32\x1d.status.protobuf.AudioMessageH\x00\x12\x13\n\tcommunity\x18\x0c \x01(\x0cH\x00\x12:\n\x0f\x64iscord_message\x18\x63 \x01(\x0b\x32\x1f.status.protobuf.DiscordMessageH\x00\x12\x38\n\x0e\x62ridge_message\x18\x64 \x01(\x0b\x32\x1e.status.protobuf.BridgeMessageH\x00\x12\x11\n\x05grant\x18\r \x01(\x0c\x42\x02\x18\x01\x12\x14\n\x0c\x64isplay_name\x18\x0e \x01(\t\x12X\n contact_request_propagated_state\x18\x0f \x01(\x0b\x32..status.protobuf.ContactRequestPropagatedState\x12\x35\n\x0eunfurled_links\x18\x10 \x03(\x0b\x32\x1d.status.protobuf.UnfurledLink\x12%\n\x05shard\x18\x11 \x01(\x0b\x32\x16.status.protobuf.Shard\x12\x43\n\x15unfurled_status_links\x18\x12 \x01(\x0b\x32$.status.protobuf.UnfurledStatusLinks\x12\x1b\n\x13\x63ustomization_color\x18\x13 \x01(\r\"\xd0\x03\n\x0b\x43ontentType\x12\x18\n\x14UNKNOWN_CONTENT_TYPE\x10\x00\x12\x0e\n\nTEXT_PLAIN\x10\x01\x12\x0b\n\x07STICKER\x10\x02\x12\n\n\x06STATUS\x10\x03\x12\t\n\x05\x45MOJI\x10\x04\x12\x17\n\x13TRANSACTION_COMMAND\x10\x05\x12(\n$SYSTEM_MESSAGE_CONTENT_PRIVATE_GROUP\x10\x06\x12\t\n\x05IMAGE\x10\x07\x12\t\n\x05\x41UDIO\x10\x08\x12\r\n\tCOMMUNITY\x10\t\x12\x16\n\x12SYSTEM_MESSAGE_GAP\x10\n\x12\x13\n\x0f\x43ONTACT_REQUEST\x10\x0b\x12\x13\n\x0f\x44ISCORD_MESSAGE\x10\x0c\x12\x19\n\x15IDENTITY_VERIFICATION\x10\r\x12!\n\x1dSYSTEM_MESSAGE_PINNED_MESSAGE\x10\x0e\x12$\n SYSTEM_MESSAGE_MUTUAL_EVENT_SENT\x10\x0f\x12(\n$SYSTEM_MESSAGE_MUTUAL_EVENT_ACCEPTED\x10\x10\x12\'\n#SYSTEM_MESSAGE_MUTUAL_EVENT_REMOVED\x10\x11\x12\x12\n\x0e\x42RIDGE_MESSAGE\x10\x12\x42\t\n\x07payload\"\xc2\x02\n\rEmojiReaction\x12\r\n\x05\x63lock\x18\x01 \x01(\x04\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x32\n\x0cmessage_type\x18\x04 \x01(\x0e\x32\x1c.status.protobuf.MessageType\x12\x31\n\x04type\x18\x05 \x01(\x0e\x32#.status.protobuf.EmojiReaction.Type\x12\x11\n\tretracted\x18\x06 \x01(\x08\x12\x11\n\x05grant\x18\x07 \x01(\x0c\x42\x02\x18\x01\"p\n\x04Type\x12\x1f\n\x1bUNKNOWN_EMOJI_REACTION_TYPE\x10\x00\x12\x08\n\x04LOVE\x10\x01\x12\r\n\tTHUMBS_UP\x10\x02\x12\x0f\n\x0bTHUMBS_DOWN\x10\x03\x12\t\n\x05LAUGH\x10\x04\x12\x07\n\x03SAD\x10\x05\x12\t\n\x05\x41NGRY\x10\x06\"\xcd\x01\n\x13GroupChatInvitation\x12\r\n\x05\x63lock\x18\x01 \x01(\x04\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x1c\n\x14introduction_message\x18\x03 \x01(\t\x12\x39\n\x05state\x18\x04 \x01(\x0e\x32*.status.protobuf.GroupChatInvitation.State\"=\n\x05State\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x0b\n\x07REQUEST\x10\x01\x12\x0c\n\x08REJECTED\x10\x02\x12\x0c\n\x08\x41PPROVED\x10\x03\"n\n\x10PairInstallation\x12\r\n\x05\x63lock\x18\x01 \x01(\x04\x12\x17\n\x0finstallation_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65vice_type\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\r*\xaa\x01\n\x0bMessageType\x12\x18\n\x14UNKNOWN_MESSAGE_TYPE\x10\x00\x12\x0e\n\nONE_TO_ONE\x10\x01\x12\x10\n\x0cPUBLIC_GROUP\x10\x02\x12\x11\n\rPRIVATE_GROUP\x10\x03\x12 \n\x1cSYSTEM_MESSAGE_PRIVATE_GROUP\x10\x04\x12\x12\n\x0e\x43OMMUNITY_CHAT\x10\x05\x12\x16\n\x12SYSTEM_MESSAGE_GAP\x10\x06*M\n\x0bImageFormat\x12\x18\n\x14UNKNOWN_IMAGE_FORMAT\x10\x00\x12\x07\n\x03PNG\x10\x01\x12\x08\n\x04JPEG\x10\x02\x12\x08\n\x04WEBP\x10\x03\x12\x07\n\x03GIF\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pystatus.chat.proto.chat_message_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MESSAGETYPE']._serialized_start=1010
-  _globals['_MESSAGETYPE']._serialized_end=1156
-  _globals['_CHATMESSAGE']._serialized_start=60
-  _globals['_CHATMESSAGE']._serialized_end=606
-  _globals['_CHATMESSAGE_CONTENTTYPE']._serialized_start=318
-  _globals['_CHATMESSAGE_CONTENTTYPE']._serialized_end=606
-  _globals['_EMOJIREACTION']._serialized_start=609
-  _globals['_EMOJIREACTION']._serialized_end=912
-  _globals['_EMOJIREACTION_TYPE']._serialized_start=800
-  _globals['_EMOJIREACTION_TYPE']._serialized_end=912
-  _globals['_PAIRINSTALLATION']._serialized_start=914
-  _globals['_PAIRINSTALLATION']._serialized_end=1007
+  _globals['_EDITMESSAGE'].fields_by_name['grant']._loaded_options = None
+  _globals['_EDITMESSAGE'].fields_by_name['grant']._serialized_options = b'\030\001'
+  _globals['_DELETEMESSAGE'].fields_by_name['grant']._loaded_options = None
+  _globals['_DELETEMESSAGE'].fields_by_name['grant']._serialized_options = b'\030\001'
+  _globals['_CHATMESSAGE'].fields_by_name['grant']._loaded_options = None
+  _globals['_CHATMESSAGE'].fields_by_name['grant']._serialized_options = b'\030\001'
+  _globals['_EMOJIREACTION'].fields_by_name['grant']._loaded_options = None
+  _globals['_EMOJIREACTION'].fields_by_name['grant']._serialized_options = b'\030\001'
+  _globals['_MESSAGETYPE']._serialized_start=5126
+  _globals['_MESSAGETYPE']._serialized_end=5296
+  _globals['_IMAGEFORMAT']._serialized_start=5298
+  _globals['_IMAGEFORMAT']._serialized_end=5375
+  _globals['_STICKERMESSAGE']._serialized_start=94
+  _globals['_STICKERMESSAGE']._serialized_end=138
+  _globals['_IMAGEMESSAGE']._serialized_start=141
+  _globals['_IMAGEMESSAGE']._serialized_end=295
+  _globals['_AUDIOMESSAGE']._serialized_start=298
+  _globals['_AUDIOMESSAGE']._serialized_end=460
+  _globals['_AUDIOMESSAGE_AUDIOTYPE']._serialized_start=407
+  _globals['_AUDIOMESSAGE_AUDIOTYPE']._serialized_end=460
+  _globals['_EDITMESSAGE']._serialized_start=463
+  _globals['_EDITMESSAGE']._serialized_end=801
+  _globals['_DELETEMESSAGE']._serialized_start=804
+  _globals['_DELETEMESSAGE']._serialized_end=962
+  _globals['_SYNCDELETEFORMEMESSAGE']._serialized_start=964
+  _globals['_SYNCDELETEFORMEMESSAGE']._serialized_end=1023
+  _globals['_DISCORDMESSAGE']._serialized_start=1026
+  _globals['_DISCORDMESSAGE']._serialized_end=1309
+  _globals['_DISCORDMESSAGEAUTHOR']._serialized_start=1312
+  _globals['_DISCORDMESSAGEAUTHOR']._serialized_end=1466
+  _globals['_DISCORDMESSAGEREFERENCE']._serialized_start=1468
+  _globals['_DISCORDMESSAGEREFERENCE']._serialized_end=1548
+  _globals['_DISCORDMESSAGEATTACHMENT']._serialized_start=1551
+  _globals['_DISCORDMESSAGEATTACHMENT']._serialized_end=1718
+  _globals['_BRIDGEMESSAGE']._serialized_start=1721
+  _globals['_BRIDGEMESSAGE']._serialized_end=1871
+  _globals['_UNFURLEDLINKTHUMBNAIL']._serialized_start=1873
+  _globals['_UNFURLEDLINKTHUMBNAIL']._serialized_end=1944
+  _globals['_UNFURLEDLINK']._serialized_start=1947
+  _globals['_UNFURLEDLINK']._serialized_end=2200
+  _globals['_UNFURLEDLINK_LINKTYPE']._serialized_start=2169
+  _globals['_UNFURLEDLINK_LINKTYPE']._serialized_end=2200
+  _globals['_UNFURLEDSTATUSCONTACTLINK']._serialized_start=2203
+  _globals['_UNFURLEDSTATUSCONTACTLINK']._serialized_end=2347
+  _globals['_UNFURLEDSTATUSCOMMUNITYLINK']._serialized_start=2350
+  _globals['_UNFURLEDSTATUSCOMMUNITYLINK']._serialized_end=2592
+  _globals['_UNFURLEDSTATUSCHANNELLINK']._serialized_start=2595
+  _globals['_UNFURLEDSTATUSCHANNELLINK']._serialized_end=2782
+  _globals['_UNFURLEDSTATUSLINK']._serialized_start=2785
+  _globals['_UNFURLEDSTATUSLINK']._serialized_end=3022
+  _globals['_UNFURLEDSTATUSLINKS']._serialized_start=3024
+  _globals['_UNFURLEDSTATUSLINKS']._serialized_end=3113
+  _globals['_SHARD']._serialized_start=3115
+  _globals['_SHARD']._serialized_end=3154
+  _globals['_CHATMESSAGE']._serialized_start=3157
+  _globals['_CHATMESSAGE']._serialized_end=4478
+  _globals['_CHATMESSAGE_CONTENTTYPE']._serialized_start=4003
+  _globals['_CHATMESSAGE_CONTENTTYPE']._serialized_end=4467
+  _globals['_EMOJIREACTION']._serialized_start=4481
+  _globals['_EMOJIREACTION']._serialized_end=4803
+  _globals['_EMOJIREACTION_TYPE']._serialized_start=4691
+  _globals['_EMOJIREACTION_TYPE']._serialized_end=4803
+  _globals['_GROUPCHATINVITATION']._serialized_start=4806
+  _globals['_GROUPCHATINVITATION']._serialized_end=5011
+  _globals['_GROUPCHATINVITATION_STATE']._serialized_start=4950
+  _globals['_GROUPCHATINVITATION_STATE']._serialized_end=5011
+  _globals['_PAIRINSTALLATION']._serialized_start=5013
+  _globals['_PAIRINSTALLATION']._serialized_end=5123
 # @@protoc_insertion_point(module_scope)
