@@ -133,7 +133,7 @@ def _js_ecies(rounds: int) -> tuple[float, float]:
 
 
 def _node_config() -> NodeConfig:
-    return NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=1, shards=tuple(range(8)))
+    return NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=16, shards=(32, 64))
 
 
 async def _e2e(directory: Path, count: int) -> float:
@@ -160,7 +160,7 @@ async def _e2e(directory: Path, count: int) -> float:
             async with asyncio.timeout(30):
                 while not all(relay.mesh_size(t) > 0 for t in relay.topics):
                     await asyncio.sleep(0.05)
-            async with Messenger(sender_account, relay, node.content_topic_to_pubsub) as alice:
+            async with Messenger(sender_account, relay) as alice:
                 events = alice.events()
                 await alice.send(hello["chatKey"], "hello")
                 async with asyncio.timeout(30):

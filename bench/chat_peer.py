@@ -18,12 +18,10 @@ from pystatus.node import NodeConfig, WakuNode
 
 async def main(directory: Path, password: str, count: int) -> None:
     account = Account.unlock(directory, password)
-    config = NodeConfig(
-        listen_address="127.0.0.1", tcp_port=0, cluster_id=1, shards=tuple(range(8))
-    )
+    config = NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=16, shards=(32, 64))
     async with WakuNode(config) as node:
         assert node.relay is not None
-        async with Messenger(account, node.relay, node.content_topic_to_pubsub) as bob:
+        async with Messenger(account, node.relay) as bob:
             print(
                 json.dumps({"addr": str(node.host.full_addrs()[0]), "chatKey": bob.chat_key}),
                 flush=True,

@@ -74,7 +74,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             )
             async with WakuNode(config) as node:
                 assert config.rest is not None and node.relay is not None
-                messenger = Messenger(account, node.relay, node.content_topic_to_pubsub)
+                messenger = Messenger(account, node.relay)
                 await messenger.start()
                 server = RestServer(node, config.rest, messenger)
                 await server.start()

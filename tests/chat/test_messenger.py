@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
-from pystatus.chat import sds, topics
+from pystatus.chat import topics
 from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import ChatEvent, Messenger
@@ -31,7 +31,7 @@ FAST = ScryptParams(n=1 << 10)
 
 
 def _config() -> NodeConfig:
-    return NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=1, shards=tuple(range(8)))
+    return NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=16, shards=(32, 64))
 
 
 @contextlib.asynccontextmanager
@@ -56,7 +56,7 @@ async def _line_of_nodes(count: int) -> AsyncIterator[list[WakuNode]]:
 
 def _messenger(account: Account, node: WakuNode, device: str) -> Messenger:
     assert node.relay is not None
-    return Messenger(account, node.relay, node.content_topic_to_pubsub, installation_id=device)
+    return Messenger(account, node.relay, installation_id=device)
 
 
 async def _next(events: AsyncIterator[ChatEvent]) -> ChatEvent:
@@ -203,7 +203,7 @@ async def test_malformed_public_messages_are_counted_and_the_chat_goes_on(
 
     hostile = [
         b"\xff\xff\xff",  # not a ProtocolMessage
-        protocol(b"\x0a\x03abc"),  # neither SDS nor a wrapped message
+        protocol(b"\x0a\x03abc"),  # not a wrapped message
         protocol(b""),  # no public message at all
         pb.ProtocolMessage(
             bundles=[pb.Bundle(identity=b"\x02" + b"\x00" * 32)], public_message=b"x"
@@ -221,7 +221,7 @@ async def test_malformed_public_messages_are_counted_and_the_chat_goes_on(
         before = _dropped("undecodable") + _dropped("invalid")
         for payload in hostile:
             mallory_node.relay.publish(
-                mallory_node.content_topic_to_pubsub(topic),
+                topics.status_pubsub_topic(topic),
                 WakuMessage(
                     encrypt_symmetric(payload, topics.public_chat_key(chat), signer=mallory),
                     topic,
@@ -257,12 +257,10 @@ async def test_chat_reader_takes_arbitrary_signed_bytes(tmp_path: Path) -> None:
         def signed(content: bytes, kind: MessageType) -> bytes:
             return in_protocol_message(wrap(content, kind, signer))
 
-        mallory_channel = sds.SdsChannel(chat, "mallory")
-
-        def in_sds(content: bytes, kind: MessageType) -> bytes:
-            wrapped = wrap(content, kind, signer)
-            data = mallory_channel.wrap(wrapped, secrets.token_hex(8), time.monotonic())
-            return in_protocol_message(data)
+        def in_mvds(content: bytes, kind: MessageType) -> bytes:
+            body = wrap(content, kind, signer)
+            batch = mvds_pb2.Payload(messages=[mvds_pb2.Message(group_id=b"g", body=body)])
+            return in_protocol_message(batch.SerializeToString())
 
         contents = st.binary(max_size=400)
         kinds = st.sampled_from([MessageType.CHAT_MESSAGE, MessageType.EMOJI_REACTION])
@@ -272,7 +270,7 @@ async def test_chat_reader_takes_arbitrary_signed_bytes(tmp_path: Path) -> None:
             contents
             | st.binary(min_size=1, max_size=400).map(in_protocol_message)
             | st.builds(signed, contents, kinds)
-            | st.builds(in_sds, contents, kinds),
+            | st.builds(in_mvds, contents, kinds),
             st.booleans(),
         )
         def read(payload: bytes, one_to_one: bool) -> None:
@@ -284,34 +282,6 @@ async def test_chat_reader_takes_arbitrary_signed_bytes(tmp_path: Path) -> None:
             bob._open_envelope(WakuMessage(sealed, topic, version=1, timestamp=time.time_ns()))
 
         read()
-
-
-async def test_a_bad_message_does_not_hold_back_those_released_with_it(tmp_path: Path) -> None:
-    """A message waiting on a malformed one is still delivered when that one arrives."""
-    account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
-    signer = secrets.token_bytes(32)
-    chat = "pystatus-causal"
-    topic, key = topics.public_chat_content_topic(chat), topics.public_chat_key(chat)
-    sender = sds.SdsChannel(chat, "mallory")
-    now = time.monotonic()
-    bad = sender.wrap(wrap(b"\xff\xff\xff", MessageType.CHAT_MESSAGE, signer), "0x01", now)
-    text = chat_message_pb2.ChatMessage(clock=1, text="after the bad one", chat_id=chat)
-    good = sender.wrap(
-        wrap(text.SerializeToString(), MessageType.CHAT_MESSAGE, signer), "0x02", now
-    )
-
-    def envelope(data: bytes) -> WakuMessage:
-        protocol = pb.ProtocolMessage(public_message=data).SerializeToString()
-        sealed = encrypt_symmetric(protocol, key, signer=signer)
-        return WakuMessage(sealed, topic, version=1, timestamp=time.time_ns())
-
-    async with WakuNode(_config()) as node, _messenger(account, node, "bob-phone") as bob:
-        await bob.join_public_chat(chat)
-        events = bob.events()
-        bob._open_envelope(envelope(good))  # held back: it follows the bad one
-        bob._open_envelope(envelope(bad))
-        got = await _next(events)
-        assert got.text == "after the bad one"
 
 
 async def test_a_bad_message_in_an_mvds_batch_spares_the_rest(tmp_path: Path) -> None:

@@ -25,13 +25,17 @@ async def _chatting_node(
 ) -> AsyncIterator[tuple[WakuNode, Messenger, httpx.AsyncClient]]:
     account, _ = Account.create(directory, "a password", params=FAST)
     config = NodeConfig(
-        listen_address="127.0.0.1", tcp_port=0, cluster_id=1, rest=RestConfig(port=0)
+        listen_address="127.0.0.1",
+        tcp_port=0,
+        cluster_id=16,
+        shards=(32, 64),
+        rest=RestConfig(port=0),
     )
     async with WakuNode(config) as node:
         if peer is not None:
             await within(node.connect(peer.host.full_addrs()[0]))
         assert node.relay is not None
-        async with Messenger(account, node.relay, node.content_topic_to_pubsub) as messenger:
+        async with Messenger(account, node.relay) as messenger:
             assert config.rest is not None
             server = RestServer(node, config.rest, messenger)
             await server.start()

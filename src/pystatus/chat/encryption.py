@@ -223,10 +223,17 @@ class EncryptionService:
                 entry.X3DH_header.id = session.pre_key_id
         return message
 
-    def encrypt_dh(self, recipient: bytes, payload: bytes) -> pb.ProtocolMessage:
+    def encrypt_dh(
+        self, recipient: bytes, payload: bytes, *, negotiate: bool = True
+    ) -> pb.ProtocolMessage:
         """``payload`` under the installation ``none`` with a DH header, as status-go sends to
-        someone whose bundle it lacks (and bundle adverts, with an empty payload)."""
+        someone whose bundle it lacks; ``negotiate=False`` for bundle adverts and pairing
+        messages (status-go's BuildDHMessage), which set up no negotiated topic."""
         recipient = _identity_key(recipient)
+        if negotiate:
+            # status-go reaches this through BuildEncryptedMessage, which still hands out the
+            # shared secret: the sender listens on the negotiated topic from now on.
+            self._secret_touched(recipient)
         ephemeral = coincurve.PrivateKey()
         message = pb.ProtocolMessage(installation_id=self.installation_id)
         message.bundles.append(self.own_bundle())

@@ -1,37 +1,39 @@
 """A Status ``Messenger``: an account chatting over a pystatus node's relay.
 
-Sending a 1:1 message: the ChatMessage is wrapped and signed with the chat key, encrypted by
-the multi-device Double Ratchet protocol for every installation of the recipient and of our
-own account, and the resulting ProtocolMessage travels in an RFC 26 envelope signed with the
-chat key and encrypted (ECIES) to the recipient on the recipient's partitioned topic, and to
-ourselves on ours when we have other devices. Before a recipient's bundle is known the first
-message carries our bundle and the wrapped message in the clear inside the ECIES envelope;
-their answer brings their bundle and every later message is ratcheted.
+The wire is status-go v1.1.0's. Sending a 1:1 message: the ChatMessage is wrapped and signed
+with the chat key (ApplicationMetadataMessage) and that wrapped message is the body of a 2/MVDS
+message (``protocol/common/message_sender.go``). MVDS payloads are encrypted by the multi-device
+Double Ratchet for every installation of the recipient and of our own account, or, before the
+recipient's bundle is known, under the installation ``none`` with a DH header; the
+ProtocolMessage (with our bundle) travels in an RFC 26 envelope signed with the chat key:
+ECIES to the recipient on their partitioned topic, or, once their devices agreed on the
+negotiated secret, encrypted with its key on the negotiated topic; copies for our own devices
+go to our partitioned topic. Our bundle is also advertised on our contact-code topic, and we
+read our contacts' there.
 
-A public chat message is wrapped and signed the same way and sent in an envelope encrypted
-with the key every member derives from the chat's name, on the chat's topic.
+A public chat message is wrapped and signed the same way and sent bare in the
+ProtocolMessage's ``public_message``, in an envelope encrypted with the key every member
+derives from the chat's name, on the chat's topic. Everything travels on the Status cluster's
+default shard, ``/waku/2/rs/16/32`` (``protocol/common/shard/shard.go``).
 
-Reliability: a 1:1 message travels as a 2/MVDS message (acknowledged by the recipient's device,
-sent again until then) whose body is an SDS message (its place in the conversation, so the
-recipient delivers each sender's messages in order) holding the wrapped message; a public
-chat message is an SDS message in the ProtocolMessage (acknowledged by the causal history and
-bloom filters of other members' messages, repaired by SDS-R). Every Waku message sent is
-checked against the store node, and sent again when the store never saw it; every
-``history_interval`` and after a reconnection, what the store holds since we were last in
-sync is listed by hash and what we did not see is fetched. Each message's delivery status
-(pending, sent, stored, delivered, failed) is stored with it and announced as an event.
+Reliability: MVDS acknowledges each 1:1 message from the recipient's device and sends it again
+with status-go's backoff until then; messages are ordered by their Lamport clock, which is
+``max(last + 1, now in ms)``. Every Waku message sent is checked against the store node, and
+sent again when the store never saw it; every ``history_interval`` and after a reconnection,
+what the store holds since we were last in sync is listed by hash and what we did not see is
+fetched. Each message's delivery status (pending, sent, stored, delivered, failed) is stored
+with it and announced as an event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
-import secrets
 import sqlite3
 import time
+import uuid
 import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
@@ -41,9 +43,8 @@ from typing import cast
 import coincurve
 from prometheus_client import Counter
 
-from pystatus.chat import mvds, sds, topics
+from pystatus.chat import mvds, topics
 from pystatus.chat.account import Account
-from pystatus.chat.bloom import BloomFilter
 from pystatus.chat.database import (
     Batch,
     ChatDatabase,
@@ -97,14 +98,23 @@ DROPPED = Counter(
 
 ONE_TO_ONE = "one_to_one"
 PUBLIC = "public"
-PUBLIC_BLOOM_CAPACITY = 1_000
-PUBLIC_BLOOM_ERROR_RATE = 0.001
 MAX_SEEN = 100_000
 LAST_SYNCED = "last-synced"
-SDS_STATE = "sds:"
 HISTORY_INTERVAL = 60.0
-SDS_SAVED_LOG = 500
-"""Log entries of a channel kept across restarts."""
+CONTACT_CODE_INTERVAL = 6 * 3600.0
+"""How often our bundle is advertised on our contact-code topic (and at start)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Listener:
+    """How to open what arrives on one content topic."""
+
+    kind: str
+    """``private`` (ECIES to our identity key), ``negotiated``, ``public`` or
+    ``contact_code`` (symmetric under ``key``)."""
+    key: bytes = b""
+    name: str = ""
+    """A public chat's name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +134,6 @@ class ReliabilityConfig:
     history_margin: float = 10.0
     """How far before the last sync each history query starts (clocks drift, stores lag)."""
     first_history_window: float = 24 * 3600.0
-    sds_sweep_interval: float = 5.0
-    sds_sync_interval: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,19 +190,17 @@ def _one_to_one_chat_id(public_key: bytes) -> str:
     return "0x" + coincurve.PublicKey(public_key).format(compressed=False).hex()
 
 
-def _one_to_one_channel(a: bytes, b: bytes) -> str:
-    """The SDS channel of a 1:1 chat: the same from both sides."""
-    first, second = sorted((a, b))
-    return "1:1/" + hashlib.sha256(first + second).hexdigest()
-
-
 def _sync_payload(data: bytes) -> mvds_pb2.Payload | None:
-    """``data`` as an MVDS payload, or None when it is a bare wrapped message."""
+    """``data`` as an MVDS payload, or None when it is a bare wrapped message (status-go's
+    test: it parses and holds any MVDS record)."""
     try:
         payload = parse(mvds_pb2.Payload(), data, "MVDS payload")
     except DecodeError:
         return None
-    return payload if payload.acks or payload.messages else None
+    records = (
+        payload.acks or payload.messages or payload.offers or payload.requests
+    ) or payload.group_offers
+    return payload if records else None
 
 
 class Messenger:
@@ -202,26 +208,29 @@ class Messenger:
         self,
         account: Account,
         relay: WakuRelay,
-        pubsub_for: Callable[[str], str],
+        pubsub_for: Callable[[str], str] | None = None,
         *,
         installation_id: str | None = None,
         store: StoreSource | None = None,
         reliability: ReliabilityConfig | None = None,
     ) -> None:
-        """``pubsub_for`` maps a content topic to the pubsub topic (shard) it travels on;
-        with a :class:`~pystatus.node.node.WakuNode`, its ``content_topic_to_pubsub``.
+        """``pubsub_for`` maps a content topic to the pubsub topic (shard) it travels on:
+        status-go's static shards by default (:func:`topics.status_pubsub_topic`).
+        ``installation_id``: this device's, a UUID by default as status-go's.
         ``store``: a store node to confirm sent messages with and fetch missed ones from."""
         self.account = account
         self.relay = relay
-        self._pubsub_for = pubsub_for
-        self.installation_id = installation_id or secrets.token_hex(8)
+        self._pubsub_for = pubsub_for or topics.status_pubsub_topic
+        self.installation_id = installation_id or str(uuid.uuid4())
         self.encryption = EncryptionService(account.keys.chat, self.installation_id)
         self.database = ChatDatabase(account.directory / "chat.sqlite3", account.keys.database)
         self.config = reliability or ReliabilityConfig()
         self._identity = account.keys.chat
         self._public_key = account.keys.chat_public_key
         self._public_chats: dict[str, str] = {}  # content topic -> chat name
+        self._listening: dict[str, _Listener] = {}  # content topic -> how to open it
         self._own_topic = topics.partitioned_content_topic(self._public_key)
+        self._contact_code_topic = topics.contact_code_topic_name(self._public_key)
         self._clock = 0
         self._watchers: weakref.WeakSet[EventStream] = weakref.WeakSet()
         self._listeners: list[Callable[[ChatEvent], None]] = []
@@ -237,9 +246,6 @@ class Messenger:
             resend_interval=self.config.resend_interval, max_sends=self.config.max_sends
         )
         self._sync_ids: dict[bytes, str] = {}  # MVDS id -> our message id
-        self._awaiting_ack: dict[str, tuple[bytes, bytes]] = {}  # message id -> (peer, MVDS id)
-        self._channels: dict[str, sds.SdsChannel] = {}
-        self._dirty_channels: set[str] = set()
         # Our message id -> its chat id, for status events (the oldest forgotten).
         self._chat_of: OrderedDict[str, str] = OrderedDict()
         self.tracker = DeliveryTracker(
@@ -248,13 +254,13 @@ class Messenger:
         )
         self.fetcher = HistoryFetcher(store) if store is not None else None
         self._seen: OrderedDict[bytes, None] = OrderedDict()
-        self._asked: OrderedDict[bytes, float] = OrderedDict()
         self._last_synced_ns: int | None = None
         self._had_peers = False
         self._acks_on_reconnect: dict[bytes, list[bytes]] = defaultdict(list)
         self._wake = asyncio.Event()
         self._sync_now = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
+        self._contact_code_at = 0.0
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -268,7 +274,12 @@ class Messenger:
         self._contacts = set(await self.database.contacts())
         await self._restore_sync_state()
         relay = self.relay
-        relay.subscribe_topic(self._pubsub_for(self._own_topic))
+        self._listen(self._own_topic, _Listener("private"))
+        self._listen(topics.personal_content_topic(self._public_key), _Listener("private"))
+        self._watch_contact_code(self._public_key)
+        for contact in self._contacts:
+            self._watch_contact_code(public_key_from_chat_key_text(contact))
+        self._refresh_negotiated()
         for chat in await self.database.chats():
             if chat.kind == PUBLIC:
                 self._watch_public(chat.name)
@@ -284,11 +295,6 @@ class Messenger:
         state = await self.database.sync_state()
         if LAST_SYNCED in state:
             self._last_synced_ns = int.from_bytes(state[LAST_SYNCED], "big")
-        for key, value in state.items():
-            if key.startswith(SDS_STATE):
-                channel_id = key[len(SDS_STATE) :]
-                with contextlib.suppress(sds.SdsError, ValueError):
-                    self._channel(channel_id).restore(json.loads(value))
         now = self._now()
         for entry in await self.database.outbox():
             message = mvds.SyncMessage(entry.group_id, entry.timestamp, entry.body)
@@ -303,8 +309,9 @@ class Messenger:
         for task in self._loops:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
-        for content_topic in [self._own_topic, *self._public_chats]:
+        for content_topic in self._listening:
             self.relay.unsubscribe_topic(self._pubsub_for(content_topic))
+        self._listening.clear()
         self._public_chats.clear()
         if self._writer is not None and not self._writer.done():
             with contextlib.suppress(TimeoutError):
@@ -347,6 +354,7 @@ class Messenger:
             await self.database.add_contact(chat_key, time.time_ns())
             await self.database.upsert_chat(chat_id, ONE_TO_ONE, chat_key)
             self._contacts.add(chat_key)
+            self._watch_contact_code(public_key)
         return chat_id
 
     async def join_public_chat(self, name: str) -> str:
@@ -358,7 +366,26 @@ class Messenger:
         content_topic = topics.public_chat_content_topic(name)
         if content_topic not in self._public_chats:
             self._public_chats[content_topic] = name
+            self._listen(content_topic, _Listener("public", topics.public_chat_key(name), name))
+
+    def _listen(self, content_topic: str, listener: _Listener) -> None:
+        if content_topic not in self._listening:
+            self._listening[content_topic] = listener
             self.relay.subscribe_topic(self._pubsub_for(content_topic))
+
+    def _watch_contact_code(self, public_key: bytes) -> None:
+        """Read a contact's bundle adverts (status-go listens on each contact's)."""
+        name = topics.contact_code_topic_name(public_key)
+        content_topic = topics.content_topic(topics.topic_of(name))
+        if content_topic not in self._listening:
+            self._listen(content_topic, _Listener("contact_code", topics.public_chat_key(name)))
+
+    def _refresh_negotiated(self) -> None:
+        """Listen on the negotiated topic of everyone we exchanged encrypted messages with."""
+        for _, secret in self.encryption.secrets():
+            content_topic = topics.negotiated_content_topic(secret)
+            if content_topic not in self._listening:
+                self._listen(content_topic, _Listener("negotiated", topics.negotiated_key(secret)))
 
     async def chats(self) -> list[tuple[str, str, str]]:
         """(chat id, kind, name) of every chat, most recently active first."""
@@ -403,26 +430,15 @@ class Messenger:
     # -- sending ------------------------------------------------------------------------------
 
     def _tick(self, seen: int = 0) -> int:
-        self._clock = max(self._clock, seen) + 1
+        """The next Lamport clock: max(last + 1, now in ms), as status-go's chats keep it
+        (``protocol/models.go`` NextClockAndTimestamp), so our messages sort among history."""
+        self._clock = max(self._clock, seen)
+        self._clock = max(self._clock + 1, time.time_ns() // 10**6)
         return self._clock
 
-    def _channel(self, channel_id: str) -> sds.SdsChannel:
-        channel = self._channels.get(channel_id)
-        if channel is None:
-            public = not channel_id.startswith("1:1/")
-            channel = sds.SdsChannel(
-                channel_id,
-                self._chat_key,
-                lamport=int(self._now() * 1000),
-                bloom=BloomFilter(PUBLIC_BLOOM_CAPACITY, PUBLIC_BLOOM_ERROR_RATE)
-                if public
-                else None,
-                # 1:1 messages are acknowledged by MVDS; public ones by SDS.
-                track_acknowledgements=public,
-                repair=public,
-            )
-            self._channels[channel_id] = channel
-        return channel
+    def _observe(self, clock: int) -> None:
+        """A clock seen in a received message: ours continue after it."""
+        self._clock = max(self._clock, clock)
 
     async def send(self, chat_key: str, text: str, *, response_to: str = "") -> str:
         """Send ``text`` to ``chat_key`` 1:1; returns the message id once it is stored (its
@@ -452,13 +468,11 @@ class Messenger:
         return message_id
 
     def _sync_entry(self, recipient: bytes, message_id: str, wrapped: bytes) -> OutboxEntry:
-        """Put a wrapped message in its conversation (SDS) and in MVDS for ``recipient``."""
-        channel_id = _one_to_one_channel(self._public_key, recipient)
-        body = self._channel(channel_id).wrap(wrapped, message_id, self._now())
-        self._dirty_channels.add(channel_id)
-        group = hashlib.sha256(channel_id.encode()).digest()
-        sync = mvds.SyncMessage(group, time.time_ns() // 10**6, body)
-        return OutboxEntry(sync.id, recipient, message_id, group, sync.timestamp, body)
+        """A wrapped message as the body of an MVDS message for ``recipient`` (status-go's
+        group id; timestamps in seconds)."""
+        group = mvds.one_to_one_group_id(self._public_key, recipient)
+        sync = mvds.SyncMessage(group, time.time_ns() // 10**9, wrapped)
+        return OutboxEntry(sync.id, recipient, message_id, group, sync.timestamp, wrapped)
 
     def _queue_sync(self, entry: OutboxEntry) -> None:
         message = mvds.SyncMessage(entry.group_id, entry.timestamp, entry.body)
@@ -468,26 +482,43 @@ class Messenger:
 
     def _encrypt_private(self, recipient: bytes, data: bytes) -> list[tuple[str, bytes]]:
         """(content topic, payload) of the Waku messages carrying ``data`` to the recipient's
-        devices and ours."""
+        devices and ours: ratcheted when their bundle is known, else under a DH header; on
+        the negotiated topic once their devices agreed, else on their partitioned topic."""
+        own_devices = bool(self.encryption.installations.get(self._public_key))
+        own: pb.ProtocolMessage | None = None
         try:
             protocol = self.encryption.encrypt(recipient, data)
         except NoBundle:
-            protocol = pb.ProtocolMessage(installation_id=self.installation_id, public_message=data)
-            protocol.bundles.append(self.encryption.own_bundle())
+            protocol = self.encryption.encrypt_dh(recipient, data)
+            if own_devices and recipient != self._public_key:
+                own = self.encryption.encrypt(self._public_key, data)
+        self._refresh_negotiated()
         serialized = protocol.SerializeToString()
         out = []
         if recipient != self._public_key:
-            out.append(
-                (
-                    topics.partitioned_content_topic(recipient),
-                    encrypt_asymmetric(serialized, recipient, signer=self._identity),
+            secret = self.encryption.negotiated(recipient)
+            if secret is not None:
+                out.append(
+                    (
+                        topics.negotiated_content_topic(secret),
+                        encrypt_symmetric(
+                            serialized, topics.negotiated_key(secret), signer=self._identity
+                        ),
+                    )
                 )
-            )
-        if self.encryption.installations.get(self._public_key) or recipient == self._public_key:
+            else:
+                out.append(
+                    (
+                        topics.partitioned_content_topic(recipient),
+                        encrypt_asymmetric(serialized, recipient, signer=self._identity),
+                    )
+                )
+        if own_devices or recipient == self._public_key:
+            mine = own.SerializeToString() if own is not None else serialized
             out.append(
                 (
                     self._own_topic,
-                    encrypt_asymmetric(serialized, self._public_key, signer=self._identity),
+                    encrypt_asymmetric(mine, self._public_key, signer=self._identity),
                 )
             )
         return out
@@ -555,19 +586,35 @@ class Messenger:
         return await self.database.reactions(message_id)
 
     async def announce_device(self) -> None:
-        """Tell the account's other devices about this one (they answer in kind)."""
+        """Tell the account's other devices about this one (they answer in kind): a
+        PairInstallation under a DH header to our own key, as status-go's
+        SendPairInstallation, with our bundle."""
         pairing = chat_message_pb2.PairInstallation(
             clock=self._tick(), installation_id=self.installation_id, device_type="pystatus"
         )
         wrapped = wrap(pairing.SerializeToString(), MessageType.PAIR_INSTALLATION, self._identity)
-        protocol = pb.ProtocolMessage(installation_id=self.installation_id, public_message=wrapped)
-        protocol.bundles.append(self.encryption.own_bundle())
+        protocol = self.encryption.encrypt_dh(self._public_key, wrapped, negotiate=False)
         self._publish(
             self._own_topic,
             encrypt_asymmetric(
                 protocol.SerializeToString(), self._public_key, signer=self._identity
             ),
         )
+
+    def advertise_contact_code(self) -> None:
+        """Publish our bundle on our contact-code topic, as status-go's publishContactCode:
+        a ContactCodeAdvertisement in a public message, under the topic name's key."""
+        wrapped = wrap(b"", MessageType.CONTACT_CODE_ADVERTISEMENT, self._identity)
+        protocol = pb.ProtocolMessage(installation_id=self.installation_id, public_message=wrapped)
+        protocol.bundles.append(self.encryption.own_bundle())
+        name = self._contact_code_topic
+        self._publish(
+            topics.content_topic(topics.topic_of(name)),
+            encrypt_symmetric(
+                protocol.SerializeToString(), topics.public_chat_key(name), signer=self._identity
+            ),
+        )
+        self._contact_code_at = self._now()
 
     async def send_public(self, name: str, text: str, *, response_to: str = "") -> str:
         await self.join_public_chat(name)
@@ -579,15 +626,13 @@ class Messenger:
         return await self._store_sent(name, message_id, message, status)
 
     def _publish_public(self, name: str, wrapped: bytes, message_id: str | None) -> DeliveryStatus:
-        """Publish to a public chat, in its SDS channel when ``message_id`` is ours to track."""
-        data = wrapped
-        if message_id is not None:
-            data = self._channel(name).wrap(wrapped, message_id, self._now())
-            self._dirty_channels.add(name)
-        return self._publish_public_data(name, data, [message_id] if message_id else [])
+        """Publish to a public chat; ``message_id``: ours, to track its delivery."""
+        return self._publish_public_data(name, wrapped, [message_id] if message_id else [])
 
     def _publish_public_data(self, name: str, data: bytes, carried: list[str]) -> DeliveryStatus:
+        # status-go's BuildPublicMessage: the bare wrapped message, with our bundle.
         protocol = pb.ProtocolMessage(installation_id=self.installation_id, public_message=data)
+        protocol.bundles.append(self.encryption.own_bundle())
         outcome = self._publish(
             topics.public_chat_content_topic(name),
             encrypt_symmetric(
@@ -598,8 +643,6 @@ class Messenger:
         if outcome is None:
             return DeliveryStatus.PENDING
         digest, peers = outcome
-        for message_id in carried:
-            self._channel(name).set_retrieval_hint(message_id, digest)
         sent = self._track_envelope(
             Envelope(digest, self._now(), carried, ("public", name, data)), peers
         )
@@ -712,6 +755,8 @@ class Messenger:
         if peers and not self._had_peers:
             self._reconnected(now)
         self._had_peers = bool(peers)
+        if peers and now - self._contact_code_at >= CONTACT_CODE_INTERVAL:
+            self.advertise_contact_code()
         tick = self._mvds.tick(now)
         self._collect_acknowledgements()
         removed = list(tick.failed)
@@ -741,10 +786,6 @@ class Messenger:
                 ):
                     continue
                 messages = [m for m in (self._sync_ids.get(i) for i in carried) if m]
-                if messages:
-                    channel = self._channel(_one_to_one_channel(self._public_key, peer))
-                    for message_id in messages:
-                        channel.set_retrieval_hint(message_id, outcome[0])
                 envelope = Envelope(outcome[0], now, messages, ("mvds", peer, carried, acks))
                 self._track_envelope(envelope, outcome[1])
 
@@ -767,11 +808,6 @@ class Messenger:
             if message_id is not None and self.tracker.delivered(message_id):
                 delivered.append(message_id)
         self._mvds.acknowledged.clear()
-        for channel in self._channels.values():
-            for message_id in channel.acknowledged:
-                if self.tracker.delivered(message_id):
-                    delivered.append(message_id)
-            channel.acknowledged.clear()
         if removed or delivered:
             self._pending.put_nowait(
                 _Write(
@@ -810,8 +846,6 @@ class Messenger:
         assert self.fetcher is not None
         config = self.config
         next_history = 0.0
-        next_sweep = self._now() + config.sds_sweep_interval
-        next_sds_sync = self._now() + config.sds_sync_interval
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(config.store_check_interval):
@@ -823,17 +857,11 @@ class Messenger:
             connected = bool(self.relay.relay_peers())
             try:
                 await self._check_stored(now, connected)
-                await self._fetch_missing(now)
                 if now >= next_history:
                     # An unreachable store is asked again within a few seconds, not at once.
                     next_history = now + min(config.history_interval, 5.0)
                     await self.sync_history()
                     next_history = now + config.history_interval
-                if now >= next_sweep:
-                    self._sweep_channels(now, send_sync=now >= next_sds_sync)
-                    next_sweep = now + config.sds_sweep_interval
-                    if now >= next_sds_sync:
-                        next_sds_sync = now + config.sds_sync_interval
             except (PystatusError, OSError, TimeoutError) as exc:
                 log.info("store unreachable: %s", exc)
 
@@ -866,7 +894,7 @@ class Messenger:
         else:
             start_ns = self._last_synced_ns - int(self.config.history_margin * 1e9)
         by_pubsub: dict[str, list[str]] = defaultdict(list)
-        for content_topic in [self._own_topic, *self._public_chats]:
+        for content_topic in self._listening:
             by_pubsub[self._pubsub_for(content_topic)].append(content_topic)
         fetched = 0
         for pubsub_topic, content_topics in by_pubsub.items():
@@ -884,44 +912,6 @@ class Messenger:
         self._pending.put_nowait(_Write(sync_state={LAST_SYNCED: end_ns.to_bytes(8, "big")}))
         return fetched
 
-    def _sweep_channels(self, now: float, *, send_sync: bool) -> None:
-        for channel_id, channel in list(self._channels.items()):
-            swept = channel.sweep(now)
-            public = not channel_id.startswith("1:1/")
-            for data in swept.rebroadcast:
-                if public:
-                    self._publish_public_data(channel_id, data, [])
-            failed = [m for m in swept.failed if self.tracker.failed(m)]
-            self._queue_statuses(failed, DeliveryStatus.FAILED)
-            if swept.delivered:
-                self._deliver_channel(channel_id, swept.delivered)
-            if public and send_sync and (channel.unacknowledged() or channel.missing()):
-                self._publish_public_data(channel_id, channel.sync_message(now), [])
-
-    async def _fetch_missing(self, now: float) -> None:
-        """Fetch by hash the messages conversations wait for, where their hash is known."""
-        assert self.fetcher is not None
-        wanted = [
-            hint
-            for channel in self._channels.values()
-            if channel.waiting()
-            for hint in channel.missing().values()
-            if hint is not None and hint not in self._seen
-        ]
-        wanted = [h for h in dict.fromkeys(wanted) if now - self._asked.get(h, 0.0) >= 1.0]
-        if not wanted:
-            return
-        for digest in wanted:
-            self._asked[digest] = now
-        while len(self._asked) > MAX_SEEN:
-            self._asked.popitem(last=False)
-        for entry in await self.fetcher.fetch(wanted):
-            assert entry.message is not None
-            new = self._saw(entry.hash)
-            self.fetcher.count(new)
-            if new:
-                self._open_envelope(entry.message)
-
     # -- receiving ----------------------------------------------------------------------------
 
     def _on_relayed(self, item: RelayedMessage) -> None:
@@ -931,19 +921,17 @@ class Messenger:
 
     def _open_envelope(self, message: WakuMessage) -> None:
         topic = message.content_topic
-        if message.version != 1:
+        listener = self._listening.get(topic)
+        if message.version != 1 or listener is None:
             return
         try:
-            if topic == self._own_topic:
+            if listener.kind == "private":
                 opened = decrypt_asymmetric(message.payload, self._identity)
-            elif topic in self._public_chats:
-                name = self._public_chats[topic]
-                opened = decrypt_symmetric(message.payload, topics.public_chat_key(name))
             else:
-                return
+                opened = decrypt_symmetric(message.payload, listener.key)
             if opened.signer is None:
-                raise ChatError("unsigned envelope")
-            self._receive(opened.signer, opened.payload, topic)
+                raise ChatError("unsigned envelope")  # status-go drops them too
+            self._receive(opened.signer, opened.payload, listener)
         except NotForThisDevice:
             return
         except (PayloadError, EncryptionError, RatchetError, InvalidWrapper, ChatError) as exc:
@@ -953,20 +941,27 @@ class Messenger:
             DROPPED.labels("undecodable").inc()
             log.debug("undecodable chat message on %s: %s", topic, exc)
 
-    def _receive(self, sender: bytes, data: bytes, topic: str) -> None:
+    def _receive(self, sender: bytes, data: bytes, listener: _Listener) -> None:
+        """One opened envelope: status-go's encryption, data sync and application layers
+        (``protocol/common/message_sender.go`` handleMessage)."""
         protocol = parse(pb.ProtocolMessage(), data, "protocol message")
         if sender == self._public_key and protocol.installation_id == self.installation_id:
             return  # our own message, relayed back to us
-        if topic in self._public_chats and not protocol.public_message:
+        public = listener.kind in ("public", "contact_code")
+        if public and not protocol.public_message:
             raise ChatError("a public chat message with nothing in it")
         own_devices = set(self.encryption.installations.get(self._public_key, {}))
         if protocol.public_message:
             for bundle in protocol.bundles:
-                if coincurve.PublicKey(bundle.identity).format(compressed=False) == sender:
-                    self.encryption.add_bundle(bundle)
+                with contextlib.suppress(ChatError, ValueError):  # a bad bundle: ignored
+                    if coincurve.PublicKey(bundle.identity).format(compressed=False) == sender:
+                        self.encryption.add_bundle(bundle)
             wrapped = protocol.public_message
         else:
+            if not protocol.direct_message:
+                raise ChatError("a protocol message with no payload")
             wrapped = self.encryption.decrypt(sender, protocol)
+            self._refresh_negotiated()
         if (
             sender == self._public_key
             and set(self.encryption.installations.get(self._public_key, {})) - own_devices
@@ -975,8 +970,12 @@ class Messenger:
             task = asyncio.get_running_loop().create_task(self.announce_device())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-        if topic in self._public_chats:
-            self._receive_public(self._public_chats[topic], sender, wrapped)
+        if not wrapped:
+            return  # a bundle advert: the bundle was all it carried
+        if listener.kind == "contact_code":
+            return  # the advert's bundle is what we wanted from it
+        if listener.kind == "public":
+            self._handle_wrapped(sender, wrapped, listener.name, None)
             return
         payload = _sync_payload(wrapped)
         if payload is None:
@@ -984,79 +983,26 @@ class Messenger:
         elif sender == self._public_key:
             # Our other device's copy of what it sent: shown, not acknowledged.
             for item in payload.messages:
-                self._receive_own_copy(bytes(item.body))
+                try:
+                    self._handle_wrapped(None, bytes(item.body), None, None, own_copy=True)
+                except (ChatError, WakuError, ValueError) as exc:
+                    self._drop("a copy from our device", exc, None)
         else:
             self._receive_sync(sender, wrapped)
 
     def _receive_sync(self, sender: bytes, data: bytes) -> None:
-        now = self._now()
+        """An MVDS payload: acknowledgements for us, and messages whose bodies are wrapped
+        messages (acknowledged once stored, or at once when they cannot be read)."""
         new = self._mvds.receive(sender, data)
         self._collect_acknowledgements()
-        channel_id = _one_to_one_channel(self._public_key, sender)
         for sync in new:
+            ack = (sender, sync.id)
             try:
-                message = sds.parse(sync.body)
-            except sds.SdsError:
-                # A bare wrapped message, as status-go sends them.
-                ack = (sender, sync.id)
-                try:
-                    self._handle_wrapped(sender, sync.body, None, ack)
-                except (ChatError, WakuError, ValueError) as exc:
-                    self._drop("a 1:1 message", exc, ack)
-                continue
-            channel = self._channel(channel_id)
-            if channel.knows(message.message_id):
-                # Delivered before, maybe in another MVDS message (a resend): acknowledged.
-                self._mvds.acknowledge(sender, sync.id)
-                continue
-            self._awaiting_ack[message.message_id] = (sender, sync.id)
-            try:
-                delivered = channel.receive(sync.body, now)
-            except sds.SdsError as exc:
-                self._drop("a 1:1 message", exc, (sender, sync.id))
-                continue
-            self._dirty_channels.add(channel_id)
-            self._deliver_channel(channel_id, delivered)
+                self._handle_wrapped(sender, sync.body, None, ack)
+            except (ChatError, WakuError, ValueError) as exc:
+                self._drop("a 1:1 message", exc, ack)
         if new:
             self._wake.set()
-
-    def _receive_own_copy(self, body: bytes) -> None:
-        try:
-            message = sds.parse(body)
-        except sds.SdsError:
-            self._handle_wrapped(self._public_key, body, None, None)
-            return
-        channel_id = message.channel_id
-        if not channel_id.startswith("1:1/"):
-            return
-        self._deliver_channel(channel_id, self._channel(channel_id).receive(body, self._now()))
-        self._dirty_channels.add(channel_id)
-
-    def _receive_public(self, name: str, sender: bytes, data: bytes) -> None:
-        try:
-            message = sds.parse(data)
-        except sds.SdsError:
-            self._handle_wrapped(sender, data, name, None)
-            return
-        if message.channel_id != name:
-            return
-        channel = self._channel(name)
-        delivered = channel.receive(data, self._now())
-        self._dirty_channels.add(name)
-        self._collect_acknowledgements()
-        self._deliver_channel(name, delivered)
-
-    def _deliver_channel(self, channel_id: str, delivered: list[sds.Delivered]) -> None:
-        public = not channel_id.startswith("1:1/")
-        for item in delivered:
-            ack = self._awaiting_ack.pop(item.message_id, None)
-            try:
-                if public:
-                    self._handle_wrapped(None, item.content, channel_id, ack)
-                else:
-                    self._handle_wrapped(None, item.content, None, ack, channel_id)
-            except (ChatError, WakuError, ValueError) as exc:
-                self._drop("a synced message", exc, ack)
 
     def _drop(self, what: str, exc: Exception, ack: tuple[bytes, bytes] | None) -> None:
         """Count and log an invalid message, and acknowledge it: it will not get any better."""
@@ -1071,24 +1017,18 @@ class Messenger:
         wrapped: bytes,
         public_chat: str | None,
         ack: tuple[bytes, bytes] | None,
-        channel_id: str | None = None,
+        *,
+        own_copy: bool = False,
     ) -> None:
         """Store and announce one wrapped message; ``sender``: the envelope's signer, who
-        must be its author (None when a data sync layer delivered it: the wrapper's own
-        signature names the author, and a 1:1 channel's messages must be ours or the other
-        person's); ``ack``: the MVDS acknowledgement due once stored."""
+        must be its author (None for ``own_copy``: what another device of ours sent, whose
+        wrapper must be signed by our key); ``ack``: the MVDS acknowledgement due once
+        stored."""
         message = unwrap(wrapped)
         if sender is not None and message.author != sender:
             raise ChatError("the wrapper's author is not the envelope's signer")
-        if channel_id is not None:
-            peer = message.author
-            if peer == self._public_key and message.type == MessageType.CHAT_MESSAGE:
-                chat_id = parse(
-                    chat_message_pb2.ChatMessage(), message.payload, "chat message"
-                ).chat_id
-                peer = bytes.fromhex(chat_id[2:]) if chat_id.startswith("0x") else b""
-            if _one_to_one_channel(self._public_key, peer) != channel_id:
-                raise ChatError("a 1:1 conversation carried someone else's message")
+        if own_copy and message.author != self._public_key:
+            raise ChatError("a copy from our device signed by someone else")
         after = (lambda: self._mvds.acknowledge(*ack)) if ack is not None else None
         outgoing = message.author == self._public_key  # our own other device sent it
         if message.type == MessageType.EMOJI_REACTION:
@@ -1105,7 +1045,7 @@ class Messenger:
             chat_id = chat_message.chat_id
         else:
             chat_id = _one_to_one_chat_id(message.author)
-        self._tick(chat_message.clock)
+        self._observe(chat_message.clock)
         stored = StoredMessage(
             "0x" + message.message_id.hex(),
             chat_id,
@@ -1125,7 +1065,7 @@ class Messenger:
             if after is not None:
                 after()
             return
-        self._tick(reaction.clock)
+        self._observe(reaction.clock)
         author_key = chat_key_text(author)
         stored = StoredReaction(
             reaction.message_id, author_key, reaction.type, reaction.clock, reaction.retracted
@@ -1159,11 +1099,6 @@ class Messenger:
             batch.outbox_removed += write.outbox_removed
             batch.statuses += write.statuses
             batch.sync_state.update(write.sync_state)
-        for channel_id in self._dirty_channels:
-            state = self._channels[channel_id].export()
-            state["log"] = state["log"][-SDS_SAVED_LOG:]  # type: ignore[index]
-            batch.sync_state[SDS_STATE + channel_id] = json.dumps(state).encode()
-        self._dirty_channels.clear()
         return batch
 
     async def _write_loop(self) -> None:

@@ -61,5 +61,49 @@ def partitioned_content_topic(public_key: bytes) -> str:
 
 
 def negotiated_content_topic(shared_secret: bytes) -> str:
-    """The topic two parties move to once X3DH gave them ``shared_secret``."""
+    """The topic two parties move to once they agreed on ``shared_secret`` (the ECDH of
+    their identity keys, see :func:`pystatus.chat.encryption.shared_secret`)."""
     return content_topic(topic_of(shared_secret.hex()))
+
+
+def contact_code_topic_name(public_key: bytes) -> str:
+    """``0x<uncompressed key hex>-contact-code``: where an account advertises its bundle and
+    identity; its key is stretched from this name as a public chat's is."""
+    point = coincurve.PublicKey(public_key).format(compressed=False)
+    return "0x" + point.hex() + "-contact-code"
+
+
+def contact_code_content_topic(public_key: bytes) -> str:
+    return content_topic(topic_of(contact_code_topic_name(public_key)))
+
+
+def personal_topic_name(public_key: bytes) -> str:
+    """``contact-discovery-<uncompressed key hex>``: status-go's personal discovery topic,
+    ECIES to the key's owner, which every account listens on."""
+    return "contact-discovery-" + coincurve.PublicKey(public_key).format(compressed=False).hex()
+
+
+def personal_content_topic(public_key: bytes) -> str:
+    return content_topic(topic_of(personal_topic_name(public_key)))
+
+
+def negotiated_key(shared_secret: bytes) -> bytes:
+    """The symmetric key of a negotiated topic: the secret's lowercase hex, stretched."""
+    return public_chat_key(shared_secret.hex())
+
+
+# -- shards (status-go protocol/common/shard/shard.go) --------------------------------------
+
+STATUS_CLUSTER = 16
+DEFAULT_SHARD = 32
+"""1:1, contact codes, personal topics and public chats."""
+NON_PROTECTED_SHARD = 64
+"""Community descriptions, requests to join and shard info."""
+
+
+def status_pubsub_topic(content_topic: str) -> str:
+    """The pubsub topic status-go v1.1.0 puts chat traffic on: every content topic pystatus
+    sends today (1:1, negotiated, contact code, personal and public chats) goes to the
+    default shard of the Status cluster, ``/waku/2/rs/16/32``."""
+    del content_topic  # static sharding: the shard does not depend on the content topic
+    return f"/waku/2/rs/{STATUS_CLUSTER}/{DEFAULT_SHARD}"

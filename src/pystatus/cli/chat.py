@@ -19,6 +19,7 @@ from rich.console import Console
 
 from pystatus.chat.account import Account
 from pystatus.chat.messenger import ChatEvent, Messenger
+from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUSTER
 from pystatus.cli.account import DataDir, Password, account_directory, password_or_prompt
 from pystatus.errors import PystatusError
 from pystatus.node import NodeConfig, WakuNode
@@ -47,6 +48,7 @@ def _config(cluster_id: int, static_nodes: list[str], storenode: str | None) -> 
         listen_address="127.0.0.1",
         tcp_port=0,
         cluster_id=cluster_id,
+        shards=(DEFAULT_SHARD, NON_PROTECTED_SHARD) if cluster_id == STATUS_CLUSTER else (),
         static_nodes=tuple(Multiaddr.from_string(text) for text in static_nodes),
         storenode=Multiaddr.from_string(storenode) if storenode else None,
     )
@@ -66,7 +68,7 @@ async def _messenger(
             WakuNode(_config(cluster_id, static_nodes, storenode))
         )
         relay = node.require_relay()
-        messenger = Messenger(account, relay, node.content_topic_to_pubsub, store=node.store_peer())
+        messenger = Messenger(account, relay, store=node.store_peer())
         await stack.enter_async_context(messenger)
         await _until(lambda: bool(relay.relay_peers()), MESH_TIMEOUT)
         yield messenger
@@ -96,7 +98,7 @@ def send(
     staticnode: StaticNodes,
     data_dir: DataDir = None,
     password: Password = None,
-    cluster_id: ClusterId = 0,
+    cluster_id: ClusterId = STATUS_CLUSTER,
     storenode: StoreNode = None,
     wait: Annotated[
         str,
@@ -147,7 +149,7 @@ def watch(
     staticnode: StaticNodes,
     data_dir: DataDir = None,
     password: Password = None,
-    cluster_id: ClusterId = 0,
+    cluster_id: ClusterId = STATUS_CLUSTER,
     public_chat: Annotated[
         list[str] | None, typer.Option(help="Also follow this public chat (repeatable)")
     ] = None,

@@ -19,6 +19,7 @@ from pystatus.api.server import AsgiServer, MetricsServer, RestServer
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.account import Account
 from pystatus.chat.messenger import HISTORY_INTERVAL, Messenger, ReliabilityConfig
+from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUSTER
 from pystatus.cli import nwaku_args
 from pystatus.cli.account import account_app, account_directory, password_or_prompt
 from pystatus.cli.chat import chat_app
@@ -120,7 +121,10 @@ def node(
         list[str] | None, typer.Option(help="Multiaddr of a peer to keep connected (repeatable)")
     ] = None,
     relay: Annotated[str, typer.Option(metavar="true|false", help="Run Waku relay")] = "true",
-    cluster_id: Annotated[int, typer.Option(help="Waku network cluster")] = 0,
+    cluster_id: Annotated[
+        int | None,
+        typer.Option(help="Waku network cluster (default 0; 16, the Status network, with --chat)"),
+    ] = None,
     shard: Annotated[
         list[int] | None, typer.Option(help="Relay shard of the cluster (repeatable)")
     ] = None,
@@ -236,8 +240,8 @@ def node(
             static_nodes=tuple(_static_addr(text) for text in staticnode or []),
             known_enrs=tuple(Enr.from_text(t) for t in staticnode or [] if t.startswith("enr:")),
             relay=_flag("relay", relay),
-            cluster_id=cluster_id,
-            shards=tuple(shard or ()),
+            cluster_id=_cluster(cluster_id, _flag("chat", chat)),
+            shards=_shards(cluster_id, shard, pubsub_topic, _flag("chat", chat)),
             pubsub_topics=tuple(pubsub_topic or ()),
             num_shards_in_network=num_shards_in_network,
             max_connections=max_connections,
@@ -290,6 +294,21 @@ def node(
         raise typer.Exit(1) from None
 
 
+def _cluster(cluster_id: int | None, chat: bool) -> int:
+    if cluster_id is not None:
+        return cluster_id
+    return STATUS_CLUSTER if chat else 0
+
+
+def _shards(
+    cluster_id: int | None, shard: list[int] | None, pubsub_topic: list[str] | None, chat: bool
+) -> tuple[int, ...]:
+    """A chat node on the Status cluster relays status-go's shards unless told otherwise."""
+    if shard or pubsub_topic or not chat or _cluster(cluster_id, chat) != STATUS_CLUSTER:
+        return tuple(shard or ())
+    return (DEFAULT_SHARD, NON_PROTECTED_SHARD)
+
+
 async def _run_node(
     config: NodeConfig,
     account: Account | None = None,
@@ -308,7 +327,6 @@ async def _run_node(
             messenger = Messenger(
                 account,
                 node.require_relay(),
-                node.content_topic_to_pubsub,
                 store=node.store_peer(),
                 reliability=reliability,
             )
