@@ -303,3 +303,40 @@ async def test_a_bad_message_in_an_mvds_batch_spares_the_rest(tmp_path: Path) ->
         events = bob.events()
         bob._open_envelope(WakuMessage(sealed, topic, version=1, timestamp=time.time_ns()))
         assert (await _next(events)).text == "the good one"
+
+
+async def test_large_messages_travel_in_status_go_segments(tmp_path: Path) -> None:
+    """Past 3/4 of the message limit a payload is split into status-go's segments (with
+    Reed-Solomon parity from 8 segments on) and put back together on the other side; a small
+    limit here stands in for the Status network's 1 MiB."""
+    alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    bob_account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
+    limit = 16 * 1024
+    text = "".join(f"{i:07d} " for i in range(12_000))  # 96,000 bytes: 8 segments and parity
+    async with _line_of_nodes(3) as (alice_node, _, bob_node):
+        assert alice_node.relay is not None and bob_node.relay is not None
+        alice = Messenger(
+            alice_account, alice_node.relay, installation_id="a", max_message_size=limit
+        )
+        bob = Messenger(bob_account, bob_node.relay, installation_id="b", max_message_size=limit)
+        def segments(kind: str) -> float:
+            value = REGISTRY.get_sample_value("chat_segments_received_total", {"kind": kind})
+            late = REGISTRY.get_sample_value(
+                "chat_segments_dropped_total", {"reason": "already_completed"}
+            )
+            # Parity that arrives after the data segments completed the payload is dropped.
+            return (value or 0.0) + ((late or 0.0) if kind == "parity" else 0.0)
+
+        data_before, parity_before = segments("data"), segments("parity")
+        async with alice, bob:
+            bob_events, alice_events = bob.events(), alice.events()
+            await bob.join_public_chat("big")
+            sent = await alice.send(bob.chat_key, text)
+            got = await _next(bob_events)
+            assert (got.id, got.text) == (sent, text)
+            await alice.join_public_chat("big")
+            posted = await bob.send_public("big", text[::-1])
+            got = await _next(alice_events)
+            assert (got.id, got.text) == (posted, text[::-1])
+        assert segments("data") - data_before >= 16, "both messages went in segments"
+        assert segments("parity") - parity_before >= 2, "with Reed-Solomon parity"

@@ -44,7 +44,9 @@ async def test_send_reaches_a_watcher(tmp_path: Path) -> None:
     fast = ScryptParams(n=1 << 10)
     Account.create(tmp_path / "alice" / "account", PASSWORD, params=fast)
     bob, _ = Account.create(tmp_path / "bob" / "account", PASSWORD, params=fast)
-    node = await _start("node", "--listen-address=127.0.0.1", "--tcp-port=0")
+    node = await _start(
+        "node", "--listen-address=127.0.0.1", "--tcp-port=0", "--cluster-id=16", "--shard=32"
+    )
     watcher = None
     try:
         assert node.stdout is not None

@@ -67,6 +67,15 @@ from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
 from pystatus.chat.proto import chat_message_pb2, mvds_pb2
 from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.chat.ratchet import RatchetError
+from pystatus.chat.segmentation import (
+    AlreadyCompleted,
+    Complete,
+    Incomplete,
+    Reassembler,
+    SegmentationError,
+    segment,
+    segment_size,
+)
 from pystatus.chat.wrapper import InvalidWrapper, MessageType, unwrap, wrap
 from pystatus.chat.wrapper import message_id as wrapper_message_id
 from pystatus.errors import ChatError, PystatusError, WakuError
@@ -213,11 +222,14 @@ class Messenger:
         installation_id: str | None = None,
         store: StoreSource | None = None,
         reliability: ReliabilityConfig | None = None,
+        max_message_size: int = topics.MAX_MESSAGE_SIZE,
     ) -> None:
         """``pubsub_for`` maps a content topic to the pubsub topic (shard) it travels on:
         status-go's static shards by default (:func:`topics.status_pubsub_topic`).
         ``installation_id``: this device's, a UUID by default as status-go's.
-        ``store``: a store node to confirm sent messages with and fetch missed ones from."""
+        ``store``: a store node to confirm sent messages with and fetch missed ones from.
+        ``max_message_size``: the network's Waku message limit (bytes); larger payloads are
+        split into status-go's segments, with Reed-Solomon parity."""
         self.account = account
         self.relay = relay
         self._pubsub_for = pubsub_for or topics.status_pubsub_topic
@@ -261,6 +273,8 @@ class Messenger:
         self._sync_now = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._contact_code_at = 0.0
+        self._segment_size = segment_size(max_message_size)
+        self._segments = Reassembler()
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -484,6 +498,16 @@ class Messenger:
         """(content topic, payload) of the Waku messages carrying ``data`` to the recipient's
         devices and ours: ratcheted when their bundle is known, else under a DH header; on
         the negotiated topic once their devices agreed, else on their partitioned topic."""
+        return [
+            (topic, sealed)
+            for topic, serialized, seal in self._private_parts(recipient, data)
+            for sealed in (seal(part) for part in segment(serialized, self._segment_size))
+        ]
+
+    def _private_parts(
+        self, recipient: bytes, data: bytes
+    ) -> list[tuple[str, bytes, Callable[[bytes], bytes]]]:
+        """(content topic, serialized ProtocolMessage, how to seal it) for each destination."""
         own_devices = bool(self.encryption.installations.get(self._public_key))
         own: pb.ProtocolMessage | None = None
         try:
@@ -494,31 +518,35 @@ class Messenger:
                 own = self.encryption.encrypt(self._public_key, data)
         self._refresh_negotiated()
         serialized = protocol.SerializeToString()
-        out = []
+        identity = self._identity
+        out: list[tuple[str, bytes, Callable[[bytes], bytes]]] = []
         if recipient != self._public_key:
             secret = self.encryption.negotiated(recipient)
             if secret is not None:
+                key = topics.negotiated_key(secret)
                 out.append(
                     (
                         topics.negotiated_content_topic(secret),
-                        encrypt_symmetric(
-                            serialized, topics.negotiated_key(secret), signer=self._identity
-                        ),
+                        serialized,
+                        lambda part: encrypt_symmetric(part, key, signer=identity),
                     )
                 )
             else:
                 out.append(
                     (
                         topics.partitioned_content_topic(recipient),
-                        encrypt_asymmetric(serialized, recipient, signer=self._identity),
+                        serialized,
+                        lambda part: encrypt_asymmetric(part, recipient, signer=identity),
                     )
                 )
         if own_devices or recipient == self._public_key:
             mine = own.SerializeToString() if own is not None else serialized
+            me = self._public_key
             out.append(
                 (
                     self._own_topic,
-                    encrypt_asymmetric(mine, self._public_key, signer=self._identity),
+                    mine,
+                    lambda part: encrypt_asymmetric(part, me, signer=identity),
                 )
             )
         return out
@@ -633,16 +661,19 @@ class Messenger:
         # status-go's BuildPublicMessage: the bare wrapped message, with our bundle.
         protocol = pb.ProtocolMessage(installation_id=self.installation_id, public_message=data)
         protocol.bundles.append(self.encryption.own_bundle())
-        outcome = self._publish(
-            topics.public_chat_content_topic(name),
-            encrypt_symmetric(
-                protocol.SerializeToString(), topics.public_chat_key(name), signer=self._identity
-            ),
-            "public",
-        )
-        if outcome is None:
+        key = topics.public_chat_key(name)
+        outcomes = [
+            self._publish(
+                topics.public_chat_content_topic(name),
+                encrypt_symmetric(part, key, signer=self._identity),
+                "public",
+            )
+            for part in segment(protocol.SerializeToString(), self._segment_size)
+        ]
+        if any(outcome is None for outcome in outcomes):
             return DeliveryStatus.PENDING
-        digest, peers = outcome
+        # A segmented message is tracked by its last segment.
+        digest, peers = cast(tuple[bytes, int], outcomes[-1])
         sent = self._track_envelope(
             Envelope(digest, self._now(), carried, ("public", name, data)), peers
         )
@@ -931,10 +962,23 @@ class Messenger:
                 opened = decrypt_symmetric(message.payload, listener.key)
             if opened.signer is None:
                 raise ChatError("unsigned envelope")  # status-go drops them too
-            self._receive(opened.signer, opened.payload, listener)
+            payload = opened.payload
+            reassembled = self._segments.receive(opened.signer, payload, time.monotonic())
+            if isinstance(reassembled, Incomplete | AlreadyCompleted):
+                return
+            if isinstance(reassembled, Complete):
+                payload = reassembled.payload
+            self._receive(opened.signer, payload, listener)
         except NotForThisDevice:
             return
-        except (PayloadError, EncryptionError, RatchetError, InvalidWrapper, ChatError) as exc:
+        except (
+            PayloadError,
+            EncryptionError,
+            RatchetError,
+            InvalidWrapper,
+            SegmentationError,
+            ChatError,
+        ) as exc:
             DROPPED.labels("invalid").inc()
             log.debug("dropped a chat message on %s: %s", topic, exc)
         except (WakuError, ValueError) as exc:

@@ -94,6 +94,8 @@ def negotiated_key(shared_secret: bytes) -> bytes:
 
 # -- shards (status-go protocol/common/shard/shard.go) --------------------------------------
 
+MAX_MESSAGE_SIZE = 1024 * 1024
+"""status-go's Waku message limit on the Status cluster (``wakuv2/common/const.go``)."""
 STATUS_CLUSTER = 16
 DEFAULT_SHARD = 32
 """1:1, contact codes, personal topics and public chats."""
