@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pystatus.waku.errors import DecodeError, InvalidMessage
+from pystatus.waku.errors import DecodeError, InvalidMessage, MessageTooLarge
 from pystatus.waku.message import (
+    MAX_DECODE_SIZE,
     MAX_MESSAGE_SIZE,
     WakuMessage,
     message_hash,
@@ -82,8 +83,13 @@ def test_decode_arbitrary_bytes(data: bytes) -> None:
 
 
 def test_decode_refuses_oversize_input() -> None:
-    with pytest.raises(DecodeError):
-        WakuMessage.decode(bytes(MAX_MESSAGE_SIZE * 2))
+    with pytest.raises(MessageTooLarge):
+        WakuMessage.decode(bytes(MAX_DECODE_SIZE * 2))
+    # Up to 1 MiB by default (the Status network's size), less when told.
+    large = WakuMessage(bytes(MAX_DECODE_SIZE - 100), "/a/1/b/c").encode()
+    assert len(WakuMessage.decode(large).payload) == MAX_DECODE_SIZE - 100
+    with pytest.raises(MessageTooLarge):
+        WakuMessage.decode(large, max_size=MAX_MESSAGE_SIZE)
 
 
 @pytest.mark.parametrize(

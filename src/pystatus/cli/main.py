@@ -76,6 +76,15 @@ def _flag(name: str, text: str) -> bool:
         raise ConfigError(str(exc)) from None
 
 
+def _size(name: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return nwaku_args.parse_size(name, text)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _store_config(
     enabled: bool, db_url: str | None, retention: str, resume: bool, data_dir: str | None
 ) -> StoreConfig | None:
@@ -134,6 +143,13 @@ def node(
     num_shards_in_network: Annotated[
         int, typer.Option(help="Shards auto-sharding spreads content topics over")
     ] = 8,
+    max_msg_size: Annotated[
+        str | None,
+        typer.Option(
+            help="Largest Waku message, e.g. 150KiB or 1MiB (default 1MiB on cluster 16, the "
+            "Status network; 150KiB elsewhere)"
+        ),
+    ] = None,
     max_connections: Annotated[int, typer.Option(help="Most connections at once")] = 300,
     rest: Annotated[str, typer.Option(metavar="true|false", help="Serve the REST API")] = "false",
     rest_address: Annotated[str, typer.Option(help="REST API address")] = "127.0.0.1",
@@ -244,6 +260,7 @@ def node(
             shards=_shards(cluster_id, shard, pubsub_topic, _flag("chat", chat)),
             pubsub_topics=tuple(pubsub_topic or ()),
             num_shards_in_network=num_shards_in_network,
+            max_message_size=_size("max-msg-size", max_msg_size),
             max_connections=max_connections,
             rest=rest_config,
             store=_store_config(

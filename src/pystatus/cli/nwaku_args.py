@@ -8,6 +8,8 @@ asks for nothing).
 
 from __future__ import annotations
 
+import re
+
 BOOLEAN_FLAGS = frozenset(
     {
         "relay",
@@ -84,3 +86,19 @@ def parse_bool(name: str, text: str) -> bool:
     if lowered in _FALSE:
         return False
     raise ValueError(f"--{name} takes true or false, not {text!r}")
+
+
+# nwaku's parseMsgSize (waku/common/utils/parse_size_units.nim): a number with "." or "," as the
+# decimal mark, optional spaces, then B, KB (1000) or KiB (1024), any case. MB and MiB are
+# accepted here too.
+_SIZE = re.compile(r"\s*(\d+(?:[.,]\d*)?)\s*([kKmM]?[iI]?[bB])")
+_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+
+
+def parse_size(name: str, text: str) -> int:
+    """A size such as ``150KiB``, ``1MiB`` or ``1048576 B``, in bytes."""
+    match = _SIZE.fullmatch(text)
+    unit = match[2].lower() if match else ""
+    if match is None or unit not in _SIZE_UNITS:
+        raise ValueError(f"--{name} takes a size such as 150KiB or 1MiB, not {text!r}")
+    return int(float(match[1].replace(",", ".")) * _SIZE_UNITS[unit])

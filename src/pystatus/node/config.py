@@ -14,7 +14,12 @@ from pystatus.p2p.faults import FaultPlan
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku.enr import Enr
 from pystatus.waku.errors import InvalidTopic
+from pystatus.waku.message import max_message_size
 from pystatus.waku.topics import MAX_SHARD, RelayShard
+
+MIN_MESSAGE_SIZE_LIMIT = 1024
+MAX_MESSAGE_SIZE_LIMIT = 4 * 1024 * 1024 - 64 * 1024
+"""A message and its framing must fit one gossipsub RPC (4 MiB)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -98,6 +103,9 @@ class NodeConfig:
     pubsub_topics: tuple[str, ...] = ()
     num_shards_in_network: int = 8
     """Shards auto-sharding spreads content topics over, as js-waku's default network has."""
+    max_message_size: int | None = None
+    """Largest Waku message relayed or light-pushed, in bytes (nwaku's --max-msg-size); None
+    follows the cluster: 1 MiB on 16, the Status network, as status-go; 150 KiB elsewhere."""
     max_connections: int = 300
     rest: RestConfig | None = None
     store: StoreConfig | None = None
@@ -139,6 +147,13 @@ class NodeConfig:
             raise ConfigError("--max-connections must be at least 1")
         if not 0 <= self.cluster_id <= 0xFFFF:
             raise ConfigError(f"--cluster-id {self.cluster_id} is out of range 0..65535")
+        if self.max_message_size is not None and not (
+            MIN_MESSAGE_SIZE_LIMIT <= self.max_message_size <= MAX_MESSAGE_SIZE_LIMIT
+        ):
+            raise ConfigError(
+                f"--max-msg-size {self.max_message_size} bytes is out of range "
+                f"{MIN_MESSAGE_SIZE_LIMIT}..{MAX_MESSAGE_SIZE_LIMIT}"
+            )
         if not 1 <= self.num_shards_in_network <= MAX_SHARD + 1:
             raise ConfigError("--num-shards-in-network must be between 1 and 1024")
         for shard in self.shards:
@@ -156,6 +171,14 @@ class NodeConfig:
                     f"--pubsub-topic {topic!r} is in cluster {parsed.cluster_id}, "
                     f"not --cluster-id {self.cluster_id}"
                 )
+
+    @property
+    def message_size_limit(self) -> int:
+        """The largest Waku message relay and light push accept: the configured one, or the
+        cluster's."""
+        if self.max_message_size is not None:
+            return self.max_message_size
+        return max_message_size(self.cluster_id)
 
     @property
     def relay_shards(self) -> tuple[int, ...]:

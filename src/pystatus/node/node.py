@@ -52,9 +52,10 @@ class WakuNode:
                 max_connections=config.max_connections,
             )
         )
-        self.relay = (
-            WakuRelay(self.host, RelayConfig(faults=config.relay_faults)) if config.relay else None
+        relay_config = RelayConfig(
+            faults=config.relay_faults, max_message_size=config.message_size_limit
         )
+        self.relay = WakuRelay(self.host, relay_config) if config.relay else None
         self.metadata = WakuMetadata(
             self.host, cluster_id=config.cluster_id, shards=lambda: self.config.relay_shards
         )
@@ -89,7 +90,10 @@ class WakuNode:
         self.lightpush_server: LightPushServer | None = None
         if self.relay is not None:
             self.lightpush_server = LightPushServer(
-                self.host, publish=self._publish_for_lightpush, resolve_topic=self.resolve_topic
+                self.host,
+                publish=self._publish_for_lightpush,
+                resolve_topic=self.resolve_topic,
+                max_message_size=config.message_size_limit,
             )
         self.lightpush_client = LightPushClient(self.host)
         self.enr_cache = EnrCache()

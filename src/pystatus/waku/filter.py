@@ -31,7 +31,7 @@ from pystatus.p2p.stream import Stream
 from pystatus.p2p.tasks import TaskSet
 from pystatus.waku import metrics, wire
 from pystatus.waku.errors import DecodeError, WakuProtocolError
-from pystatus.waku.message import MAX_MESSAGE_SIZE, WakuMessage
+from pystatus.waku.message import MAX_DECODE_SIZE, WakuMessage
 from pystatus.waku.proto import waku_filter_pb2
 from pystatus.waku.rate_limit import PeerRateLimiter
 from pystatus.waku.relay import RelayedMessage
@@ -43,7 +43,7 @@ FILTER_SUBSCRIBE_PROTOCOL_ID = "/vac/waku/filter-subscribe/2.0.0-beta1"
 FILTER_PUSH_PROTOCOL_ID = "/vac/waku/filter-push/2.0.0-beta1"
 MAX_CONTENT_TOPICS_PER_REQUEST = 100
 MAX_REQUEST_SIZE = 64 * 1024
-MAX_PUSH_SIZE = MAX_MESSAGE_SIZE + 64 * 1024
+MAX_PUSH_SIZE = MAX_DECODE_SIZE + 64 * 1024
 REQUEST_TIMEOUT = 10.0
 KEEPALIVE_INTERVAL = 60.0
 MAX_OPEN_PUSH_STREAMS = 32

@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 LIGHTPUSH_PROTOCOL_ID = "/vac/waku/lightpush/3.0.0"
 LIGHTPUSH_V2_PROTOCOL_ID = "/vac/waku/lightpush/2.0.0-beta1"
-# Well over the largest message, so an oversized push is answered 413 rather than cut off.
+# Well over the largest message, so an oversized push is answered 413 rather than cut off
+# (a server allowing larger messages reads twice its limit).
 MAX_REQUEST_SIZE = 1024 * 1024
 MAX_RESPONSE_SIZE = 64 * 1024
 REQUEST_TIMEOUT = 30.0
@@ -190,6 +191,7 @@ class LightPushServer:
         self._publish = publish
         self._resolve_topic = resolve_topic
         self._max_message_size = max_message_size
+        self._max_request_size = max(MAX_REQUEST_SIZE, 2 * max_message_size)
         self._limiter = PeerRateLimiter(peer_rate, peer_burst)
         self._clock = clock
 
@@ -245,7 +247,7 @@ class LightPushServer:
         peer = stream.connection.remote_peer
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT):
-                data = await stream.read_message(MAX_REQUEST_SIZE)
+                data = await stream.read_message(self._max_request_size)
                 metrics.PROTOCOL_MESSAGES.labels("lightpush", "in").inc()
                 metrics.PROTOCOL_BYTES.labels("lightpush", "in").inc(len(data))
                 try:

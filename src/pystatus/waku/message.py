@@ -12,6 +12,13 @@ from pystatus.waku.wire import parse
 
 # 64/WAKU2-NETWORK: the network's relay message cap.
 MAX_MESSAGE_SIZE = 150 * 1024
+# The Status network (cluster 16) carries messages up to 1 MiB (status-go v1.1.0
+# wakuv2/common/const.go, DefaultMaxMessageSize), and so does pystatus on that cluster.
+STATUS_CLUSTER_ID = 16
+STATUS_MAX_MESSAGE_SIZE = 1024 * 1024
+# Decoding accepts messages up to the largest of those unless told a limit, so light clients
+# (filter pushes, store pages) read what a Status service node sends them.
+MAX_DECODE_SIZE = STATUS_MAX_MESSAGE_SIZE
 MAX_META_SIZE = 64
 # 64/WAKU2-NETWORK: nwaku rejects messages whose timestamp is more than 20 s off its clock.
 MAX_CLOCK_DRIFT_NS = 20 * 10**9
@@ -48,9 +55,9 @@ class WakuMessage:
         return message.SerializeToString()
 
     @classmethod
-    def decode(cls, data: bytes) -> WakuMessage:
-        if len(data) > MAX_MESSAGE_SIZE + 1024:
-            raise MessageTooLarge(f"message of {len(data)} bytes, more than {MAX_MESSAGE_SIZE}")
+    def decode(cls, data: bytes, *, max_size: int = MAX_DECODE_SIZE) -> WakuMessage:
+        if len(data) > max_size + 1024:
+            raise MessageTooLarge(f"message of {len(data)} bytes, more than {max_size}")
         message = parse(waku_message_pb2.WakuMessage(), data, "waku message")
         return cls(
             payload=message.payload,
@@ -63,6 +70,11 @@ class WakuMessage:
                 message.rate_limit_proof if message.HasField("rate_limit_proof") else None
             ),
         )
+
+
+def max_message_size(cluster_id: int) -> int:
+    """The largest message a cluster carries: 1 MiB on the Status network, else 150 KiB."""
+    return STATUS_MAX_MESSAGE_SIZE if cluster_id == STATUS_CLUSTER_ID else MAX_MESSAGE_SIZE
 
 
 def message_hash(pubsub_topic: str, message: WakuMessage) -> bytes:

@@ -145,7 +145,11 @@ class WakuRelay:
         self.host = host
         self.config = config or RelayConfig()
         self._clock = clock
-        self.router = GossipsubRouter(self.config.gossipsub, validator=self._validate)
+        # Gossipsub's own bound on a message must let through what the relay's rules accept.
+        params = self.config.gossipsub
+        if params.max_message_size < self.config.max_message_size:
+            params = dataclasses.replace(params, max_message_size=self.config.max_message_size)
+        self.router = GossipsubRouter(params, validator=self._validate)
         self._writers: dict[bytes, _PeerWriter] = {}
         self._limiter = PeerRateLimiter(self.config.peer_rate, self.config.peer_burst)
         self._subscriptions: set[Subscription] = set()
@@ -256,7 +260,8 @@ class WakuRelay:
         if topic not in self._topic_refs:
             return ValidationResult.IGNORE
         try:
-            self._apply_rules(WakuMessage.decode(data), len(data), now)
+            message = WakuMessage.decode(data, max_size=self.config.max_message_size)
+            self._apply_rules(message, len(data), now)
         except InvalidMessage as exc:
             metrics.RELAY_INVALID.labels(exc.reason).inc()
             return ValidationResult.REJECT
@@ -279,7 +284,7 @@ class WakuRelay:
 
     def _deliver(self, event: Deliver) -> None:
         try:
-            message = WakuMessage.decode(event.data)
+            message = WakuMessage.decode(event.data, max_size=self.config.max_message_size)
         except RemoteWakuError:
             return
         metrics.RELAY_MESSAGES.labels(event.topic, "in").inc()
