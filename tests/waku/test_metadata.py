@@ -13,9 +13,18 @@ from pystatus.waku.proto import waku_metadata_pb2
 from tests.p2p.hosts import running_host, wait_for, within
 
 
-def test_shards_are_encoded_unpacked() -> None:
-    # Field 2 repeated as separate varints (tag 0x10), never one packed blob (tag 0x12).
-    assert encode_metadata(1, [3, 0], request=False) == bytes.fromhex("0801" + "1000" + "1003")
+def test_shards_are_encoded_unpacked_and_packed() -> None:
+    # Field 2 repeated as separate varints (tag 0x10) for js-waku, which cannot read a packed
+    # blob; then field 3 packed (tag 0x1a), the only field go-waku reads.
+    assert encode_metadata(1, [3, 0], request=False) == bytes.fromhex(
+        "0801" + "1000" + "1003" + "1a020003"
+    )
+
+
+def test_go_waku_form_is_read() -> None:
+    """go-waku sends shards only in field 3, packed; field 2 is its deprecated copy."""
+    assert decode_metadata(bytes.fromhex("0810" + "1a022040")).shards == (32, 64)
+    assert decode_metadata(bytes.fromhex("0810" + "1020" + "1a0140")).shards == (32, 64)
 
 
 def test_packed_shards_are_still_read() -> None:

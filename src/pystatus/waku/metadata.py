@@ -38,20 +38,23 @@ def encode_metadata(cluster_id: int, shards: Iterable[int], *, request: bool) ->
     kind = (
         waku_metadata_pb2.WakuMetadataRequest if request else waku_metadata_pb2.WakuMetadataResponse
     )
-    return kind(cluster_id=cluster_id, shards=sorted(set(shards))).SerializeToString()
+    ordered = sorted(set(shards))
+    return kind(cluster_id=cluster_id, shards=ordered, shards_packed=ordered).SerializeToString()
 
 
 def decode_metadata(data: bytes) -> ShardInfo:
-    """Either message (their fields are the same); packed or unpacked shards are both read."""
+    """Either message (their fields are the same); shards from field 2 and field 3, each
+    packed or unpacked."""
     if len(data) > MAX_METADATA_SIZE:
         raise DecodeError(f"metadata message of {len(data)} bytes")
     message = parse(waku_metadata_pb2.WakuMetadataResponse(), data, "metadata message")
-    if len(message.shards) > MAX_SHARDS:
-        raise DecodeError(f"metadata lists {len(message.shards)} shards")
-    if any(shard > 0xFFFF for shard in message.shards):
+    listed = [*message.shards, *message.shards_packed]
+    if len(listed) > MAX_SHARDS:
+        raise DecodeError(f"metadata lists {len(listed)} shards")
+    if any(shard > 0xFFFF for shard in listed):
         raise DecodeError("metadata shard index out of range")
     cluster = message.cluster_id if message.HasField("cluster_id") else None
-    return ShardInfo(cluster, tuple(message.shards))
+    return ShardInfo(cluster, tuple(sorted(set(listed))))
 
 
 class WakuMetadata:
