@@ -24,6 +24,24 @@ $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
 
 setup: $(PY_STAMP) $(NPM_STAMP)
 
+# The status-go v1.1.0 peer the interop tests drive (tests/interop/statusgo), built when Go is
+# installed. Its dependencies predate Go 1.23's linkname checks, so it is built with the Go
+# its go.mod pins (GOTOOLCHAIN fetches that Go through the module proxy).
+GO := $(shell command -v go 2>/dev/null)
+STATUSGO_DIR := tests/interop/statusgo
+STATUSGO_BIN := $(STATUSGO_DIR)/bin/statusgo-peer
+STATUSGO_TOOLCHAIN = $(shell sed -n 's/^toolchain //p' $(STATUSGO_DIR)/go.mod)
+
+$(STATUSGO_BIN): $(wildcard $(STATUSGO_DIR)/*.go) $(STATUSGO_DIR)/go.mod $(STATUSGO_DIR)/go.sum
+	cd $(STATUSGO_DIR) && GOTOOLCHAIN=$(STATUSGO_TOOLCHAIN) CGO_ENABLED=1 \
+	  go build -tags gowaku_no_rln -trimpath -o bin/statusgo-peer .
+
+statusgo: $(STATUSGO_BIN)
+
+ifneq ($(GO),)
+setup: $(STATUSGO_BIN)
+endif
+
 run: setup
 	$(BIN)/pystatus node --rest=true --filter=true --lightpush=true --peer-exchange=true \
 	  --metrics-server=true $(ARGS)

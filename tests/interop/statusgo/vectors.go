@@ -1,0 +1,7 @@
+package main
+
+import "errors"
+
+func runVectors(args []string) error {
+	return errors.New("not implemented yet")
+}
