@@ -334,13 +334,18 @@ func (p *peer) start() error {
 	}
 
 	wakuCfg := &wakuv2.Config{
-		MaxMessageSize:                   wakucommon.DefaultMaxMessageSize,
-		Host:                             o.host,
-		Port:                             o.port,
-		LightClient:                      o.light,
-		WakuNodes:                        o.wakuNodes,
-		DiscoveryLimit:                   20,
-		DefaultShardPubsubTopic:          shard.DefaultShardPubsubTopic(),
+		MaxMessageSize:          wakucommon.DefaultMaxMessageSize,
+		Host:                    o.host,
+		Port:                    o.port,
+		LightClient:             o.light,
+		WakuNodes:               o.wakuNodes,
+		DiscoveryLimit:          20,
+		DefaultShardPubsubTopic: shard.DefaultShardPubsubTopic(),
+		// What wakuv2's setDefaults fills in when it picks the default shard itself. The app
+		// sets only the default shard and learns its fleet's shards from their ENRs (DNS
+		// discovery); our peers are bare multiaddrs, so without this go-waku files them under
+		// /waku/2/default-waku/proto and a light client finds no filter or light push peer.
+		DefaultShardedPubsubTopics:       []string{shard.DefaultShardPubsubTopic(), shard.DefaultNonProtectedPubsubTopic()},
 		ClusterID:                        uint16(o.clusterID),
 		EnableMissingMessageVerification: o.missingMessages,
 		UseThrottledPublish:              true,
