@@ -26,6 +26,9 @@ needs ``segments_count >= 2``, and a second segment with the same index must be 
 Where it does better: if the last data segment is lost and rebuilt from parity it comes back
 zero-padded, and status-go's hash check then fails; here the padding is found by trying the
 lengths that strip trailing zeros (at most :data:`MAX_PADDING_GUESSES`).
+
+tests/vectors/statusgo/segmentation.json holds status-go's answers; running status-go's own
+code on them: tests/interop/segmentation/crosscheck/crosscheck.sh.
 """
 
 from __future__ import annotations
