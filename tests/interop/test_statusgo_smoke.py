@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from pystatus.node import NodeConfig, WakuNode
+from pystatus.node.config import FilterConfig
 from pystatus.p2p.peer_id import PeerId
 from pystatus.waku.relay import RelayedMessage
 from tests.interop.statusgo_peer import StatusGoPeer, require_statusgo
@@ -29,8 +30,15 @@ RFC26_TOPIC = re.compile(r"^/waku/1/0x[0-9a-f]{8}/rfc26$")
 GOWAKU_METADATA_REFUSAL = "invalid shard count"
 
 
-def _config() -> NodeConfig:
-    return NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=CLUSTER, shards=(32, 64))
+def _config(*, serve_light: bool = False) -> NodeConfig:
+    return NodeConfig(
+        listen_address="127.0.0.1",
+        tcp_port=0,
+        cluster_id=CLUSTER,
+        shards=(32, 64),
+        filter=FilterConfig() if serve_light else None,
+        lightpush=serve_light,
+    )
 
 
 def _refused_by_gowaku(peer: StatusGoPeer) -> str | None:
@@ -95,3 +103,43 @@ async def test_statusgo_peer_joins_a_pystatus_relay_node() -> None:
             assert sent["messageId"].startswith("0x")
             assert got.message.version == 1
             assert got.message.timestamp is not None and got.message.timestamp > 0
+
+
+async def test_statusgo_light_client_uses_pystatus_filter_and_light_push() -> None:
+    require_statusgo()
+    # A second relay node: light push is refused (503) by a node with no relay peer to send to.
+    async with WakuNode(_config(serve_light=True)) as ours, WakuNode(_config()) as other:
+        assert ours.relay is not None and ours.filter_server is not None
+        await within(other.connect(str(ours.host.full_addrs()[0])))
+        await wait_for(lambda: ours.relay is not None and ours.relay.mesh_size(CHAT_SHARD) > 0, 20)
+        subscriptions = ours.filter_server.subscriptions
+        inbox = ours.relay.subscribe(CHAT_SHARD)
+        addr = str(ours.host.full_addrs()[0])
+        async with StatusGoPeer(waku_nodes=[addr], light=True, display_name="light") as peer:
+            theirs = PeerId.from_string(peer.peer_id)
+
+            # status-go's filter manager subscribes its chats' content topics (its partitioned
+            # and contact-code topics at least) on the Status shard.
+            def filtering() -> bool:
+                criteria = subscriptions.criteria_of(theirs)
+                return any(
+                    topic == CHAT_SHARD and RFC26_TOPIC.match(content)
+                    for topic, content in criteria
+                )
+
+            await wait_for(filtering, 30, what="status-go filter subscription on 16/32")
+            # It does not relay: what it sends comes by light push and we relay it.
+            assert all(p != theirs for p in ours.relay.relay_peers())
+            await peer.request("join_public", name="pystatus-smoke-light")
+            sent = await peer.request("send_public", name="pystatus-smoke-light", text="hi")
+            got = await within(_first(inbox, CHAT_SHARD), 30)
+            assert sent["messageId"].startswith("0x")
+            assert got.message.version == 1
+            await peer.wait_event(
+                lambda e: (
+                    e.get("event") == "status"
+                    and e.get("messageId") == sent["messageId"]
+                    and e.get("outgoingStatus") == "sent"
+                ),
+                30,
+            )
