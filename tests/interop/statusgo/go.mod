@@ -7,9 +7,12 @@ toolchain go1.22.12
 require (
 	github.com/libp2p/go-libp2p v0.35.2
 	github.com/multiformats/go-multiaddr v0.12.4
+	github.com/status-im/doubleratchet v3.0.0+incompatible
+	github.com/status-im/mvds v0.0.27-0.20240729032523-f6fba962c2b1
 	github.com/status-im/status-go v1.1.0
 	go.uber.org/zap v1.27.0
 	golang.org/x/sys v0.20.0
+	google.golang.org/protobuf v1.34.1
 )
 
 require (
@@ -197,10 +200,8 @@ require (
 	github.com/shopspring/decimal v1.2.0 // indirect
 	github.com/siphiuel/lc-proxy-wrapper v0.0.0-20230516150924-246507cee8c7 // indirect
 	github.com/spaolacci/murmur3 v1.1.0 // indirect
-	github.com/status-im/doubleratchet v3.0.0+incompatible // indirect
 	github.com/status-im/markdown v0.0.0-20240404192634-b7e33c6ac3d4 // indirect
 	github.com/status-im/migrate/v4 v4.6.2-status.3 // indirect
-	github.com/status-im/mvds v0.0.27-0.20240729032523-f6fba962c2b1 // indirect
 	github.com/status-im/status-go/extkeys v1.1.2 // indirect
 	github.com/stretchr/objx v0.5.2 // indirect
 	github.com/stretchr/testify v1.9.0 // indirect
@@ -244,7 +245,6 @@ require (
 	golang.org/x/text v0.15.0 // indirect
 	golang.org/x/time v0.5.0 // indirect
 	golang.org/x/tools v0.21.0 // indirect
-	google.golang.org/protobuf v1.34.1 // indirect
 	gopkg.in/go-playground/validator.v9 v9.31.0 // indirect
 	gopkg.in/natefinch/lumberjack.v2 v2.0.0 // indirect
 	gopkg.in/natefinch/npipe.v2 v2.0.0-20160621034901-c1b8fa8bdcce // indirect
