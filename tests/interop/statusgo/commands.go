@@ -13,6 +13,7 @@ import (
 	libp2ppeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/status-im/status-go/api/multiformat"
 	"github.com/status-im/status-go/eth-node/types"
 	"github.com/status-im/status-go/protocol"
 	"github.com/status-im/status-go/protocol/common"
@@ -128,11 +129,11 @@ func (p *peer) cmdInfo(_ context.Context, _ cmdArgs) (obj, error) {
 // uncompressed hex status-go uses as the 1:1 chat id.
 func publicKeyArg(s string) (string, error) {
 	if strings.HasPrefix(s, "zQ3") {
-		pk, err := common.HexToPubkey(s)
-		if err == nil {
-			return common.PubkeyToHex(pk), nil
+		uncompressed, err := multiformat.DeserializeCompressedKey(s)
+		if err != nil {
+			return "", fmt.Errorf("bad compressed key %q: %v", s, err)
 		}
-		return "", fmt.Errorf("compressed keys are not supported here: %v", err)
+		s = uncompressed
 	}
 	pk, err := common.HexToPubkey(s)
 	if err != nil {
