@@ -3,7 +3,8 @@
 `tests/interop/statusgo/` holds a small Go program of ours that runs status-go's Messenger over
 its wakuv2 node, peered only with the multiaddrs it is given. It prints one JSON ``ready``
 line, answers JSON-line commands (``{"id": n, "cmd": ...}``) with ``{"id": n, "ok": ...}`` and
-prints events (``{"event": "message", ...}``) as they happen. Build it with `make statusgo`.
+prints events (``{"event": "message", ...}``) as they happen (commands and events are listed in
+`tests/interop/statusgo/README.md`). Build it with `make statusgo`.
 
 Tests that need it call :func:`require_statusgo`: it skips them with the reason when Go or the
 binary is missing, and fails them instead when ``PYSTATUS_REQUIRE_PEERS=1``.
