@@ -288,7 +288,14 @@ async def test_a_bad_message_in_an_mvds_batch_spares_the_rest(tmp_path: Path) ->
     account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
     signer = secrets.token_bytes(32)
     bob_key = account.keys.chat_public_key
-    text = chat_message_pb2.ChatMessage(clock=1, text="the good one", chat_id="0x" + bob_key.hex())
+    text = chat_message_pb2.ChatMessage(
+        clock=1,
+        timestamp=1,
+        text="the good one",
+        chat_id="0x" + bob_key.hex(),
+        message_type=chat_message_pb2.ONE_TO_ONE,
+        content_type=chat_message_pb2.ChatMessage.TEXT_PLAIN,
+    )
     bodies = [
         wrap(b"\xff\xff\xff", MessageType.CHAT_MESSAGE, signer),
         wrap(text.SerializeToString(), MessageType.CHAT_MESSAGE, signer),
@@ -308,17 +315,21 @@ async def test_a_bad_message_in_an_mvds_batch_spares_the_rest(tmp_path: Path) ->
 async def test_large_messages_travel_in_status_go_segments(tmp_path: Path) -> None:
     """Past 3/4 of the message limit a payload is split into status-go's segments (with
     Reed-Solomon parity from 8 segments on) and put back together on the other side; a small
-    limit here stands in for the Status network's 1 MiB."""
+    limit here stands in for the Status network's 1 MiB. Texts stop at 4,096 characters
+    (status-go drops longer ones): the large payloads are a picture and a text of 4-byte
+    characters."""
     alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     bob_account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
-    limit = 16 * 1024
-    text = "".join(f"{i:07d} " for i in range(12_000))  # 96,000 bytes: 8 segments and parity
+    limit = 8 * 1024
+    picture = b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(96_000)  # 16 segments and parity
+    text = "\U0001f600" * 4096  # 16 KiB: 3 segments
     async with _line_of_nodes(3) as (alice_node, _, bob_node):
         assert alice_node.relay is not None and bob_node.relay is not None
         alice = Messenger(
             alice_account, alice_node.relay, installation_id="a", max_message_size=limit
         )
         bob = Messenger(bob_account, bob_node.relay, installation_id="b", max_message_size=limit)
+
         def segments(kind: str) -> float:
             value = REGISTRY.get_sample_value("chat_segments_received_total", {"kind": kind})
             late = REGISTRY.get_sample_value(
@@ -331,12 +342,15 @@ async def test_large_messages_travel_in_status_go_segments(tmp_path: Path) -> No
         async with alice, bob:
             bob_events, alice_events = bob.events(), alice.events()
             await bob.join_public_chat("big")
-            sent = await alice.send(bob.chat_key, text)
+            sent = await alice.send_image(bob.chat_key, picture)
             got = await _next(bob_events)
-            assert (got.id, got.text) == (sent, text)
+            assert (got.id, got.text) == (sent, "[image]")
+            stored = await bob.database.message(sent)
+            assert stored is not None
+            assert chat_message_pb2.ChatMessage.FromString(stored.body).image.payload == picture
             await alice.join_public_chat("big")
-            posted = await bob.send_public("big", text[::-1])
+            posted = await bob.send_public("big", text)
             got = await _next(alice_events)
-            assert (got.id, got.text) == (posted, text[::-1])
+            assert (got.id, got.text) == (posted, text)
         assert segments("data") - data_before >= 16, "both messages went in segments"
         assert segments("parity") - parity_before >= 2, "with Reed-Solomon parity"

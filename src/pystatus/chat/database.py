@@ -2,7 +2,11 @@
 
 Message bodies are sealed with AES-256-GCM under the account's database key (EIP-1581's
 m/43'/60'/1581'/1'/0), bound to the message id, so the file alone reveals who talked when but
-not what was said.
+not what was said. An edit replaces a message's sealed body with the edited one.
+
+Besides messages: each contact's contact-request state (status-go's ``Contact`` fields, as
+JSON), display name and the clock it was learnt at; whether a 1:1 chat is active or sits in
+"requests"; which messages are edited, deleted and pinned.
 """
 
 from __future__ import annotations
@@ -64,13 +68,48 @@ CREATE TABLE IF NOT EXISTS sync_state (
     key TEXT PRIMARY KEY,
     sealed BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pins (
+    chat_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    pinned INTEGER NOT NULL,
+    clock INTEGER NOT NULL,
+    author TEXT NOT NULL,
+    PRIMARY KEY (chat_id, message_id)
+);
 """
 MIGRATIONS = (
     # Outgoing messages' delivery status (NULL for received ones).
     ("messages", "status", "ALTER TABLE messages ADD COLUMN status TEXT"),
+    # The clock of the edit the body comes from (0: never edited), and deletion for everyone.
+    (
+        "messages",
+        "edited_at",
+        "ALTER TABLE messages ADD COLUMN edited_at INTEGER NOT NULL DEFAULT 0",
+    ),
+    ("messages", "deleted", "ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0"),
+    # A 1:1 chat with someone we have not added sits in "requests" (status-go's Chat.Active).
+    ("chats", "active", "ALTER TABLE chats ADD COLUMN active INTEGER NOT NULL DEFAULT 1"),
+    # Contact requests: the state machine's fields as JSON (NULL: nothing happened yet).
+    ("contacts", "request_state", "ALTER TABLE contacts ADD COLUMN request_state TEXT"),
+    (
+        "contacts",
+        "display_name",
+        "ALTER TABLE contacts ADD COLUMN display_name TEXT NOT NULL DEFAULT ''",
+    ),
+    # The clock of the message the display name came from.
+    (
+        "contacts",
+        "name_clock",
+        "ALTER TABLE contacts ADD COLUMN name_clock INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 NONCE_SIZE = 12
 STATE_ID = "device-state"
+_MESSAGES = (
+    "SELECT m.id, m.chat_id, m.author, m.clock, m.timestamp, m.body, m.status, m.edited_at,"
+    " m.deleted, coalesce(p.pinned, 0) FROM messages m"
+    " LEFT JOIN pins p ON p.chat_id = m.chat_id AND p.message_id = m.id"
+)
 
 
 class DatabaseError(ChatError):
@@ -85,7 +124,12 @@ class StoredMessage:
     clock: int
     timestamp: int
     body: bytes
+    """The ChatMessage; once edited, the edited one."""
     status: str | None = None
+    edited_at: int = 0
+    """The clock of the edit that gave ``body`` (0: never edited)."""
+    deleted: bool = False
+    pinned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +144,45 @@ class OutboxEntry:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class ChatRow:
+    """A chat to create, or to make active: ``active`` False only creates it inactive
+    (a chat never falls back into requests by an upsert)."""
+
+    id: str
+    kind: str
+    name: str
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    chat_key: str
+    added_at: int
+    """When the contact was first seen or added (ns since the epoch)."""
+    request_state: str
+    """The contact-request state, JSON (see :mod:`pystatus.chat.contacts`)."""
+    display_name: str = ""
+    name_clock: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EditRecord:
+    message_id: str
+    body: bytes
+    """The edited ChatMessage."""
+    clock: int
+
+
+@dataclass(frozen=True, slots=True)
+class PinRecord:
+    chat_id: str
+    message_id: str
+    pinned: bool
+    clock: int
+    author: str
+
+
 @dataclass(slots=True)
 class Batch:
     """Everything one commit writes."""
@@ -110,6 +193,28 @@ class Batch:
     outbox_removed: list[tuple[bytes, bytes]] = field(default_factory=list)
     statuses: list[tuple[str, str]] = field(default_factory=list)
     sync_state: dict[str, bytes] = field(default_factory=dict)
+    chats: list[ChatRow] = field(default_factory=list)
+    contacts: list[ContactRecord] = field(default_factory=list)
+    edits: list[EditRecord] = field(default_factory=list)
+    """Applied only when newer than the message's last edit."""
+    deletes: list[str] = field(default_factory=list)
+    pins: list[PinRecord] = field(default_factory=list)
+    """Applied only when newer than the chat's last pin of that message."""
+
+    def merge(self, other: Batch) -> None:
+        """Take ``other``'s chats, contacts, edits, deletes, pins and sync state (not its
+        messages: a commit reports on those one by one, in order)."""
+        if other.messages:
+            raise ValueError("messages are not merged")
+        self.outbox_added += other.outbox_added
+        self.outbox_removed += other.outbox_removed
+        self.statuses += other.statuses
+        self.sync_state.update(other.sync_state)
+        self.chats += other.chats
+        self.contacts += other.contacts
+        self.edits += other.edits
+        self.deletes += other.deletes
+        self.pins += other.pins
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +232,8 @@ class Chat:
     kind: str
     name: str
     last_clock: int
+    active: bool = True
+    """False: a 1:1 chat in "requests" (someone we have not added wrote first)."""
 
 
 class ChatDatabase:
@@ -171,17 +278,23 @@ class ChatDatabase:
         except InvalidTag:
             raise DatabaseError(f"message {message_id} does not open with this key") from None
 
-    async def upsert_chat(self, chat_id: str, kind: str, name: str) -> None:
-        cursor = await self.db.execute(
-            "INSERT INTO chats (id, kind, name) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (chat_id, kind, name),
-        )
-        if cursor.rowcount:
+    async def upsert_chat(self, chat_id: str, kind: str, name: str, *, active: bool = True) -> None:
+        """Create a chat; ``active``: make it active too (out of requests) if it was not."""
+        if await self._upsert_chat(ChatRow(chat_id, kind, name, active)):
             await self.db.commit()
+
+    async def _upsert_chat(self, chat: ChatRow) -> bool:
+        cursor = await self.db.execute(
+            "INSERT INTO chats (id, kind, name, active) VALUES (?, ?, ?, ?) ON CONFLICT (id)"
+            " DO UPDATE SET active = 1 WHERE excluded.active = 1 AND chats.active = 0",
+            (chat.id, chat.kind, chat.name, int(chat.active)),
+        )
+        return bool(cursor.rowcount)
 
     async def add_contact(self, chat_key: str, added_at: int) -> None:
         cursor = await self.db.execute(
-            "INSERT INTO contacts VALUES (?, ?) ON CONFLICT (chat_key) DO NOTHING",
+            "INSERT INTO contacts (chat_key, added_at) VALUES (?, ?)"
+            " ON CONFLICT (chat_key) DO NOTHING",
             (chat_key, added_at),
         )
         if cursor.rowcount:
@@ -189,6 +302,42 @@ class ChatDatabase:
 
     async def contacts(self) -> list[str]:
         async with self.db.execute("SELECT chat_key FROM contacts ORDER BY added_at") as rows:
+            return [str(row[0]) async for row in rows]
+
+    async def contact_record(self, chat_key: str) -> ContactRecord | None:
+        async with self.db.execute(
+            "SELECT chat_key, added_at, request_state, display_name, name_clock FROM contacts"
+            " WHERE chat_key = ?",
+            (chat_key,),
+        ) as rows:
+            row = await rows.fetchone()
+        return _contact(row) if row is not None else None
+
+    async def contact_records(self) -> list[ContactRecord]:
+        async with self.db.execute(
+            "SELECT chat_key, added_at, request_state, display_name, name_clock FROM contacts"
+            " ORDER BY added_at"
+        ) as rows:
+            return [_contact(row) async for row in rows]
+
+    async def request_chats(self) -> list[Chat]:
+        """1:1 chats sitting in "requests", most recently active first."""
+        return [c for c in await self.chats() if not c.active]
+
+    async def pin_clock(self, chat_id: str, message_id: str) -> int:
+        """The clock of the last pin or unpin of a message in a chat (0: none)."""
+        async with self.db.execute(
+            "SELECT clock FROM pins WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        ) as rows:
+            row = await rows.fetchone()
+        return int(row[0]) if row is not None else 0
+
+    async def pinned(self, chat_id: str) -> list[str]:
+        """Ids of the messages pinned in a chat, latest pin first."""
+        async with self.db.execute(
+            "SELECT message_id FROM pins WHERE chat_id = ? AND pinned = 1 ORDER BY clock DESC",
+            (chat_id,),
+        ) as rows:
             return [str(row[0]) async for row in rows]
 
     async def add_message(self, message: StoredMessage | StoredReaction) -> bool:
@@ -207,12 +356,41 @@ class ChatDatabase:
 
     async def commit(self, batch: Batch) -> list[bool]:
         """Write ``batch`` in one transaction; for each message, whether it was new."""
+        for chat in batch.chats:
+            await self._upsert_chat(chat)
+        if batch.contacts:
+            await self.db.executemany(
+                "INSERT INTO contacts (chat_key, added_at, request_state, display_name,"
+                " name_clock) VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_key) DO UPDATE"
+                " SET request_state = excluded.request_state,"
+                " display_name = excluded.display_name, name_clock = excluded.name_clock",
+                [
+                    (c.chat_key, c.added_at, c.request_state, c.display_name, c.name_clock)
+                    for c in batch.contacts
+                ],
+            )
         added = [
             await (
                 self._insert(item) if isinstance(item, StoredMessage) else self.add_reaction(item)
             )
             for item in batch.messages
         ]
+        for edit in batch.edits:
+            await self.db.execute(
+                "UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND edited_at < ?",
+                (self._seal(edit.message_id, edit.body), edit.clock, edit.message_id, edit.clock),
+            )
+        if batch.deletes:
+            await self.db.executemany(
+                "UPDATE messages SET deleted = 1 WHERE id = ?", [(d,) for d in batch.deletes]
+            )
+        if batch.pins:
+            await self.db.executemany(
+                "INSERT INTO pins VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+                " SET pinned = excluded.pinned, clock = excluded.clock, author = excluded.author"
+                " WHERE excluded.clock > pins.clock",
+                [(p.chat_id, p.message_id, int(p.pinned), p.clock, p.author) for p in batch.pins],
+            )
         if batch.device_state is not None:
             await self.db.execute(
                 "INSERT INTO device_state VALUES (1, ?) ON CONFLICT (id) DO UPDATE"
@@ -282,12 +460,13 @@ class ChatDatabase:
             return [(str(r[0]), str(r[1]), str(r[2])) async for r in rows]
 
     async def message(self, message_id: str) -> StoredMessage | None:
-        async with self.db.execute(
-            "SELECT id, chat_id, author, clock, timestamp, body, status FROM messages WHERE id = ?",
-            (message_id,),
-        ) as rows:
+        async with self.db.execute(f"{_MESSAGES} WHERE m.id = ?", (message_id,)) as rows:
             row = await rows.fetchone()
         return self._row(row) if row is not None else None
+
+    async def has_message(self, message_id: str) -> bool:
+        async with self.db.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)) as rows:
+            return await rows.fetchone() is not None
 
     def _row(self, r: Sequence[object]) -> StoredMessage:
         message_id = str(r[0])
@@ -299,6 +478,9 @@ class ChatDatabase:
             int(r[4]),  # type: ignore[call-overload]
             self._open(message_id, bytes(r[5])),  # type: ignore[call-overload]
             None if r[6] is None else str(r[6]),
+            int(r[7]),  # type: ignore[call-overload]
+            bool(r[8]),
+            bool(r[9]),
         )
 
     async def add_reaction(self, reaction: StoredReaction) -> bool:
@@ -333,8 +515,8 @@ class ChatDatabase:
 
     async def _insert(self, message: StoredMessage) -> bool:
         cursor = await self.db.execute(
-            "INSERT INTO messages (id, chat_id, author, clock, timestamp, body, status)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO messages (id, chat_id, author, clock, timestamp, body, status,"
+            " edited_at, deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (
                 message.id,
                 message.chat_id,
@@ -343,6 +525,8 @@ class ChatDatabase:
                 message.timestamp,
                 self._seal(message.id, message.body),
                 message.status,
+                message.edited_at,
+                int(message.deleted),
             ),
         )
         await self.db.execute(
@@ -353,15 +537,16 @@ class ChatDatabase:
 
     async def chats(self) -> list[Chat]:
         async with self.db.execute(
-            "SELECT id, kind, name, last_clock FROM chats ORDER BY last_clock DESC"
+            "SELECT id, kind, name, last_clock, active FROM chats ORDER BY last_clock DESC"
         ) as rows:
-            return [Chat(str(r[0]), str(r[1]), str(r[2]), int(r[3])) async for r in rows]
+            return [
+                Chat(str(r[0]), str(r[1]), str(r[2]), int(r[3]), bool(r[4])) async for r in rows
+            ]
 
     async def history(self, chat_id: str, limit: int = 50) -> list[StoredMessage]:
         """The newest ``limit`` messages of a chat, oldest first."""
         async with self.db.execute(
-            "SELECT id, chat_id, author, clock, timestamp, body, status FROM messages"
-            " WHERE chat_id = ? ORDER BY clock DESC, id DESC LIMIT ?",
+            f"{_MESSAGES} WHERE m.chat_id = ? ORDER BY m.clock DESC, m.id DESC LIMIT ?",
             (chat_id, limit),
         ) as rows:
             found = [self._row(r) async for r in rows]
@@ -371,3 +556,13 @@ class ChatDatabase:
         async with self.db.execute("SELECT coalesce(max(clock), 0) FROM messages") as rows:
             row = await rows.fetchone()
         return int(row[0]) if row is not None else 0
+
+
+def _contact(r: Sequence[object]) -> ContactRecord:
+    return ContactRecord(
+        str(r[0]),
+        int(r[1]),  # type: ignore[call-overload]
+        "" if r[2] is None else str(r[2]),
+        str(r[3]),
+        int(r[4]),  # type: ignore[call-overload]
+    )

@@ -37,7 +37,7 @@ import uuid
 import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import cast
 
 import coincurve
@@ -62,8 +62,11 @@ from pystatus.chat.encryption import (
     restore_state,
 )
 from pystatus.chat.errors import InvalidChatKey
+from pystatus.chat.events import ChatEvent as ChatEvent
+from pystatus.chat.events import message_event
 from pystatus.chat.history import HistoryFetcher, StoreSource
 from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
+from pystatus.chat.outgoing import Outgoing
 from pystatus.chat.proto import chat_message_pb2, mvds_pb2
 from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.chat.ratchet import RatchetError
@@ -78,6 +81,7 @@ from pystatus.chat.segmentation import (
 )
 from pystatus.chat.wrapper import InvalidWrapper, MessageType, unwrap, wrap
 from pystatus.chat.wrapper import message_id as wrapper_message_id
+from pystatus.chat.writes import Write as _Write
 from pystatus.errors import ChatError, PystatusError, WakuError
 from pystatus.waku.errors import DecodeError
 from pystatus.waku.message import WakuMessage
@@ -145,42 +149,6 @@ class ReliabilityConfig:
     first_history_window: float = 24 * 3600.0
 
 
-@dataclass(frozen=True, slots=True)
-class ChatEvent:
-    """A chat message sent or received by this account, or news of one we sent."""
-
-    id: str
-    chat_id: str
-    author: str
-    """The author's chat key, ``zQ3...``."""
-    text: str
-    clock: int
-    timestamp: int
-    response_to: str
-    outgoing: bool
-    kind: str = "message"
-    """``message``, ``contact_request``, ``reaction`` (then ``id`` is the reacted message) or
-    ``status`` (the delivery status of our message ``id`` changed)."""
-    reaction: int = 0
-    """For a reaction: its EmojiReaction type (1 love, 2 thumbs up, ...); negative: retracted."""
-    status: str = ""
-    """For our own messages: pending, sent, stored, delivered or failed."""
-
-
-@dataclass(slots=True)
-class _Write:
-    stored: StoredMessage | StoredReaction | None = None
-    event: ChatEvent | None = None
-    committed: asyncio.Future[None] | None = None
-    after: Callable[[], None] | None = None
-    """Run once the write is committed (acknowledging what was received)."""
-    outbox_added: list[OutboxEntry] = field(default_factory=list)
-    outbox_removed: list[tuple[bytes, bytes]] = field(default_factory=list)
-    statuses: list[tuple[str, str]] = field(default_factory=list)
-    status_events: list[ChatEvent] = field(default_factory=list)
-    sync_state: dict[str, bytes] = field(default_factory=dict)
-
-
 class EventStream:
     """Events as an async iterator; dropping it stops the collection."""
 
@@ -212,7 +180,7 @@ def _sync_payload(data: bytes) -> mvds_pb2.Payload | None:
     return payload if records else None
 
 
-class Messenger:
+class Messenger(Outgoing):
     def __init__(
         self,
         account: Account,
@@ -275,6 +243,7 @@ class Messenger:
         self._contact_code_at = 0.0
         self._segment_size = segment_size(max_message_size)
         self._segments = Reassembler()
+        self._init_outgoing()  # contacts, profile, edits, deletes, pins (outgoing.py)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -307,6 +276,7 @@ class Messenger:
 
     async def _restore_sync_state(self) -> None:
         state = await self.database.sync_state()
+        self._load_profile(state)
         if LAST_SYNCED in state:
             self._last_synced_ns = int.from_bytes(state[LAST_SYNCED], "big")
         now = self._now()
@@ -366,9 +336,9 @@ class Messenger:
         chat_id = _one_to_one_chat_id(public_key)
         if chat_key not in self._contacts:
             await self.database.add_contact(chat_key, time.time_ns())
-            await self.database.upsert_chat(chat_id, ONE_TO_ONE, chat_key)
             self._contacts.add(chat_key)
             self._watch_contact_code(public_key)
+        await self.database.upsert_chat(chat_id, ONE_TO_ONE, chat_key)  # out of requests
         return chat_id
 
     async def join_public_chat(self, name: str) -> str:
@@ -461,24 +431,34 @@ class Messenger:
             chat_key, text, response_to, chat_message_pb2.ChatMessage.TEXT_PLAIN
         )
 
-    async def send_contact_request(self, chat_key: str, text: str) -> str:
-        """Ask ``chat_key`` to become a contact, with an introduction."""
-        return await self._send_text(
-            chat_key, text, "", chat_message_pb2.ChatMessage.CONTACT_REQUEST
-        )
-
-    async def _send_text(self, chat_key: str, text: str, response_to: str, content: int) -> str:
+    async def _send_text(
+        self,
+        chat_key: str,
+        text: str,
+        response_to: str,
+        content: int,
+        *,
+        image: chat_message_pb2.ImageMessage | None = None,
+        events: list[ChatEvent] | None = None,
+    ) -> str:
         recipient = public_key_from_chat_key_text(chat_key)
         chat_id = await self.add_contact(chat_key)
         message = self._chat_message(chat_id, text, response_to, chat_message_pb2.ONE_TO_ONE)
         message.content_type = content  # type: ignore[assignment]
+        if image is not None:
+            message.image.CopyFrom(image)
+        await self._before_send(chat_id, recipient, message)
         wrapped = wrap(message.SerializeToString(), MessageType.CHAT_MESSAGE, self._identity)
         message_id = "0x" + wrapper_message_id(self._public_key, wrapped).hex()
         if recipient == self._public_key:
             self._send_private(recipient, wrapped)  # a note to self: nobody to acknowledge it
-            return await self._store_sent(chat_id, message_id, message, DeliveryStatus.SENT)
+            return await self._store_sent(
+                chat_id, message_id, message, DeliveryStatus.SENT, events=events
+            )
         entry = self._sync_entry(recipient, message_id, wrapped)
-        await self._store_sent(chat_id, message_id, message, DeliveryStatus.PENDING, [entry])
+        await self._store_sent(
+            chat_id, message_id, message, DeliveryStatus.PENDING, [entry], events=events
+        )
         return message_id
 
     def _sync_entry(self, recipient: bytes, message_id: str, wrapped: bytes) -> OutboxEntry:
@@ -632,7 +612,9 @@ class Messenger:
     def advertise_contact_code(self) -> None:
         """Publish our bundle on our contact-code topic, as status-go's publishContactCode:
         a ContactCodeAdvertisement in a public message, under the topic name's key."""
-        wrapped = wrap(b"", MessageType.CONTACT_CODE_ADVERTISEMENT, self._identity)
+        wrapped = wrap(
+            self._contact_code_payload(), MessageType.CONTACT_CODE_ADVERTISEMENT, self._identity
+        )
         protocol = pb.ProtocolMessage(installation_id=self.installation_id, public_message=wrapped)
         protocol.bundles.append(self.encryption.own_bundle())
         name = self._contact_code_topic
@@ -647,6 +629,7 @@ class Messenger:
     async def send_public(self, name: str, text: str, *, response_to: str = "") -> str:
         await self.join_public_chat(name)
         message = self._chat_message(name, text, response_to, chat_message_pb2.PUBLIC_GROUP)
+        await self._before_send(name, None, message)
         wrapped = wrap(message.SerializeToString(), MessageType.CHAT_MESSAGE, self._identity)
         message_id = "0x" + wrapper_message_id(self._public_key, wrapped).hex()
         self.tracker.track(message_id)
@@ -721,6 +704,8 @@ class Messenger:
         message: chat_message_pb2.ChatMessage,
         status: DeliveryStatus,
         outbox: list[OutboxEntry] | None = None,
+        *,
+        events: list[ChatEvent] | None = None,
     ) -> str:
         stored = StoredMessage(
             message_id,
@@ -734,7 +719,7 @@ class Messenger:
         if self.tracker.status(message_id) is None:
             self.tracker.track(message_id, status)
         self._remember_chat(message_id, chat_id)
-        await self._commit(_Write(stored, outbox_added=outbox or []))
+        await self._commit(_Write(stored, outbox_added=outbox or [], events=events or []))
         for entry in outbox or []:
             self._queue_sync(entry)
         return message_id
@@ -1017,7 +1002,9 @@ class Messenger:
         if not wrapped:
             return  # a bundle advert: the bundle was all it carried
         if listener.kind == "contact_code":
-            return  # the advert's bundle is what we wanted from it
+            # The advert's bundle was taken above; a chat identity may ride along.
+            self._handle_wrapped(sender, wrapped, None, None, contact_code=True)
+            return
         if listener.kind == "public":
             self._handle_wrapped(sender, wrapped, listener.name, None)
             return
@@ -1063,11 +1050,13 @@ class Messenger:
         ack: tuple[bytes, bytes] | None,
         *,
         own_copy: bool = False,
+        contact_code: bool = False,
     ) -> None:
         """Store and announce one wrapped message; ``sender``: the envelope's signer, who
         must be its author (None for ``own_copy``: what another device of ours sent, whose
         wrapper must be signed by our key); ``ack``: the MVDS acknowledgement due once
-        stored."""
+        stored; ``contact_code``: it came on a contact-code topic. Handled by type in
+        :mod:`pystatus.chat.incoming`."""
         message = unwrap(wrapped)
         if sender is not None and message.author != sender:
             raise ChatError("the wrapper's author is not the envelope's signer")
@@ -1078,28 +1067,12 @@ class Messenger:
         if message.type == MessageType.EMOJI_REACTION:
             self._receive_reaction(message.author, message.payload, outgoing, after)
             return
-        if message.type != MessageType.CHAT_MESSAGE:
+        resolve = self._incoming.handler(message, public_chat, outgoing, contact_code=contact_code)
+        if resolve is None:
             if after is not None:
                 after()
             return
-        chat_message = parse(chat_message_pb2.ChatMessage(), message.payload, "chat message")
-        if public_chat is not None:
-            chat_id = public_chat
-        elif outgoing:
-            chat_id = chat_message.chat_id
-        else:
-            chat_id = _one_to_one_chat_id(message.author)
-        self._observe(chat_message.clock)
-        stored = StoredMessage(
-            "0x" + message.message_id.hex(),
-            chat_id,
-            chat_key_text(message.author),
-            chat_message.clock,
-            chat_message.timestamp,
-            message.payload,
-        )
-        event = self._event(stored, chat_message, outgoing)
-        self._pending.put_nowait(_Write(stored, event, after=after))
+        self._pending.put_nowait(_Write(resolve=resolve, after=after))
 
     def _receive_reaction(
         self, author: bytes, payload: bytes, outgoing: bool, after: Callable[[], None] | None
@@ -1137,8 +1110,11 @@ class Messenger:
             messages=[w.stored for w in writes if w.stored is not None],
             # The ratchet steps these messages took commit with them.
             device_state=json.dumps(export_state(self.encryption)).encode(),
+            contacts=self._contact_book.flush(),
         )
         for write in writes:
+            if write.extra is not None:
+                batch.merge(write.extra)
             batch.outbox_added += write.outbox_added
             batch.outbox_removed += write.outbox_removed
             batch.statuses += write.statuses
@@ -1152,11 +1128,15 @@ class Messenger:
                 writes.append(self._pending.get_nowait())
             try:
                 for write in writes:
+                    if write.resolve is not None:
+                        await write.resolve(write)
                     event = write.event
-                    if event is not None and event.chat_id.startswith("0x"):
+                    if event is not None and write.extra is None and event.chat_id.startswith("0x"):
                         with contextlib.suppress(ValueError):  # an id naming no key: no chat
                             name = chat_key_text(bytes.fromhex(event.chat_id[2:]))
-                            await self.database.upsert_chat(event.chat_id, ONE_TO_ONE, name)
+                            await self.database.upsert_chat(
+                                event.chat_id, ONE_TO_ONE, name, active=event.outgoing
+                            )
                 added = iter(await self.database.commit(self._batch(writes)))
             except (ChatError, sqlite3.Error) as exc:
                 log.error("chat database write failed: %s", exc)
@@ -1174,7 +1154,7 @@ class Messenger:
                     write.after()
                 if new and write.event is not None:
                     self._announce(write.event)
-                for event in write.status_events:
+                for event in write.status_events + write.events:
                     self._announce(event)
                 self._pending.task_done()
             if any(w.after is not None for w in writes):
@@ -1184,16 +1164,4 @@ class Messenger:
     def _event(
         stored: StoredMessage, message: chat_message_pb2.ChatMessage, outgoing: bool
     ) -> ChatEvent:
-        contact_request = message.content_type == chat_message_pb2.ChatMessage.CONTACT_REQUEST
-        return ChatEvent(
-            stored.id,
-            stored.chat_id,
-            stored.author,
-            message.text,
-            message.clock,
-            message.timestamp,
-            message.response_to,
-            outgoing,
-            kind="contact_request" if contact_request else "message",
-            status=stored.status or "",
-        )
+        return message_event(stored, message, outgoing)
