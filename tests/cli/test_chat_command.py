@@ -86,3 +86,56 @@ async def test_send_reaches_a_watcher(tmp_path: Path) -> None:
         if watcher is not None:
             await _stop(watcher)
         await _stop(node)
+
+
+async def _run(*args: str) -> tuple[str, str]:
+    process = await _start(*args)
+    async with asyncio.timeout(60):
+        out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode(), err.decode()
+
+
+async def test_contact_request_accept_and_list(tmp_path: Path) -> None:
+    fast = ScryptParams(n=1 << 10)
+    alice, _ = Account.create(tmp_path / "alice" / "account", PASSWORD, params=fast)
+    bob, _ = Account.create(tmp_path / "bob" / "account", PASSWORD, params=fast)
+    node = await _start(
+        "node", "--listen-address=127.0.0.1", "--tcp-port=0", "--cluster-id=16", "--shard=32"
+    )
+    watcher = None
+    try:
+        assert node.stdout is not None
+        async with asyncio.timeout(20):
+            relay_addr = (await _line(node.stdout, "listening on ")).removeprefix("listening on ")
+
+        def as_(who: str) -> tuple[str, ...]:
+            return ("--staticnode", relay_addr, "--data-dir", str(tmp_path / who))
+
+        watcher = await _start("chat", "watch", *as_("bob"))
+        assert watcher.stdout is not None
+        async with asyncio.timeout(30):
+            await _line(watcher.stdout, "watching as ")
+        await _run("chat", "name", "Alice Liddell", *as_("alice"))
+        out, _ = await _run("chat", "request", bob.chat_key, "--text", "hi bob", *as_("alice"))
+        request_id = out.strip().splitlines()[-1]
+        async with asyncio.timeout(20):
+            assert "[contact request] hi bob" in await _line(watcher.stdout, "0x")
+            assert request_id in await _line(watcher.stdout, "  id ")
+            assert "received" in await _line(watcher.stdout, "contact ")
+        await _stop(watcher)
+
+        watcher = await _start("chat", "watch", *as_("alice"))
+        assert watcher.stdout is not None
+        async with asyncio.timeout(30):
+            await _line(watcher.stdout, "watching as ")
+        out, _ = await _run("chat", "accept", alice.chat_key, *as_("bob"))
+        assert out.strip() == "mutual"
+        async with asyncio.timeout(20):
+            assert f"contact {bob.chat_key}: mutual" in await _line(watcher.stdout, "contact ")
+        out, _ = await _run("chat", "contacts", "--data-dir", str(tmp_path / "bob"))
+        assert out.split() == [alice.chat_key, "mutual", "Alice", "Liddell"]
+    finally:
+        if watcher is not None:
+            await _stop(watcher)
+        await _stop(node)

@@ -6,14 +6,17 @@ import asyncio
 import collections
 import contextlib
 import time
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from pystatus.api.errors import ApiError
+from pystatus.chat.contacts import ContactInfo
+from pystatus.chat.content import ContentError
 from pystatus.chat.delivery import DeliveryStatus
-from pystatus.chat.errors import InvalidChatKey
+from pystatus.chat.errors import InvalidChatKey, NotPermitted, UnknownMessage
 from pystatus.chat.messenger import ChatEvent, Messenger
 
 MAX_TEXT = 4096
@@ -25,12 +28,16 @@ class AccountInfo(BaseModel):
     chatKey: str
     walletAddress: str
     installationId: str
+    displayName: str = ""
 
 
 class ChatInfo(BaseModel):
     id: str
     kind: str
     name: str
+    active: bool = Field(
+        default=True, description="False: a 1:1 chat in requests (someone we have not added wrote)"
+    )
 
 
 class ChatMessageJson(BaseModel):
@@ -46,13 +53,58 @@ class ChatMessageJson(BaseModel):
         description="Ours only: pending, sent (a relay peer took it), stored (a store node "
         "holds it), delivered (a recipient's device acknowledged it), failed (resend it)"
     )
+    displayName: str = Field(default="", description="The display name the author sent with it")
+    contentType: int = Field(
+        default=0, description="1 text, 2 sticker, 7 image, 8 audio, 11 contact request, ..."
+    )
+    edited: bool = False
+    deleted: bool = False
+    pinned: bool = False
 
 
 class EventJson(ChatMessageJson):
     seq: int
-    kind: str = Field(description="message, contact_request, reaction or status")
+    kind: str = Field(
+        description="message, contact_request, reaction, status, edit, delete, pin (the "
+        "message `id` names) or contact (`id` is the contact's chat key)"
+    )
     reaction: int
+    contactState: str = Field(
+        default="", description="For contact: none, sent, received, mutual or dismissed"
+    )
     seenAt: int = Field(description="When this node had it, in ms since the epoch")
+
+
+class ContactJson(BaseModel):
+    chatKey: str
+    chatId: str
+    state: str = Field(
+        description="none, sent (we asked), received (they asked), mutual or dismissed "
+        "(we declined)"
+    )
+    mutual: bool
+    added: bool = Field(description="We asked them or accepted their request")
+    hasAddedUs: bool
+    displayName: str
+    requestId: str = Field(description="Their latest contact request's message id")
+
+
+class ContactRequestBody(BaseModel):
+    text: str = Field(max_length=MAX_TEXT, description="The introduction")
+
+
+class EditBody(BaseModel):
+    text: str = Field(max_length=MAX_TEXT)
+
+
+class PinBody(BaseModel):
+    pinned: bool = Field(default=True, description="False unpins")
+
+
+class DisplayNameBody(BaseModel):
+    displayName: str = Field(
+        max_length=100, description="5 to 24 letters, digits, _, - or spaces; empty clears it"
+    )
 
 
 class EventsJson(BaseModel):
@@ -76,6 +128,29 @@ class SentJson(BaseModel):
 
 
 _BAD: dict[int | str, dict[str, Any]] = {400: {"description": "Bad chat key or text"}}
+_TEXT = {"text/plain": {"schema": {"type": "string"}}}
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    **_BAD,
+    409: {
+        "description": "Not for this message or contact: someone else's message, content "
+        "that cannot be edited or deleted, no contact request to answer",
+        "content": _TEXT,
+    },
+}
+
+
+@contextlib.contextmanager
+def _answers() -> Iterator[None]:
+    """The messenger's refusals as answers: 400 bad input, 404 no such message, 409 not
+    applicable."""
+    try:
+        yield
+    except (InvalidChatKey, ContentError) as exc:
+        raise ApiError(400, str(exc)) from None
+    except UnknownMessage as exc:
+        raise ApiError(404, str(exc)) from None
+    except NotPermitted as exc:
+        raise ApiError(409, str(exc)) from None
 
 
 def _json(event: ChatEvent) -> ChatMessageJson:
@@ -89,6 +164,24 @@ def _json(event: ChatEvent) -> ChatMessageJson:
         responseTo=event.response_to,
         outgoing=event.outgoing,
         status=event.status,
+        displayName=event.display_name,
+        contentType=event.content_type,
+        edited=event.edited,
+        deleted=event.deleted,
+        pinned=event.pinned,
+    )
+
+
+def _contact(person: ContactInfo) -> ContactJson:
+    return ContactJson(
+        chatKey=person.chat_key,
+        chatId=person.chat_id,
+        state=person.state,
+        mutual=person.mutual,
+        added=person.added,
+        hasAddedUs=person.has_added_us,
+        displayName=person.display_name,
+        requestId=person.request_id,
     )
 
 
@@ -109,6 +202,7 @@ class EventLog:
                 seq=self._next,
                 kind=event.kind,
                 reaction=event.reaction,
+                contactState=event.contact_state,
                 seenAt=time.time_ns() // 10**6,
             )
         )
@@ -142,11 +236,57 @@ def chat_routes(messenger: Messenger) -> APIRouter:
             chatKey=messenger.chat_key,
             walletAddress=messenger.account.wallet_address,
             installationId=messenger.installation_id,
+            displayName=messenger.display_name,
         )
+
+    @router.post("/chat/v1/account/display-name", responses=_BAD)
+    async def display_name(body: DisplayNameBody) -> AccountInfo:
+        """Set our display name: it goes to our contacts and into our contact code."""
+        with _answers():
+            await messenger.set_display_name(body.displayName)
+        return await account()
 
     @router.get("/chat/v1/chats")
     async def chats() -> list[ChatInfo]:
-        return [ChatInfo(id=i, kind=k, name=n) for i, k, n in await messenger.chats()]
+        return [
+            ChatInfo(id=c.id, kind=c.kind, name=c.name, active=c.active)
+            for c in await messenger.database.chats()
+        ]
+
+    @router.get("/chat/v1/contacts")
+    async def contacts() -> list[ContactJson]:
+        """Everyone we have a record of, with their contact-request state."""
+        return [_contact(person) for person in await messenger.contacts()]
+
+    @router.get("/chat/v1/requests")
+    async def requests() -> list[ContactJson]:
+        """Contact requests to answer, and people whose chat sits in requests."""
+        return [_contact(person) for person in await messenger.requests()]
+
+    @router.post("/chat/v1/contacts/{chatKey}/request", responses=_REFUSED)
+    async def contact_request(chatKey: str, body: ContactRequestBody) -> SentJson:
+        """Ask someone to become a contact; returns the request's message id."""
+        with _answers():
+            return SentJson(id=await messenger.send_contact_request(chatKey, body.text))
+
+    @router.post("/chat/v1/contacts/{chatKey}/accept", responses=_REFUSED)
+    async def accept(chatKey: str) -> ContactJson:
+        with _answers():
+            await messenger.accept_contact_request(chatKey)
+            return _contact(await messenger.contact(chatKey))
+
+    @router.post("/chat/v1/contacts/{chatKey}/decline", responses=_REFUSED)
+    async def decline(chatKey: str) -> ContactJson:
+        with _answers():
+            await messenger.decline_contact_request(chatKey)
+            return _contact(await messenger.contact(chatKey))
+
+    @router.post("/chat/v1/contacts/{chatKey}/retract", responses=_REFUSED)
+    async def retract(chatKey: str) -> ContactJson:
+        """Remove a contact, or take back our request."""
+        with _answers():
+            await messenger.retract_contact_request(chatKey)
+            return _contact(await messenger.contact(chatKey))
 
     @router.get("/chat/v1/chats/{chatId}/messages")
     async def history(
@@ -156,12 +296,10 @@ def chat_routes(messenger: Messenger) -> APIRouter:
 
     @router.post("/chat/v1/messages", responses=_BAD)
     async def send(body: SendBody) -> SentJson:
-        try:
+        with _answers():
             return SentJson(
                 id=await messenger.send(body.to, body.text, response_to=body.responseTo)
             )
-        except InvalidChatKey as exc:
-            raise ApiError(400, str(exc)) from None
 
     @router.get("/chat/v1/messages/{messageId}")
     async def message(messageId: str) -> ChatMessageJson:
@@ -183,6 +321,27 @@ def chat_routes(messenger: Messenger) -> APIRouter:
         await messenger.resend(messageId)
         return SentJson(id=messageId)
 
+    @router.post("/chat/v1/messages/{messageId}/edit", responses=_REFUSED)
+    async def edit(messageId: str, body: EditBody) -> SentJson:
+        """Replace the text of a message of ours."""
+        with _answers():
+            await messenger.edit(messageId, body.text)
+        return SentJson(id=messageId)
+
+    @router.post("/chat/v1/messages/{messageId}/delete", responses=_REFUSED)
+    async def delete(messageId: str) -> SentJson:
+        """Delete a message of ours for everyone."""
+        with _answers():
+            await messenger.delete(messageId)
+        return SentJson(id=messageId)
+
+    @router.post("/chat/v1/messages/{messageId}/pin", responses=_REFUSED)
+    async def pin(messageId: str, body: PinBody) -> SentJson:
+        """Pin a message in its chat (or unpin it)."""
+        with _answers():
+            await messenger.pin(messageId, body.pinned)
+        return SentJson(id=messageId)
+
     @router.get("/chat/v1/events")
     async def events(
         since: Annotated[int, Query(ge=0, description="The first sequence number wanted")] = 0,
@@ -195,9 +354,10 @@ def chat_routes(messenger: Messenger) -> APIRouter:
 
     @router.post("/chat/v1/public/{name}/messages", responses=_BAD)
     async def send_public(name: str, body: PublicSendBody) -> SentJson:
-        message_id = await messenger.send_public(
-            _public_name(name), body.text, response_to=body.responseTo
-        )
+        with _answers():
+            message_id = await messenger.send_public(
+                _public_name(name), body.text, response_to=body.responseTo
+            )
         return SentJson(id=message_id)
 
     @router.post("/chat/v1/public/{name}", responses=_BAD)

@@ -23,3 +23,12 @@ class KeystoreError(AccountError):
 
 class InvalidChatKey(ChatError):
     """A chat key (``zQ3...`` or hex) does not name a secp256k1 public key."""
+
+
+class UnknownMessage(ChatError):
+    """No message with that id is stored."""
+
+
+class NotPermitted(ChatError):
+    """The action does not apply here: someone else's message, content that cannot be
+    edited or deleted, no contact request to answer, our own key."""

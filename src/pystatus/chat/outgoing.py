@@ -29,6 +29,7 @@ from pystatus.chat.content import (
     EDITABLE,
     ChatIdentity,
     ChatMessageType,
+    ContentRefused,
     ContentType,
     Edit,
     ImageFormat,
@@ -45,13 +46,13 @@ from pystatus.chat.content import (
     validate_text,
 )
 from pystatus.chat.database import Batch, EditRecord, OutboxEntry, PinRecord, StoredMessage
+from pystatus.chat.errors import NotPermitted, UnknownMessage
 from pystatus.chat.incoming import Incoming, apply_edit, delete_event, edit_event, pin_event
 from pystatus.chat.keys import public_key_from_chat_key_text
 from pystatus.chat.proto import chat_message_pb2, contact_pb2
 from pystatus.chat.wrapper import MessageType, wrap
 from pystatus.chat.wrapper import message_id as wrapper_message_id
 from pystatus.chat.writes import Write
-from pystatus.errors import ChatError
 
 if TYPE_CHECKING:
     from pystatus.chat.messenger import Messenger
@@ -183,6 +184,11 @@ class Outgoing:
         message_id = "0x" + wrapper_message_id(m._public_key, wrapped).hex()
         return m._sync_entry(bytes.fromhex(contact.id[2:]), message_id, wrapped)
 
+    def unacknowledged(self) -> int:
+        """How many of our 1:1 messages (chat messages, contact requests and answers, edits,
+        deletes, pins) wait for a recipient's acknowledgement."""
+        return len(self._m._mvds.outgoing())
+
     async def _commit_and_queue(self, write: Write) -> None:
         m = self._m
         await m._commit(write)
@@ -217,7 +223,7 @@ class Outgoing:
     async def _someone(self, chat_key: str) -> tuple[Contact, bytes]:
         public_key = public_key_from_chat_key_text(chat_key)
         if public_key == self._m._public_key:
-            raise ChatError("that is our own key")
+            raise NotPermitted("that is our own key")
         return await self._contact_book.get(chat_key), public_key
 
     async def send_contact_request(self, chat_key: str, text: str) -> str:
@@ -245,7 +251,7 @@ class Outgoing:
         m = self._m
         contact, public_key = await self._someone(chat_key)
         if not contact.machine.has_added_us:
-            raise ChatError(f"no contact request from {chat_key}")
+            raise NotPermitted(f"no contact request from {chat_key}")
         chat_id = await m.add_contact(chat_key)
         self._identity_sent.pop(m._contact_code_topic, None)
         clock = m._tick()
@@ -268,7 +274,7 @@ class Outgoing:
         m = self._m
         contact, _ = await self._someone(chat_key)
         if not contact.pending:
-            raise ChatError(f"no pending contact request from {chat_key}")
+            raise NotPermitted(f"no pending contact request from {chat_key}")
         change = self._contact_book.declined(contact, m._tick())
         events = [contact_event(contact, outgoing=True)] if change.changed else []
         await m._commit(Write(events=events))
@@ -280,7 +286,7 @@ class Outgoing:
         m = self._m
         contact, _ = await self._someone(chat_key)
         if not (contact.machine.added or contact.machine.has_added_us):
-            raise ChatError(f"{chat_key} is no contact of ours")
+            raise NotPermitted(f"{chat_key} is no contact of ours")
         change = self._contact_book.retracted(contact, m._tick())
         retract = build_retract_contact_request(m._tick())
         write = Write(
@@ -297,7 +303,7 @@ class Outgoing:
         (status-go allows none in public chats)."""
         image_format = sniff_image_format(image)
         if image_format == ImageFormat.UNKNOWN_IMAGE_FORMAT:
-            raise ChatError("not a PNG, JPEG, GIF or WebP picture")
+            raise ContentRefused("not a PNG, JPEG, GIF or WebP picture")
         return await self._m._send_text(
             chat_key,
             caption,
@@ -313,10 +319,12 @@ class Outgoing:
 
     async def _ours(self, message_id: str) -> tuple[StoredMessage, chat_message_pb2.ChatMessage]:
         stored = await self._m.database.message(message_id)
-        if stored is None or stored.author != self._m.chat_key:
-            raise ChatError(f"no message {message_id} of ours")
+        if stored is None:
+            raise UnknownMessage(f"no message {message_id}")
+        if stored.author != self._m.chat_key:
+            raise NotPermitted(f"message {message_id} is not ours")
         if stored.deleted:
-            raise ChatError(f"message {message_id} is deleted")
+            raise NotPermitted(f"message {message_id} is deleted")
         return stored, chat_message_pb2.ChatMessage.FromString(stored.body)
 
     def _dispatch(self, chat_id: str, kind: MessageType, payload: bytes, write: Write) -> None:
@@ -341,7 +349,7 @@ class Outgoing:
         stored, original = await self._ours(message_id)
         content_type = int(original.content_type)
         if content_type not in EDITABLE:
-            raise ChatError(f"message {message_id} can't be edited")
+            raise NotPermitted(f"message {message_id} can't be edited")
         clock = m._tick()
         payload = build_edit(
             clock,
@@ -368,7 +376,7 @@ class Outgoing:
         m = self._m
         stored, original = await self._ours(message_id)
         if int(original.content_type) not in DELETABLE:
-            raise ChatError(f"message {message_id} can't be deleted")
+            raise NotPermitted(f"message {message_id} can't be deleted")
         clock = m._tick()
         payload = build_delete(
             clock, original.chat_id, message_id, ChatMessageType(original.message_type)
@@ -387,7 +395,7 @@ class Outgoing:
         m = self._m
         stored = await m.database.message(message_id)
         if stored is None:
-            raise ChatError(f"no message {message_id}")
+            raise UnknownMessage(f"no message {message_id}")
         chat_id = stored.chat_id
         one_to_one = chat_id.startswith("0x")
         kind = ChatMessageType.ONE_TO_ONE if one_to_one else ChatMessageType.PUBLIC_GROUP
