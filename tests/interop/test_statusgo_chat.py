@@ -9,7 +9,9 @@ chats, through its JSON-line commands), never our own record of what we sent.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +20,11 @@ import pytest
 
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.account import Account
+from pystatus.chat.content import image_of
 from pystatus.chat.keys import public_key_from_chat_key_text
 from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import ChatEvent, EventStream, Messenger, ReliabilityConfig
+from pystatus.chat.proto import chat_message_pb2
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
 from tests.interop.statusgo_peer import Event, StatusGoPeer, StatusGoPeerError, require_statusgo
@@ -305,3 +309,156 @@ async def test_two_pystatus_devices_and_a_status_go_contact(tmp_path: Path) -> N
             await bob.wait_event(_is_message("from the laptop"), timeout=60)
             copy = await _next(phone_events)
             assert (copy.id, copy.outgoing) == (sent, True)
+
+
+async def _next_kind(events: EventStream, kind: str, timeout: float = 60) -> ChatEvent:
+    return await _next(events, kind=kind, timeout=timeout)
+
+
+def _event(name: str, **fields: object) -> Callable[[Event], bool]:
+    def match(event: Event) -> bool:
+        return event.get("event") == name and all(event.get(k) == v for k, v in fields.items())
+
+    return match
+
+
+async def _contact_of(bob: StatusGoPeer, key: str) -> Event:
+    contacts = (await bob.request("contacts"))["contacts"]
+    found: list[Event] = [c for c in contacts if c.get("id") == key]
+    assert found, f"status-go has no contact {key}: {contacts}"
+    return found[0]
+
+
+async def test_contact_requests_each_way_then_mutual(tmp_path: Path) -> None:
+    """A contact request each way, accepted each way: both sides end with a mutual contact;
+    a stranger's request waits in requests, as in the app, until accepted."""
+    require_statusgo()
+    alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    carol_account, _ = Account.create(tmp_path / "carol", "carol password", params=FAST)
+    async with (
+        _network(tmp_path) as network,
+        StatusGoPeer(waku_nodes=[network.service_addr], display_name="bobby") as bob,
+    ):
+        await _meshed(network, bob)
+        relay = network.chat_node.require_relay()
+        async with (
+            Messenger(alice_account, relay, reliability=QUICK) as alice,
+            Messenger(carol_account, relay, reliability=QUICK) as carol,
+        ):
+            await alice.set_display_name("alice")
+            # pystatus asks, status-go accepts.
+            request = await alice.send_contact_request(bob.compressed_key, "hi bob, it's alice")
+            got = await bob.wait_event(_event("contact_request", text="hi bob, it's alice"))
+            assert got["requestId"] == request
+            alice_events = alice.events()
+            await bob.request("accept_contact_request", requestId=got["requestId"])
+            async with asyncio.timeout(60):
+                while not (await alice.contact(bob.compressed_key)).mutual:
+                    await _next_kind(alice_events, "contact")
+            assert (await _contact_of(bob, _hex_key(alice_account)))["mutual"]
+            # status-go asks, pystatus sees a request, accepts.
+            carol_events = carol.events()
+            reply = await bob.request(
+                "send_contact_request", to=_hex_key(carol_account), text="hi carol, bob here"
+            )
+            asked = await _next_kind(carol_events, "contact_request")
+            assert (asked.id, asked.text) == (reply["messageId"], "hi carol, bob here")
+            waiting = [c.chat_key for c in await carol.requests()]
+            assert bob.compressed_key in waiting, "a stranger's request waits in requests"
+            await carol.accept_contact_request(bob.compressed_key)
+            async with asyncio.timeout(60):
+                while not (await _contact_of(bob, _hex_key(carol_account)))["mutual"]:
+                    await bob.wait_event(lambda _: True, timeout=60, since=len(bob.events))
+            assert (await carol.contact(bob.compressed_key)).mutual
+            assert bob.compressed_key not in [c.chat_key for c in await carol.requests()]
+            # Names travel: status-go shows ours, we show status-go's.
+            assert (await alice.contact(bob.compressed_key)).display_name == "bobby"
+            named = await _contact_of(bob, _hex_key(alice_account))
+            assert "alice" in (named.get("displayName"), named.get("primaryName")), named
+
+
+async def test_reply_reaction_edit_delete_and_pin_both_ways(tmp_path: Path) -> None:
+    """Replies, a reaction and its retraction, an edit, a delete and a pin, each made on one
+    side and seen on the other, both ways."""
+    require_statusgo()
+    account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    async with (
+        _network(tmp_path) as network,
+        StatusGoPeer(waku_nodes=[network.service_addr]) as bob,
+    ):
+        await _meshed(network, bob)
+        relay = network.chat_node.require_relay()
+        async with Messenger(account, relay, reliability=QUICK) as alice:
+            events = alice.events()
+            request = await alice.send_contact_request(bob.compressed_key, "let's talk")
+            got = await bob.wait_event(_event("contact_request", requestId=request))
+            await bob.request("accept_contact_request", requestId=got["requestId"])
+            chat = _hex_key(account)
+            bob_chat = "0x" + bob.public_key[2:]
+            # Theirs, acted on by us.
+            theirs = (await bob.request("send", to=chat, text="pick a number"))["messageId"]
+            assert (await _next(events)).id == theirs
+            ours = await alice.send(bob.compressed_key, "seven", response_to=theirs)
+            got = await bob.wait_event(_is_message("seven"))
+            assert (got["id"], got["responseTo"]) == (ours, theirs)
+            await alice.react(bob_chat, theirs, 2)
+            reaction = await bob.wait_event(_event("reaction", messageId=theirs))
+            assert not reaction["retracted"]
+            await alice.react(bob_chat, theirs, 2, retract=True)
+            await bob.wait_event(_event("reaction", messageId=theirs, retracted=True))
+            await alice.edit(ours, "eight")
+            await bob.wait_event(_event("message", id=ours, text="eight", edited=True))
+            await alice.pin(theirs)
+            await bob.wait_event(lambda e: e.get("event") == "pin" and theirs in str(e))
+            await alice.delete(ours)
+            await bob.wait_event(lambda e: e.get("event") == "deleted" and ours in str(e))
+            # Ours, acted on by them.
+            mine = await alice.send(bob.compressed_key, "react to me")
+            await bob.wait_event(_is_message("react to me"))
+            reply = await bob.request("reply", to=chat, text="done", responseTo=mine)
+            answer = await _next(events)
+            assert (answer.id, answer.response_to) == (reply["messageId"], mine)
+            emoji = await bob.request("react", messageId=mine, emoji="love", chatId=chat)
+            assert (await _next_kind(events, "reaction")).reaction == 1
+            await bob.request("retract_reaction", emojiId=emoji["emojiId"])
+            assert (await _next_kind(events, "reaction")).reaction == -1
+            await bob.request("edit", messageId=reply["messageId"], text="done!")
+            edit = await _next_kind(events, "edit")
+            assert (edit.id, edit.text) == (reply["messageId"], "done!")
+            await bob.request("pin", messageId=mine, pinned=True, chatId=chat)
+            pin = await _next_kind(events, "pin")
+            assert (pin.id, pin.pinned) == (mine, True)
+            await bob.request("delete", messageId=reply["messageId"])
+            deleted = await _next_kind(events, "delete")
+            assert deleted.id == reply["messageId"]
+            history = {m.id: m for m in await alice.history(bob_chat, limit=50)}
+            assert history[reply["messageId"]].deleted
+            assert mine in await alice.pinned(bob_chat)
+
+
+async def test_half_a_megabyte_picture_each_way(tmp_path: Path) -> None:
+    """A 500 KiB picture each way, 1:1: past The Waku Network's 150 KiB, within the Status
+    cluster's 1 MiB, so it travels in one Waku message (status-go segments from 768 KiB)."""
+    require_statusgo()
+    account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    ours, theirs = (b"\xff\xd8\xff\xe0" + os.urandom(500 * 1024 - 4) for _ in range(2))
+    async with (
+        _network(tmp_path) as network,
+        StatusGoPeer(waku_nodes=[network.service_addr]) as bob,
+    ):
+        await _meshed(network, bob)
+        relay = network.chat_node.require_relay()
+        async with Messenger(account, relay, reliability=QUICK) as alice:
+            events = alice.events()
+            sent = await alice.send_image(bob.compressed_key, ours, "a big one")
+            got = await bob.wait_event(_event("message", id=sent), timeout=90)
+            assert (got["contentType"], got["text"]) == ("IMAGE", "a big one")
+            reply = await bob.request(
+                "send_image", to=_hex_key(account), payload=base64.b64encode(theirs).decode()
+            )
+            answer = await _next(events, timeout=90)
+            assert (answer.id, answer.content_type) == (reply["messageId"], 7)
+            stored = await alice.database.message(answer.id)
+            assert stored is not None
+            image = image_of(chat_message_pb2.ChatMessage.FromString(stored.body))
+            assert image is not None and image.payload == theirs, "the same bytes arrived"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/status-im/status-go/api/multiformat"
 	"github.com/status-im/status-go/eth-node/types"
+	"github.com/status-im/status-go/images"
 	"github.com/status-im/status-go/protocol"
 	"github.com/status-im/status-go/protocol/common"
 	"github.com/status-im/status-go/protocol/protobuf"
@@ -84,6 +86,7 @@ var handlers = map[string]handler{
 	"info":                    (*peer).cmdInfo,
 	"send":                    (*peer).cmdSend,
 	"reply":                   (*peer).cmdSend,
+	"send_image":              (*peer).cmdSendImage,
 	"send_contact_request":    (*peer).cmdSendContactRequest,
 	"accept_contact_request":  (*peer).cmdAcceptContactRequest,
 	"decline_contact_request": (*peer).cmdDeclineContactRequest,
@@ -190,15 +193,60 @@ func (p *peer) sendText(ctx context.Context, chatID, text, responseTo string) (o
 	msg.Text = text
 	msg.ContentType = protobuf.ChatMessage_TEXT_PLAIN
 	msg.ResponseTo = responseTo
+	return p.sendMessage(ctx, msg, protobuf.ChatMessage_TEXT_PLAIN)
+}
+
+// sendMessage sends msg and answers with the message sent. The response also holds the
+// message replied to, which is not ours to report.
+func (p *peer) sendMessage(ctx context.Context, msg *common.Message, contentType protobuf.ChatMessage_ContentType) (obj, error) {
 	resp, err := p.messenger.SendChatMessage(ctx, msg)
 	if err != nil {
 		return nil, err
 	}
-	sent := sentMessage(resp, protobuf.ChatMessage_TEXT_PLAIN)
+	var sent *common.Message
+	for _, m := range resp.Messages() {
+		if m.ContentType == contentType && m.ID != msg.ResponseTo && m.Text == msg.Text {
+			sent = m
+		}
+	}
+	if sent == nil {
+		sent = sentMessage(resp, contentType)
+	}
 	if sent == nil {
 		return nil, errors.New("no message in the response")
 	}
-	return obj{"messageId": sent.ID, "chatId": chatID, "clock": sent.Clock, "message": p.messageJSON(sent, nil)}, nil
+	return obj{"messageId": sent.ID, "chatId": msg.ChatId, "clock": sent.Clock, "message": p.messageJSON(sent, nil)}, nil
+}
+
+// cmdSendImage sends a picture 1:1 as status-go's ImageMessage: {to, payload (base64),
+// text?}. The bytes go as given (no resizing), so tests can send large ones.
+func (p *peer) cmdSendImage(ctx context.Context, a cmdArgs) (obj, error) {
+	encoded, err := a.need("payload")
+	if err != nil {
+		return nil, err
+	}
+	data, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		return nil, fmt.Errorf("payload: %w", err)
+	}
+	chatID, err := p.chatIDArg(a)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(chatID, "0x04") {
+		if _, err := p.oneToOneChat(chatID); err != nil {
+			return nil, err
+		}
+	}
+	msg := common.NewMessage()
+	msg.ChatId = chatID
+	msg.Text = a.str("text")
+	msg.ContentType = protobuf.ChatMessage_IMAGE
+	msg.Payload = &protobuf.ChatMessage_Image{Image: &protobuf.ImageMessage{
+		Payload: data,
+		Format:  images.GetProtobufImageFormat(data),
+	}}
+	return p.sendMessage(ctx, msg, protobuf.ChatMessage_IMAGE)
 }
 
 // send and reply: {to, text[, responseTo]} in a 1:1 chat, or {chatId, text[, responseTo]}.
