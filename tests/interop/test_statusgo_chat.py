@@ -27,6 +27,7 @@ from pystatus.chat.messenger import ChatEvent, EventStream, Messenger, Reliabili
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
+from pystatus.p2p.peer_id import PeerId
 from tests.interop.statusgo_peer import Event, StatusGoPeer, StatusGoPeerError, require_statusgo
 from tests.p2p.hosts import wait_for
 
@@ -462,3 +463,43 @@ async def test_half_a_megabyte_picture_each_way(tmp_path: Path) -> None:
             assert stored is not None
             image = image_of(chat_message_pb2.ChatMessage.FromString(stored.body))
             assert image is not None and image.payload == theirs, "the same bytes arrived"
+
+
+async def test_status_go_as_a_light_client_of_the_pystatus_node(tmp_path: Path) -> None:
+    """status-go in light mode, as the mobile app runs: filter, light push and store all
+    served by the pystatus service node; 1:1 messages both ways, and one sent while it was
+    away fetched from the pystatus store."""
+    require_statusgo()
+    account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    async with _network(tmp_path) as network:
+        service = network.service
+        assert service.filter_server is not None
+        async with StatusGoPeer(
+            waku_nodes=[network.service_addr], store_nodes=[network.service_addr], light=True
+        ) as bob:
+            theirs = PeerId.from_string(bob.peer_id)
+            await wait_for(
+                lambda: bool(service.filter_server.subscriptions.criteria_of(theirs)),  # type: ignore[union-attr]
+                timeout=60,
+                what="status-go's filter subscription at the pystatus node",
+            )
+            relay = network.chat_node.require_relay()
+            async with Messenger(
+                account, relay, store=network.chat_node.store_peer(), reliability=QUICK
+            ) as alice:
+                events = alice.events()
+                sent = await alice.send(bob.compressed_key, "pushed to you by filter")
+                got = await bob.wait_event(_is_message("pushed to you by filter"), timeout=90)
+                assert got["id"] == sent
+                reply = await bob.request("send", to=_hex_key(account), text="by light push")
+                answer = await _next(events, timeout=90)
+                assert (answer.id, answer.text) == (reply["messageId"], "by light push")
+                await bob.request("offline")
+                later = await alice.send(bob.compressed_key, "while you were away")
+                await bob.request("online")
+                await bob.request("fetch_history")
+                got = await bob.wait_event(_is_message("while you were away"), timeout=90)
+                assert got["id"] == later
+                assert all(p != theirs for p in service.require_relay().relay_peers()), (
+                    "status-go never joined the relay mesh"
+                )
