@@ -18,6 +18,7 @@ from bench.light import FanoutResult, run_fanout, run_lightpush
 from bench.p2p import P2PResult, run_p2p
 from bench.relay import RelayResult, run_relay
 from bench.reliability import run_reliability
+from bench.statusgo import DEFAULT_WINDOW, default_messages, statusgo_report
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP = ROOT / "tests" / "interop"
@@ -296,11 +297,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--muxer", action="append", choices=["yamux", "mplex"])
     parser.add_argument(
-        "--only", choices=["p2p", "relay", "light", "chat", "archive", "reliability"]
+        "--only",
+        choices=["p2p", "relay", "light", "chat", "archive", "reliability", "statusgo"],
     )
     parser.add_argument("--reliability-messages", type=int, default=1000)
     parser.add_argument("--reliability-rate", type=float, default=20.0)
     parser.add_argument("--chat-messages", type=int, default=100_000)
+    parser.add_argument(
+        "--statusgo-messages",
+        type=int,
+        default=default_messages(),
+        help="1:1 messages per pair and mode (env PYSTATUS_BENCH_STATUSGO_MESSAGES; 200)",
+    )
+    parser.add_argument("--statusgo-window", type=int, default=DEFAULT_WINDOW)
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--archive-messages", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=20000)
@@ -318,6 +327,9 @@ def main() -> int:
         console.print(chat_table(args.chat_messages))
     if args.only in (None, "reliability"):
         console.print(reliability_table(args.reliability_messages, args.reliability_rate))
+    if args.only in (None, "statusgo"):
+        for item in statusgo_report(args.statusgo_messages, args.statusgo_window):
+            console.print(item)
     if args.only in (None, "archive"):
         console.print(archive_table(args.archive_messages, args.samples))
     return 0
