@@ -1,4 +1,4 @@
-"""The three reliability scenarios over real node processes, 1,000 messages each: every
+"""The three reliability scenarios over real node processes, 400 messages each: every
 message delivered exactly once, in order per sender, and shown delivered to its sender."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from pystatus.testnet.scenario import SCENARIOS, run_scenario
 
-MESSAGES = 1000
+MESSAGES = 400
 RATE = 20.0
 
 
