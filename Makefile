@@ -7,7 +7,7 @@ NPM_DIR := tests/interop
 NPM_STAMP := $(NPM_DIR)/node_modules/.installed
 PROTOS := $(wildcard src/pystatus/*/proto/*.proto src/pystatus/*/*/proto/*.proto)
 
-.PHONY: setup run test lint bench proto lock clean
+.PHONY: setup run test lint bench proto lock clean statusgo
 
 # Dependencies come from requirements.lock (exact versions and hashes), so every machine and CI
 # build the same set; `make lock` regenerates it after pyproject.toml changes.
@@ -42,7 +42,8 @@ ifneq ($(GO),)
 setup: $(STATUSGO_BIN)
 endif
 
-run: setup
+# The node needs only the Python environment; the test peers are built by `make test`.
+run: $(PY_STAMP)
 	$(BIN)/pystatus node --rest=true --filter=true --lightpush=true --peer-exchange=true \
 	  --metrics-server=true $(ARGS)
 
