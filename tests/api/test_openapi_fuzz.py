@@ -116,7 +116,7 @@ def test_every_operation_answers_as_documented(live_api: str) -> None:
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=40,
+            max_examples=25,
             deadline=None,
             # The same cases every run: CI stays steady; the cases were widened by hand (150
             # per operation, several seeds) when the routes were written.

@@ -521,3 +521,31 @@ async def test_status_go_as_a_light_client_of_the_pystatus_node(tmp_path: Path) 
                 assert all(p != theirs for p in service.require_relay().relay_peers()), (
                     "status-go never joined the relay mesh"
                 )
+
+
+async def test_a_status_go_contact_code_carries_its_bundle(tmp_path: Path) -> None:
+    """status-go advertises its bundle on its contact-code topic; a pystatus account that adds
+    it as a contact reads the advert (here from the pystatus store), so its first message opens
+    the ratchet with X3DH rather than going under a DH header."""
+    require_statusgo()
+    account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    async with (
+        _network(tmp_path) as network,
+        StatusGoPeer(waku_nodes=[network.service_addr]) as bob,
+    ):
+        await _meshed(network, bob)
+        relay = network.chat_node.require_relay()
+        bob_key = bytes.fromhex(bob.public_key[2:])
+        async with Messenger(
+            account, relay, store=network.chat_node.store_peer(), reliability=QUICK
+        ) as alice:
+            await alice.add_contact(bob.compressed_key)
+            await wait_for(
+                lambda: bool(alice.encryption.installations.get(bob_key)),
+                timeout=60,
+                what="status-go's bundle read from its contact code",
+            )
+            assert bob.installation_id in alice.encryption.installations[bob_key]
+            sent = await alice.send(bob.compressed_key, "you advertised, I used it")
+            got = await bob.wait_event(_is_message("you advertised, I used it"), timeout=60)
+            assert got["id"] == sent
