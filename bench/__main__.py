@@ -310,6 +310,11 @@ def main() -> int:
         help="1:1 messages per pair and mode (env PYSTATUS_BENCH_STATUSGO_MESSAGES; 200)",
     )
     parser.add_argument("--statusgo-window", type=int, default=DEFAULT_WINDOW)
+    parser.add_argument(
+        "--statusgo-limit",
+        type=float,
+        help="seconds each run has to deliver its messages (120 + 1 per message)",
+    )
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--archive-messages", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=20000)
@@ -328,7 +333,8 @@ def main() -> int:
     if args.only in (None, "reliability"):
         console.print(reliability_table(args.reliability_messages, args.reliability_rate))
     if args.only in (None, "statusgo"):
-        for item in statusgo_report(args.statusgo_messages, args.statusgo_window):
+        report = statusgo_report(args.statusgo_messages, args.statusgo_window, args.statusgo_limit)
+        for item in report:
             console.print(item)
     if args.only in (None, "archive"):
         console.print(archive_table(args.archive_messages, args.samples))

@@ -6,10 +6,11 @@ only Waku peer of four accounts, each in its own process: two pystatus Messenger
 own pystatus node (``python -m bench.statusgo --messenger ADDR DIR``, driven over JSON lines
 like the status-go peer), and two status-go peers (``tests/interop/statusgo``, built by
 ``make statusgo``). For each pair, N messages are sent one at a time (the next send command
-once the previous one returned), then N pipelined (up to W send commands in flight); for each
-run: delivered messages per second, latency from the send command to the receiver's message
-event, when the sender saw them all acknowledged, and the service node's byte counters per
-delivered message.
+once the previous one was answered), then, with four fresh accounts, N pipelined (up to W send
+commands in flight). Each run: delivered messages per second, latency from the send command to
+the receiver's message event, when the sender saw them all acknowledged, the service node's
+byte counters per delivered message and the envelopes its relay rejected. ``NOTES`` (printed
+under the table) says what each number means.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from pystatus.node.config import StoreConfig
 from pystatus.p2p import metrics as p2p_metrics
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku import metrics as waku_metrics
+from pystatus.waku.relay import WakuRelay
 from tests.interop.statusgo_peer import StatusGoPeer, StatusGoPeerError, statusgo_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +70,11 @@ Event = dict[str, Any]
 
 def default_messages() -> int:
     return int(os.environ.get(MESSAGES_ENV, DEFAULT_MESSAGES))
+
+
+def default_limit(count: int) -> float:
+    """Seconds a run has to deliver everything: 2 minutes and 1 s per message."""
+    return 120.0 + 1.0 * count
 
 
 # -- the pystatus account process ---------------------------------------------------------------
@@ -366,23 +373,32 @@ class Side:
 
 
 @dataclass(frozen=True)
-class Bytes:
-    """The service node's counters: wire bytes and stream bytes by protocol, in + out."""
+class Counts:
+    """The service node's counters: wire bytes and stream bytes by protocol (in + out), the
+    envelopes its relay took in, and those it rejected, by reason."""
 
     wire: float
     protocols: dict[str, float]
     envelopes: float = 0.0
     """New Waku messages the node's relay took in (each envelope once, on any shard)."""
     envelope_bytes: float = 0.0
+    rejected: dict[str, float] = field(default_factory=dict)
+    graylisted: float = 0.0
+    """Times a peer's gossipsub score fell below the graylist threshold."""
 
-    def __sub__(self, other: Bytes) -> Bytes:
-        keys = set(self.protocols) | set(other.protocols)
-        return Bytes(
+    def __sub__(self, other: Counts) -> Counts:
+        return Counts(
             self.wire - other.wire,
-            {k: self.protocols.get(k, 0.0) - other.protocols.get(k, 0.0) for k in keys},
+            _minus(self.protocols, other.protocols),
             self.envelopes - other.envelopes,
             self.envelope_bytes - other.envelope_bytes,
+            {k: v for k, v in _minus(self.rejected, other.rejected).items() if v},
+            self.graylisted - other.graylisted,
         )
+
+
+def _minus(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    return {k: a.get(k, 0.0) - b.get(k, 0.0) for k in set(a) | set(b)}
 
 
 def _totals(counter: Counter, label: str | None, **only: str) -> dict[str, float]:
@@ -397,15 +413,17 @@ def _totals(counter: Counter, label: str | None, **only: str) -> dict[str, float
     return dict(totals)
 
 
-def service_bytes() -> Bytes:
+def service_counts() -> Counts:
     """Only the service node runs pystatus in this process, so the process-wide prometheus
     counters are its own."""
     wire = sum(_totals(p2p_metrics.NETWORK_BYTES, None).values())
-    return Bytes(
+    return Counts(
         wire,
         _totals(p2p_metrics.PROTOCOL_BYTES, "protocol"),
         sum(_totals(waku_metrics.RELAY_MESSAGES, None, direction="in").values()),
         sum(_totals(waku_metrics.RELAY_BYTES, None, direction="in").values()),
+        _totals(waku_metrics.RELAY_INVALID, "reason"),
+        sum(_totals(waku_metrics.RELAY_GRAYLISTED, None).values()),
     )
 
 
@@ -423,7 +441,7 @@ class Run:
     ack_s: float = 0.0
     """First send command to the last acknowledgement the sender saw."""
     latencies_ms: list[float] = field(default_factory=list)
-    bytes: Bytes = field(default_factory=lambda: Bytes(0.0, {}))
+    counts: Counts = field(default_factory=lambda: Counts(0.0, {}))
     failure: str = ""
 
     @property
@@ -451,9 +469,12 @@ async def _until(done: Callable[[], bool], deadline: float, interval: float = 0.
     return True
 
 
-async def _run(impl: str, mode: str, sender: Side, receiver: Side, count: int, window: int) -> Run:
+async def _run(
+    impl: str, mode: str, sender: Side, receiver: Side, count: int, window: int, limit: float
+) -> Run:
     """``count`` messages from ``sender`` to ``receiver``, at most ``window`` send commands
-    in flight (1: each waits for the previous reply)."""
+    in flight (1: each waits for the previous reply), all to be delivered within ``limit``
+    seconds of the first send."""
     run = Run(impl, mode, count)
     prefix = f"{impl} {mode} {time.monotonic_ns()}"
     to = receiver.peer.compressed_key
@@ -482,9 +503,9 @@ async def _run(impl: str, mode: str, sender: Side, receiver: Side, count: int, w
             return message_id if message_id in ids else None
         return None
 
-    before = service_bytes()
+    before = service_counts()
     begun = time.monotonic()
-    deadline = begun + 60 + 1.0 * count
+    deadline = begun + limit
     try:
         async with asyncio.TaskGroup() as group:
             for index in range(count):
@@ -494,16 +515,17 @@ async def _run(impl: str, mode: str, sender: Side, receiver: Side, count: int, w
         if not await _until(
             lambda: len(receiver.first_times(receiver_since, receipt)) >= count, deadline
         ):
-            run.failure = f"not all delivered in {deadline - begun:.0f} s"
-        ack_deadline = min(deadline, time.monotonic()) + ACK_GRACE
+            run.failure = f"not all delivered in {limit:.0f} s"
+        # Once all are delivered, the acknowledgements get a grace period; else none.
+        ack_deadline = time.monotonic() + (0.0 if run.failure else ACK_GRACE)
         if not await _until(
             lambda: len(sender.first_times(sender_since, acknowledgement)) >= len(ids),
             ack_deadline,
         ):
-            run.failure = run.failure or f"not all acknowledged {ACK_GRACE:.0f} s after"
+            run.failure = run.failure or f"not all acknowledged {ACK_GRACE:.0f} s later"
     except* StatusGoPeerError as group_error:
         run.failure = str(group_error.exceptions[0]).splitlines()[0]
-    run.bytes = service_bytes() - before
+    run.counts = service_counts() - before
     received = receiver.first_times(receiver_since, receipt)
     acked = sender.first_times(sender_since, acknowledgement)
     run.delivered, run.acknowledged = len(received), len(acked)
@@ -542,36 +564,45 @@ def _service_config(directory: Path) -> NodeConfig:
     )
 
 
-async def run_statusgo(count: int, window: int, binary: Path) -> list[Run]:
+async def _mode(
+    addr: str, relay: WakuRelay, binary: Path, mode: str, count: int, window: int, limit: float
+) -> list[Run]:
+    """Four fresh accounts (no backlog from an earlier run), both pairs warmed up; then the
+    pystatus run and the status-go run, one after the other."""
+    async with (
+        PystatusPeer(addr) as py_a,
+        PystatusPeer(addr) as py_b,
+        StatusGoPeer(waku_nodes=[addr], store_nodes=[addr], binary=binary) as go_a,
+        StatusGoPeer(waku_nodes=[addr], store_nodes=[addr], binary=binary) as go_b,
+    ):
+        async with asyncio.timeout(60):
+            while relay.mesh_size(SHARD) < 4:
+                await asyncio.sleep(0.1)
+        peers: Sequence[Peer] = (py_a, py_b, go_a, go_b)
+        sides = [Side(peer, Arrivals(peer)) for peer in peers]
+        try:
+            pairs = {"pystatus": (sides[0], sides[1]), "status-go": (sides[2], sides[3])}
+            for a, b in pairs.values():
+                await _warm_up(a, b)
+            runs = []
+            for impl, (a, b) in pairs.items():
+                await asyncio.sleep(SETTLE)
+                runs.append(await _run(impl, mode, a, b, count, window, limit))
+            return runs
+        finally:
+            for side in sides:
+                await side.arrivals.close()
+
+
+async def run_statusgo(count: int, window: int, limit: float, binary: Path) -> list[Run]:
     with tempfile.TemporaryDirectory(prefix="bench-statusgo-") as temporary:
         async with WakuNode(_service_config(Path(temporary))) as service:
             addr = str(service.host.full_addrs()[0])
             relay = service.require_relay()
-            async with (
-                PystatusPeer(addr) as py_a,
-                PystatusPeer(addr) as py_b,
-                StatusGoPeer(waku_nodes=[addr], store_nodes=[addr], binary=binary) as go_a,
-                StatusGoPeer(waku_nodes=[addr], store_nodes=[addr], binary=binary) as go_b,
-            ):
-                async with asyncio.timeout(60):
-                    while relay.mesh_size(SHARD) < 4:
-                        await asyncio.sleep(0.1)
-                peers: Sequence[Peer] = (py_a, py_b, go_a, go_b)
-                sides = [Side(peer, Arrivals(peer)) for peer in peers]
-                try:
-                    pairs = {"pystatus": (sides[0], sides[1]), "status-go": (sides[2], sides[3])}
-                    for a, b in pairs.values():
-                        await _warm_up(a, b)
-                    runs = []
-                    modes = [("one at a time", 1), (f"pipelined ({window} in flight)", window)]
-                    for mode, in_flight in modes:
-                        for impl, (a, b) in pairs.items():
-                            await asyncio.sleep(SETTLE)
-                            runs.append(await _run(impl, mode, a, b, count, in_flight))
-                    return runs
-                finally:
-                    for side in sides:
-                        await side.arrivals.close()
+            runs = await _mode(addr, relay, binary, "one at a time", count, 1, limit)
+            pipelined = f"pipelined ({window} in flight)"
+            runs += await _mode(addr, relay, binary, pipelined, count, window, limit)
+            return runs
 
 
 # -- the report ---------------------------------------------------------------------------------
@@ -587,11 +618,17 @@ KNOWN_PROTOCOLS = {RELAY: "relay", STORE: "store"}
 
 
 def _other(run: Run) -> float:
-    rest = sum(v for k, v in run.bytes.protocols.items() if k not in KNOWN_PROTOCOLS)
+    rest = sum(v for k, v in run.counts.protocols.items() if k not in KNOWN_PROTOCOLS)
     return run.per_delivered(rest)
 
 
-def _table(runs: list[Run], count: int) -> Table:
+def _rejected(run: Run) -> str:
+    total = sum(run.counts.rejected.values())
+    reasons = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(run.counts.rejected.items()))
+    return f"{total:,.0f} ({reasons})" if total else "0"
+
+
+def _table(runs: list[Run], count: int, limit: float) -> Table:
     table = Table(
         title=f"statusgo: 1:1 messages end to end through one pystatus relay + store node, "
         f"{count} per run (pystatus → pystatus beside status-go v1.1.0 → status-go)"
@@ -610,7 +647,7 @@ def _table(runs: list[Run], count: int) -> Table:
             table.add_row(name, f"{mine:{fmt}}", f"{theirs:{fmt}}", _ratio(mine, theirs, hint))
 
         table.add_row(
-            "delivered / acknowledged",
+            f"delivered within {limit:.0f} s / acknowledged",
             f"{py.delivered}/{py.acknowledged}",
             f"{go.delivered}/{go.acknowledged}",
             "",
@@ -622,33 +659,40 @@ def _table(runs: list[Run], count: int) -> Table:
         row("all acknowledged after (s)", py.ack_s, go.ack_s, lower)
         row(
             "wire bytes per delivered",
-            py.per_delivered(py.bytes.wire),
-            go.per_delivered(go.bytes.wire),
+            py.per_delivered(py.counts.wire),
+            go.per_delivered(go.counts.wire),
             lower,
             ",.0f",
         )
         for protocol, name in KNOWN_PROTOCOLS.items():
             row(
                 f"  {name} stream bytes per delivered",
-                py.per_delivered(py.bytes.protocols.get(protocol, 0.0)),
-                go.per_delivered(go.bytes.protocols.get(protocol, 0.0)),
+                py.per_delivered(py.counts.protocols.get(protocol, 0.0)),
+                go.per_delivered(go.counts.protocols.get(protocol, 0.0)),
                 lower,
                 ",.0f",
             )
         row("  other stream bytes per delivered", _other(py), _other(go), lower, ",.0f")
         row(
             "Waku envelopes per delivered",
-            py.per_delivered(py.bytes.envelopes),
-            go.per_delivered(go.bytes.envelopes),
+            py.per_delivered(py.counts.envelopes),
+            go.per_delivered(go.counts.envelopes),
             lower,
             ",.2f",
         )
         row(
             "  envelope bytes per delivered",
-            py.per_delivered(py.bytes.envelope_bytes),
-            go.per_delivered(go.bytes.envelope_bytes),
+            py.per_delivered(py.counts.envelope_bytes),
+            go.per_delivered(go.counts.envelope_bytes),
             lower,
             ",.0f",
+        )
+        table.add_row("envelopes the relay rejected", _rejected(py), _rejected(go), "")
+        table.add_row(
+            "peers the relay graylisted",
+            f"{py.counts.graylisted:,.0f}",
+            f"{go.counts.graylisted:,.0f}",
+            "",
         )
         for run in (py, go):
             if run.failure:
@@ -657,47 +701,61 @@ def _table(runs: list[Run], count: int) -> Table:
 
 
 NOTES = """\
-What is measured. Every account runs in its own process and its only Waku peer is the pystatus \
-service node in this process (relay + SQLite store, cluster 16, shards 32 and 64); the two \
-pystatus Messengers each have their own pystatus node, the two status-go v1.1.0 peers their own \
-wakuv2 node, and both kinds are given the service node as their store node, as the app has one. \
-Both are driven the same way: one JSON-line `send` command per message over a pipe, events read \
-back as JSON lines and stamped when they reach this process. Each pair first sends one message \
-each way (ratchets set up, outside the counts).
-- one at a time: the next send command is written once the previous one was answered; \
-pipelined: up to W commands are written ahead (status-go runs its commands one after another; \
+Set-up. Every account runs in its own process and its only Waku peer is the pystatus service \
+node in this process (relay + SQLite store, cluster 16, shards 32 and 64): two pystatus \
+Messengers, each on its own pystatus node, and two status-go v1.1.0 peers, each on its own \
+wakuv2 node; both kinds have the service node as their store node, as the app has one. Each \
+mode starts four fresh accounts (no backlog from the previous run); each pair first sends one \
+message each way (ratchets set up, not counted); then the pystatus pair runs, then the \
+status-go pair, while the other pair idles. Both are driven alike: one JSON-line `send` command \
+per message over a pipe; events come back as JSON lines, stamped when they reach this process.
+- one at a time: the next send command is written once the previous one was answered. \
+pipelined: up to W commands are written ahead (status-go runs its commands one after another, \
 the pystatus process runs them concurrently).
 - send commands answered/s: how fast the sender accepts messages. status-go's `send` answers \
-once SendChatMessage has stored the message and queued it for MVDS; the envelope leaves on a \
-later 300 ms datasync epoch through go-waku's throttled publish queue (UseThrottledPublish, as \
-in the app: 2 envelopes/s, burst 4). pystatus's Messenger.send answers once the message is \
-stored; its MVDS epoch (0.3 s) sends it, unthrottled.
-- delivered messages/s: messages the receiver showed, over the time from the first send command \
-to the last receipt. latency: from writing a message's send command to reading the receiver's \
-message event (status-go hands received messages to the app once per --retrieve-interval, 1 s \
-as in the app; pystatus as soon as each is stored).
+once SendChatMessage has stored the message, queued it for MVDS and queued a ChatIdentity \
+envelope (it sends one with every 1:1 message); MVDS batches the queued messages into one \
+envelope per 300 ms epoch, and every envelope then waits in go-waku's throttled publish queue \
+(UseThrottledPublish, as in the app: 2 envelopes/s, burst 4). pystatus's Messenger.send \
+answers once the message is stored; its MVDS epoch (0.3 s) sends it, unthrottled.
+- delivered messages/s: messages the receiver showed within the run's limit, over the time \
+from the first send command to the last of them. latency p50/p99: from writing a message's \
+send command to reading the receiver's message event, over the delivered messages only (a run \
+that missed its limit shows its fastest ones); status-go hands received messages to the app \
+once per --retrieve-interval (1 s, as in the app), pystatus as soon as each is stored.
 - all acknowledged after: from the first send command to the sender's last `delivered` status \
-(the receiver's MVDS acknowledgement arrived).
-- bytes: the service node's own counters (nothing else in this process runs pystatus), read just \
-before the first send and after the last acknowledgement (or the deadline), received + sent, \
-over delivered messages. wire = libp2p_network_bytes (TCP payload: Noise and yamux framing \
+(the receiver's MVDS acknowledgement arrived); waited for 60 s once all were delivered.
+- bytes: the service node's own counters (nothing else in this process runs pystatus), read \
+just before the first send and after the last acknowledgement (or the limit), received + sent, \
+over delivered messages. wire = libp2p_network_bytes (TCP payload, Noise and yamux framing \
 included); by protocol = libp2p_protocol_bytes (stream payload). The node relays each envelope \
-to every other mesh peer on the shard, the idle pair's two nodes too; the counts include \
-messages, MVDS acknowledgements and retransmissions, both sides' store queries confirming their \
-envelopes arrived, gossip control and keep-alives, and whatever the idle pair sent meanwhile. \
-Waku envelopes: new messages the service node's relay took in (waku_relay_messages, once each \
-however many peers forward it), and their encoded size (waku_relay_network_bytes): messages, \
-acknowledgements and retransmissions together."""
+to every other mesh peer of the shard, the idle pair's nodes too; the counts include messages, \
+ChatIdentity envelopes, MVDS acknowledgements and resends, both sides' store queries confirming \
+their envelopes arrived, gossip control and keep-alives, and whatever the idle pair sent.
+- Waku envelopes: new messages the service node's relay accepted (waku_relay_messages, once \
+each however many peers forward it) and their encoded size (waku_relay_network_bytes).
+- envelopes the relay rejected: waku_relay_invalid_messages during the run. A Waku message \
+carries the time it was made; relays (this one, nwaku alike) refuse one more than 20 s old. \
+status-go stamps its envelopes when it queues them, so in a burst every envelope that waits \
+more than 20 s in its 2/s queue is refused (timestamp_too_old), and what arrives after that is \
+what MVDS sends again (30 s after the first try, then 60, 120, ... plus up to 9 s). Each \
+refusal also costs the sender gossipsub score (the relay uses nwaku's scoring parameters): \
+peers the relay graylisted counts the times a peer's score fell below the graylist threshold \
+(waku_relay_graylisted_peers); while it is there the relay ignores everything that peer sends, \
+fresh resends included, until the penalty decays."""
 
 
-def statusgo_report(count: int | None = None, window: int = DEFAULT_WINDOW) -> list[RenderableType]:
+def statusgo_report(
+    count: int | None = None, window: int = DEFAULT_WINDOW, limit: float | None = None
+) -> list[RenderableType]:
     """The table and its notes, or why the part was skipped."""
     binary, reason = statusgo_binary()
     if binary is None:
         return [Text(f"statusgo: skipped: {reason}")]
     count = default_messages() if count is None else count
-    runs = asyncio.run(run_statusgo(count, window, binary))
-    return [_table(runs, count), Text(NOTES.replace("W commands", f"{window} commands"))]
+    limit = default_limit(count) if limit is None else limit
+    runs = asyncio.run(run_statusgo(count, window, limit, binary))
+    return [_table(runs, count, limit), Text(NOTES.replace("W commands", f"{window} commands"))]
 
 
 if __name__ == "__main__":
