@@ -129,3 +129,12 @@ async def test_other_clusters_keep_150_kib_and_the_flag_overrides() -> None:
         await node.publish(_config(1).relay_topics[0], _message(200 * KIB))
     smaller = WakuNode(_config(16, max_message_size=150 * KIB))
     assert smaller.require_relay().config.max_message_size == 150 * KIB
+
+
+def test_message_age_follows_the_cluster() -> None:
+    """64/WAKU2-NETWORK's 20 s age limit holds off the Status cluster, which has none."""
+    status = WakuNode(NodeConfig(cluster_id=16, tcp_port=0, listen_address="127.0.0.1"))
+    waku = WakuNode(NodeConfig(cluster_id=1, tcp_port=0, listen_address="127.0.0.1"))
+    assert status.relay is not None and waku.relay is not None
+    assert status.relay.config.max_message_age_ns is None
+    assert waku.relay.config.max_message_age_ns == 20 * 10**9

@@ -112,3 +112,16 @@ def test_validation_reasons(message: WakuMessage, reason: str) -> None:
 def test_valid_messages_pass() -> None:
     validate_message(WakuMessage(b"x", "/a/1/b/c"), now_ns=NOW)
     validate_message(WakuMessage(b"x", "/a/1/b/c", timestamp=NOW + 19 * 10**9), now_ns=NOW)
+
+
+def test_an_unbounded_age_accepts_old_timestamps_but_not_future_ones() -> None:
+    """The Status cluster's relays check no age (status-go stamps envelopes when it queues
+    them behind its publish throttle); the future stays bounded."""
+    old = WakuMessage(b"x", "/a/1/b/c", timestamp=NOW - 3600 * 10**9)
+    validate_message(old, now_ns=NOW, max_age_ns=None)
+    with pytest.raises(InvalidMessage):
+        validate_message(
+            WakuMessage(b"x", "/a/1/b/c", timestamp=NOW + 21 * 10**9),
+            now_ns=NOW,
+            max_age_ns=None,
+        )

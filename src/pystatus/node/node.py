@@ -27,7 +27,7 @@ from pystatus.waku.enr import Capabilities, Enr
 from pystatus.waku.errors import InvalidTopic, RemoteWakuError
 from pystatus.waku.filter import FilterClient, FilterLimits, FilterServer
 from pystatus.waku.lightpush import LightPushClient, LightPushServer
-from pystatus.waku.message import WakuMessage
+from pystatus.waku.message import MAX_CLOCK_DRIFT_NS, STATUS_CLUSTER_ID, WakuMessage
 from pystatus.waku.metadata import METADATA_PROTOCOL_ID, WakuMetadata
 from pystatus.waku.peer_exchange import EnrCache, PeerExchangeClient, PeerExchangeServer
 from pystatus.waku.relay import PublishOutcome, RelayConfig, RelayedMessage, WakuRelay
@@ -53,7 +53,11 @@ class WakuNode:
             )
         )
         relay_config = RelayConfig(
-            faults=config.relay_faults, max_message_size=config.message_size_limit
+            faults=config.relay_faults,
+            max_message_size=config.message_size_limit,
+            max_message_age_ns=None
+            if config.cluster_id == STATUS_CLUSTER_ID
+            else MAX_CLOCK_DRIFT_NS,
         )
         self.relay = WakuRelay(self.host, relay_config) if config.relay else None
         self.metadata = WakuMetadata(

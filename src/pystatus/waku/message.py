@@ -99,9 +99,12 @@ def validate_message(
     now_ns: int,
     encoded_size: int | None = None,
     max_clock_drift_ns: int = MAX_CLOCK_DRIFT_NS,
+    max_age_ns: int | None = MAX_CLOCK_DRIFT_NS,
     max_size: int = MAX_MESSAGE_SIZE,
 ) -> None:
-    """Apply the network's relay rules; raise :class:`InvalidMessage` with a reason."""
+    """Apply the network's relay rules; raise :class:`InvalidMessage` with a reason.
+    Timestamps (wall-clock ns) may run ``max_clock_drift_ns`` ahead of ``now_ns`` and lag it by
+    ``max_age_ns`` (None: any age)."""
     if not message.payload:
         raise InvalidMessage("empty_payload")
     if not message.content_topic:
@@ -114,5 +117,5 @@ def validate_message(
     if message.timestamp:
         if message.timestamp > now_ns + max_clock_drift_ns:
             raise InvalidMessage("timestamp_in_future")
-        if message.timestamp < now_ns - max_clock_drift_ns:
+        if max_age_ns is not None and message.timestamp < now_ns - max_age_ns:
             raise InvalidMessage("timestamp_too_old")

@@ -51,6 +51,10 @@ class RelayConfig:
     gossipsub: GossipsubParams = field(default_factory=GossipsubParams)
     max_message_size: int = MAX_MESSAGE_SIZE
     max_clock_drift_ns: int = 20 * 10**9
+    max_message_age_ns: int | None = 20 * 10**9
+    """How old a message's timestamp may be (64/WAKU2-NETWORK's 20 s); None: any age, as on
+    the Status cluster, whose relays (go-waku in status-go) check no age: status-go stamps an
+    envelope when it queues it behind its publish throttle, so a burst leaves it older."""
     peer_rate: float = 5000.0
     """Messages per second a peer may send us before its messages are rejected."""
     peer_burst: float = 10000.0
@@ -249,6 +253,7 @@ class WakuRelay:
             now_ns=int(now * 1e9),
             encoded_size=encoded_size,
             max_clock_drift_ns=self.config.max_clock_drift_ns,
+            max_age_ns=self.config.max_message_age_ns,
             max_size=self.config.max_message_size,
         )
 
