@@ -55,6 +55,9 @@ def _service_config(tmp_path: Path) -> NodeConfig:
         store=StoreConfig(
             db_url=f"sqlite:///{tmp_path}/store.sqlite3",
             retention=RetentionPolicy.parse("time:3600"),
+            # status-go asks for every chat's history at once on reconnecting; nwaku limits
+            # no store client unless told to, and neither does this node here.
+            peer_rate=1000.0,
         ),
         filter=FilterConfig(),
         lightpush=True,
