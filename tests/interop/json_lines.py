@@ -9,6 +9,7 @@ the last lines of its stderr are kept for failure messages. Subclasses say how t
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import itertools
@@ -26,7 +27,7 @@ class JsonLinesError(AssertionError):
     """A command failed in the child process, or the child misbehaved."""
 
 
-class JsonLinesProcess:
+class JsonLinesProcess(abc.ABC):
     """One child process, started by ``async with`` (which waits for ``ready``)."""
 
     name = "child process"
@@ -61,11 +62,11 @@ class JsonLinesProcess:
 
     # -- what subclasses provide --------------------------------------------------------------
 
+    @abc.abstractmethod
     def _argv(self) -> Sequence[str]:
         """The command line; called once, when the process starts."""
-        raise NotImplementedError
 
-    def _cleanup(self) -> None:
+    def _cleanup(self) -> None:  # noqa: B027 (optional: nothing to clean up by default)
         """Called once the process has been reaped (e.g. to remove its data directory)."""
 
     def diagnostics(self) -> str:
