@@ -134,6 +134,10 @@ class EncryptionService:
     bundle_made_at: int = 0
     agreed: dict[bytes, set[str]] = field(default_factory=dict)
     """Per identity, their devices that have agreed on the negotiated secret."""
+    secrets_changed: int = 0
+    """Bumped whenever someone joins :meth:`secrets` (callers re-read it only then)."""
+    _secrets: dict[bytes, bytes] = field(default_factory=dict)
+    """Negotiated secrets computed so far (an ECDH each), by identity."""
     _bundle: pb.Bundle | None = None
     """The last signed bundle, reused until a pre-key or a paired device changes."""
 
@@ -249,20 +253,29 @@ class EncryptionService:
         devices = set(self.installations.get(recipient, {}))
         if not devices or not devices <= self.agreed.get(recipient, set()):
             return None
-        return shared_secret(self.identity, recipient)
+        return self._secret(recipient)
 
     def secrets(self) -> list[tuple[bytes, bytes]]:
         """(identity, negotiated secret) of everyone we exchanged encrypted messages with:
         status-go listens on each of their negotiated topics."""
-        return [(i, shared_secret(self.identity, i)) for i in self.agreed if i != self.public_key]
+        return [(i, self._secret(i)) for i in self.agreed if i != self.public_key]
+
+    def _secret(self, identity: bytes) -> bytes:
+        secret = self._secrets.get(identity)
+        if secret is None:
+            secret = self._secrets[identity] = shared_secret(self.identity, identity)
+        return secret
 
     def _secret_touched(self, identity: bytes) -> None:
         if identity in self.agreed:
             self.agreed[identity] = self.agreed.pop(identity)  # most recent last
             return
         self.agreed[identity] = set()
+        self.secrets_changed += 1
         while len(self.agreed) > MAX_SECRETS:
-            del self.agreed[next(iter(self.agreed))]
+            forgotten = next(iter(self.agreed))
+            del self.agreed[forgotten]
+            self._secrets.pop(forgotten, None)
 
     def _session_to(self, identity: bytes, installation_id: str) -> _Session:
         for session in self.sessions.get((identity, installation_id), []):
@@ -388,6 +401,7 @@ def restore_state(identity: bytes, data: dict[str, Any]) -> EncryptionService:
     service.bundle_made_at = int(data["bundle_made_at"])
     for identity_hex, devices in data.get("agreed", []):  # absent before version 2 of the state
         service.agreed[bytes.fromhex(identity_hex)] = {str(d) for d in devices}
+    service.secrets_changed = len(service.agreed)
     for identity_hex, name, pre_key, version, bundled_at in data["installations"]:
         service.installations.setdefault(bytes.fromhex(identity_hex), {})[name] = _Installation(
             bytes.fromhex(pre_key), int(version), int(bundled_at)

@@ -209,6 +209,7 @@ class Messenger(Outgoing):
         self._public_key = account.keys.chat_public_key
         self._public_chats: dict[str, str] = {}  # content topic -> chat name
         self._listening: dict[str, _Listener] = {}  # content topic -> how to open it
+        self._negotiated_seen = -1
         self._own_topic = topics.partitioned_content_topic(self._public_key)
         self._contact_code_topic = topics.contact_code_topic_name(self._public_key)
         self._clock = 0
@@ -296,6 +297,7 @@ class Messenger(Outgoing):
         for content_topic in self._listening:
             self.relay.unsubscribe_topic(self._pubsub_for(content_topic))
         self._listening.clear()
+        self._negotiated_seen = -1
         self._public_chats.clear()
         if self._writer is not None and not self._writer.done():
             with contextlib.suppress(TimeoutError):
@@ -365,7 +367,11 @@ class Messenger(Outgoing):
             self._listen(content_topic, _Listener("contact_code", topics.public_chat_key(name)))
 
     def _refresh_negotiated(self) -> None:
-        """Listen on the negotiated topic of everyone we exchanged encrypted messages with."""
+        """Listen on the negotiated topic of everyone we exchanged encrypted messages with
+        (called for every message: the list is read again only when someone joined it)."""
+        if self.encryption.secrets_changed == self._negotiated_seen:
+            return
+        self._negotiated_seen = self.encryption.secrets_changed
         for _, secret in self.encryption.secrets():
             content_topic = topics.negotiated_content_topic(secret)
             if content_topic not in self._listening:
