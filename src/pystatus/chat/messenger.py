@@ -773,6 +773,11 @@ class Messenger(Outgoing):
 
     async def _sync_tick(self) -> None:
         now = self._now()
+        # Segments of payloads that never completed expire (the reassembler's clock is
+        # monotonic; the check is two dictionary peeks when nothing is due).
+        deadline = self._segments.next_deadline()
+        if deadline is not None and deadline <= time.monotonic():
+            self._segments.handle_timer(time.monotonic())
         peers = len(self.relay.relay_peers())
         if peers and not self._had_peers:
             self._reconnected(now)
