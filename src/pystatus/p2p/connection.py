@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from pystatus.p2p import metrics
+from pystatus.p2p.bandwidth import HANDSHAKE, MUXER, NOISE, OTHER, Traffic
 from pystatus.p2p.errors import ConnectionClosed, LocalProtocolError, ProtocolError
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.p2p.muxer.base import MuxerSession
@@ -27,7 +28,7 @@ from pystatus.p2p.muxer.events import (
     StreamOpened,
     StreamReset,
 )
-from pystatus.p2p.noise.transport import NoiseTransport
+from pystatus.p2p.noise.transport import FRAME_OVERHEAD, NoiseTransport
 from pystatus.p2p.peer_id import PeerId
 from pystatus.p2p.stream import Stream
 from pystatus.p2p.tasks import TaskSet
@@ -51,7 +52,14 @@ class Connection:
         on_inbound_stream: Callable[[Stream], None],
         on_closed: Callable[[Connection], None],
         initial_plaintext: bytes = b"",
+        traffic: Traffic | None = None,
     ) -> None:
+        """``traffic``: the host's byte counts, this connection's are added to (see
+        :mod:`pystatus.p2p.bandwidth`); the upgrade's bytes are counted by the caller with
+        :meth:`count_handshake`."""
+        self.traffic = Traffic(traffic)
+        # Stream bytes the session took since the last flush: the rest of a flush is framing.
+        self._payload_out = 0
         self._raw = raw
         self._noise = noise
         self._session = session
@@ -102,6 +110,7 @@ class Connection:
         if self._closed:
             raise LocalProtocolError("connection is closed")
         accepted = self._session.send(stream_id, data)
+        self._payload_out += accepted
         self._flush()
         return accepted
 
@@ -127,6 +136,7 @@ class Connection:
     def _forget_if_done(self, stream_id: int) -> None:
         stream = self.streams.get(stream_id)
         if stream is not None and stream._write_closed and stream._eof:
+            stream._settle_early()
             del self.streams[stream_id]
 
     async def _drain(self) -> None:
@@ -146,7 +156,21 @@ class Connection:
         except ConnectionClosed:
             self._terminate("transport closed")
             return
+        self._count_out(data, frames)
+
+    def _count_out(self, plaintext: bytes, frames: bytes) -> None:
+        traffic = self.traffic
+        traffic.add(MUXER, False, len(plaintext) - self._payload_out)
+        traffic.add(NOISE, False, len(frames) - len(plaintext))
+        self._payload_out = 0
         metrics.NETWORK_BYTES.labels("out").inc(len(frames))
+
+    def count_handshake(self, inbound: int, outbound: int) -> None:
+        """Count the bytes the connection's upgrade exchanged (see :func:`upgrade`)."""
+        self.traffic.add(HANDSHAKE, True, inbound)
+        self.traffic.add(HANDSHAKE, False, outbound)
+        metrics.NETWORK_BYTES.labels("in").inc(inbound)
+        metrics.NETWORK_BYTES.labels("out").inc(outbound)
 
     # -- liveness -----------------------------------------------------------------------------
 
@@ -178,6 +202,7 @@ class Connection:
                     break
                 metrics.NETWORK_BYTES.labels("in").inc(len(data))
                 plaintexts = self._noise.receive_data(data)
+                self.traffic.add(NOISE, True, FRAME_OVERHEAD * len(plaintexts))
                 if plaintexts:
                     self._handle_plaintext(
                         plaintexts[0] if len(plaintexts) == 1 else b"".join(plaintexts)
@@ -200,11 +225,16 @@ class Connection:
             # A failing session may still hold a last go-away frame.
             self._flush()
         streams = self.streams
+        framing = len(data)
         for event in events:
             if isinstance(event, StreamData):
+                framing -= len(event.data)
                 stream = streams.get(event.stream_id)
                 if stream is not None:
                     stream._on_data(event.data)
+                else:
+                    # Data for a stream already reset or forgotten: still on the wire.
+                    self.traffic.add(OTHER, True, len(event.data))
             elif isinstance(event, StreamOpened):
                 stream = Stream(self, event.stream_id, inbound=True)
                 streams[event.stream_id] = stream
@@ -228,9 +258,11 @@ class Connection:
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
             elif isinstance(event, SessionClosed):
+                self.traffic.add(MUXER, True, framing)
                 if event.error is not None:
                     raise event.error
                 raise ConnectionClosed("peer closed the session")
+        self.traffic.add(MUXER, True, framing)
 
     # -- closing ------------------------------------------------------------------------------
 
@@ -244,7 +276,9 @@ class Connection:
         try:
             data = self._session.data_to_send()
             if data:
-                self._raw.write(self._noise.encrypt(data))
+                frames = self._noise.encrypt(data)
+                self._raw.write(frames)
+                self._count_out(data, frames)
         except ConnectionClosed:
             pass
         self._raw.close()

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from pystatus.p2p import metrics
+from pystatus.p2p.bandwidth import Bandwidth, Traffic
 from pystatus.p2p.config import HostConfig
 from pystatus.p2p.connection import Connection
 from pystatus.p2p.errors import (
@@ -64,6 +65,7 @@ class Host:
         self._muxer_options = MuxerOptions(max_streams=config.max_streams_per_connection)
         self._started = False
         self._stopping = False
+        self.traffic = Traffic()
         self.set_stream_handler(IDENTIFY_PROTOCOL_ID, self._serve_identify)
         self.set_stream_handler(IDENTIFY_PUSH_PROTOCOL_ID, self._receive_identify_push)
         self.set_stream_handler(PING_PROTOCOL_ID, serve_ping)
@@ -129,6 +131,12 @@ class Host:
 
     # -- connections --------------------------------------------------------------------------
 
+    def bandwidth(self) -> Bandwidth:
+        """This host's bytes on the wire since it was made, by protocol and overhead, over all
+        its connections, closed ones included (:mod:`pystatus.p2p.bandwidth`). A
+        connection's own: ``connection.traffic.snapshot()``."""
+        return self.traffic.snapshot()
+
     def connections(self, peer: PeerId | None = None) -> list[Connection]:
         if peer is not None:
             return list(self._connections.get(peer, ()))
@@ -185,7 +193,9 @@ class Host:
             on_inbound_stream=self._inbound_stream,
             on_closed=self._connection_closed,
             initial_plaintext=upgraded.initial_plaintext,
+            traffic=self.traffic,
         )
+        connection.count_handshake(upgraded.handshake_in, upgraded.handshake_out)
         self._connections.setdefault(connection.remote_peer, []).append(connection)
         metrics.CONNECTIONS.labels(connection.direction).inc()
         metrics.PEERS.set(len(self._connections))
@@ -293,8 +303,7 @@ class Host:
             metrics.NEGOTIATION_FAILURES.labels("outbound").inc()
             await stream.reset()
             raise
-        stream.protocol = result.protocol
-        stream.unread(result.leftover)
+        stream.negotiated(result.protocol, result.leftover)
         return stream
 
     def _inbound_stream(self, stream: Stream) -> None:
@@ -309,8 +318,7 @@ class Host:
             log.debug("inbound stream negotiation failed: %r", exc)
             await stream.reset()
             return
-        stream.protocol = result.protocol
-        stream.unread(result.leftover)
+        stream.negotiated(result.protocol, result.leftover)
         handler = self._handlers.get(result.protocol)
         if handler is None:
             await stream.reset()

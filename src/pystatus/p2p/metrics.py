@@ -7,12 +7,19 @@ from prometheus_client import Counter, Gauge
 PEERS = Gauge("libp2p_peers", "Connected peers")
 CONNECTIONS = Gauge("libp2p_open_connections", "Open connections", ["direction"])
 NETWORK_BYTES = Counter(
-    "libp2p_network_bytes", "Bytes on the wire of secured connections", ["direction"]
+    "libp2p_network_bytes", "Bytes on the wire of connections, upgrade included", ["direction"]
 )
 PROTOCOL_BYTES = Counter(
     "libp2p_protocol_bytes",
-    "Bytes carried by streams, by negotiated protocol (before muxer and encryption framing)",
+    "Bytes carried by streams after negotiation, by protocol id (known ids, else 'other'),"
+    " before muxer and encryption framing (pystatus.p2p.bandwidth)",
     ["protocol", "direction"],
+)
+TRANSPORT_OVERHEAD_BYTES = Counter(
+    "libp2p_transport_overhead_bytes",
+    "Bytes on the wire that are no protocol's: kind handshake (connection upgrade), noise"
+    " (frame length and tag), muxer (yamux/mplex framing), multistream (stream negotiation)",
+    ["kind", "direction"],
 )
 STREAMS_OPENED = Counter("libp2p_streams_opened", "Streams opened", ["direction"])
 PROTOCOL_ERRORS = Counter(

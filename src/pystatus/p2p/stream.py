@@ -10,9 +10,7 @@ import asyncio
 import collections
 from typing import TYPE_CHECKING
 
-from prometheus_client import Counter
-
-from pystatus.p2p import metrics
+from pystatus.p2p.bandwidth import MULTISTREAM, protocol_label
 from pystatus.p2p.errors import (
     DecodeError,
     LimitExceeded,
@@ -27,15 +25,24 @@ if TYPE_CHECKING:
 
 
 class Stream:
-    """One stream of a connection: read, write, half-close, reset."""
+    """One stream of a connection: read, write, half-close, reset.
+
+    Its bytes are counted in the connection's :class:`~pystatus.p2p.bandwidth.Traffic`: those
+    received when they arrive (read or not), those sent when the muxer takes them; under
+    ``multistream`` until :meth:`negotiated`, then under the protocol's bucket.
+    """
 
     def __init__(self, connection: Connection, stream_id: int, *, inbound: bool) -> None:
         self.connection = connection
         self.stream_id = stream_id
         self.inbound = inbound
         self._protocol: str | None = None
-        self._bytes_in: Counter | None = None
-        self._bytes_out: Counter | None = None
+        self._traffic = connection.traffic
+        self._bucket = MULTISTREAM
+        # Before negotiation ends, arrivals wait here: the part multistream consumed is known
+        # only once it ends (what it read, less what it read past its last line).
+        self._early_in = 0
+        self._early_read = 0
         self._chunks: collections.deque[bytes] = collections.deque()
         self._buffered = 0
         self._preconsumed = 0
@@ -55,14 +62,17 @@ class Stream:
     def protocol(self) -> str | None:
         return self._protocol
 
-    @protocol.setter
-    def protocol(self, protocol: str | None) -> None:
+    def negotiated(self, protocol: str, leftover: bytes) -> None:
+        """Multistream-select agreed on ``protocol`` and read ``leftover`` past its last line:
+        from now on the stream's bytes count under ``protocol``, and ``leftover`` is read
+        again first."""
         self._protocol = protocol
-        if protocol is None:
-            self._bytes_in = self._bytes_out = None
-        else:
-            self._bytes_in = metrics.PROTOCOL_BYTES.labels(protocol, "in")
-            self._bytes_out = metrics.PROTOCOL_BYTES.labels(protocol, "out")
+        self._bucket = protocol_label(protocol)
+        negotiation = self._early_read - len(leftover)
+        self._traffic.add(MULTISTREAM, True, negotiation)
+        self._traffic.add(self._bucket, True, self._early_in - negotiation)
+        self._early_in = self._early_read = 0
+        self.unread(leftover)
 
     @property
     def remote_peer(self) -> object:
@@ -79,6 +89,10 @@ class Stream:
     # -- called by the connection -------------------------------------------------------------
 
     def _on_data(self, data: bytes) -> None:
+        if self._protocol is None:
+            self._early_in += len(data)
+        else:
+            self._traffic.add(self._bucket, True, len(data))
         self._chunks.append(data)
         self._buffered += len(data)
         self._wake_reader()
@@ -88,6 +102,7 @@ class Stream:
         self._wake_reader()
 
     def _on_reset(self) -> None:
+        self._settle_early()
         self._reset = True
         self._chunks.clear()
         self._buffered = 0
@@ -96,6 +111,12 @@ class Stream:
 
     def _on_window(self) -> None:
         self._wake_writer()
+
+    def _settle_early(self) -> None:
+        """A stream that ends unnegotiated carried only negotiation."""
+        if self._protocol is None and self._early_in:
+            self._traffic.add(MULTISTREAM, True, self._early_in)
+            self._early_in = self._early_read = 0
 
     def _wake_reader(self) -> None:
         if self._read_waiter is not None and not self._read_waiter.done():
@@ -146,8 +167,8 @@ class Stream:
             consumed -= already
         if consumed:
             self.connection._consumed(self.stream_id, consumed)
-        if self._bytes_in is not None:
-            self._bytes_in.inc(len(data))
+        if self._protocol is None:
+            self._early_read += len(data)
         return data
 
     async def readexactly(self, size: int) -> bytes:
@@ -200,8 +221,6 @@ class Stream:
         connection = self.connection
         offset = 0
         total = len(data)
-        if self._bytes_out is not None:
-            self._bytes_out.inc(total)
         while True:
             try:
                 accepted = connection._send(self.stream_id, data[offset:] if offset else data)
@@ -209,6 +228,7 @@ class Stream:
                 if self._reset:
                     raise StreamReset(f"stream {self.stream_id} was reset") from exc
                 raise StreamClosed(str(exc)) from exc
+            self._traffic.add(self._bucket, False, accepted)
             offset += accepted
             if offset >= total:
                 break

@@ -42,15 +42,42 @@ def muxer_factories(options: MuxerOptions) -> dict[str, MuxerFactory]:
 
 @dataclass(slots=True)
 class UpgradedConnection:
+    """A secured, multiplexed connection not yet driven. ``handshake_in``/``handshake_out``:
+    the bytes the upgrade itself exchanged, without those it read past its end (the
+    ``initial_plaintext`` and its framing, and a partial Noise frame), which the connection
+    counts when it handles them."""
+
     raw: RawConnection
     noise: NoiseTransport
     session: MuxerSession
     remote_peer: PeerId
     initial_plaintext: bytes
+    handshake_in: int = 0
+    handshake_out: int = 0
+
+
+class _Tally:
+    """The raw connection as the upgrade uses it, counting its bytes each way."""
+
+    __slots__ = ("inbound", "outbound", "raw")
+
+    def __init__(self, raw: RawConnection) -> None:
+        self.raw = raw
+        self.inbound = 0
+        self.outbound = 0
+
+    async def read(self) -> bytes:
+        data = await self.raw.read()
+        self.inbound += len(data)
+        return data
+
+    def write(self, data: bytes) -> None:
+        self.raw.write(data)
+        self.outbound += len(data)
 
 
 async def _negotiate_raw(
-    raw: RawConnection, machine: MultistreamDialer | MultistreamListener
+    raw: _Tally, machine: MultistreamDialer | MultistreamListener
 ) -> Negotiated:
     while True:
         out = machine.data_to_send()
@@ -67,7 +94,7 @@ async def _negotiate_raw(
             return result
 
 
-async def _handshake(raw: RawConnection, handshake: NoiseHandshake, leftover: bytes) -> None:
+async def _handshake(raw: _Tally, handshake: NoiseHandshake, leftover: bytes) -> None:
     if leftover:
         handshake.receive_data(leftover)
     while True:
@@ -83,7 +110,7 @@ async def _handshake(raw: RawConnection, handshake: NoiseHandshake, leftover: by
 
 
 async def _negotiate_secure(
-    raw: RawConnection,
+    raw: _Tally,
     noise: NoiseTransport,
     machine: MultistreamDialer | MultistreamListener,
 ) -> Negotiated:
@@ -116,15 +143,16 @@ async def upgrade(
     expected_peer: PeerId | None = None,
 ) -> UpgradedConnection:
     """Secure and multiplex ``raw``. The caller bounds the time this may take."""
+    tally = _Tally(raw)
     initiator = raw.is_initiator
     security: MultistreamDialer | MultistreamListener
     if initiator:
         security = MultistreamDialer([NOISE_PROTOCOL_ID])
     else:
         security = MultistreamListener([NOISE_PROTOCOL_ID])
-    negotiated = await _negotiate_raw(raw, security)
+    negotiated = await _negotiate_raw(tally, security)
     handshake = NoiseHandshake(identity=identity, initiator=initiator, expected_peer=expected_peer)
-    await _handshake(raw, handshake, negotiated.leftover)
+    await _handshake(tally, handshake, negotiated.leftover)
     noise = handshake.into_transport()
     factories = muxer_factories(muxer_options)
     offered = [muxer for muxer in muxers if muxer in factories]
@@ -132,7 +160,7 @@ async def upgrade(
         raise NegotiationError("no supported muxer configured")
     selector: MultistreamDialer | MultistreamListener
     selector = MultistreamDialer(offered) if initiator else MultistreamListener(offered)
-    chosen = await _negotiate_secure(raw, noise, selector)
+    chosen = await _negotiate_secure(tally, noise, selector)
     session = factories[chosen.protocol](initiator)
     return UpgradedConnection(
         raw=raw,
@@ -140,4 +168,6 @@ async def upgrade(
         session=session,
         remote_peer=handshake.remote_peer_id,
         initial_plaintext=chosen.leftover,
+        handshake_in=tally.inbound - len(chosen.leftover) - noise.buffered,
+        handshake_out=tally.outbound,
     )

@@ -8,6 +8,8 @@ from pystatus.p2p.noise.cipher import TAG_LEN, CipherState
 MAX_MESSAGE = 65535
 MAX_PLAINTEXT = MAX_MESSAGE - TAG_LEN
 LENGTH_PREFIX = 2
+FRAME_OVERHEAD = LENGTH_PREFIX + TAG_LEN
+"""Bytes a frame adds to its plaintext."""
 
 
 class NoiseTransport:
@@ -57,6 +59,11 @@ class NoiseTransport:
         if offset:
             del buffer[:offset]
         return plaintexts
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received that do not make a whole frame yet."""
+        return len(self._buffer)
 
     def receive_early(self, data: bytes) -> None:
         """Bytes that arrived with the last handshake message; see :meth:`pending_plaintext`."""
