@@ -29,6 +29,7 @@ from pystatus.chat.light_core import (
     PING_TIMEOUT,
     RECENT_HASHES,
     REQUEST_TIMEOUT,
+    RETRY_MIN,
     Failure,
     FilterAction,
     FilterPlan,
@@ -104,11 +105,13 @@ class LightConfig:
     max_pending_pushes: int = 64
     """Pushes awaiting an answer at once; more are refused with :class:`TransportError`."""
     recent_hashes: int = RECENT_HASHES
+    retry_min: float = RETRY_MIN
+    """First back-off of a node that failed, doubling to a minute while it keeps failing."""
 
     def __post_init__(self) -> None:
         if self.filter_peers < 1 or self.push_peers < 1 or self.max_pending_pushes < 1:
             raise LightClientError("filter_peers, push_peers and max_pending_pushes must be >= 1")
-        if min(self.ping_interval, self.ping_timeout, self.request_timeout) <= 0:
+        if min(self.ping_interval, self.ping_timeout, self.request_timeout, self.retry_min) <= 0:
             raise LightClientError("light client intervals and timeouts must be positive")
 
 
@@ -198,8 +201,9 @@ class LightTransport:
             ping_interval=self.config.ping_interval,
             ping_timeout=self.config.ping_timeout,
             request_timeout=self.config.request_timeout,
+            retry_min=self.config.retry_min,
         )
-        self.push_nodes = ServiceNodes(list(self._push_addrs))
+        self.push_nodes = ServiceNodes(list(self._push_addrs), retry_min=self.config.retry_min)
         self.store: FailoverStore | None = None
         if storenodes:
             if store_client is None:

@@ -118,14 +118,14 @@ class _Node:
         "subscribed",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, backoff: float) -> None:
         self.subscribed: set[Criterion] = set()
         self.pending: set[Criterion] = set()
         """Criteria of the subscribe request in flight (counted as held, to not over-assign)."""
         self.in_flight: FilterAction | None = None
         self.deadline = 0.0
         self.down_until: float | None = None
-        self.backoff = RETRY_MIN
+        self.backoff = backoff
         self.next_ping = 0.0
         self.ping_failures = 0
 
@@ -151,10 +151,12 @@ class FilterPlan:
         ping_timeout: float = PING_TIMEOUT,
         request_timeout: float = REQUEST_TIMEOUT,
         max_criteria_per_node: int = MAX_CRITERIA_PER_NODE,
+        retry_min: float = RETRY_MIN,
     ) -> None:
         if not nodes:
             raise LightClientError("a light client needs at least one filter node")
-        self._nodes = {name: _Node() for name in dict.fromkeys(nodes)}
+        self.retry_min = retry_min
+        self._nodes = {name: _Node(retry_min) for name in dict.fromkeys(nodes)}
         self.peers_per_topic = max(1, min(peers_per_topic, len(self._nodes)))
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -352,7 +354,7 @@ class FilterPlan:
         if node.down_until is None:
             self._events.append(NodeDown(name, reason))
         else:
-            node.backoff = min(node.backoff * 2, RETRY_MAX)
+            node.backoff = min(node.backoff * 2, max(RETRY_MAX, self.retry_min))
         node.down_until = now + node.backoff
         node.subscribed = set()
         node.pending = set()
@@ -361,7 +363,7 @@ class FilterPlan:
     def _came_up(self, name: str, node: _Node) -> None:
         if node.down_until is not None:
             node.down_until = None
-            node.backoff = RETRY_MIN
+            node.backoff = self.retry_min
             self._events.append(NodeUp(name))
 
 
@@ -369,8 +371,9 @@ class ServiceNodes:
     """Service nodes asked one at a time (light push, store): nodes that answered come first,
     nodes that failed wait out a back-off and are asked last meanwhile."""
 
-    def __init__(self, nodes: Sequence[str]) -> None:
+    def __init__(self, nodes: Sequence[str], *, retry_min: float = RETRY_MIN) -> None:
         self._order = list(dict.fromkeys(nodes))
+        self.retry_min = retry_min
         self._down_until: dict[str, float] = {}
         self._backoff: dict[str, float] = {}
         self._answered: set[str] = set()
@@ -399,7 +402,7 @@ class ServiceNodes:
     def failed(self, node: str, now: float) -> bool:
         """Record a failure; True if ``node`` was up until now (report it once)."""
         was_up = node not in self._down_until
-        backoff = min(self._backoff.get(node, RETRY_MIN / 2) * 2, RETRY_MAX)
+        backoff = min(self._backoff.get(node, self.retry_min / 2) * 2, RETRY_MAX)
         self._backoff[node] = backoff
         self._down_until[node] = now + backoff
         self._answered.discard(node)
