@@ -28,6 +28,7 @@ from pystatus.cli.testnet import run_testnet
 from pystatus.errors import ConfigError, PystatusError
 from pystatus.node.config import (
     FilterConfig,
+    LightChatConfig,
     MetricsConfig,
     NodeConfig,
     RestConfig,
@@ -112,6 +113,35 @@ def _optional_addr(text: str | None) -> Multiaddr | None:
     return Multiaddr.from_string(text) if text else None
 
 
+def _first_addr(texts: list[str] | None) -> Multiaddr | None:
+    """The first of a repeated service node flag: the one the REST API and resume use."""
+    return Multiaddr.from_string(texts[0]) if texts else None
+
+
+def _light_chat(
+    light: bool,
+    staticnode: list[str] | None,
+    *,
+    filternode: list[str] | None,
+    lightpushnode: list[str] | None,
+    storenode: list[str] | None,
+) -> LightChatConfig | None:
+    """With ``--chat --relay=false``, the service nodes the chat uses as a light client: those
+    named, each kind defaulting to the ``--staticnode`` s (raises ConfigError)."""
+    if not light:
+        return None
+    static = tuple(_static_addr(text) for text in staticnode or [])
+
+    def named(texts: list[str] | None) -> tuple[Multiaddr, ...]:
+        return tuple(Multiaddr.from_string(text) for text in texts) if texts else static
+
+    return LightChatConfig(
+        filternodes=named(filternode),
+        lightpushnodes=named(lightpushnode),
+        storenodes=named(storenode),
+    )
+
+
 @app.command()
 def node(
     nodekey: Annotated[
@@ -174,7 +204,11 @@ def node(
         str, typer.Option(metavar="true|false", help="On start, fetch what was missed")
     ] = "true",
     storenode: Annotated[
-        str | None, typer.Option(help="Multiaddr of the store peer for queries and resume")
+        list[str] | None,
+        typer.Option(
+            help="Multiaddr of a store peer for queries and resume (repeatable: a light-client "
+            "chat fails over to the next)"
+        ),
     ] = None,
     data_dir: Annotated[str | None, typer.Option(help="Where the node keeps its files")] = None,
     filter: Annotated[
@@ -197,10 +231,18 @@ def node(
         str | None, typer.Option(help="Multiaddr of a peer to ask for more peers")
     ] = None,
     filternode: Annotated[
-        str | None, typer.Option(help="Multiaddr of the filter service for REST /filter/v2")
+        list[str] | None,
+        typer.Option(
+            help="Multiaddr of a filter service node for REST /filter/v2, or for --chat with "
+            "--relay=false (repeatable: the chat subscribes at two and fails over)"
+        ),
     ] = None,
     lightpushnode: Annotated[
-        str | None, typer.Option(help="Multiaddr of the light push service for REST /lightpush")
+        list[str] | None,
+        typer.Option(
+            help="Multiaddr of a light push service node for REST /lightpush, or for --chat "
+            "with --relay=false (repeatable: the chat fails over to the next)"
+        ),
     ] = None,
     metrics_server: Annotated[
         str, typer.Option(metavar="true|false", help="Serve Prometheus metrics")
@@ -246,6 +288,13 @@ def node(
             if _flag("rest", rest)
             else None
         )
+        light_chat = _light_chat(
+            _flag("chat", chat) and not _flag("relay", relay),
+            staticnode,
+            filternode=filternode,
+            lightpushnode=lightpushnode,
+            storenode=storenode,
+        )
         config = NodeConfig(
             identity=identity,
             listen_address=listen_address,
@@ -270,7 +319,7 @@ def node(
                 _flag("store-resume", store_resume),
                 data_dir,
             ),
-            storenode=_optional_addr(storenode),
+            storenode=_first_addr(storenode),
             filter=(
                 FilterConfig(
                     max_peers_to_serve=filter_max_peers_to_serve,
@@ -283,8 +332,11 @@ def node(
             lightpush=_flag("lightpush", lightpush),
             peer_exchange=_flag("peer-exchange", peer_exchange),
             peer_exchange_node=_optional_addr(peer_exchange_node),
-            filternode=_optional_addr(filternode),
-            lightpushnode=_optional_addr(lightpushnode),
+            # A light-client chat pings its filter nodes itself: the node's keep-alive would
+            # ping them a second time.
+            filternode=None if light_chat is not None else _first_addr(filternode),
+            lightpushnode=_first_addr(lightpushnode),
+            light_chat=light_chat,
             metrics=(
                 MetricsConfig(address=metrics_server_address, port=metrics_server_port)
                 if _flag("metrics-server", metrics_server)

@@ -79,6 +79,31 @@ class FilterConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class LightChatConfig:
+    """Chat as a Waku light client (``--chat --relay=false``), as the Status mobile app does:
+    the service nodes its :class:`~pystatus.chat.light.LightTransport` spreads over, each a
+    multiaddr ending in ``/p2p/<peer id>``."""
+
+    filternodes: tuple[Multiaddr, ...]
+    lightpushnodes: tuple[Multiaddr, ...]
+    storenodes: tuple[Multiaddr, ...] = ()
+
+    def __post_init__(self) -> None:
+        for flag, addrs in (
+            ("--filternode", self.filternodes),
+            ("--lightpushnode", self.lightpushnodes),
+            ("--storenode", self.storenodes),
+        ):
+            for addr in addrs:
+                if addr.peer_id is None:
+                    raise ConfigError(f"{flag} {addr} must end in /p2p/<peer id>")
+        if not self.filternodes or not self.lightpushnodes:
+            raise ConfigError(
+                "chat without relay needs --filternode and --lightpushnode (or --staticnode)"
+            )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class MetricsConfig:
     address: str = "127.0.0.1"
     port: int = 8008
@@ -122,6 +147,8 @@ class NodeConfig:
     """A peer asked for ENRs of other peers, which this node then dials."""
     known_enrs: tuple[Enr, ...] = ()
     """Signed records of peers (static nodes given as ENRs) offered by peer exchange."""
+    light_chat: LightChatConfig | None = None
+    """Service nodes for chat as a light client; None chats over this node's relay."""
     metrics: MetricsConfig | None = None
     relay_faults: FaultPlan | None = None
     """Faults injected on the relay's incoming links (for reliability tests)."""
