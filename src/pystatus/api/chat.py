@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -18,10 +20,17 @@ from pystatus.chat.content import ContentError
 from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.errors import InvalidChatKey, NotPermitted, UnknownMessage
 from pystatus.chat.messenger import ChatEvent, Messenger
+from pystatus.node.datadir import DataDirError, DataDirUnusable, unusable, write_private
 
 MAX_TEXT = 4096
 EVENT_LOG = 10_000
 MAX_WAIT = 10.0
+EVENT_SEQ_FILE = "events.seq"
+EVENT_SEQ_BLOCK = 1000
+"""Sequence numbers reserved per write of :data:`EVENT_SEQ_FILE`: one small file write per
+thousand events, and a restart skips at most this many numbers."""
+
+_log = logging.getLogger(__name__)
 
 
 class AccountInfo(BaseModel):
@@ -186,15 +195,55 @@ def _contact(person: ContactInfo) -> ContactJson:
 
 
 class EventLog:
-    """The messenger's recent events, numbered, for clients that poll."""
+    """The messenger's recent events, numbered, for clients that poll ``since``.
 
-    def __init__(self, messenger: Messenger) -> None:
+    The numbers keep growing across restarts, so a client that read up to ``next`` before one
+    is given what came after, never old events again nor nothing: ``<account dir>/events.seq``
+    (0600) holds a number above every one handed out, reserved :data:`EVENT_SEQ_BLOCK` at a
+    time, and the next run starts from it. The events themselves live in memory only (the
+    last :data:`EVENT_LOG`); what a client missed while the node was down it reads from the
+    chats' history.
+
+    Raises DataDirUnusable when the file cannot be read, DataDirError when it holds no number.
+    """
+
+    def __init__(self, messenger: Messenger, directory: Path | None = None) -> None:
         self._events: collections.deque[EventJson] = collections.deque(maxlen=EVENT_LOG)
-        self._next = 1
+        self._directory = directory if directory is not None else messenger.account.directory
+        self._next = self._reserved = self._load()
         self._arrived = asyncio.Event()
         messenger.add_listener(self._add)
 
+    def _load(self) -> int:
+        try:
+            raw = (self._directory / EVENT_SEQ_FILE).read_bytes()
+        except FileNotFoundError:
+            return 1
+        except OSError as exc:
+            raise unusable(self._directory, f"read {EVENT_SEQ_FILE}", exc) from None
+        text = raw.decode("ascii", errors="replace")
+        if not text.strip().isdigit() or int(text) < 1:
+            raise DataDirError(
+                f"{self._directory / EVENT_SEQ_FILE} holds no event number (remove it: event "
+                "numbers then start again from 1)"
+            )
+        return int(text)
+
+    def _reserve(self) -> None:
+        """Write down a number above the one about to be handed out, before handing it out."""
+        wanted = self._next + EVENT_SEQ_BLOCK
+        try:
+            write_private(self._directory, EVENT_SEQ_FILE, f"{wanted}\n")
+        except DataDirUnusable as exc:
+            # Counted by the data dir's error metric; the next event tries again. Numbers go
+            # on meanwhile: after a restart they may then repeat ones handed out.
+            _log.warning("event numbers not kept across restarts: %s", exc)
+            return
+        self._reserved = wanted
+
     def _add(self, event: ChatEvent) -> None:
+        if self._next >= self._reserved:
+            self._reserve()
         base = _json(event)
         self._events.append(
             EventJson(
@@ -210,8 +259,18 @@ class EventLog:
         self._arrived.set()
         self._arrived = asyncio.Event()
 
+    @property
+    def next_seq(self) -> int:
+        """The number the next event gets."""
+        return self._next
+
     async def since(self, seq: int, wait: float) -> EventsJson:
-        if self._next <= seq and wait > 0:
+        """Events numbered ``seq`` or more; with none yet, wait up to ``wait`` seconds for one.
+
+        After a restart a ``seq`` from the last run is below every new number: nothing is
+        kept from before, so this waits too, instead of answering at once with nothing.
+        """
+        if (not self._events or self._events[-1].seq < seq) and wait > 0:
             arrived = self._arrived
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
@@ -349,7 +408,8 @@ def chat_routes(messenger: Messenger) -> APIRouter:
             float, Query(ge=0, le=MAX_WAIT, description="Seconds to wait for one to arrive")
         ] = 0.0,
     ) -> EventsJson:
-        """Messages received and delivery status changes, numbered from 1 (long poll)."""
+        """Messages received and delivery status changes, numbered from 1 (long poll); the
+        numbers keep growing across restarts (a restart may skip some)."""
         return await log.since(since, wait)
 
     @router.post("/chat/v1/public/{name}/messages", responses=_BAD)

@@ -3,6 +3,10 @@
 Passwords come from a hidden prompt, or from ``PYSTATUS_PASSWORD`` for scripts; a recovery
 phrase to restore from, from a hidden prompt or standard input. The new phrase of `create`
 is printed once, to the terminal only.
+
+`create` and `restore` hold the data dir's lock (see :mod:`pystatus.node.datadir`) as every
+command that opens an account does, so they fail at once, exit code 1, while a node or chat
+command runs on it; `show` reads only the keystore's public part and takes no lock.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from rich.panel import Panel
 from pystatus.chat.account import Account
 from pystatus.errors import PystatusError
 from pystatus.node.config import default_data_dir
+from pystatus.node.datadir import lock_data_dir, unusable, use_private_umask
 
 account_app = typer.Typer(help="Create, restore and show Status accounts.", no_args_is_help=True)
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # an error is one line, never wrapped
 
 DataDir = Annotated[
     Path | None, typer.Option(help="Where the account lives (default: the node's data dir)")
@@ -31,8 +36,30 @@ Password = Annotated[
 ]
 
 
+ACCOUNT_SUBDIRECTORY = "account"
+
+
 def account_directory(data_dir: Path | None) -> Path:
-    return (data_dir or default_data_dir()) / "account"
+    """``<data dir>/account``, once this process holds the data dir (the default one when
+    ``data_dir`` is None) and creates its files 0600.
+
+    Every command that opens an account comes through here, so a second process on the same
+    data dir fails at once. Raises DataDirInUse ("data dir X is in use by pid N") or
+    DataDirUnusable (read-only, full, not a directory).
+    """
+    use_private_umask()
+    return lock_data_dir(data_dir or default_data_dir()).path / ACCOUNT_SUBDIRECTORY
+
+
+def open_account(data_dir: Path | None, password: str) -> Account:
+    """The account in ``data_dir``, unlocked, with the data dir held (see
+    :func:`account_directory`). Raises KeystoreError (no account, wrong password) and the
+    data dir's errors; an OSError is raised as DataDirUnusable."""
+    directory = account_directory(data_dir)
+    try:
+        return Account.unlock(directory, password)
+    except OSError as exc:
+        raise unusable(directory.parent, "read the account", exc) from None
 
 
 def password_or_prompt(given: str | None, *, confirm: bool) -> str:
@@ -51,9 +78,11 @@ def _show(account: Account) -> None:
 def create(data_dir: DataDir = None, password: Password = None) -> None:
     """Create an account from a new 12-word recovery phrase."""
     try:
-        account, phrase = Account.create(
-            account_directory(data_dir), password_or_prompt(password, confirm=True)
-        )
+        directory = account_directory(data_dir)
+        try:
+            account, phrase = Account.create(directory, password_or_prompt(password, confirm=True))
+        except OSError as exc:
+            raise unusable(directory.parent, "write the account", exc) from None
     except PystatusError as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -64,14 +93,17 @@ def create(data_dir: DataDir = None, password: Password = None) -> None:
 @account_app.command()
 def restore(data_dir: DataDir = None, password: Password = None) -> None:
     """Restore an account from its recovery phrase (prompted, or read from standard input)."""
-    if sys.stdin.isatty():
-        phrase = str(typer.prompt("Recovery phrase", hide_input=True))
-    else:
-        phrase = sys.stdin.readline()
     try:
-        account = Account.restore(
-            account_directory(data_dir), phrase, password_or_prompt(password, confirm=True)
-        )
+        # The lock first: someone told the data dir is busy has not typed a phrase for nothing.
+        directory = account_directory(data_dir)
+        if sys.stdin.isatty():
+            phrase = str(typer.prompt("Recovery phrase", hide_input=True))
+        else:
+            phrase = sys.stdin.readline()
+        try:
+            account = Account.restore(directory, phrase, password_or_prompt(password, confirm=True))
+        except OSError as exc:
+            raise unusable(directory.parent, "write the account", exc) from None
     except PystatusError as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -82,7 +114,7 @@ def restore(data_dir: DataDir = None, password: Password = None) -> None:
 def show(data_dir: DataDir = None) -> None:
     """Print the account's chat key and wallet address (no password needed)."""
     try:
-        public = Account.describe(account_directory(data_dir))
+        public = Account.describe((data_dir or default_data_dir()) / ACCOUNT_SUBDIRECTORY)
     except PystatusError as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -8,11 +8,13 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from pystatus import __version__, redaction
 from pystatus.api.server import AsgiServer, MetricsServer, RestServer
@@ -35,6 +37,12 @@ from pystatus.node.config import (
     StoreConfig,
     default_data_dir,
 )
+from pystatus.node.datadir import (
+    DataDir,
+    lock_data_dir,
+    os_error_text,
+    use_private_umask,
+)
 from pystatus.node.node import WakuNode
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey, load_nodekey
 from pystatus.p2p.faults import FaultPlan
@@ -46,12 +54,14 @@ app = typer.Typer(
     help="pystatus: Status messaging over Waku v2, in Python.",
     no_args_is_help=True,
     add_completion=False,
+    # A traceback's locals would show passwords and keys; main() prints one line instead.
+    pretty_exceptions_show_locals=False,
 )
 app.add_typer(store_app, name="store")
 app.add_typer(account_app, name="account")
 app.add_typer(chat_app, name="chat")
 app.command(name="testnet")(run_testnet)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # an error is one line, never wrapped
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL")
 
 
@@ -277,6 +287,7 @@ def node(
     try:
         if nodekey:
             redaction.register_secret(nodekey.removeprefix("0x").lower())
+        # Without --nodekey the key kept in the data dir replaces this one once it is locked.
         identity = load_nodekey(nodekey) if nodekey else Secp256k1PrivateKey.generate()
         rest_config = (
             RestConfig(
@@ -351,6 +362,14 @@ def node(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
+        held = _node_data_dir(data_dir, _flag("chat", chat), config.store, store_message_db_url)
+        if nodekey is None and held is not None:
+            config = replace(config, identity=held.node_key())
+        if held is not None:
+            origin = "--nodekey" if nodekey else f"{held.path}/nodekey"
+            print(f"data dir {held.path} (node key from {origin})", flush=True)
+        elif nodekey is None:
+            print("no data dir: a new node key for this run (--data-dir keeps one)", flush=True)
         account = None
         if _flag("chat", chat):
             directory = account_directory(Path(data_dir) if data_dir else None)
@@ -359,8 +378,26 @@ def node(
             )
         asyncio.run(_run_node(config, account, reliability))
     except PystatusError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
+    except OSError as exc:  # a port taken, a file of the data dir that cannot be written
+        console.print(f"[red]error:[/red] {os_error_text(exc)}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _node_data_dir(
+    data_dir: str | None, chat: bool, store: StoreConfig | None, store_db_url: str | None
+) -> DataDir | None:
+    """The data dir the node keeps files in, locked for this process; None when it keeps
+    none: no --data-dir, no --chat and no archive in the default place, as an nwaku node
+    without --nodekey (several such nodes then run side by side, each with a new peer id).
+
+    Raises DataDirInUse or DataDirUnusable.
+    """
+    if data_dir is None and not chat and (store is None or store_db_url is not None):
+        return None
+    use_private_umask()
+    return lock_data_dir(Path(data_dir) if data_dir else default_data_dir())
 
 
 def _cluster(cluster_id: int | None, chat: bool) -> int:
@@ -441,12 +478,34 @@ def version() -> None:
 
 
 def main() -> None:
+    """The `pystatus` command. Exit codes: 0 success, 1 runtime failure (one line on stderr,
+    no traceback), 2 usage error (a bad flag or value). ``PYSTATUS_TRACEBACK=1`` lets an
+    unexpected error's traceback through, for bug reports."""
+    use_private_umask()
     try:
         args = nwaku_args.normalize(sys.argv[1:])
     except nwaku_args.UnsupportedFlag as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise SystemExit(2) from None
-    app(args)
+    try:
+        app(args)
+    except ConfigError as exc:  # a value checked past the commands' own handlers
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(2) from None
+    except (PystatusError, OSError) as exc:
+        text = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
+        console.print(f"[red]error:[/red] {escape(text)}", highlight=False)
+        raise SystemExit(1) from None
+    except Exception as exc:
+        if os.environ.get("PYSTATUS_TRACEBACK"):
+            raise
+        # Third-party errors that escaped their layer's translation (a database that cannot
+        # be written, ...): one line, its type saying where to look.
+        console.print(
+            f"[red]error:[/red] {escape(f'{type(exc).__module__}.{type(exc).__name__}: {exc}')}",
+            highlight=False,
+        )
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
