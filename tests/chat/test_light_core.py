@@ -185,13 +185,13 @@ def test_more_topics_than_a_node_keeps_is_refused() -> None:
 def test_service_nodes_order_failover_and_back_off() -> None:
     nodes = ServiceNodes(["a", "b", "c"])
     assert nodes.order(0.0) == ["a", "b", "c"]
-    assert not nodes.answering()
+    assert nodes.answered() == []
     assert nodes.failed("a", 0.0) is True
     assert nodes.failed("a", 1.0) is False  # reported once
     assert nodes.order(2.0) == ["b", "c", "a"]
     assert nodes.succeeded("c") is False
     assert nodes.order(2.0) == ["c", "b", "a"]  # the one that answered first
-    assert nodes.answering()
+    assert nodes.answered() == ["c"]
     assert nodes.order(1.0 + 2 * RETRY_MIN) == ["c", "a", "b"]  # a's back-off is over
     assert nodes.succeeded("a") is True
     assert nodes.retry_at("a") == 0.0

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from pystatus.chat.light import LightConfig, LightTransport
 from pystatus.chat.light_core import LightClientError
@@ -111,6 +112,10 @@ def _holders(services: list[WakuNode], light: WakuNode) -> list[WakuNode]:
     ]
 
 
+def _metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def _payloads(received: list[Received]) -> list[bytes]:
     return [r.message.payload for r in received]
 
@@ -135,6 +140,13 @@ async def test_filter_light_push_and_store(tmp_path: Path) -> None:
         )
         await wait_for(alice.connected, what="alice reaches a light-push node")
         assert bob.connected()
+        duplicates = _metric("chat_light_received_total", result="duplicate")
+        listener_errors = _metric("chat_light_listener_errors_total")
+
+        def broken(received: Received) -> None:
+            raise RuntimeError("a listener's bug")
+
+        alice.on_message(broken)
 
         sent = await within(alice.publish(TOPIC, _message("hello bob")))
         assert sent.peers == 1
@@ -147,6 +159,11 @@ async def test_filter_light_push_and_store(tmp_path: Path) -> None:
         await wait_for(lambda: len(alice_got) == 2, what="alice receives the reply")
         assert _payloads(alice_got) == [b"hello bob", b"hello alice"]
         assert _payloads(bob_got) == [b"hello bob", b"hello alice"]
+        await wait_for(
+            lambda: _metric("chat_light_received_total", result="duplicate") >= duplicates + 4,
+            what="the second node's copies dropped",
+        )
+        assert _metric("chat_light_listener_errors_total") == listener_errors + 2
 
         assert alice.store is not None
         history = await within(
@@ -274,3 +291,16 @@ async def test_bad_addresses_are_refused(tmp_path: Path) -> None:
                 filternodes=[_addr(node)],
                 lightpushnodes=[],
             )
+
+
+async def test_stop_unsubscribes(tmp_path: Path) -> None:
+    async with _services(tmp_path, 2) as services:
+        async with _light(services, services, []) as (light, _, light_node):
+            light.listen(TOPIC, [CONTENT])
+            await wait_for(lambda: len(_holders(services, light_node)) == 2, what="subscribed")
+            assert light.store is None
+        assert all(
+            s.filter_server is not None
+            and not s.filter_server.subscriptions.criteria_of(light_node.peer_id)
+            for s in services
+        )

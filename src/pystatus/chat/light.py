@@ -81,6 +81,7 @@ LIGHT_LISTENER_ERRORS = Counter(
     "chat_light_listener_errors", "Message callbacks that raised (contained)"
 )
 
+UNSUBSCRIBE_ON_STOP_TIMEOUT = 2.0
 REFUSED_FOR_THE_MESSAGE = {
     StatusCode.BAD_REQUEST,
     StatusCode.PAYLOAD_TOO_LARGE,
@@ -236,8 +237,20 @@ class LightTransport:
             self._tasks.spawn(self._dial(name), name=f"light dial {name}")
 
     async def stop(self) -> None:
+        """Stop, first telling the filter nodes that hold our subscriptions to drop them
+        (best effort, as go-waku's cleanup: a node that does not answer soon is left to
+        expire them)."""
         self._running = False
         await self._tasks.cancel_all()
+        holding = [name for name, held in self.plan.subscriptions().items() if held]
+        await asyncio.gather(*(self._unsubscribe_all(name) for name in holding))
+
+    async def _unsubscribe_all(self, name: str) -> None:
+        try:
+            async with asyncio.timeout(UNSUBSCRIBE_ON_STOP_TIMEOUT):
+                await self._filter.unsubscribe_all(self._filter_addrs[name])
+        except (TimeoutError, PystatusError, OSError) as exc:
+            log.debug("unsubscribing at %s on stop failed: %r", name, exc)
 
     async def __aenter__(self) -> LightTransport:
         await self.start()
@@ -261,10 +274,7 @@ class LightTransport:
 
     def connected(self) -> bool:
         """A light-push node answered its last request or dial and is still connected."""
-        now = self._clock()
-        return self.push_nodes.answering() and any(
-            self._live(name) for name in self.push_nodes.up(now)
-        )
+        return any(self._live(name) for name in self.push_nodes.answered())
 
     async def publish(self, pubsub_topic: str, message: WakuMessage) -> Published:
         """Light-push ``message`` to the first node that takes it (``push_peers`` of them),
@@ -332,7 +342,7 @@ class LightTransport:
     def _on_push(self, push: FilterPush) -> None:
         if not self._running or str(push.peer) not in self._filter_addrs:
             return
-        if (push.pubsub_topic, push.message.content_topic) not in self.plan.wanted():
+        if not self.plan.wants(push.pubsub_topic, push.message.content_topic):
             LIGHT_RECEIVED.labels("not_listened").inc()
             return
         digest = message_hash(push.pubsub_topic, push.message)
@@ -371,13 +381,15 @@ class LightTransport:
     async def _perform(self, action: FilterAction) -> None:
         addr = self._filter_addrs[action.node]
         kind = type(action).__name__.lower()
+        timeout = self.plan.ping_timeout if isinstance(action, Ping) else self.plan.request_timeout
         try:
-            if isinstance(action, Ping):
-                await self._filter.ping(addr)
-            elif isinstance(action, Subscribe):
-                await self._filter.subscribe(addr, action.pubsub_topic, action.content_topics)
-            elif isinstance(action, Unsubscribe):
-                await self._filter.unsubscribe(addr, action.pubsub_topic, action.content_topics)
+            async with asyncio.timeout(timeout):
+                if isinstance(action, Ping):
+                    await self._filter.ping(addr)
+                elif isinstance(action, Subscribe):
+                    await self._filter.subscribe(addr, action.pubsub_topic, action.content_topics)
+                else:
+                    await self._filter.unsubscribe(addr, action.pubsub_topic, action.content_topics)
         except FilterError as exc:
             LIGHT_REQUESTS.labels("filter", f"{kind}_{exc.status}").inc()
             if exc.status == 404 and isinstance(action, Unsubscribe):

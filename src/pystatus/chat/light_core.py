@@ -290,6 +290,9 @@ class FilterPlan:
     def wanted(self) -> set[Criterion]:
         return set(self._wanted)
 
+    def wants(self, pubsub_topic: str, content_topic: str) -> bool:
+        return (pubsub_topic, content_topic) in self._wanted
+
     # -- rules ----------------------------------------------------------------------------
 
     def _next_for(self, name: str, node: _Node, now: float) -> FilterAction | None:
@@ -412,9 +415,9 @@ class ServiceNodes:
         """When ``node``'s back-off ends (0.0 when it is not down)."""
         return self._down_until.get(node, 0.0)
 
-    def answering(self) -> bool:
-        """Whether the last request to some node succeeded."""
-        return bool(self._answered)
+    def answered(self) -> list[str]:
+        """Nodes whose last request succeeded."""
+        return [n for n in self._order if n in self._answered]
 
     def up(self, now: float) -> list[str]:
         return [n for n in self._order if self._down_until.get(n, 0.0) <= now]
