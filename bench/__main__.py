@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.archive import run_archive
+from bench.bandwidth import JSON_PATH, bandwidth_report
+from bench.bandwidth import default_messages as default_bandwidth_messages
 from bench.chat import run_chat
 from bench.light import FanoutResult, run_fanout, run_lightpush
 from bench.p2p import P2PResult, run_p2p
@@ -298,8 +300,24 @@ def main() -> int:
     parser.add_argument("--muxer", action="append", choices=["yamux", "mplex"])
     parser.add_argument(
         "--only",
-        choices=["p2p", "relay", "light", "chat", "archive", "reliability", "statusgo"],
+        choices=[
+            "p2p",
+            "relay",
+            "light",
+            "chat",
+            "archive",
+            "reliability",
+            "statusgo",
+            "bandwidth",
+        ],
     )
+    parser.add_argument(
+        "--bandwidth-messages",
+        type=int,
+        default=default_bandwidth_messages(),
+        help="1:1 messages per size and run (env PYSTATUS_BENCH_BANDWIDTH_MESSAGES; 50)",
+    )
+    parser.add_argument("--bandwidth-json", type=Path, default=JSON_PATH)
     parser.add_argument("--reliability-messages", type=int, default=1000)
     parser.add_argument("--reliability-rate", type=float, default=20.0)
     parser.add_argument("--chat-messages", type=int, default=100_000)
@@ -335,6 +353,10 @@ def main() -> int:
     if args.only in (None, "statusgo"):
         report = statusgo_report(args.statusgo_messages, args.statusgo_window, args.statusgo_limit)
         for item in report:
+            console.print(item)
+    if args.only in (None, "bandwidth"):
+        items, _ = bandwidth_report(args.bandwidth_messages, args.bandwidth_json)
+        for item in items:
             console.print(item)
     if args.only in (None, "archive"):
         console.print(archive_table(args.archive_messages, args.samples))

@@ -107,6 +107,7 @@ var handlers = map[string]handler{
 	"peers":                   (*peer).cmdPeers,
 	"dial":                    (*peer).cmdDial,
 	"fetch_history":           (*peer).cmdFetchHistory,
+	"bandwidth":               (*peer).cmdBandwidth,
 }
 
 func (p *peer) dispatch(ctx context.Context, name string, a cmdArgs) (result obj, err error) {

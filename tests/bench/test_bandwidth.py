@@ -1,0 +1,75 @@
+"""The bandwidth bench end to end in a tiny configuration (two short messages per run)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.bandwidth import run_bandwidth
+from bench.bandwidth_report import GROUPS, Run, bandwidth_table, comparisons, grouped
+from pystatus.p2p.bandwidth import OVERHEAD
+from tests.interop.statusgo_peer import require_statusgo
+
+RELAY = "/vac/waku/relay/2.0.0"
+FILTER_PUSH = "/vac/waku/filter-push/2.0.0-beta1"
+LIGHTPUSH = GROUPS["lightpush"]
+
+
+def _check_sums(run: Run) -> None:
+    for _, measured in run.measured():
+        socket = measured.bandwidth.socket.total
+        # The columns split the socket's bytes: none lost, none counted twice.
+        assert sum(grouped(measured.bandwidth).values()) == socket
+        assert measured.bandwidth.overhead.total > 0
+        assert all(
+            value.inbound >= 0 and value.outbound >= 0
+            for value in measured.bandwidth.buckets.values()
+        )
+
+
+async def test_relay_runs_measure_every_message() -> None:
+    runs = await run_bandwidth(2, ("short",), statusgo=None, settle=0.2)
+    (run,) = runs
+    assert run.failure is None
+    assert (run.delivered, run.acknowledged) == (2, 2)
+    assert run.payload > 0
+    assert run.sender is not None and run.receiver is not None
+    _check_sums(run)
+    # Each message went out over relay, at least its payload's worth, and came in likewise.
+    assert run.sender.bandwidth[RELAY].outbound >= run.payload
+    assert run.receiver.bandwidth[RELAY].inbound >= run.payload
+    assert set(run.sender.bandwidth.buckets) - {RELAY, *OVERHEAD} <= {
+        "/vac/waku/store-query/3.0.0",
+        "/ipfs/ping/1.0.0",
+        "/ipfs/id/1.0.0",
+        "/vac/waku/metadata/1.0.0",
+    }
+    table = bandwidth_table(runs)
+    assert table.row_count == 2 and len(table.columns) == 7 + len(GROUPS)
+
+
+@pytest.mark.timeout(300)
+async def test_statusgo_light_runs_in_the_same_bench() -> None:
+    """status-go in light mode receives from and sends to a pystatus account; skipped with the
+    reason when its peer is not built (failed under PYSTATUS_REQUIRE_PEERS=1)."""
+    binary = require_statusgo()
+    runs = await run_bandwidth(
+        2, ("short",), statusgo=binary, relay=False, settle=1.5, ack_grace=1.0
+    )
+    assert [run.go_sends for run in runs] == [False, True]
+    for run in runs:
+        assert run.failure is None, run.failure
+        assert run.delivered == 2
+        assert run.payload > 0
+        _check_sums(run)
+        go = run.sender if run.go_sends else run.receiver
+        assert go is not None and go.libp2p is not None
+        assert go.libp2p.socket.total > 0
+        # status-go is a light client: no relay; it sent by light push, received by filter.
+        assert go.bandwidth[RELAY].total == 0
+        if run.go_sends:
+            # go-waku of status-go v1.1.0 speaks light push v2.
+            pushed = sum(go.bandwidth[codec].outbound for codec in LIGHTPUSH)
+            assert pushed >= run.payload, go.bandwidth
+        else:
+            assert go.bandwidth[FILTER_PUSH].inbound >= run.payload
+    assert comparisons(runs) != []
