@@ -4,6 +4,9 @@ One pystatus service node (relay, store, filter, light push; cluster 16, shards 
 runs in this process; every messenger reaches the network only through it. Runs:
 
 - **pystatus relay**: two accounts, each a Messenger on its own in-process relay node.
+- **pystatus light (replay)**: the same conversation's Waku messages through two light
+  clients (filter, light push), until the Messenger runs over a light transport
+  (bench/bandwidth_light.py says what that leaves out).
 - **status-go light**: status-go v1.1.0 as a light client (``tests/interop/statusgo``, built
   by ``make statusgo``), sending to and receiving from a pystatus account.
 
@@ -36,6 +39,7 @@ from pathlib import Path
 from rich.console import RenderableType
 from rich.text import Text
 
+from bench.bandwidth_light import Envelope, replay
 from bench.bandwidth_report import Measured, Run, bandwidth_table, comparisons, write_json
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.account import Account
@@ -111,16 +115,32 @@ def _relay_config(service: WakuNode) -> NodeConfig:
     )
 
 
+@contextlib.asynccontextmanager
+async def _relay_peer(service: WakuNode) -> AsyncIterator[WakuNode]:
+    """A relay peer of ``service`` on the shard: its light push refuses to publish without
+    one (503), as a fleet node would have many."""
+    async with WakuNode(_relay_config(service)) as node:
+        await node.connect(str(service.host.full_addrs()[0]))
+        relay = service.require_relay()
+        async with asyncio.timeout(60):
+            while relay.mesh_size(SHARD) == 0:
+                await asyncio.sleep(0.05)
+        yield node
+
+
 class PayloadTap:
-    """Waku payload bytes a pystatus account published (its relay's ``publish`` wrapped)."""
+    """Waku payload bytes a pystatus account published, and the messages themselves (for the
+    light replay; kept for one run only): its relay's ``publish`` wrapped."""
 
     def __init__(self, node: WakuNode) -> None:
         self.bytes = 0
+        self.envelopes: list[Envelope] = []
         relay = node.require_relay()
         publish = relay.publish
 
         def counted(pubsub_topic: str, message: WakuMessage) -> object:
             self.bytes += len(message.payload)
+            self.envelopes.append((pubsub_topic, message))
             return publish(pubsub_topic, message)
 
         relay.publish = counted  # type: ignore[method-assign, assignment]
@@ -201,10 +221,13 @@ async def _pystatus_account(service: WakuNode, directory: Path) -> AsyncIterator
 
 async def _pystatus_run(
     impl: str, a: Account_, b: Account_, size: str, count: int, settle: float
-) -> Run:
+) -> tuple[Run, list[Envelope], list[Envelope]]:
+    """The run, and the Waku messages A and B published during it."""
     run = Run(impl, size, count)
     tag = f"{impl} {size} {time.monotonic_ns()}"
     await asyncio.sleep(settle)
+    a.tap.envelopes.clear()
+    b.tap.envelopes.clear()
     a_before, b_before, payload_before = a.bandwidth(), b.bandwidth(), a.tap.bytes
     deadline = time.monotonic() + _limit(count)
     ids: set[str] = set()
@@ -222,7 +245,7 @@ async def _pystatus_run(
     run.payload = a.tap.bytes - payload_before
     run.sender = Measured("pystatus relay", a.bandwidth() - a_before)
     run.receiver = Measured("pystatus relay", b.bandwidth() - b_before)
-    return run
+    return run, list(a.tap.envelopes), list(b.tap.envelopes)
 
 
 def _go_bandwidth(reply: Event) -> Bandwidth:
@@ -380,6 +403,7 @@ async def run_bandwidth(
     """The pystatus relay runs (unless ``relay`` is false), then the status-go runs when
     ``statusgo`` (its binary) is given; ``settle`` and ``ack_grace`` in seconds."""
     runs: list[Run] = []
+    conversations: list[tuple[str, list[Envelope], list[Envelope]]] = []
     with tempfile.TemporaryDirectory(prefix="bench-bandwidth-") as temporary:
         directory = Path(temporary)
         async with WakuNode(_service_config(directory)) as service:
@@ -391,8 +415,20 @@ async def run_bandwidth(
                 ):
                     await _warm_up_pystatus(a, b)
                     for size in sizes:
+                        run, sent, acks = await _pystatus_run(
+                            "pystatus relay", a, b, size, count, settle
+                        )
+                        runs.append(run)
+                        conversations.append((size, sent, acks))
+                for index, (size, sent, acks) in enumerate(conversations):
+                    fresh = directory / f"replay-{index}"
+                    fresh.mkdir()
+                    async with (
+                        WakuNode(_service_config(fresh)) as replayer,
+                        _relay_peer(replayer),
+                    ):
                         runs.append(
-                            await _pystatus_run("pystatus relay", a, b, size, count, settle)
+                            await replay(replayer, size, count, sent, acks, settle, _limit(count))
                         )
             if statusgo is None:
                 return runs

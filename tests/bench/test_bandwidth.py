@@ -6,7 +6,7 @@ import pytest
 
 from bench.bandwidth import run_bandwidth
 from bench.bandwidth_report import GROUPS, Run, bandwidth_table, comparisons, grouped
-from pystatus.p2p.bandwidth import OVERHEAD
+from pystatus.p2p.bandwidth import OVERHEAD, Bytes
 from tests.interop.statusgo_peer import require_statusgo
 
 RELAY = "/vac/waku/relay/2.0.0"
@@ -26,9 +26,9 @@ def _check_sums(run: Run) -> None:
         )
 
 
-async def test_relay_runs_measure_every_message() -> None:
+async def test_relay_and_light_runs_measure_every_message() -> None:
     runs = await run_bandwidth(2, ("short",), statusgo=None, settle=0.2)
-    (run,) = runs
+    run, light = runs
     assert run.failure is None
     assert (run.delivered, run.acknowledged) == (2, 2)
     assert run.payload > 0
@@ -43,8 +43,17 @@ async def test_relay_runs_measure_every_message() -> None:
         "/ipfs/id/1.0.0",
         "/vac/waku/metadata/1.0.0",
     }
+    # The same conversation through two light clients: no relay, light push out, filter in.
+    assert light.failure is None
+    assert (light.delivered, light.payload) == (2, run.payload)
+    assert light.sender is not None and light.receiver is not None
+    _check_sums(light)
+    assert light.sender.bandwidth[RELAY] == light.receiver.bandwidth[RELAY] == Bytes()
+    assert sum(light.sender.bandwidth[codec].outbound for codec in LIGHTPUSH) >= run.payload
+    assert light.receiver.bandwidth[FILTER_PUSH].inbound >= run.payload
     table = bandwidth_table(runs)
-    assert table.row_count == 2 and len(table.columns) == 7 + len(GROUPS)
+    assert table.row_count == 4 and len(table.columns) == 7 + len(GROUPS)
+    assert any("light" in line for line in comparisons(runs))
 
 
 @pytest.mark.timeout(300)

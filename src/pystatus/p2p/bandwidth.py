@@ -110,9 +110,11 @@ class Bandwidth:
         return Bandwidth({k: self[k] + other[k] for k in keys})
 
     def __sub__(self, other: Bandwidth) -> Bandwidth:
-        """The traffic between two snapshots of the same counter (``later - earlier``)."""
+        """The traffic between two snapshots of the same counter (``later - earlier``);
+        buckets without any are left out."""
         keys = self.buckets.keys() | other.buckets.keys()
-        return Bandwidth({k: self[k] - other[k] for k in keys})
+        difference = {k: self[k] - other[k] for k in keys}
+        return Bandwidth({k: v for k, v in difference.items() if v != Bytes()})
 
 
 _COUNTERS: dict[tuple[str, bool], Counter] = {}
