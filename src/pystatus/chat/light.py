@@ -237,13 +237,14 @@ class LightTransport:
             self._tasks.spawn(self._dial(name), name=f"light dial {name}")
 
     async def stop(self) -> None:
-        """Stop, first telling the filter nodes that hold our subscriptions to drop them
-        (best effort, as go-waku's cleanup: a node that does not answer soon is left to
-        expire them)."""
+        """Stop, first telling the filter nodes still connected to drop our subscriptions
+        (best effort, as go-waku's cleanup; every connected one, since a subscribe may have
+        been answered after we stopped listening for the answer: a node that does not answer
+        soon is left to expire them)."""
         self._running = False
         await self._tasks.cancel_all()
-        holding = [name for name, held in self.plan.subscriptions().items() if held]
-        await asyncio.gather(*(self._unsubscribe_all(name) for name in holding))
+        connected = [name for name, addr in self._filter_addrs.items() if self._live(addr)]
+        await asyncio.gather(*(self._unsubscribe_all(name) for name in connected))
 
     async def _unsubscribe_all(self, name: str) -> None:
         try:
@@ -274,7 +275,7 @@ class LightTransport:
 
     def connected(self) -> bool:
         """A light-push node answered its last request or dial and is still connected."""
-        return any(self._live(name) for name in self.push_nodes.answered())
+        return any(self._live(self._push_addrs[name]) for name in self.push_nodes.answered())
 
     async def publish(self, pubsub_topic: str, message: WakuMessage) -> Published:
         """Light-push ``message`` to the first node that takes it (``push_peers`` of them),
@@ -426,8 +427,8 @@ class LightTransport:
 
     # -- connections ----------------------------------------------------------------------
 
-    def _live(self, name: str) -> bool:
-        return any(not c.is_closed for c in self.host.connections(self._push_addrs[name].peer_id))
+    def _live(self, addr: Multiaddr) -> bool:
+        return any(not c.is_closed for c in self.host.connections(addr.peer_id))
 
     def _on_connected(self, connection: Connection) -> None:
         name = str(connection.remote_peer)
