@@ -8,9 +8,11 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -477,6 +479,11 @@ def version() -> None:
     print(__version__)
 
 
+EXIT_GRACE = 2.0
+"""Seconds a finished command waits for threads left running (a database connection a failed
+start never closed) before it exits without them: a failure must never turn into a hang."""
+
+
 def main() -> None:
     """The `pystatus` command. Exit codes: 0 success, 1 runtime failure (one line on stderr,
     no traceback), 2 usage error (a bad flag or value). ``PYSTATUS_TRACEBACK=1`` lets an
@@ -487,25 +494,44 @@ def main() -> None:
     except nwaku_args.UnsupportedFlag as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise SystemExit(2) from None
+    code: int | str | None = 0
     try:
         app(args)
+    except SystemExit as exc:  # how click ends every command, 0 included
+        code = exc.code
     except ConfigError as exc:  # a value checked past the commands' own handlers
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise SystemExit(2) from None
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        code = 2
     except (PystatusError, OSError) as exc:
         text = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
         console.print(f"[red]error:[/red] {escape(text)}", highlight=False)
-        raise SystemExit(1) from None
+        code = 1
     except Exception as exc:
         if os.environ.get("PYSTATUS_TRACEBACK"):
             raise
         # Third-party errors that escaped their layer's translation (a database that cannot
         # be written, ...): one line, its type saying where to look.
-        console.print(
-            f"[red]error:[/red] {escape(f'{type(exc).__module__}.{type(exc).__name__}: {exc}')}",
-            highlight=False,
-        )
-        raise SystemExit(1) from None
+        what = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
+        console.print(f"[red]error:[/red] {escape(what)}", highlight=False)
+        code = 1
+    _exit(code)
+
+
+def _exit(code: int | str | None) -> NoReturn:
+    """Exit with ``code``; threads still running after :data:`EXIT_GRACE` are left behind
+    (``os._exit``) rather than waited for forever by the interpreter's shutdown."""
+    deadline = time.monotonic() + EXIT_GRACE
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not current and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() and not t.daemon and t is not current for t in threading.enumerate()):
+        if isinstance(code, str):
+            print(code, file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else 1 if code else 0)
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

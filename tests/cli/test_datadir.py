@@ -1,0 +1,342 @@
+"""One process per data dir, as users meet it: real `pystatus` processes on one data dir, one
+killed with SIGKILL and the dir used again, unusable data dirs, the node's peer id across
+restarts, and /chat/v1/events numbers across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pystatus.chat.account import Account
+from pystatus.chat.keystore import ScryptParams
+from pystatus.node.datadir import LOCK_FILE, NODEKEY_FILE
+
+PYSTATUS = str(Path(sys.executable).parent / "pystatus")
+PASSWORD = "datadir password"
+FAST = ScryptParams(n=1 << 10)
+AT_ONCE = 15.0
+"""Seconds a refused command may take: starting Python and importing pystatus is most of it
+(about 1.5 s here); one that waited for its peer would take 20 s (the mesh), or forever."""
+NOBODY = "/ip4/127.0.0.1/tcp/9/p2p/16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ"
+NODEKEY = "0b" * 32
+NODEKEY_PEER = "16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ"
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYSTATUS_PASSWORD": PASSWORD}
+
+
+async def _start(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        PYSTATUS,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=_env(),
+    )
+
+
+async def _line(process: asyncio.subprocess.Process, prefix: str, deadline: float = 30) -> str:
+    assert process.stdout is not None
+    async with asyncio.timeout(deadline):
+        while line := (await process.stdout.readline()).decode():
+            if line.startswith(prefix):
+                return line.strip()
+    raise AssertionError(f"no line starting with {prefix!r}")
+
+
+async def _stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    """Ctrl-C, then SIGKILL if it lingers; its exit code and what it printed on stderr."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        async with asyncio.timeout(15):
+            _, stderr = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        _, stderr = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, stderr.decode()
+
+
+async def _run(
+    *args: str, command: list[str] | None = None, preexec: Callable[[], None] | None = None
+) -> tuple[int, str, str]:
+    """Run a command to its end within :data:`AT_ONCE`; exit code, stdout, stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *(command or [PYSTATUS]),
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=_env(),
+        preexec_fn=preexec,
+    )
+    try:
+        async with asyncio.timeout(AT_ONCE):
+            stdout, stderr = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+def _one_line(stderr: str) -> str:
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def _flat(text: str) -> str:
+    """Text with the line breaks a console of fixed width may put in, taken out."""
+    return " ".join(text.split())
+
+
+def _account(data_dir: Path) -> Account:
+    account, _ = Account.create(data_dir / "account", PASSWORD, params=FAST)
+    return account
+
+
+def _chat(command: str, data_dir: Path) -> tuple[str, ...]:
+    return ("chat", command, f"--data-dir={data_dir}", f"--staticnode={NOBODY}")
+
+
+def _node(data_dir: Path, *more: str) -> tuple[str, ...]:
+    return ("node", f"--data-dir={data_dir}", "--listen-address=127.0.0.1", "--tcp-port=0", *more)
+
+
+async def test_a_second_process_is_refused_and_a_killed_one_leaves_no_lock(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "alice"
+    _account(data_dir)
+    bob = _account(tmp_path / "bob")
+    holder = await _start(*_node(data_dir, "--chat"))
+    try:
+        peer_id = (await _line(holder, "pystatus ")).rsplit(" ", 1)[-1]
+        in_use = f"data dir {data_dir} is in use by pid {holder.pid}"
+        ours = [
+            _node(data_dir),
+            _node(data_dir, "--chat"),
+            ("account", "create", f"--data-dir={data_dir}"),
+            ("account", "restore", f"--data-dir={data_dir}"),
+        ]
+        chats = [
+            _chat("watch", data_dir),
+            (*_chat("send", data_dir), "--to", bob.chat_key, "--text", "hello"),
+            ("chat", "contacts", f"--data-dir={data_dir}"),
+        ]
+        for args in ours + chats:  # one at a time: each within AT_ONCE even on a busy machine
+            code, _, stderr = await _run(*args)
+            assert code == 1, (args, stderr)
+            if args in ours:
+                assert _one_line(stderr) == f"error: {in_use}", args
+            else:  # pystatus.cli.chat prints errors through its own console
+                assert "Traceback" not in stderr and in_use in _flat(stderr), (args, stderr)
+        # `account show` reads the keystore's public part only: no lock wanted.
+        code, stdout, _ = await _run("account", "show", f"--data-dir={data_dir}")
+        assert code == 0 and "chat key" in stdout
+    finally:
+        holder.kill()  # SIGKILL: no clean-up of ours runs
+        await holder.communicate()
+    again = await _start(*_node(data_dir, "--chat"))
+    try:
+        assert (await _line(again, "pystatus ")).endswith(f" peer id {peer_id}")
+    finally:
+        assert (await _stop(again))[0] == 0
+
+
+async def test_the_node_key_is_kept_unless_nodekey_is_given(tmp_path: Path) -> None:
+    data_dir = tmp_path / "node"
+    peer_ids = []
+    for _ in range(2):
+        node = await _start(*_node(data_dir))
+        try:
+            assert await _line(node, "data dir ") == (
+                f"data dir {data_dir} (node key from {data_dir}/{NODEKEY_FILE})"
+            )
+            peer_ids.append((await _line(node, "pystatus ")).rsplit(" ", 1)[-1])
+        finally:
+            assert (await _stop(node))[0] == 0
+    assert peer_ids[0] == peer_ids[1]
+    kept = (data_dir / NODEKEY_FILE).read_bytes()
+    assert stat.S_IMODE((data_dir / NODEKEY_FILE).stat().st_mode) == 0o600
+    node = await _start(*_node(data_dir, f"--nodekey={NODEKEY}"))
+    try:
+        assert (await _line(node, "pystatus ")).endswith(f" peer id {NODEKEY_PEER}")
+    finally:
+        code, stderr = await _stop(node)
+    assert code == 0
+    assert (data_dir / NODEKEY_FILE).read_bytes() == kept  # --nodekey wins and is not written
+    assert NODEKEY not in stderr
+
+
+def _full() -> None:
+    """In the child: every write past the first byte of a file fails with EFBIG, as on a full
+    disk (Python ignores SIGXFSZ, so the write fails instead of killing the process)."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+def _nearly_full() -> None:
+    """Room for the lock file and the node key, not for a chat database."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+async def test_a_file_where_the_data_dir_should_be_gives_one_line(tmp_path: Path) -> None:
+    where = tmp_path / "file"
+    where.write_text("")
+    commands = [
+        (_node(where), f"error: data dir {where} is not a directory"),
+        (_node(where / "below"), f"error: data dir {where}/below: cannot create it: "),
+        (("account", "create", f"--data-dir={where}"), f"data dir {where} is not a directory"),
+    ]
+    results = await asyncio.gather(*(_run(*args) for args, _ in commands))
+    for (args, expected), (code, _, stderr) in zip(commands, results, strict=True):
+        assert code == 1, (args, stderr)
+        assert expected in _one_line(stderr), args
+    code, _, stderr = await _run("chat", "watch", f"--data-dir={where}", f"--staticnode={NOBODY}")
+    assert code == 1 and "Traceback" not in stderr
+    assert f"data dir {where} is not a directory" in _flat(stderr)
+
+
+async def test_a_full_data_dir_gives_one_line_and_no_hang(tmp_path: Path) -> None:
+    code, _, stderr = await _run(*_node(tmp_path / "full"), preexec=_full)
+    assert code == 1
+    assert _one_line(stderr) == (
+        f"error: data dir {tmp_path / 'full'}: cannot write its lock file: File too large"
+    )
+    code, _, stderr = await _run("account", "create", f"--data-dir={tmp_path}/new", preexec=_full)
+    assert code == 1 and "File too large" in _one_line(stderr)
+    # The lock and the key fit, the chat database does not: the start fails, the command ends.
+    data_dir = tmp_path / "nearly"
+    bob = _account(tmp_path / "bob")
+    _account(data_dir)
+    for args in [
+        _node(data_dir, "--chat"),
+        (*_chat("send", data_dir), "--to", bob.chat_key, "--text", "hello", "--timeout=60"),
+    ]:
+        code, _, stderr = await _run(*args, preexec=_nearly_full)
+        assert code == 1, (args, stderr)
+        assert "Traceback" not in stderr, args
+
+
+def _read_only_command(data_dir: Path) -> list[str] | None:
+    """A command prefix that runs pystatus with ``data_dir`` read-only, or None if this machine
+    cannot: chmod when not root; as root (chmod binds no one) a read-only bind mount in a
+    mount namespace of the child's own, gone when it exits."""
+    if os.geteuid() != 0:
+        data_dir.chmod(0o500)
+        (data_dir / "account").chmod(0o500)
+        return [PYSTATUS]
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    probe = subprocess.run(
+        [unshare, "-m", "sh", "-c", script, str(data_dir), "true"],
+        capture_output=True,
+        timeout=10,
+        check=False,
+    )
+    if probe.returncode != 0:
+        return None
+    return [unshare, "-m", "sh", "-c", script, str(data_dir), PYSTATUS]
+
+
+async def test_a_read_only_data_dir_gives_one_line(tmp_path: Path) -> None:
+    data_dir = tmp_path / "ro"
+    _account(data_dir)
+    command = _read_only_command(data_dir)
+    if command is None:
+        print("root without mount namespaces: no way to make a directory read-only here")
+        pytest.skip("root without mount namespaces: no way to make a directory read-only here")
+    try:
+        code, _, stderr = await _run(*_node(data_dir, "--chat"), command=command)
+        assert code == 1
+        assert _one_line(stderr).startswith(f"error: data dir {data_dir}: cannot open its lock")
+        code, _, stderr = await _run(
+            "chat", "watch", f"--data-dir={data_dir}", f"--staticnode={NOBODY}", command=command
+        )
+        assert code == 1 and "Traceback" not in stderr
+        assert f"data dir {data_dir}: cannot open its lock file" in _flat(stderr)
+    finally:
+        data_dir.chmod(0o700)
+        (data_dir / "account").chmod(0o700)
+
+
+def _modes(root: Path) -> dict[str, int]:
+    found = {".": stat.S_IMODE(root.stat().st_mode)}
+    for path in root.rglob("*"):
+        found[str(path.relative_to(root))] = stat.S_IMODE(path.lstat().st_mode)
+    return found
+
+
+async def test_event_numbers_go_on_after_a_restart(tmp_path: Path) -> None:
+    data_dir = tmp_path / "alice"
+    _account(data_dir)
+    (data_dir / "account" / "keystore.json").chmod(0o644)  # as older versions left it
+    bob = _account(tmp_path / "bob")
+    args = _node(data_dir, "--chat", "--rest", "--rest-port=0")
+
+    async def contact_event(api: httpx.AsyncClient, verb: str, since: int) -> dict[str, object]:
+        """Ask bob to be a contact or take it back; the event it makes, and the next number."""
+        body = {"text": "hi"} if verb == "request" else None
+        ask = await api.post(f"/chat/v1/contacts/{bob.chat_key}/{verb}", json=body)
+        assert ask.status_code == 200, ask.text
+        answer = (await api.get("/chat/v1/events", params={"since": since, "wait": 10})).json()
+        assert [e["kind"] for e in answer["events"]] == ["contact"], answer
+        return dict(answer["events"][0]) | {"next": answer["next"]}
+
+    node = await _start(*args)
+    try:
+        url = (await _line(node, "REST API on ")).removeprefix("REST API on ")
+        async with httpx.AsyncClient(base_url=url, timeout=20) as api:
+            first = await contact_event(api, "request", 0)
+            assert first["seq"] == 1 and first["next"] == 2
+    finally:
+        node.kill()  # no clean shutdown: what is kept must already be on disk
+        await node.communicate()
+    node = await _start(*args)
+    try:
+        url = (await _line(node, "REST API on ")).removeprefix("REST API on ")
+        async with httpx.AsyncClient(base_url=url, timeout=20) as api:
+            nothing_old = (await api.get("/chat/v1/events", params={"since": 0})).json()
+            assert nothing_old["events"] == [] and nothing_old["next"] > 2
+            after = await contact_event(api, "retract", 2)  # the client last saw "next": 2
+            assert int(str(after["seq"])) > 2
+            assert after["next"] == int(str(after["seq"])) + 1
+    finally:
+        assert (await _stop(node))[0] == 0
+    modes = _modes(data_dir)
+    assert {"nodekey", LOCK_FILE, "account/chat.sqlite3", "account/events.seq"} <= set(modes)
+    assert {name: mode for name, mode in modes.items() if mode not in (0o600, 0o700)} == {}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("node", "--tcp-port=many"),
+        ("node", "--chat=perhaps"),
+        ("account", "create", "--no-such-flag"),
+        ("chat", "send", "--text", "no recipient"),
+        ("store", "query"),
+    ],
+)
+async def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
+    code, _, stderr = await _run(*args)
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
