@@ -6,6 +6,7 @@ lost; a service node that dropped the connection and forgot us is subscribed at 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -304,3 +305,31 @@ async def test_stop_unsubscribes(tmp_path: Path) -> None:
             and not s.filter_server.subscriptions.criteria_of(light_node.peer_id)
             for s in services
         )
+
+
+async def test_restarted_service_node_is_subscribed_at_again(tmp_path: Path) -> None:
+    """The service node restarts on the same key and port: the light client notices the lost
+    connection, dials it again after its back-off, and subscribes there anew."""
+    config = _service_config(tmp_path, 0)
+    async with contextlib.AsyncExitStack() as stack:
+        service = await stack.enter_async_context(WakuNode(config))
+        light, got, light_node = await stack.enter_async_context(
+            _light([service], [service], [service])
+        )
+        light.listen(TOPIC, [CONTENT])
+        await wait_for(lambda: _holders([service], light_node) == [service], what="subscribed")
+        port = int(_addr(service).value_for("tcp") or 0)
+        await service.stop()
+        restarted = await stack.enter_async_context(
+            WakuNode(dataclasses.replace(config, tcp_port=port))
+        )
+        assert restarted.peer_id == service.peer_id
+        await wait_for(
+            lambda: _holders([restarted], light_node) == [restarted],
+            timeout=15,
+            what="subscribed at the restarted node",
+        )
+        # with no relay peer the node cannot publish by light push, but it pushes what it
+        # relays itself to its filter subscribers
+        await restarted.publish(TOPIC, _message("after restart"))
+        await wait_for(lambda: _payloads(got) == [b"after restart"], what="delivered")
