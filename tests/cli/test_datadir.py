@@ -33,8 +33,8 @@ NODEKEY = "0b" * 32
 NODEKEY_PEER = "16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ"
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYSTATUS_PASSWORD": PASSWORD}
+def _env(password: str = PASSWORD) -> dict[str, str]:
+    return {**os.environ, "PYSTATUS_PASSWORD": password}
 
 
 async def _start(*args: str) -> asyncio.subprocess.Process:
@@ -71,7 +71,10 @@ async def _stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
 
 
 async def _run(
-    *args: str, command: list[str] | None = None, preexec: Callable[[], None] | None = None
+    *args: str,
+    command: list[str] | None = None,
+    preexec: Callable[[], None] | None = None,
+    password: str = PASSWORD,
 ) -> tuple[int, str, str]:
     """Run a command to its end within :data:`AT_ONCE`; exit code, stdout, stderr."""
     process = await asyncio.create_subprocess_exec(
@@ -80,7 +83,7 @@ async def _run(
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=_env(),
+        env=_env(password),
         preexec_fn=preexec,
     )
     try:
@@ -340,3 +343,14 @@ async def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     code, _, stderr = await _run(*args)
     assert code == 2, stderr
     assert "Traceback" not in stderr
+
+
+async def test_bad_account_input_exits_2_and_a_taken_one_1(tmp_path: Path) -> None:
+    data_dir = f"--data-dir={tmp_path / 'account'}"
+    code, _, stderr = await _run("account", "restore", data_dir)  # stdin: no phrase at all
+    assert code == 2 and "not a valid recovery phrase" in _one_line(stderr)
+    code, _, stderr = await _run("account", "create", data_dir, password="short")
+    assert code == 2 and "at least 6 characters" in _one_line(stderr)
+    _account(tmp_path / "account")
+    code, _, stderr = await _run("account", "create", data_dir)
+    assert code == 1 and "already holds an account" in _one_line(stderr)

@@ -19,7 +19,8 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from pystatus.chat.account import Account
+from pystatus.chat.account import MIN_PASSWORD_LENGTH, Account
+from pystatus.chat.errors import InvalidMnemonic
 from pystatus.errors import PystatusError
 from pystatus.node.config import default_data_dir
 from pystatus.node.datadir import lock_data_dir, unusable, use_private_umask
@@ -74,13 +75,22 @@ def _show(account: Account) -> None:
     console.print(f"directory       {account.directory}")
 
 
+def _new_password(given: str | None) -> str:
+    """The new account's password; too short is a usage error (exit code 2)."""
+    password = password_or_prompt(given, confirm=True)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors.print(f"[red]error:[/red] a password has at least {MIN_PASSWORD_LENGTH} characters")
+        raise typer.Exit(2)
+    return password
+
+
 @account_app.command()
 def create(data_dir: DataDir = None, password: Password = None) -> None:
     """Create an account from a new 12-word recovery phrase."""
     try:
         directory = account_directory(data_dir)
         try:
-            account, phrase = Account.create(directory, password_or_prompt(password, confirm=True))
+            account, phrase = Account.create(directory, _new_password(password))
         except OSError as exc:
             raise unusable(directory.parent, "write the account", exc) from None
     except PystatusError as exc:
@@ -92,7 +102,9 @@ def create(data_dir: DataDir = None, password: Password = None) -> None:
 
 @account_app.command()
 def restore(data_dir: DataDir = None, password: Password = None) -> None:
-    """Restore an account from its recovery phrase (prompted, or read from standard input)."""
+    """Restore an account from its recovery phrase (prompted, or read from standard input).
+
+    Exit code 2 for a phrase that is not one (word list, checksum) or a short password."""
     try:
         # The lock first: someone told the data dir is busy has not typed a phrase for nothing.
         directory = account_directory(data_dir)
@@ -101,9 +113,12 @@ def restore(data_dir: DataDir = None, password: Password = None) -> None:
         else:
             phrase = sys.stdin.readline()
         try:
-            account = Account.restore(directory, phrase, password_or_prompt(password, confirm=True))
+            account = Account.restore(directory, phrase, _new_password(password))
         except OSError as exc:
             raise unusable(directory.parent, "write the account", exc) from None
+    except InvalidMnemonic as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     except PystatusError as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
