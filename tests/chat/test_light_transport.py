@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 
 from pystatus.chat.light import LightConfig, LightTransport
 from pystatus.chat.light_core import LightClientError
-from pystatus.chat.transport import Received, TransportError
+from pystatus.chat.transport import Received, Transport, TransportError
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
 from pystatus.p2p.multiaddr import Multiaddr
@@ -28,6 +28,10 @@ from tests.p2p.hosts import wait_for, within
 TOPIC = "/waku/2/rs/16/32"
 CONTENT = "/waku/1/0x01020304/rfc26"
 FAST = LightConfig(ping_interval=1.0, ping_timeout=1.0, request_timeout=3.0, retry_min=0.5)
+
+
+def _is_a_transport(light: LightTransport) -> Transport:
+    return light  # mypy checks that LightTransport meets the Transport protocol
 
 
 def _service_config(tmp_path: Path, index: int) -> NodeConfig:

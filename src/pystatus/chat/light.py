@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge
 
+from pystatus.chat.history import StoreSource
 from pystatus.chat.light_core import (
     FILTER_PEERS,
     PING_INTERVAL,
@@ -205,7 +206,7 @@ class LightTransport:
             retry_min=self.config.retry_min,
         )
         self.push_nodes = ServiceNodes(list(self._push_addrs), retry_min=self.config.retry_min)
-        self.store: FailoverStore | None = None
+        self.store: StoreSource | None = None
         if storenodes:
             if store_client is None:
                 raise LightClientError("store nodes given without a store client")
