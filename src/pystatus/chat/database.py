@@ -1,110 +1,94 @@
-"""The account's own database (SQLite): chats, contacts and messages, bodies sealed.
+"""The account's own database: chats, contacts and messages, the whole file encrypted with
+SQLCipher under the account's database key (EIP-1581's m/43'/60'/1581'/1'/0), as status-go keeps
+its own (see :mod:`pystatus.chat.database_schema` for the cipher settings, file modes and
+schema versions), with full-text search over message texts.
 
-Message bodies are sealed with AES-256-GCM under the account's database key (EIP-1581's
-m/43'/60'/1581'/1'/0), bound to the message id, so the file alone reveals who talked when but
-not what was said. An edit replaces a message's sealed body with the edited one.
+Bodies are no longer sealed one by one (schema version 2 opened the sealed ones): the file's
+encryption covers them under the same key, and the search index must hold message texts in
+the clear inside it anyway, so a second seal would hide nothing from anyone who cannot open the
+file and would cost an AES-GCM pass per row read.
 
 Besides messages: each contact's contact-request state (status-go's ``Contact`` fields, as
 JSON), display name and the clock it was learnt at; whether a 1:1 chat is active or sits in
 "requests"; which messages are edited, deleted and pinned.
+
+Every SQLite failure leaves this module as :class:`DatabaseError` (a ``ChatError``).
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from prometheus_client import Counter
 
+from pystatus.chat.database_records import (
+    Batch,
+    Chat,
+    ChatRow,
+    ContactRecord,
+    EditRecord,
+    OutboxEntry,
+    PinRecord,
+    StoredMessage,
+    StoredReaction,
+)
+from pystatus.chat.database_schema import (
+    DATABASE_FAILURES,
+    SQLITE_ERRORS,
+    DatabaseError,
+    connect,
+    message_text,
+)
 from pystatus.errors import ChatError
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS chats (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    name TEXT NOT NULL,
-    last_clock INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS contacts (
-    chat_key TEXT PRIMARY KEY,
-    added_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS messages (
-    id TEXT PRIMARY KEY,
-    chat_id TEXT NOT NULL,
-    author TEXT NOT NULL,
-    clock INTEGER NOT NULL,
-    timestamp INTEGER NOT NULL,
-    body BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_by_chat ON messages (chat_id, clock);
-CREATE INDEX IF NOT EXISTS messages_by_clock ON messages (clock);
-CREATE TABLE IF NOT EXISTS reactions (
-    message_id TEXT NOT NULL,
-    author TEXT NOT NULL,
-    type INTEGER NOT NULL,
-    clock INTEGER NOT NULL,
-    retracted INTEGER NOT NULL,
-    PRIMARY KEY (message_id, author, type)
-);
-CREATE TABLE IF NOT EXISTS device_state (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    sealed BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    sync_id BLOB NOT NULL,
-    peer BLOB NOT NULL,
-    message_id TEXT NOT NULL,
-    group_id BLOB NOT NULL,
-    timestamp INTEGER NOT NULL,
-    body BLOB NOT NULL,
-    PRIMARY KEY (sync_id, peer)
-);
-CREATE TABLE IF NOT EXISTS sync_state (
-    key TEXT PRIMARY KEY,
-    sealed BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS pins (
-    chat_id TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    pinned INTEGER NOT NULL,
-    clock INTEGER NOT NULL,
-    author TEXT NOT NULL,
-    PRIMARY KEY (chat_id, message_id)
-);
-"""
-MIGRATIONS = (
-    # Outgoing messages' delivery status (NULL for received ones).
-    ("messages", "status", "ALTER TABLE messages ADD COLUMN status TEXT"),
-    # The clock of the edit the body comes from (0: never edited), and deletion for everyone.
-    (
-        "messages",
-        "edited_at",
-        "ALTER TABLE messages ADD COLUMN edited_at INTEGER NOT NULL DEFAULT 0",
-    ),
-    ("messages", "deleted", "ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0"),
-    # A 1:1 chat with someone we have not added sits in "requests" (status-go's Chat.Active).
-    ("chats", "active", "ALTER TABLE chats ADD COLUMN active INTEGER NOT NULL DEFAULT 1"),
-    # Contact requests: the state machine's fields as JSON (NULL: nothing happened yet).
-    ("contacts", "request_state", "ALTER TABLE contacts ADD COLUMN request_state TEXT"),
-    (
-        "contacts",
-        "display_name",
-        "ALTER TABLE contacts ADD COLUMN display_name TEXT NOT NULL DEFAULT ''",
-    ),
-    # The clock of the message the display name came from.
-    (
-        "contacts",
-        "name_clock",
-        "ALTER TABLE contacts ADD COLUMN name_clock INTEGER NOT NULL DEFAULT 0",
-    ),
-)
-NONCE_SIZE = 12
-STATE_ID = "device-state"
+__all__ = [
+    "Batch",
+    "Chat",
+    "ChatDatabase",
+    "ChatRow",
+    "ContactRecord",
+    "DatabaseError",
+    "EditRecord",
+    "InvalidSearch",
+    "OutboxEntry",
+    "PinRecord",
+    "StoredMessage",
+    "StoredReaction",
+]
+
+MAX_SEARCH_LIMIT = 500
+MAX_QUERY_LENGTH = 1_000  # characters
+SEARCHES = Counter("chat_searches", "Message searches, by result (ok, invalid)", ["result"])
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class InvalidSearch(ChatError):
+    """A search query or limit this database does not take (empty, too long, not text)."""
+
+
+def _translated(
+    method: Callable[Concatenate[ChatDatabase, _P], Coroutine[Any, Any, _T]],
+) -> Callable[Concatenate[ChatDatabase, _P], Coroutine[Any, Any, _T]]:
+    """Turn SQLite's (and SQLCipher's) errors into :class:`DatabaseError`, counted."""
+
+    async def wrapper(self: ChatDatabase, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return await method(self, *args, **kwargs)
+        except SQLITE_ERRORS as exc:
+            DATABASE_FAILURES.labels(reason="sqlite").inc()
+            raise DatabaseError(f"the chat database failed: {exc}") from exc
+
+    functools.update_wrapper(wrapper, method)
+    return wrapper
+
+
 _MESSAGES = (
     "SELECT m.id, m.chat_id, m.author, m.clock, m.timestamp, m.body, m.status, m.edited_at,"
     " m.deleted, coalesce(p.pinned, 0) FROM messages m"
@@ -112,150 +96,32 @@ _MESSAGES = (
 )
 
 
-class DatabaseError(ChatError):
-    """The chat database could not be read or written, or a sealed body does not open."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    id: str
-    chat_id: str
-    author: str
-    clock: int
-    timestamp: int
-    body: bytes
-    """The ChatMessage; once edited, the edited one."""
-    status: str | None = None
-    edited_at: int = 0
-    """The clock of the edit that gave ``body`` (0: never edited)."""
-    deleted: bool = False
-    pinned: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    """A message waiting for a peer's data sync acknowledgement."""
-
-    sync_id: bytes
-    peer: bytes
-    message_id: str
-    group_id: bytes
-    timestamp: int
-    body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRow:
-    """A chat to create, or to make active: ``active`` False only creates it inactive
-    (a chat never falls back into requests by an upsert)."""
-
-    id: str
-    kind: str
-    name: str
-    active: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class ContactRecord:
-    chat_key: str
-    added_at: int
-    """When the contact was first seen or added (ns since the epoch)."""
-    request_state: str
-    """The contact-request state, JSON (see :mod:`pystatus.chat.contacts`)."""
-    display_name: str = ""
-    name_clock: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class EditRecord:
-    message_id: str
-    body: bytes
-    """The edited ChatMessage."""
-    clock: int
-
-
-@dataclass(frozen=True, slots=True)
-class PinRecord:
-    chat_id: str
-    message_id: str
-    pinned: bool
-    clock: int
-    author: str
-
-
-@dataclass(slots=True)
-class Batch:
-    """Everything one commit writes."""
-
-    messages: list[StoredMessage | StoredReaction] = field(default_factory=list)
-    device_state: bytes | None = None
-    outbox_added: list[OutboxEntry] = field(default_factory=list)
-    outbox_removed: list[tuple[bytes, bytes]] = field(default_factory=list)
-    statuses: list[tuple[str, str]] = field(default_factory=list)
-    sync_state: dict[str, bytes] = field(default_factory=dict)
-    chats: list[ChatRow] = field(default_factory=list)
-    contacts: list[ContactRecord] = field(default_factory=list)
-    edits: list[EditRecord] = field(default_factory=list)
-    """Applied only when newer than the message's last edit."""
-    deletes: list[str] = field(default_factory=list)
-    pins: list[PinRecord] = field(default_factory=list)
-    """Applied only when newer than the chat's last pin of that message."""
-
-    def merge(self, other: Batch) -> None:
-        """Take ``other``'s chats, contacts, edits, deletes, pins and sync state (not its
-        messages: a commit reports on those one by one, in order)."""
-        if other.messages:
-            raise ValueError("messages are not merged")
-        self.outbox_added += other.outbox_added
-        self.outbox_removed += other.outbox_removed
-        self.statuses += other.statuses
-        self.sync_state.update(other.sync_state)
-        self.chats += other.chats
-        self.contacts += other.contacts
-        self.edits += other.edits
-        self.deletes += other.deletes
-        self.pins += other.pins
-
-
-@dataclass(frozen=True, slots=True)
-class StoredReaction:
-    message_id: str
-    author: str
-    type: int
-    clock: int
-    retracted: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Chat:
-    id: str
-    kind: str
-    name: str
-    last_clock: int
-    active: bool = True
-    """False: a 1:1 chat in "requests" (someone we have not added wrote first)."""
-
-
 class ChatDatabase:
+    """The chat database of one account at ``path``, opened under its 32-byte database key.
+
+    Every method raises :class:`DatabaseError` on SQLite's failures; :meth:`open` raises it
+    too when the key does not open the file or the schema is newer than this code."""
+
     def __init__(self, path: Path, key: bytes) -> None:
         self.path = path
-        self._aead = AESGCM(key)
+        self._key = key
         self._db: aiosqlite.Connection | None = None
 
+    def __repr__(self) -> str:
+        return f"ChatDatabase({str(self.path)!r})"  # never the key
+
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        # WAL with NORMAL: a committed message survives the process being killed (the OS
-        # holds the log); only a power cut may lose the last commits.
-        await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._db.executescript(SCHEMA)
-        for table, column, statement in MIGRATIONS:
-            async with self._db.execute(f"PRAGMA table_info({table})") as rows:
-                columns = {str(row[1]) async for row in rows}
-            if column not in columns:
-                await self._db.execute(statement)
-        await self._db.commit()
+        """Open (creating, encrypting a plain file from older pystatus, migrating) the
+        database; the blocking part runs on a worker thread."""
+        path, key = self.path, self._key
+        try:
+            # Opened before aiosqlite takes it, so a failure leaves no connection thread
+            # behind (aiosqlite's own would outlive the event loop).
+            connection = await asyncio.to_thread(connect, path, key)
+        except SQLITE_ERRORS as exc:
+            DATABASE_FAILURES.labels(reason="sqlite").inc()
+            raise DatabaseError(f"the chat database {path} does not open: {exc}") from exc
+        self._db = await aiosqlite.Connection(lambda: connection, iter_chunk_size=64)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -268,16 +134,7 @@ class ChatDatabase:
             raise DatabaseError("the chat database is not open")
         return self._db
 
-    def _seal(self, message_id: str, body: bytes) -> bytes:
-        nonce = secrets.token_bytes(NONCE_SIZE)
-        return nonce + self._aead.encrypt(nonce, body, message_id.encode())
-
-    def _open(self, message_id: str, sealed: bytes) -> bytes:
-        try:
-            return self._aead.decrypt(sealed[:NONCE_SIZE], sealed[NONCE_SIZE:], message_id.encode())
-        except InvalidTag:
-            raise DatabaseError(f"message {message_id} does not open with this key") from None
-
+    @_translated
     async def upsert_chat(self, chat_id: str, kind: str, name: str, *, active: bool = True) -> None:
         """Create a chat; ``active``: make it active too (out of requests) if it was not."""
         if await self._upsert_chat(ChatRow(chat_id, kind, name, active)):
@@ -291,6 +148,7 @@ class ChatDatabase:
         )
         return bool(cursor.rowcount)
 
+    @_translated
     async def add_contact(self, chat_key: str, added_at: int) -> None:
         cursor = await self.db.execute(
             "INSERT INTO contacts (chat_key, added_at) VALUES (?, ?)"
@@ -300,10 +158,12 @@ class ChatDatabase:
         if cursor.rowcount:
             await self.db.commit()
 
+    @_translated
     async def contacts(self) -> list[str]:
         async with self.db.execute("SELECT chat_key FROM contacts ORDER BY added_at") as rows:
             return [str(row[0]) async for row in rows]
 
+    @_translated
     async def contact_record(self, chat_key: str) -> ContactRecord | None:
         async with self.db.execute(
             "SELECT chat_key, added_at, request_state, display_name, name_clock FROM contacts"
@@ -313,6 +173,7 @@ class ChatDatabase:
             row = await rows.fetchone()
         return _contact(row) if row is not None else None
 
+    @_translated
     async def contact_records(self) -> list[ContactRecord]:
         async with self.db.execute(
             "SELECT chat_key, added_at, request_state, display_name, name_clock FROM contacts"
@@ -320,10 +181,12 @@ class ChatDatabase:
         ) as rows:
             return [_contact(row) async for row in rows]
 
+    @_translated
     async def request_chats(self) -> list[Chat]:
         """1:1 chats sitting in "requests", most recently active first."""
         return [c for c in await self.chats() if not c.active]
 
+    @_translated
     async def pin_clock(self, chat_id: str, message_id: str) -> int:
         """The clock of the last pin or unpin of a message in a chat (0: none)."""
         async with self.db.execute(
@@ -332,6 +195,7 @@ class ChatDatabase:
             row = await rows.fetchone()
         return int(row[0]) if row is not None else 0
 
+    @_translated
     async def pinned(self, chat_id: str) -> list[str]:
         """Ids of the messages pinned in a chat, latest pin first."""
         async with self.db.execute(
@@ -340,20 +204,23 @@ class ChatDatabase:
         ) as rows:
             return [str(row[0]) async for row in rows]
 
+    @_translated
     async def add_message(self, message: StoredMessage | StoredReaction) -> bool:
         """Store ``message``; False when its id is already stored (a duplicate)."""
         return (await self.add_messages([message]))[0]
 
+    @_translated
     async def add_messages(
         self,
         messages: Sequence[StoredMessage | StoredReaction],
         *,
         device_state: bytes | None = None,
     ) -> list[bool]:
-        """Store messages and reactions (and the device's encryption state, sealed) in one
+        """Store messages and reactions (and the device's encryption state) in one
         transaction; for each, whether it changed anything."""
         return await self.commit(Batch(list(messages), device_state=device_state))
 
+    @_translated
     async def commit(self, batch: Batch) -> list[bool]:
         """Write ``batch`` in one transaction; for each message, whether it was new."""
         for chat in batch.chats:
@@ -376,13 +243,20 @@ class ChatDatabase:
             for item in batch.messages
         ]
         for edit in batch.edits:
-            await self.db.execute(
+            cursor = await self.db.execute(
                 "UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND edited_at < ?",
-                (self._seal(edit.message_id, edit.body), edit.clock, edit.message_id, edit.clock),
+                (edit.body, edit.clock, edit.message_id, edit.clock),
             )
+            if cursor.rowcount:
+                await self._index(edit.message_id, edit.body)
         if batch.deletes:
             await self.db.executemany(
                 "UPDATE messages SET deleted = 1 WHERE id = ?", [(d,) for d in batch.deletes]
+            )
+            await self.db.executemany(
+                "DELETE FROM message_search WHERE rowid IN"
+                " (SELECT rowid FROM messages WHERE id = ?)",
+                [(d,) for d in batch.deletes],
             )
         if batch.pins:
             await self.db.executemany(
@@ -395,7 +269,7 @@ class ChatDatabase:
             await self.db.execute(
                 "INSERT INTO device_state VALUES (1, ?) ON CONFLICT (id) DO UPDATE"
                 " SET sealed = excluded.sealed",
-                (self._seal(STATE_ID, batch.device_state),),
+                (batch.device_state,),
             )
         if batch.outbox_added:
             await self.db.executemany(
@@ -407,7 +281,7 @@ class ChatDatabase:
                         e.message_id,
                         e.group_id,
                         e.timestamp,
-                        self._seal(e.sync_id.hex(), e.body),
+                        e.body,
                     )
                     for e in batch.outbox_added
                 ],
@@ -425,11 +299,12 @@ class ChatDatabase:
             await self.db.execute(
                 "INSERT INTO sync_state VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
                 " SET sealed = excluded.sealed",
-                (key, self._seal(key, value)),
+                (key, value),
             )
         await self.db.commit()
         return added
 
+    @_translated
     async def outbox(self) -> list[OutboxEntry]:
         async with self.db.execute(
             "SELECT sync_id, peer, message_id, group_id, timestamp, body FROM outbox"
@@ -441,15 +316,17 @@ class ChatDatabase:
                     str(r[2]),
                     bytes(r[3]),
                     int(r[4]),
-                    self._open(bytes(r[0]).hex(), bytes(r[5])),
+                    bytes(r[5]),
                 )
                 async for r in rows
             ]
 
+    @_translated
     async def sync_state(self) -> dict[str, bytes]:
         async with self.db.execute("SELECT key, sealed FROM sync_state") as rows:
-            return {str(r[0]): self._open(str(r[0]), bytes(r[1])) async for r in rows}
+            return {str(r[0]): bytes(r[1]) async for r in rows}
 
+    @_translated
     async def unfinished(self, author: str) -> list[tuple[str, str, str]]:
         """(id, status, chat id) of ``author``'s messages neither delivered nor failed."""
         async with self.db.execute(
@@ -459,11 +336,13 @@ class ChatDatabase:
         ) as rows:
             return [(str(r[0]), str(r[1]), str(r[2])) async for r in rows]
 
+    @_translated
     async def message(self, message_id: str) -> StoredMessage | None:
         async with self.db.execute(f"{_MESSAGES} WHERE m.id = ?", (message_id,)) as rows:
             row = await rows.fetchone()
         return self._row(row) if row is not None else None
 
+    @_translated
     async def has_message(self, message_id: str) -> bool:
         async with self.db.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)) as rows:
             return await rows.fetchone() is not None
@@ -476,13 +355,14 @@ class ChatDatabase:
             str(r[2]),
             int(r[3]),  # type: ignore[call-overload]
             int(r[4]),  # type: ignore[call-overload]
-            self._open(message_id, bytes(r[5])),  # type: ignore[call-overload]
+            bytes(r[5]),  # type: ignore[call-overload]
             None if r[6] is None else str(r[6]),
             int(r[7]),  # type: ignore[call-overload]
             bool(r[8]),
             bool(r[9]),
         )
 
+    @_translated
     async def add_reaction(self, reaction: StoredReaction) -> bool:
         """Record a reaction or its retraction; the latest clock wins. Not committed here."""
         cursor = await self.db.execute(
@@ -499,6 +379,7 @@ class ChatDatabase:
         )
         return cursor.rowcount == 1
 
+    @_translated
     async def reactions(self, message_id: str) -> list[tuple[str, int]]:
         """(author, reaction type) of the reactions standing on a message."""
         async with self.db.execute(
@@ -508,10 +389,11 @@ class ChatDatabase:
         ) as rows:
             return [(str(r[0]), int(r[1])) async for r in rows]
 
+    @_translated
     async def device_state(self) -> bytes | None:
         async with self.db.execute("SELECT sealed FROM device_state WHERE id = 1") as rows:
             row = await rows.fetchone()
-        return self._open(STATE_ID, bytes(row[0])) if row is not None else None
+        return bytes(row[0]) if row is not None else None
 
     async def _insert(self, message: StoredMessage) -> bool:
         cursor = await self.db.execute(
@@ -523,7 +405,7 @@ class ChatDatabase:
                 message.author,
                 message.clock,
                 message.timestamp,
-                self._seal(message.id, message.body),
+                message.body,
                 message.status,
                 message.edited_at,
                 int(message.deleted),
@@ -533,8 +415,63 @@ class ChatDatabase:
             "UPDATE chats SET last_clock = max(last_clock, ?) WHERE id = ?",
             (message.clock, message.chat_id),
         )
-        return cursor.rowcount == 1
+        if cursor.rowcount != 1:
+            return False
+        if not message.deleted:
+            await self._index(message.id, message.body)
+        return True
 
+    async def _index(self, message_id: str, body: bytes) -> None:
+        """Make the search index hold ``body``'s text for a message that is not deleted."""
+        await self.db.execute(
+            "DELETE FROM message_search WHERE rowid IN (SELECT rowid FROM messages WHERE id = ?)",
+            (message_id,),
+        )
+        text = message_text(body)
+        if text:
+            await self.db.execute(
+                "INSERT INTO message_search (rowid, text) SELECT rowid, ? FROM messages"
+                " WHERE id = ? AND deleted = 0",
+                (text, message_id),
+            )
+
+    @_translated
+    async def search(self, query: str, limit: int = 50) -> list[StoredMessage]:
+        """The newest ``limit`` (1 to 500) messages whose text holds every word of ``query``
+        (words as SQLite FTS5's unicode61 tokenizer splits them: case and diacritics
+        ignored), newest first (by clock); deleted messages are never found, edited ones by
+        their edited text.
+
+        The query is taken as plain words: each is quoted for FTS5, so its syntax (``"``,
+        ``AND``, ``*``, ``col:``) is matched as text, never interpreted. Raises
+        :class:`InvalidSearch` for an empty or over-long query (1,000 characters), one that
+        is not valid Unicode, or a limit out of range."""
+        # FTS5 reads its query up to a NUL; the tokenizer takes NUL for a separator anyway.
+        words = query.replace("\x00", " ").split()
+        if not words or len(query) > MAX_QUERY_LENGTH or not 1 <= limit <= MAX_SEARCH_LIMIT:
+            SEARCHES.labels(result="invalid").inc()
+            raise InvalidSearch(
+                f"a search takes 1 to {MAX_QUERY_LENGTH} characters with a word in them and a"
+                f" limit of 1 to {MAX_SEARCH_LIMIT}"
+            )
+        try:
+            query.encode()
+        except UnicodeEncodeError:
+            SEARCHES.labels(result="invalid").inc()
+            raise InvalidSearch("a search query must be valid Unicode text") from None
+        # An FTS5 string: the word between double quotes, each quote inside doubled.
+        match = " ".join('"' + word.replace('"', '""') + '"' for word in words)
+        async with self.db.execute(
+            f"{_MESSAGES} JOIN message_search s ON s.rowid = m.rowid"
+            " WHERE s.message_search MATCH ? AND m.deleted = 0"
+            " ORDER BY m.clock DESC, m.id DESC LIMIT ?",
+            (match, limit),
+        ) as rows:
+            found = [self._row(r) async for r in rows]
+        SEARCHES.labels(result="ok").inc()
+        return found
+
+    @_translated
     async def chats(self) -> list[Chat]:
         async with self.db.execute(
             "SELECT id, kind, name, last_clock, active FROM chats ORDER BY last_clock DESC"
@@ -543,6 +480,7 @@ class ChatDatabase:
                 Chat(str(r[0]), str(r[1]), str(r[2]), int(r[3]), bool(r[4])) async for r in rows
             ]
 
+    @_translated
     async def history(self, chat_id: str, limit: int = 50) -> list[StoredMessage]:
         """The newest ``limit`` messages of a chat, oldest first."""
         async with self.db.execute(
@@ -552,6 +490,7 @@ class ChatDatabase:
             found = [self._row(r) async for r in rows]
         return found[::-1]
 
+    @_translated
     async def max_clock(self) -> int:
         async with self.db.execute("SELECT coalesce(max(clock), 0) FROM messages") as rows:
             row = await rows.fetchone()
