@@ -104,7 +104,7 @@ class DeliveryTracker:
 
     def store_checks_due(self, now: float, limit: int = 100) -> list[bytes]:
         """Hashes of our Waku messages old enough to ask a store about."""
-        return [h for h, e in self._envelopes.items() if now - e.published_at >= self._check_after][
+        return [h for h, e in self._envelopes.items() if e.published_at + self._check_after <= now][
             :limit
         ]
 
@@ -120,11 +120,18 @@ class DeliveryTracker:
     def overdue(self, now: float) -> list[Envelope]:
         """Envelopes no store confirmed in time (forgotten here: the caller sends again)."""
         late = [
-            e for e in self._envelopes.values() if now - e.published_at >= self._republish_after
+            e for e in self._envelopes.values() if e.published_at + self._republish_after <= now
         ]
         for envelope in late:
             del self._envelopes[envelope.hash]
         return late
+
+    def next_deadline(self) -> float | None:
+        """When the oldest envelope watched is due for a store check (on the clock
+        ``published_at`` is on), or None when none is watched."""
+        if not self._envelopes:
+            return None
+        return min(e.published_at for e in self._envelopes.values()) + self._check_after
 
     def delivered(self, message_id: str) -> bool:
         return self._move(message_id, DeliveryStatus.DELIVERED)

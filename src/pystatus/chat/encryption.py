@@ -93,6 +93,11 @@ class NotForThisDevice(EncryptionError):
     """The message carries nothing encrypted for this installation."""
 
 
+class NoSession(EncryptionError):
+    """This device holds no ratchet session that opens the message (its state was lost, or
+    another process on the same data dir moved it on): it cannot read it."""
+
+
 class NoBundle(EncryptionError):
     """No bundle of the recipient is known: nothing to start a session from."""
 
@@ -134,6 +139,9 @@ class EncryptionService:
     bundle_made_at: int = 0
     agreed: dict[bytes, set[str]] = field(default_factory=dict)
     """Per identity, their devices that have agreed on the negotiated secret."""
+    changes: int = 0
+    """Bumped by every call that may change what :func:`export_state` writes, so the state
+    is saved only when it changed."""
     secrets_changed: int = 0
     """Bumped whenever someone joins :meth:`secrets` (callers re-read it only then)."""
     _secrets: dict[bytes, bytes] = field(default_factory=dict)
@@ -166,6 +174,7 @@ class EncryptionService:
             return self._bundle
         if not self.bundle_made_at:
             self.bundle_made_at = now
+            self.changes += 1
         # Our paired devices share our identity key, so our bundle speaks for them too.
         pre_keys: dict[str, tuple[bytes, int]] = {
             name: (device.signed_pre_key, device.version)
@@ -180,6 +189,7 @@ class EncryptionService:
 
     def add_bundle(self, bundle: pb.Bundle) -> bytes:
         """Learn the installations of a verified bundle; returns its identity key."""
+        self.changes += 1
         identity = x3dh.verify_bundle(bundle)
         if identity == self.public_key:
             self._bundle = None  # our bundle lists our paired devices: sign it again
@@ -202,6 +212,7 @@ class EncryptionService:
 
     def encrypt(self, recipient: bytes, payload: bytes) -> pb.ProtocolMessage:
         """``payload`` for every installation of ``recipient`` and our own other ones."""
+        self.changes += 1
         recipient = _identity_key(recipient)
         targets = [(recipient, name) for name in self.installations.get(recipient, {})]
         if recipient != self.public_key:
@@ -233,6 +244,7 @@ class EncryptionService:
         """``payload`` under the installation ``none`` with a DH header, as status-go sends to
         someone whose bundle it lacks; ``negotiate=False`` for bundle adverts and pairing
         messages (status-go's BuildDHMessage), which set up no negotiated topic."""
+        self.changes += 1
         recipient = _identity_key(recipient)
         if negotiate:
             # status-go reaches this through BuildEncryptedMessage, which still hands out the
@@ -299,6 +311,7 @@ class EncryptionService:
 
     def decrypt(self, sender: bytes, message: pb.ProtocolMessage) -> bytes:
         """Our part of ``message`` from ``sender`` (the identity its envelope's signature gave)."""
+        self.changes += 1
         sender = _identity_key(sender)
         for bundle in message.bundles:
             try:
@@ -320,7 +333,7 @@ class EncryptionService:
         ):
             candidates.insert(0, self._accept(sender, entry.X3DH_header))
         if not candidates:
-            raise EncryptionError("no session with this device and no X3DH header to open one")
+            raise NoSession("no session with this device and no X3DH header to open one")
         header = Header(entry.DR_header.key, entry.DR_header.n, entry.DR_header.pn)
         failure: RatchetError | None = None
         for session in candidates:
@@ -355,7 +368,7 @@ class EncryptionService:
     def _accept(self, sender: bytes, header: pb.X3DHHeader) -> _Session:
         pre_key = self.pre_keys.get(header.id)
         if pre_key is None:
-            raise EncryptionError("the message used a pre-key this device does not have")
+            raise NoSession("the message used a pre-key this device does not have")
         secret = x3dh.respond(self.identity, pre_key.private_key, sender, header.key)
         return _Session(RatchetState.responder(secret, pre_key.private_key), header.id)
 

@@ -26,6 +26,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import coincurve
+from prometheus_client import Counter, Gauge
 
 from pystatus.chat.proto import mvds_pb2
 from pystatus.errors import ChatError
@@ -44,6 +45,15 @@ its backoff, whose delay is not capped)."""
 RECORD_OVERHEAD = 32
 MAX_REMEMBERED = 100_000
 """Ids of delivered messages kept to deliver each once (the oldest are forgotten)."""
+
+MAX_PEERS = 10_000
+"""Peers whose state is kept; past it the least recently active peer with nothing of ours
+waiting is forgotten (anyone can write to our partitioned topic)."""
+MAX_ACKS_QUEUED = 4 * MAX_PAYLOAD_RECORDS
+"""Acknowledgements queued for one peer; past it the oldest are dropped (the peer resends)."""
+
+PEERS = Gauge("chat_mvds_peers", "Peers whose MVDS state is kept")
+EVICTED = Counter("chat_mvds_evicted", "MVDS state dropped at a bound, by what", ["what"])
 
 Peer = Hashable
 
@@ -124,9 +134,11 @@ class MVDS:
         max_sends: int = MAX_SENDS,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         ack_delay: float = ACK_DELAY,
+        max_peers: int = MAX_PEERS,
     ) -> None:
         self._rng = rng or random.Random()
         self._ack_delay = ack_delay
+        self._max_peers = max_peers
         self._last_tick = 0.0
         self._resend_interval = resend_interval
         self._max_sends = max_sends
@@ -139,7 +151,35 @@ class MVDS:
         """(message id, peer) acknowledgements seen since the caller last cleared this."""
 
     def _peer(self, peer: Peer) -> _PeerState:
-        return self._peers.setdefault(peer, _PeerState())
+        state = self._peers.pop(peer, None)
+        if state is None:
+            state = _PeerState()
+            if len(self._peers) >= self._max_peers:
+                self._evict_peer()
+        self._peers[peer] = state  # most recently active last
+        PEERS.set(len(self._peers))
+        return state
+
+    def _evict_peer(self) -> None:
+        for old, state in self._peers.items():
+            if not state.outgoing:
+                del self._peers[old]
+                EVICTED.labels("peer").inc()
+                return
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`tick` has something to send (on the clock passed to it), or None."""
+        best: float | None = None
+        for state in self._peers.values():
+            times = [record.send_at for record in state.outgoing.values()]
+            if any(record.expedite for record in state.outgoing.values()) or state.requests:
+                times.append(self._last_tick)
+            if state.acks_since is not None:
+                times.append(state.acks_since + self._ack_delay)
+            if times:
+                earliest = min(times)
+                best = earliest if best is None else min(best, earliest)
+        return best
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -183,6 +223,9 @@ class MVDS:
         if not state.acks:
             state.acks_since = self._last_tick
         state.acks.append(message)
+        if len(state.acks) > MAX_ACKS_QUEUED:
+            del state.acks[0]
+            EVICTED.labels("ack").inc()
 
     def pending(self, message: bytes) -> list[Peer]:
         """The peers that have not yet acknowledged ``message``."""

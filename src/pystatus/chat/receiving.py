@@ -1,0 +1,143 @@
+"""Receiving, for :class:`~pystatus.chat.session.ChatSession`: status-go v1.1.0's layers for
+one Waku message (``protocol/common/message_sender.go`` handleMessage): the RFC 26 envelope
+(ECIES or symmetric, by the topic's :class:`~pystatus.chat.listening.Listener`; unsigned ones
+dropped), segments, the ProtocolMessage (bundles, then the Double Ratchet for direct messages
+or the bare ``public_message``), then MVDS for 1:1 payloads. What comes out is a
+:class:`~pystatus.chat.actions.Deliver` per wrapped message, for the content handlers.
+
+A base class of the session (its state is the session's), kept apart by concern.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import coincurve
+
+from pystatus.chat import mvds
+from pystatus.chat.actions import Action, AnnounceDevice, Deliver
+from pystatus.chat.encryption import (
+    EncryptionError,
+    EncryptionService,
+    NoSession,
+    NotForThisDevice,
+)
+from pystatus.chat.listening import Listener, Listening
+from pystatus.chat.one_to_one import sync_payload
+from pystatus.chat.proto import encryption_pb2 as pb
+from pystatus.chat.ratchet import RatchetError
+from pystatus.chat.reliability import Drops
+from pystatus.chat.segmentation import (
+    AlreadyCompleted,
+    Complete,
+    Incomplete,
+    Reassembler,
+    SegmentationError,
+)
+from pystatus.chat.wrapper import InvalidWrapper
+from pystatus.errors import ChatError, WakuError
+from pystatus.waku.message import WakuMessage
+from pystatus.waku.payload import PayloadError, decrypt_asymmetric, decrypt_symmetric
+from pystatus.waku.wire import parse
+
+
+class Receiving:
+    identity: bytes
+    public_key: bytes
+    encryption: EncryptionService
+    listening: Listening
+    drops: Drops
+    mvds: mvds.MVDS
+    _segments: Reassembler
+
+    def saw(self, digest: bytes) -> bool:
+        raise NotImplementedError
+
+    def _negotiated(self) -> list[Action]:
+        raise NotImplementedError
+
+    def _acknowledgements(self) -> list[Action]:
+        raise NotImplementedError
+
+    def _drop(self, reason: str, sender: bytes | None, detail: object) -> list[Action]:
+        self.drops.drop(reason, sender, detail)
+        return []
+
+    def receive(self, message: WakuMessage, digest: bytes, now: float) -> list[Action]:
+        """A Waku message on a topic we listen to (``digest``: its RFC 14 hash), from the
+        relay, a filter push or the store. Never raises: what cannot be used is dropped and
+        counted (``chat_dropped_messages{reason}``)."""
+        if not self.saw(digest):
+            return self._drop("duplicate", None, "seen before")
+        listener = self.listening.get(message.content_topic)
+        if listener is None:
+            return self._drop("not_listening", None, message.content_topic)
+        if message.version != 1:
+            return self._drop("unencrypted", None, f"version {message.version}")
+        try:
+            if listener.kind == "private":
+                opened = decrypt_asymmetric(message.payload, self.identity)
+            else:
+                opened = decrypt_symmetric(message.payload, listener.key)
+        except (PayloadError, WakuError, ValueError) as exc:
+            return self._drop("undecodable", None, exc)
+        if opened.signer is None:
+            return self._drop("unsigned", None, "an unsigned envelope")  # status-go's too
+        sender = opened.signer
+        try:
+            reassembled = self._segments.receive(sender, opened.payload, now)
+            if isinstance(reassembled, Incomplete | AlreadyCompleted):
+                return []
+            payload = reassembled.payload if isinstance(reassembled, Complete) else opened.payload
+            return self._receive(sender, payload, listener)
+        except NotForThisDevice as exc:
+            return self._drop("not_for_this_installation", sender, exc)
+        except (NoSession, RatchetError) as exc:
+            return self._drop("no_session", sender, exc)
+        except (EncryptionError, InvalidWrapper, SegmentationError, ChatError) as exc:
+            return self._drop("invalid", sender, exc)
+        except (WakuError, ValueError) as exc:
+            return self._drop("undecodable", sender, exc)
+
+    def _receive(self, sender: bytes, data: bytes, listener: Listener) -> list[Action]:
+        protocol = parse(pb.ProtocolMessage(), data, "protocol message")
+        if (
+            sender == self.public_key
+            and protocol.installation_id == self.encryption.installation_id
+        ):
+            return self._drop("own_echo", None, "our own message, relayed back")
+        public = listener.kind in ("public", "contact_code")
+        if public and not protocol.public_message:
+            raise ChatError("a public chat message with nothing in it")
+        own_devices = set(self.encryption.installations.get(self.public_key, {}))
+        out: list[Action] = []
+        if protocol.public_message:
+            for bundle in protocol.bundles:
+                with contextlib.suppress(ChatError, ValueError):  # a bad bundle: ignored
+                    if coincurve.PublicKey(bundle.identity).format(compressed=False) == sender:
+                        self.encryption.add_bundle(bundle)
+            wrapped = protocol.public_message
+        else:
+            if not protocol.direct_message:
+                raise ChatError("a protocol message with no payload")
+            wrapped = self.encryption.decrypt(sender, protocol)
+            out += self._negotiated()
+        if sender == self.public_key and (
+            set(self.encryption.installations.get(self.public_key, {})) - own_devices
+        ):
+            out.append(AnnounceDevice())  # a device of ours we did not know
+        if not wrapped:
+            return out  # a bundle advert: the bundle was all it carried
+        if listener.kind == "contact_code":
+            return [*out, Deliver(sender, wrapped, contact_code=True)]
+        if listener.kind == "public":
+            return [*out, Deliver(sender, wrapped, public_chat=listener.name)]
+        payload = sync_payload(wrapped)
+        if payload is None:
+            return [*out, Deliver(sender, wrapped)]
+        if sender == self.public_key:
+            # Our other device's copy of what it sent: shown, not acknowledged.
+            return out + [Deliver(None, bytes(m.body), own_copy=True) for m in payload.messages]
+        new = self.mvds.receive(sender, wrapped)
+        out += self._acknowledgements()
+        return out + [Deliver(sender, sync.body, ack=(sender, sync.id)) for sync in new]
