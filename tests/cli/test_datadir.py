@@ -354,3 +354,21 @@ async def test_bad_account_input_exits_2_and_a_taken_one_1(tmp_path: Path) -> No
     _account(tmp_path / "account")
     code, _, stderr = await _run("account", "create", data_dir)
     assert code == 1 and "already holds an account" in _one_line(stderr)
+
+
+async def test_an_unreadable_file_in_the_data_dir_gives_one_line(tmp_path: Path) -> None:
+    """Root reads any file, so "unreadable" is a directory where the file should be."""
+    keyless = tmp_path / "keyless"
+    (keyless / NODEKEY_FILE).mkdir(parents=True)
+    code, _, stderr = await _run(*_node(keyless))
+    assert code == 1
+    assert _one_line(stderr) == (
+        f"error: data dir {keyless}: cannot read the node key: {keyless}/{NODEKEY_FILE}: "
+        "Is a directory"
+    )
+    storeless = tmp_path / "storeless"
+    _account(storeless)
+    (storeless / "account" / "chat.sqlite3").mkdir()
+    code, _, stderr = await _run(*_node(storeless, "--chat"))
+    assert code == 1 and _one_line(stderr).startswith("error: ")
+    assert "chat.sqlite3" in stderr or "sqlite3.OperationalError" in stderr

@@ -8,15 +8,12 @@ import logging
 import os
 import signal
 import sys
-import threading
-import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from pystatus import __version__, redaction
 from pystatus.api.server import AsgiServer, MetricsServer, RestServer
@@ -27,6 +24,7 @@ from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUS
 from pystatus.cli import nwaku_args
 from pystatus.cli.account import account_app, account_directory, password_or_prompt
 from pystatus.cli.chat import chat_app
+from pystatus.cli.exits import EXIT_FAILURE, EXIT_USAGE, error_line, run_command
 from pystatus.cli.store import store_app
 from pystatus.cli.testnet import run_testnet
 from pystatus.errors import ConfigError, PystatusError
@@ -380,11 +378,11 @@ def node(
             )
         asyncio.run(_run_node(config, account, reliability))
     except PystatusError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        error_line(console, str(exc))
+        raise typer.Exit(EXIT_FAILURE) from None
     except OSError as exc:  # a port taken, a file of the data dir that cannot be written
-        console.print(f"[red]error:[/red] {os_error_text(exc)}", highlight=False)
-        raise typer.Exit(1) from None
+        error_line(console, os_error_text(exc))
+        raise typer.Exit(EXIT_FAILURE) from None
 
 
 def _node_data_dir(
@@ -479,59 +477,16 @@ def version() -> None:
     print(__version__)
 
 
-EXIT_GRACE = 2.0
-"""Seconds a finished command waits for threads left running (a database connection a failed
-start never closed) before it exits without them: a failure must never turn into a hang."""
-
-
 def main() -> None:
-    """The `pystatus` command. Exit codes: 0 success, 1 runtime failure (one line on stderr,
-    no traceback), 2 usage error (a bad flag or value). ``PYSTATUS_TRACEBACK=1`` lets an
-    unexpected error's traceback through, for bug reports."""
+    """The `pystatus` command: exit code 0 on success, 1 on a runtime failure (one line on
+    stderr), 2 on a usage error (see :mod:`pystatus.cli.exits`)."""
     use_private_umask()
     try:
         args = nwaku_args.normalize(sys.argv[1:])
     except nwaku_args.UnsupportedFlag as exc:
         console.print(f"[red]error:[/red] {exc}")
-        raise SystemExit(2) from None
-    code: int | str | None = 0
-    try:
-        app(args)
-    except SystemExit as exc:  # how click ends every command, 0 included
-        code = exc.code
-    except ConfigError as exc:  # a value checked past the commands' own handlers
-        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        code = 2
-    except (PystatusError, OSError) as exc:
-        text = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
-        console.print(f"[red]error:[/red] {escape(text)}", highlight=False)
-        code = 1
-    except Exception as exc:
-        if os.environ.get("PYSTATUS_TRACEBACK"):
-            raise
-        # Third-party errors that escaped their layer's translation (a database that cannot
-        # be written, ...): one line, its type saying where to look.
-        what = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
-        console.print(f"[red]error:[/red] {escape(what)}", highlight=False)
-        code = 1
-    _exit(code)
-
-
-def _exit(code: int | str | None) -> NoReturn:
-    """Exit with ``code``; threads still running after :data:`EXIT_GRACE` are left behind
-    (``os._exit``) rather than waited for forever by the interpreter's shutdown."""
-    deadline = time.monotonic() + EXIT_GRACE
-    current = threading.current_thread()
-    for thread in threading.enumerate():
-        if thread is not current and not thread.daemon:
-            thread.join(max(0.0, deadline - time.monotonic()))
-    if any(t.is_alive() and not t.daemon and t is not current for t in threading.enumerate()):
-        if isinstance(code, str):
-            print(code, file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code if isinstance(code, int) else 1 if code else 0)
-    raise SystemExit(code)
+        raise SystemExit(EXIT_USAGE) from None
+    run_command(lambda: app(args), console)
 
 
 if __name__ == "__main__":
