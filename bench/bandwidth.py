@@ -40,7 +40,7 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from bench.bandwidth_light import Envelope, replay
-from bench.bandwidth_report import Measured, Run, bandwidth_table, comparisons, write_json
+from bench.bandwidth_report import Measured, Run, bandwidth_tables, comparisons, write_json
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.account import Account
 from pystatus.chat.events import ChatEvent
@@ -490,4 +490,4 @@ def bandwidth_report(
     if binary is None:
         notes.append(f"status-go runs skipped: {reason}")
     notes.append(f"JSON: {json_path}")
-    return [bandwidth_table(runs), Text("\n".join(notes))], runs
+    return [*bandwidth_tables(runs), Text("\n".join(notes))], runs

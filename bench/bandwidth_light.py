@@ -19,11 +19,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 from bench.bandwidth_report import Measured, Run
 from pystatus.chat.light import LightTransport
-from pystatus.chat.transport import Received
+from pystatus.chat.transport import Received, TransportError
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.waku.message import WakuMessage, message_hash
 
 IMPL = "pystatus light (replay)"
+PUSH_INTERVAL = 0.15
+"""Seconds between one client's pushes: under the service node's 10 light-push requests per
+second per peer (a chat app sends far fewer)."""
 Envelope = tuple[str, WakuMessage]
 """A Waku message and the pubsub topic it was published on."""
 
@@ -109,15 +112,20 @@ async def replay(
         await asyncio.sleep(settle)
         a_before, b_before = a.node.host.bandwidth(), b.node.host.bandwidth()
         deadline = time.monotonic() + limit
-        for sender, receiver, envelopes in ((a, b, sent), (b, a, acks)):
-            for pubsub, message in envelopes:
-                digest = message_hash(pubsub, message)
-                await sender.transport.publish(pubsub, message)
-                if not await receiver.wait(receiver.has(digest), deadline):
-                    run.failure = "a replayed message did not arrive in time"
+        try:
+            for sender, receiver, envelopes in ((a, b, sent), (b, a, acks)):
+                for pubsub, message in envelopes:
+                    pushed = time.monotonic()
+                    digest = message_hash(pubsub, message)
+                    await sender.transport.publish(pubsub, message)
+                    if not await receiver.wait(receiver.has(digest), deadline):
+                        run.failure = "a replayed message did not arrive in time"
+                        break
+                    await asyncio.sleep(max(0.0, pushed + PUSH_INTERVAL - time.monotonic()))
+                if run.failure:
                     break
-            if run.failure:
-                break
+        except TransportError as exc:
+            run.failure = str(exc)
         await asyncio.sleep(settle)
         hashes = {message_hash(p, m) for p, m in sent}
         run.delivered = round(count * len(hashes & b.hashes) / max(1, len(hashes)))

@@ -17,9 +17,9 @@ TARGET = 2.0
 GROUPS: dict[str, tuple[str, ...]] = {
     "relay": ("/vac/waku/relay/2.0.0", "/meshsub/1.1.0", "/meshsub/1.0.0"),
     "filter": ("/vac/waku/filter-subscribe/2.0.0-beta1", "/vac/waku/filter-push/2.0.0-beta1"),
-    "lightpush": ("/vac/waku/lightpush/3.0.0", "/vac/waku/lightpush/2.0.0-beta1"),
+    "lpush": ("/vac/waku/lightpush/3.0.0", "/vac/waku/lightpush/2.0.0-beta1"),
     "store": ("/vac/waku/store-query/3.0.0",),
-    "identify, ping, metadata, px": (
+    "ctrl": (
         "/ipfs/id/1.0.0",
         "/ipfs/id/push/1.0.0",
         "/ipfs/ping/1.0.0",
@@ -29,17 +29,18 @@ GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "noise": (NOISE,),
     "muxer": (MUXER,),
-    "multistream": (MULTISTREAM,),
-    "handshake": (HANDSHAKE,),
+    "mss": (MULTISTREAM,),
+    "hs": (HANDSHAKE,),
 }
-"""Table columns: each sums the buckets named (a protocol id not listed lands in the fifth)."""
+"""Table columns: each sums the buckets named (a protocol id not listed lands in ctrl)."""
+CONTROL = "ctrl"
 
 
 def grouped(bandwidth: Bandwidth) -> dict[str, int]:
     """Bytes both ways by column of :data:`GROUPS`."""
     listed = {bucket for buckets in GROUPS.values() for bucket in buckets}
     groups = {name: sum(bandwidth[b].total for b in buckets) for name, buckets in GROUPS.items()}
-    groups["identify, ping, metadata, px"] += sum(
+    groups[CONTROL] += sum(
         value.total for key, value in bandwidth.buckets.items() if key not in listed
     )
     return groups
@@ -103,6 +104,7 @@ class Run:
         return {
             "impl": self.impl,
             "size": self.size,
+            "statusgo_sends": self.go_sends,
             "messages": self.count,
             "delivered": self.delivered,
             "acknowledged": self.acknowledged,
@@ -112,54 +114,78 @@ class Run:
         }
 
 
-def bandwidth_table(runs: list[Run]) -> Table:
-    table = Table(
-        title="bandwidth: bytes on the wire per delivered 1:1 message (both directions), "
-        "A -> one pystatus service node -> B",
-        caption="payload: the Waku payload (RFC 26 envelope) A published per delivered "
-        "message; x payload: bytes / payload; status-go rows: its socket as the service node "
-        "counted it, and (libp2p) its own stream counter without Noise and muxer framing",
-    )
-    columns = ["run", "size", "side", "delivered", "payload", "bytes", "x payload"]
-    columns += list(GROUPS)
-    for column in columns:
-        table.add_column(column, justify="right", overflow="fold")
+CAPTION = (
+    "per delivered message, both directions. payload: the Waku payload (RFC 26 envelope) "
+    "the sender published; x: bytes / payload. status-go: its socket as the service node "
+    "counted it; (libp2p): its own stream counter, without Noise and muxer framing"
+)
+
+
+def _label(run: Run) -> str:
+    name = run.impl
+    if run.impl.startswith("status-go"):
+        name += " sends" if run.go_sends else " receives"
+    return name + (f" ({run.failure})" if run.failure else "")
+
+
+def _short(name: str) -> str:
+    for long, short in (
+        ("pystatus", "py"),
+        ("status-go", "go"),
+        ("receives", "rx"),
+        (" (replay)", "*"),
+    ):
+        name = name.replace(long, short)
+    return name.replace("sends", "tx")
+
+
+def _rows(runs: list[Run]) -> list[tuple[Run, str, str, Bandwidth]]:
+    """(run, side, measured by, bytes) for every side of every run, libp2p's counts after
+    the socket's."""
+    rows = []
     for run in runs:
-        name = run.impl
-        if run.impl.startswith("status-go"):
-            name += " sends" if run.go_sends else " receives"
-        if run.failure:
-            name += f" ({run.failure})"
-        payload = run.payload_per_delivered()
-        per = max(1, run.delivered)
         for role, measured in run.measured():
-            total = measured.bandwidth.socket.total / per
-            groups = grouped(measured.bandwidth)
-            ratio = f"{total / payload:.1f}" if payload else "-"
-            side = f"{role}: {measured.impl}"
-            table.add_row(
-                name,
-                run.size,
-                side,
-                f"{run.delivered}/{run.count} ({run.acknowledged} acked)",
-                f"{payload:,.0f}",
-                f"{total:,.0f}",
-                ratio,
-                *(f"{groups[g] / per:,.0f}" for g in GROUPS),
-            )
+            rows.append((run, role, measured.impl, measured.bandwidth))
             if measured.libp2p is not None:
-                stream_total = measured.libp2p.socket.total / per
-                table.add_row(
-                    "",
-                    "",
-                    f"{role}: status-go (libp2p)",
-                    "",
-                    "",
-                    f"{stream_total:,.0f}",
-                    f"{stream_total / payload:.1f}" if payload else "-",
-                    *(f"{v / per:,.0f}" for v in grouped(measured.libp2p).values()),
-                )
-    return table
+                rows.append((run, role, "status-go (libp2p)", measured.libp2p))
+    return rows
+
+
+def bandwidth_tables(runs: list[Run]) -> list[Table]:
+    """Totals beside the payload, then where the bytes went (columns of :data:`GROUPS`)."""
+    totals = Table(title="bandwidth: bytes on the wire per delivered 1:1 message", caption=CAPTION)
+    for column in ("run", "size", "side", "delivered", "payload", "bytes", "x"):
+        totals.add_column(column, justify="right")
+    parts = Table(title="bandwidth: where the bytes per delivered message went")
+    for column in ("run", "size", "side", *GROUPS):
+        parts.add_column(column, justify="right")
+    for run, role, impl, bandwidth in _rows(runs):
+        per = max(1, run.delivered)
+        payload = run.payload_per_delivered()
+        total = bandwidth.socket.total / per
+        libp2p = impl.endswith("(libp2p)")
+        totals.add_row(
+            "" if libp2p else _label(run),
+            run.size,
+            f"{role}: {impl}",
+            "" if libp2p else f"{run.delivered}/{run.count}, {run.acknowledged} acked",
+            "" if libp2p else f"{payload:,.0f}",
+            f"{total:,.0f}",
+            f"{total / payload:.1f}" if payload else "-",
+        )
+        groups = grouped(bandwidth)
+        parts.add_row(
+            "" if libp2p else _short(_label(run)),
+            run.size,
+            f"{role[:2]}: {_short(impl)}",
+            *(f"{groups[g] / per:,.0f}" for g in GROUPS),
+        )
+    parts.caption = (
+        "lpush: light push; ctrl: identify, ping, metadata, peer exchange and other protocols; "
+        "mss: stream negotiation (multistream-select); hs: connection upgrade; "
+        "se: sender, re: receiver; *: replay (bench/bandwidth_light.py)"
+    )
+    return [totals, parts]
 
 
 def comparisons(runs: list[Run]) -> list[str]:

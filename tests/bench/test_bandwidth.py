@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bench.bandwidth import run_bandwidth
-from bench.bandwidth_report import GROUPS, Run, bandwidth_table, comparisons, grouped
+from bench.bandwidth_report import GROUPS, Run, bandwidth_tables, comparisons, grouped
 from pystatus.p2p.bandwidth import OVERHEAD, Bytes
 from tests.interop.statusgo_peer import require_statusgo
 
 RELAY = "/vac/waku/relay/2.0.0"
 FILTER_PUSH = "/vac/waku/filter-push/2.0.0-beta1"
-LIGHTPUSH = GROUPS["lightpush"]
+LIGHTPUSH = GROUPS["lpush"]
 
 
 def _check_sums(run: Run) -> None:
@@ -51,8 +51,9 @@ async def test_relay_and_light_runs_measure_every_message() -> None:
     assert light.sender.bandwidth[RELAY] == light.receiver.bandwidth[RELAY] == Bytes()
     assert sum(light.sender.bandwidth[codec].outbound for codec in LIGHTPUSH) >= run.payload
     assert light.receiver.bandwidth[FILTER_PUSH].inbound >= run.payload
-    table = bandwidth_table(runs)
-    assert table.row_count == 4 and len(table.columns) == 7 + len(GROUPS)
+    totals, parts = bandwidth_tables(runs)
+    assert totals.row_count == parts.row_count == 4
+    assert len(parts.columns) == 3 + len(GROUPS)
     assert any("light" in line for line in comparisons(runs))
 
 
