@@ -396,3 +396,6 @@ def contacts(
     except PystatusError as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
+
+
+from pystatus.cli import chat_search as chat_search  # noqa: E402  (registers `chat search`)
