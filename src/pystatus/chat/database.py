@@ -417,8 +417,11 @@ class ChatDatabase:
         )
         if cursor.rowcount != 1:
             return False
-        if not message.deleted:
-            await self._index(message.id, message.body)
+        text = "" if message.deleted else message_text(message.body)
+        if text:  # a new row: nothing of it is indexed yet
+            await self.db.execute(
+                "INSERT INTO message_search (rowid, text) VALUES (?, ?)", (cursor.lastrowid, text)
+            )
         return True
 
     async def _index(self, message_id: str, body: bytes) -> None:
