@@ -1,15 +1,21 @@
-"""`pystatus chat send|watch` as users run them, through a `pystatus node` relay."""
+"""`pystatus chat ...` as users run them, through a `pystatus node` relay: send (stdin, key
+forms, --json, a timeout that gives the id), watch (full keys, times), contact requests,
+public chats, reply, react and history."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import signal
 import sys
 from pathlib import Path
 
 from pystatus.chat.account import Account
+from pystatus.chat.keys import public_key_from_chat_key_text
 from pystatus.chat.keystore import ScryptParams
+from pystatus.chat.messenger import Messenger
 
 PYSTATUS = str(Path(sys.executable).parent / "pystatus")
 PASSWORD = "chat password"
@@ -22,10 +28,22 @@ async def _line(stream: asyncio.StreamReader, prefix: str) -> str:
     raise AssertionError(f"no line starting with {prefix!r}")
 
 
-async def _start(*args: str) -> asyncio.subprocess.Process:
+async def _line_with(stream: asyncio.StreamReader, text: str) -> str:
+    while line := (await stream.readline()).decode():
+        if text in line:
+            return line.strip()
+    raise AssertionError(f"no line with {text!r}")
+
+
+async def _start(*args: str, stdin: int | None = None) -> asyncio.subprocess.Process:
     env = {**os.environ, "PYSTATUS_PASSWORD": PASSWORD, "COLUMNS": "200"}
     return await asyncio.create_subprocess_exec(
-        PYSTATUS, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+        PYSTATUS,
+        *args,
+        stdin=stdin,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
     )
 
 
@@ -42,7 +60,7 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
 
 async def test_send_reaches_a_watcher(tmp_path: Path) -> None:
     fast = ScryptParams(n=1 << 10)
-    Account.create(tmp_path / "alice" / "account", PASSWORD, params=fast)
+    alice, _ = Account.create(tmp_path / "alice" / "account", PASSWORD, params=fast)
     bob, _ = Account.create(tmp_path / "bob" / "account", PASSWORD, params=fast)
     node = await _start(
         "node", "--listen-address=127.0.0.1", "--tcp-port=0", "--cluster-id=16", "--shard=32"
@@ -58,30 +76,68 @@ async def test_send_reaches_a_watcher(tmp_path: Path) -> None:
         assert watcher.stdout is not None
         async with asyncio.timeout(30):
             assert bob.chat_key in await _line(watcher.stdout, "watching as ")
+        # The text on stdin, the recipient as status-go's 0x04 hex key, the result as JSON.
+        bob_hex = "0x" + public_key_from_chat_key_text(bob.chat_key).hex()
         sender = await _start(
+            "chat",
+            "send",
+            "--to",
+            bob_hex,
+            "--json",
+            "--staticnode",
+            relay_addr,
+            "--data-dir",
+            str(tmp_path / "alice"),
+            stdin=asyncio.subprocess.PIPE,
+        )
+        async with asyncio.timeout(30):
+            out, err = await sender.communicate(b"hello from the terminal\n")
+        assert sender.returncode == 0, err.decode()
+        assert "sent" in err.decode().split(), "the status it reached is shown"
+        sent = json.loads(out)
+        message_id = sent["id"]
+        assert message_id.startswith("0x") and len(message_id) == 66
+        assert sent["to"] == bob.chat_key and sent["timedOut"] is False
+        async with asyncio.timeout(20):
+            line = await _line_with(watcher.stdout, "hello from the terminal")
+            assert alice.chat_key in line, "the author's full key"
+            assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line), "a timestamp"
+            assert message_id in await _line(watcher.stdout, "  id ")
+        await _stop(watcher)
+        assert watcher.returncode == 0
+
+        # Bob is gone: "delivered" cannot come. The id is printed, with the hint.
+        late = await _start(
             "chat",
             "send",
             "--to",
             bob.chat_key,
             "--text",
-            "hello from the terminal",
+            "are you there?",
+            "--wait",
+            "delivered",
+            "--timeout",
+            "2",
             "--staticnode",
             relay_addr,
             "--data-dir",
             str(tmp_path / "alice"),
         )
         async with asyncio.timeout(30):
-            out, err = await sender.communicate()
-        assert sender.returncode == 0, err.decode()
-        assert "sent" in err.decode().split(), "the status it reached is shown"
-        message_id = out.decode().strip().splitlines()[-1]
-        assert message_id.startswith("0x") and len(message_id) == 66
-        async with asyncio.timeout(20):
-            line = await _line(watcher.stdout, "0x")
-            assert "hello from the terminal" in line
-            assert message_id in await _line(watcher.stdout, "  id ")
-        await _stop(watcher)
-        assert watcher.returncode == 0
+            out, err = await late.communicate()
+        assert late.returncode == 1
+        late_id = out.decode().strip()
+        assert late_id.startswith("0x") and late_id != message_id
+        assert "not delivered within 2 s" in err.decode()
+        assert "do not send it twice" in err.decode() and late_id in err.decode()
+
+        out_text, _ = await _run(
+            "chat", "history", bob.chat_key, "--json", "--data-dir", str(tmp_path / "alice")
+        )
+        history = json.loads(out_text)["messages"]
+        assert [m["id"] for m in history] == [message_id, late_id], "newest last"
+        assert history[0]["text"] == "hello from the terminal" and history[0]["outgoing"]
+        assert history[0]["time"].endswith("Z") and history[0]["timestamp"] > 0
     finally:
         if watcher is not None:
             await _stop(watcher)
@@ -120,22 +176,78 @@ async def test_contact_request_accept_and_list(tmp_path: Path) -> None:
         out, _ = await _run("chat", "request", bob.chat_key, "--text", "hi bob", *as_("alice"))
         request_id = out.strip().splitlines()[-1]
         async with asyncio.timeout(20):
-            assert "[contact request] hi bob" in await _line(watcher.stdout, "0x")
+            line = await _line_with(watcher.stdout, "[contact request] hi bob")
+            assert "Alice Liddell" in line and alice.chat_key in line
             assert request_id in await _line(watcher.stdout, "  id ")
-            assert "received" in await _line(watcher.stdout, "contact ")
+            line = await _line_with(watcher.stdout, " contact ")
+            assert alice.chat_key in line and line.endswith("received")
         await _stop(watcher)
+        out, _ = await _run("chat", "requests", "--json", "--data-dir", str(tmp_path / "bob"))
+        [waiting] = json.loads(out)["requests"]
+        assert waiting["chatKey"] == alice.chat_key and waiting["requestText"] == "hi bob"
 
         watcher = await _start("chat", "watch", *as_("alice"))
         assert watcher.stdout is not None
         async with asyncio.timeout(30):
             await _line(watcher.stdout, "watching as ")
-        out, _ = await _run("chat", "accept", alice.chat_key, *as_("bob"))
+        out, _ = await _run("chat", "requests", "accept", alice.chat_key, *as_("bob"))
         assert out.strip() == "mutual"
         async with asyncio.timeout(20):
-            assert f"contact {bob.chat_key}: mutual" in await _line(watcher.stdout, "contact ")
+            line = await _line_with(watcher.stdout, " contact ")
+            assert line.endswith(f"{bob.chat_key}: mutual")
         out, _ = await _run("chat", "contacts", "--data-dir", str(tmp_path / "bob"))
         assert out.split() == [alice.chat_key, "mutual", "Alice", "Liddell"]
     finally:
         if watcher is not None:
             await _stop(watcher)
+        await _stop(node)
+
+
+async def test_public_chat_reply_react_and_history(tmp_path: Path) -> None:
+    fast = ScryptParams(n=1 << 10)
+    Account.create(tmp_path / "alice" / "account", PASSWORD, params=fast)
+    node = await _start(
+        "node", "--listen-address=127.0.0.1", "--tcp-port=0", "--cluster-id=16", "--shard=32"
+    )
+    try:
+        assert node.stdout is not None
+        async with asyncio.timeout(20):
+            relay_addr = (await _line(node.stdout, "listening on ")).removeprefix("listening on ")
+        alice = ("--staticnode", relay_addr, "--data-dir", str(tmp_path / "alice"))
+        out, _ = await _run("chat", "public", "join", "#Pystatus-Test", *alice)
+        assert out.strip() == "pystatus-test", "named as the app names it"
+        out, _ = await _run("chat", "public", "send", "pystatus-test", "hello all", *alice)
+        first = out.strip()
+        out, _ = await _run("chat", "reply", first, "a reply", "--json", *alice)
+        reply = json.loads(out)
+        assert reply["responseTo"] == first and reply["chatId"] == "pystatus-test"
+        out, _ = await _run("chat", "react", first, "👍", "--json", *alice)
+        assert json.loads(out)["reaction"] == 2
+
+        data_dir = ("--data-dir", str(tmp_path / "alice"))
+        out, _ = await _run("chat", "history", "#PYSTATUS-TEST", "--json", *data_dir)
+        messages = json.loads(out)["messages"]
+        assert [(m["id"], m["text"]) for m in messages] == [
+            (first, "hello all"),
+            (reply["id"], "a reply"),
+        ]
+        assert messages[1]["responseTo"] == first
+        out, _ = await _run("chat", "history", "pystatus-test", *data_dir)
+        assert f"[#pystatus-test] me: [reply to {first}] a reply" in out
+
+        # An id this account never saw: a runtime failure, not a usage error.
+        unknown = await _start("chat", "reply", "0x" + "00" * 32, "hi", *alice)
+        async with asyncio.timeout(60):
+            _, err = await unknown.communicate()
+        assert unknown.returncode == 1 and "no message" in err.decode()
+
+        leave = await _start("chat", "public", "leave", "pystatus-test", *alice)
+        async with asyncio.timeout(60):
+            left, err = await leave.communicate()
+        if hasattr(Messenger, "leave_public_chat"):
+            assert leave.returncode == 0, err.decode()
+            assert left.decode().strip() == "pystatus-test"
+        else:  # the messenger being rewritten adds it
+            assert leave.returncode == 1 and "cannot leave" in err.decode()
+    finally:
         await _stop(node)

@@ -22,9 +22,10 @@ from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.errors import InvalidChatKey, NotPermitted, UnknownMessage
 from pystatus.chat.messenger import ChatEvent, Messenger
 from pystatus.chat.search import search_events
+from pystatus.chat.user_input import MAX_TEXT_LENGTH
 from pystatus.node.datadir import DataDirError, DataDirUnusable, unusable, write_private
 
-MAX_TEXT = 4096
+MAX_TEXT = MAX_TEXT_LENGTH  # one limit for the CLI and REST: status-go's ValidateText
 EVENT_LOG = 10_000
 MAX_WAIT = 10.0
 EVENT_SEQ_FILE = "events.seq"

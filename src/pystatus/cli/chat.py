@@ -5,7 +5,14 @@ the account in the data directory (password from a hidden prompt or ``PYSTATUS_P
 and sends or prints messages. Ctrl-C stops `watch`. Contact requests and their answers,
 edits, deletes, pins and the display name travel as status-go sends them; those commands
 wait for the other side's acknowledgement (what is not acknowledged in time is kept and sent
-again the next time the account runs). `contacts` reads the account's database only.
+again the next time the account runs). `contacts`, `history` and `requests` read the
+account's database only. Keys, public chat names, texts and message ids are checked before
+anything starts (:mod:`pystatus.chat.user_input`); exit codes: 0 success, 1 runtime failure,
+2 usage error. `--json` prints one JSON document (JSON lines for `watch`).
+
+Commands live beside this module: `public ...` in chat_public.py, `requests ...` in
+chat_requests.py, `reply`, `react`, `history` and `resend` in chat_messages.py; what they read
+and print in chat_io.py.
 """
 
 from __future__ import annotations
@@ -14,20 +21,40 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from pystatus.chat.account import Account
-from pystatus.chat.contacts import Contacts
-from pystatus.chat.database import ChatDatabase
-from pystatus.chat.messenger import ChatEvent, Messenger
+from pystatus.chat.contacts import ContactInfo, Contacts
+from pystatus.chat.errors import InvalidChatKey
+from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUSTER
-from pystatus.cli.account import DataDir, Password, account_directory, password_or_prompt
-from pystatus.errors import PystatusError
+from pystatus.chat.user_input import (
+    InvalidChatName,
+    InvalidMessageId,
+    normalize_public_chat_name,
+    parse_chat_key,
+    parse_message_id,
+)
+from pystatus.cli.account import DataDir, Password, account_directory
+from pystatus.cli.account import password_or_prompt as password_or_prompt
+from pystatus.cli.chat_io import (
+    EventPrinter,
+    Json,
+    TextFile,
+    chat_database,
+    contact_json,
+    event_json,
+    print_json,
+    read_text,
+    runtime_error,
+    usage_error,
+)
+from pystatus.cli.chat_io import run as run_chat
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.p2p.multiaddr import Multiaddr
 
@@ -74,7 +101,7 @@ async def _messenger(
             WakuNode(_config(cluster_id, static_nodes, storenode))
         )
         relay = node.require_relay()
-        messenger = Messenger(account, relay, store=node.store_peer())
+        messenger = Messenger(account, RelayTransport(relay, store=node.store_peer()))
         await stack.enter_async_context(messenger)
         await _until(lambda: bool(relay.relay_peers()), MESH_TIMEOUT)
         yield messenger
@@ -88,34 +115,15 @@ async def _until(condition: Callable[[], bool], deadline: float) -> None:
             await asyncio.sleep(0.02)
 
 
-def _print(event: ChatEvent) -> None:
-    if event.kind == "status":
-        console.print(f"[dim]{event.id[:14]}…[/dim] {event.status}", highlight=False)
-        return
-    who = "me" if event.outgoing else event.author[:12] + "…"
-    if event.kind == "contact":
-        name = f" ({event.display_name})" if event.display_name else ""
-        console.print(f"contact {event.author}{name}: {event.contact_state}", highlight=False)
-        return
-    if event.display_name and not event.outgoing:
-        who = f"{event.display_name} ({who})"
-    what = {
-        "contact_request": "[contact request] ",
-        "edit": "[edited] ",
-        "delete": "[deleted]",
-        "pin": "[pinned]" if event.pinned else "[unpinned]",
-        "reaction": f"[reaction {event.reaction}]",
-    }.get(event.kind, "")
-    text = escape(what + event.text)  # what people write is not markup
-    console.print(f"[dim]{event.chat_id[:14]}…[/dim] [bold]{escape(who)}[/bold]: {text}")
-    console.print(f"  id {event.id}", style="dim", highlight=False)
-
-
 @chat_app.command()
 def send(
-    to: Annotated[str, typer.Option(help="The recipient's chat key (zQ3...)")],
-    text: Annotated[str, typer.Option(help="The message")],
+    to: Annotated[str, typer.Option(help="Their chat key: zQ3..., or 0x04... / 0x02... hex")],
     staticnode: StaticNodes,
+    text: Annotated[
+        str | None,
+        typer.Option(help="The message ('-', or no --text with stdin not a terminal: stdin)"),
+    ] = None,
+    text_file: TextFile = None,
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
@@ -127,41 +135,65 @@ def send(
         ),
     ] = "sent",
     timeout: Annotated[float, typer.Option(help="Seconds to wait before giving up")] = 30.0,
+    json_output: Json = False,
 ) -> None:
-    """Send a 1:1 message; print each status it reaches (on stderr) and, last, its id."""
-    if wait not in WAITS:
-        errors.print(f"[red]error:[/red] --wait is one of {', '.join(WAITS)}")
-        raise typer.Exit(2)
+    """Send a 1:1 message; print each status it reaches (on stderr) and, last, its id.
 
-    async def run() -> tuple[str, str]:
+    Exit 1 if it did not reach --wait in time: its id is printed all the same, and the
+    message is kept and sent again the next time this account runs (do not send it twice;
+    `chat resend <id>` is for a message that failed)."""
+    if wait not in WAITS:
+        usage_error(f"--wait is one of {', '.join(WAITS)}")
+    try:
+        recipient = parse_chat_key(to)
+    except InvalidChatKey as exc:
+        usage_error(f"--to: {exc}")
+    body = read_text(text, text_file)
+    sent: dict[str, str] = {}
+
+    async def run_send() -> None:
         secret = password_or_prompt(password, confirm=False)
         async with _messenger(data_dir, secret, cluster_id, staticnode, storenode) as messenger:
             events = messenger.events()
-            message_id = await messenger.send(to, text)
-            status = "pending"
+            sent["id"] = await messenger.send(recipient, body)
+            sent["status"] = "pending"
             wanted = WAITS.index(wait)
-            async with asyncio.timeout(timeout):
-                while status not in WAITS or WAITS.index(status) < wanted:
-                    event = await anext(events)
-                    if event.kind == "status" and event.id == message_id:
-                        status = event.status
-                        errors.print(status, highlight=False)
-                        if status == "failed":
-                            break
-                await _until(lambda: not messenger.relay.send_queue_bytes(), timeout)
-            return message_id, status
+            try:
+                async with asyncio.timeout(timeout):
+                    while sent["status"] not in WAITS or WAITS.index(sent["status"]) < wanted:
+                        event = await anext(events)
+                        if event.kind == "status" and event.id == sent["id"]:
+                            sent["status"] = event.status
+                            errors.print(event.status)
+                            if event.status == "failed":
+                                break
+                    await _until(lambda: not messenger.relay.send_queue_bytes(), timeout)
+            except TimeoutError:
+                sent["timed_out"] = "yes"  # its id is known: said below, never lost
 
-    try:
-        message_id, status = asyncio.run(run())
-    except TimeoutError:
-        errors.print(f"[red]error:[/red] the message was not {wait} within {timeout:g} s")
-        raise typer.Exit(1) from None
-    except PystatusError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
-    print(message_id)
-    if status == "failed":
-        raise typer.Exit(1)
+    def report() -> None:
+        if json_output:
+            print_json(
+                {
+                    "id": sent["id"],
+                    "to": recipient,
+                    "status": sent["status"],
+                    "timedOut": "timed_out" in sent,
+                }
+            )
+        else:
+            print(sent["id"], flush=True)
+
+    run_chat(run_send, timeout_message=f"no relay peer answered within {MESH_TIMEOUT:g} s")
+    if "timed_out" in sent:
+        report()
+        runtime_error(
+            f"the message was not {wait} within {timeout:g} s. It is kept and sent again the"
+            f" next time this account runs: do not send it twice. Its id: {sent['id']}"
+        )
+    report()
+    if sent["status"] == "failed":
+        runtime_error(f"the message failed: `pystatus chat resend {sent['id']}` sends it again")
 
 
 @chat_app.command()
@@ -174,8 +206,17 @@ def watch(
         list[str] | None, typer.Option(help="Also follow this public chat (repeatable)")
     ] = None,
     storenode: StoreNode = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="One JSON document per event (JSON lines)")
+    ] = False,
 ) -> None:
-    """Print messages as they arrive, and what becomes of ours, until Ctrl-C."""
+    """Print messages as they arrive, and what becomes of ours, until Ctrl-C: the time, the
+    chat, the author's full chat key (with their display name when known), the text, and
+    the message id on the next line."""
+    try:
+        names = [normalize_public_chat_name(name) for name in public_chat or []]
+    except InvalidChatName as exc:
+        usage_error(f"--public-chat: {exc}")
 
     async def run() -> None:
         secret = password_or_prompt(password, confirm=False)
@@ -184,9 +225,15 @@ def watch(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with _messenger(data_dir, secret, cluster_id, staticnode, storenode) as messenger:
-            for name in public_chat or []:
+            for name in names:
                 await messenger.join_public_chat(name)
-            console.print(f"watching as {messenger.chat_key}", highlight=False)
+            if json_output:
+                print_json({"kind": "watching", "chatKey": messenger.chat_key})
+            else:
+                console.print(f"watching as {messenger.chat_key}", highlight=False)
+            printer = EventPrinter(messenger.chat_key)
+            for person in await messenger.contacts():
+                printer.learn(person.chat_key, person.display_name)
             events = messenger.events()
             while not stop.is_set():
                 next_event = asyncio.ensure_future(anext(events))
@@ -195,81 +242,112 @@ def watch(
                     {next_event, stopped}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if next_event in done:
-                    _print(next_event.result())
+                    if json_output:
+                        print_json(event_json(next_event.result()))
+                    else:
+                        printer.print(next_event.result())
                 else:
                     next_event.cancel()
                 stopped.cancel()
 
-    try:
-        asyncio.run(run())
-    except (PystatusError, TimeoutError) as exc:
-        errors.print(f"[red]error:[/red] {exc or 'no relay peer answered'}")
-        raise typer.Exit(1) from None
+    run_chat(run, timeout_message=f"no relay peer answered within {MESH_TIMEOUT:g} s")
 
 
 Timeout = Annotated[float, typer.Option(help="Seconds to wait for acknowledgement")]
 
 
-def _act(
-    action: Callable[[Messenger], Awaitable[str]],
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a command that sends prints: ``text`` for a person (nothing when empty), or
+    ``document`` with --json."""
+
+    text: str
+    document: dict[str, object]
+
+
+def act(
+    action: Callable[[Messenger], Awaitable[Outcome]],
     staticnode: list[str],
     data_dir: Path | None,
     password: str | None,
     cluster_id: int,
     timeout: float,
+    json_output: bool = False,
 ) -> None:
-    """Run ``action``, print what it returns, and wait until what it sent is acknowledged
-    (1:1) or has left (public chats)."""
+    """Run ``action``, print its outcome, and wait until what it sent is acknowledged (1:1)
+    or has left (public chats). Not acknowledged in time: the outcome (with the message id)
+    is printed all the same, then an error saying it is kept, and exit 1."""
+    done: list[Outcome] = []
+    acknowledged: list[bool] = []
 
-    async def run() -> str:
+    async def run() -> None:
         secret = password_or_prompt(password, confirm=False)
         async with _messenger(data_dir, secret, cluster_id, staticnode) as messenger:
-            result = await action(messenger)
-            await _until(lambda: not messenger.unacknowledged(), timeout)
-            await _until(lambda: not messenger.relay.send_queue_bytes(), timeout)
-            return result
+            done.append(await action(messenger))
+            try:
+                await _until(lambda: not messenger.unacknowledged(), timeout)
+                await _until(lambda: not messenger.relay.send_queue_bytes(), timeout)
+                acknowledged.append(True)
+            except TimeoutError:
+                acknowledged.append(False)
 
-    try:
-        result = asyncio.run(run())
-    except TimeoutError:
-        errors.print(
-            f"[red]error:[/red] not acknowledged within {timeout:g} s (kept: sent again the"
-            " next time this account runs)"
+    run_chat(run, timeout_message=f"no relay peer answered within {MESH_TIMEOUT:g} s")
+    outcome = done[0]
+    if json_output:
+        print_json({**outcome.document, "acknowledged": acknowledged[0]})
+    elif outcome.text:
+        print(outcome.text, flush=True)
+    if not acknowledged[0]:
+        runtime_error(
+            f"not acknowledged within {timeout:g} s; kept, and sent again the next time this"
+            " account runs: do not send it twice"
         )
-        raise typer.Exit(1) from None
-    except PystatusError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
-    if result:
-        print(result)
 
 
-ChatKey = Annotated[str, typer.Argument(help="Their chat key (zQ3...)")]
-MessageId = Annotated[str, typer.Argument(help="The message's id (0x...)")]
+def _chat_key(text: str) -> str:
+    try:
+        return parse_chat_key(text)
+    except InvalidChatKey as exc:
+        usage_error(str(exc))
+
+
+def _message_id(text: str) -> str:
+    try:
+        return parse_message_id(text)
+    except InvalidMessageId as exc:
+        usage_error(str(exc))
+
+
+ChatKey = Annotated[str, typer.Argument(help="Their chat key: zQ3..., or 0x04... hex")]
+MessageId = Annotated[str, typer.Argument(help="The message's id (0x and 64 hex digits)")]
 
 
 @chat_app.command()
 def request(
     to: ChatKey,
-    text: Annotated[str, typer.Option(help="The introduction")],
     staticnode: StaticNodes,
+    text: Annotated[str | None, typer.Option(help="The introduction ('-': stdin)")] = None,
+    text_file: TextFile = None,
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
     timeout: Timeout = 30.0,
+    json_output: Json = False,
 ) -> None:
     """Send a contact request; print its message id."""
-    _act(
-        lambda m: m.send_contact_request(to, text),
-        staticnode,
-        data_dir,
-        password,
-        cluster_id,
-        timeout,
-    )
+    chat_key = _chat_key(to)
+    introduction = read_text(text, text_file, what="introduction")
+
+    async def action(messenger: Messenger) -> Outcome:
+        message_id = await messenger.send_contact_request(chat_key, introduction)
+        return Outcome(message_id, {"id": message_id, "to": chat_key})
+
+    act(action, staticnode, data_dir, password, cluster_id, timeout, json_output)
 
 
-def _answer(verb: str) -> Callable[..., None]:
+def answer_contact_request(verb: str) -> Callable[..., None]:
+    """The command that accepts, declines or retracts (``verb``) a contact request."""
+
     def command(
         who: ChatKey,
         staticnode: StaticNodes,
@@ -277,40 +355,51 @@ def _answer(verb: str) -> Callable[..., None]:
         password: Password = None,
         cluster_id: ClusterId = STATUS_CLUSTER,
         timeout: Timeout = 30.0,
+        json_output: Json = False,
     ) -> None:
-        async def action(messenger: Messenger) -> str:
-            await getattr(messenger, f"{verb}_contact_request")(who)
-            return (await messenger.contact(who)).state
+        chat_key = _chat_key(who)
 
-        _act(action, staticnode, data_dir, password, cluster_id, timeout)
+        async def action(messenger: Messenger) -> Outcome:
+            await getattr(messenger, f"{verb}_contact_request")(chat_key)
+            state = (await messenger.contact(chat_key)).state
+            return Outcome(state, {"chatKey": chat_key, "state": state})
+
+        act(action, staticnode, data_dir, password, cluster_id, timeout, json_output)
 
     return command
 
 
 chat_app.command("accept", help="Accept a contact request; print the contact's state.")(
-    _answer("accept")
+    answer_contact_request("accept")
 )
-chat_app.command("decline", help="Decline a contact request (nothing is sent).")(_answer("decline"))
-chat_app.command("retract", help="Remove a contact or take back our request.")(_answer("retract"))
+chat_app.command("decline", help="Decline a contact request (nothing is sent).")(
+    answer_contact_request("decline")
+)
+chat_app.command("retract", help="Remove a contact or take back our request.")(
+    answer_contact_request("retract")
+)
 
 
 @chat_app.command()
 def edit(
     message_id: MessageId,
-    text: Annotated[str, typer.Option(help="The new text")],
     staticnode: StaticNodes,
+    text: Annotated[str | None, typer.Option(help="The new text ('-': stdin)")] = None,
+    text_file: TextFile = None,
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
     timeout: Timeout = 30.0,
 ) -> None:
     """Replace the text of a message of ours."""
+    target = _message_id(message_id)
+    new_text = read_text(text, text_file)
 
-    async def action(messenger: Messenger) -> str:
-        await messenger.edit(message_id, text)
-        return ""
+    async def action(messenger: Messenger) -> Outcome:
+        await messenger.edit(target, new_text)
+        return Outcome("", {"id": target})
 
-    _act(action, staticnode, data_dir, password, cluster_id, timeout)
+    act(action, staticnode, data_dir, password, cluster_id, timeout)
 
 
 @chat_app.command()
@@ -323,12 +412,13 @@ def delete(
     timeout: Timeout = 30.0,
 ) -> None:
     """Delete a message of ours for everyone."""
+    target = _message_id(message_id)
 
-    async def action(messenger: Messenger) -> str:
-        await messenger.delete(message_id)
-        return ""
+    async def action(messenger: Messenger) -> Outcome:
+        await messenger.delete(target)
+        return Outcome("", {"id": target})
 
-    _act(action, staticnode, data_dir, password, cluster_id, timeout)
+    act(action, staticnode, data_dir, password, cluster_id, timeout)
 
 
 @chat_app.command()
@@ -342,12 +432,13 @@ def pin(
     timeout: Timeout = 30.0,
 ) -> None:
     """Pin a message in its chat."""
+    target = _message_id(message_id)
 
-    async def action(messenger: Messenger) -> str:
-        await messenger.pin(message_id, not unpin)
-        return ""
+    async def action(messenger: Messenger) -> Outcome:
+        await messenger.pin(target, not unpin)
+        return Outcome("", {"id": target, "pinned": not unpin})
 
-    _act(action, staticnode, data_dir, password, cluster_id, timeout)
+    act(action, staticnode, data_dir, password, cluster_id, timeout)
 
 
 @chat_app.command()
@@ -361,11 +452,11 @@ def name(
 ) -> None:
     """Set our display name; our contacts learn it."""
 
-    async def action(messenger: Messenger) -> str:
+    async def action(messenger: Messenger) -> Outcome:
         await messenger.set_display_name(display_name)
-        return ""
+        return Outcome("", {"displayName": display_name})
 
-    _act(action, staticnode, data_dir, password, cluster_id, timeout)
+    act(action, staticnode, data_dir, password, cluster_id, timeout)
 
 
 @chat_app.command()
@@ -373,29 +464,31 @@ def contacts(
     data_dir: DataDir = None,
     password: Password = None,
     requests: Annotated[bool, typer.Option(help="Only requests waiting for an answer")] = False,
+    json_output: Json = False,
 ) -> None:
     """List contacts and their request state (from the account's database; no network)."""
 
-    async def run() -> None:
-        account = Account.unlock(
-            account_directory(data_dir), password_or_prompt(password, confirm=False)
-        )
-        database = ChatDatabase(account.directory / "chat.sqlite3", account.keys.database)
-        await database.open()
-        try:
-            for person in await Contacts(database).all():
-                if requests and person.state != "received":
-                    continue  # only requests waiting for our answer
-                name = person.display_name or "-"
-                print(f"{person.chat_key}  {person.state:<9}  {name}")
-        finally:
-            await database.close()
+    async def run() -> list[ContactInfo]:
+        async with chat_database(data_dir, password) as (_, database):
+            found = await Contacts(database).all()
+        # Only requests waiting for our answer.
+        return [p for p in found if not requests or p.state == "received"]
 
-    try:
-        asyncio.run(run())
-    except PystatusError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+    found = run_chat(run)
+    if json_output:
+        print_json({"contacts": [contact_json(person) for person in found]})
+        return
+    for person in found:
+        print(f"{person.chat_key}  {person.state:<9}  {person.display_name or '-'}")
+
+
+# The commands kept in modules of their own register here, once everything above (which they
+# import) exists.
+from pystatus.cli import chat_messages, chat_public, chat_requests  # noqa: E402
+
+chat_app.add_typer(chat_public.public_app, name="public")
+chat_app.add_typer(chat_requests.requests_app, name="requests")
+chat_messages.register(chat_app)
 
 
 from pystatus.cli import chat_search as chat_search  # noqa: E402  (registers `chat search`)
