@@ -1,8 +1,11 @@
-"""`pystatus store query` against a real store node."""
+"""`pystatus store query` against a real store node: a table, or JSON with full hashes;
+a query refused before dialing is a usage error (exit 2)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import sys
 import time
 from pathlib import Path
@@ -63,10 +66,38 @@ async def test_query_pages_through_and_prints_a_table(tmp_path: Path) -> None:
         )
         async with asyncio.timeout(30):
             stdout, stderr = await process.communicate()
+        assert process.returncode == 0, stderr.decode()
+        output = stdout.decode()
+        assert "45 messages" in output
+        assert "hello 0" in output and "hello 44" in output
+
+        process = await asyncio.create_subprocess_exec(
+            PYSTATUS,
+            "store",
+            "query",
+            "--json",
+            "--peer",
+            str(node.host.full_addrs()[0]),
+            "--pubsub-topic",
+            TOPIC,
+            "--content-topic",
+            "/app/1/c/proto",
+            "--page-size",
+            "10",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={"COLUMNS": "80", "PATH": str(Path(sys.executable).parent)},
+        )
+        async with asyncio.timeout(30):
+            stdout, stderr = await process.communicate()
     assert process.returncode == 0, stderr.decode()
-    output = stdout.decode()
-    assert "45 messages" in output
-    assert "hello 0" in output and "hello 44" in output
+    messages = json.loads(stdout)["messages"]
+    assert len(messages) == 45
+    assert [base64.b64decode(m["message"]["payload"]) for m in messages] == [
+        f"hello {i}".encode() for i in range(45)
+    ]
+    assert all(len(m["hash"]) == 66 and m["pubsubTopic"] == TOPIC for m in messages)
+    assert messages[0]["message"]["timestamp"] == now
 
 
 async def test_invalid_query_is_refused_before_dialing() -> None:
@@ -83,5 +114,24 @@ async def test_invalid_query_is_refused_before_dialing() -> None:
     )
     async with asyncio.timeout(30):
         _, stderr = await process.communicate()
-    assert process.returncode == 1
+    assert process.returncode == 2, "a usage error, found before dialing"
     assert "content topics" in stderr.decode()
+
+
+async def test_bad_times_and_hashes_are_usage_errors() -> None:
+    peer = "/ip4/127.0.0.1/tcp/1/p2p/16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ"
+    for args in (["--start-time", "yesterday"], ["--hash", "0xzz"], ["--hash", "0x12"]):
+        process = await asyncio.create_subprocess_exec(
+            PYSTATUS,
+            "store",
+            "query",
+            "--peer",
+            peer,
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        async with asyncio.timeout(30):
+            _, stderr = await process.communicate()
+        assert process.returncode == 2, (args, stderr.decode())
+        assert "Traceback" not in stderr.decode()

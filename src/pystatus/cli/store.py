@@ -1,9 +1,16 @@
-"""`pystatus store query`: ask a store peer for history and print it as a table."""
+"""`pystatus store query`: ask a store peer for history and print it as a table, or as one
+JSON document with --json (full hashes, payloads in base64 as the Waku REST API gives them).
+
+Exit codes: 0 success, 1 runtime failure (the peer cannot be reached or refuses), 2 usage
+error (a bad time, hash or combination of filters, found before dialing).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
+import json
 from typing import Annotated
 
 import typer
@@ -16,7 +23,7 @@ from pystatus.p2p.config import HostConfig
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.host import Host
 from pystatus.p2p.multiaddr import Multiaddr
-from pystatus.waku.store import StoreClient, StoreEntry, StoreQuery
+from pystatus.waku.store import StoreClient, StoreEntry, StoreError, StoreQuery
 
 store_app = typer.Typer(help="Query Waku store nodes.", no_args_is_help=True)
 console = Console()
@@ -56,6 +63,27 @@ def _when(entry: StoreEntry) -> str:
         return ""
     moment = datetime.datetime.fromtimestamp(entry.message.timestamp / 1e9, tz=datetime.UTC)
     return moment.isoformat(timespec="milliseconds")
+
+
+def entry_json(entry: StoreEntry) -> dict[str, object]:
+    """One store entry with every field: the full message hash in 0x-hex, the timestamp in
+    nanoseconds since the epoch (and as ISO 8601 UTC), payload and meta in base64."""
+    document: dict[str, object] = {
+        "hash": "0x" + entry.hash.hex(),
+        "pubsubTopic": entry.pubsub_topic or "",
+    }
+    message = entry.message
+    if message is not None:
+        document["message"] = {
+            "contentTopic": message.content_topic,
+            "timestamp": message.timestamp or 0,
+            "time": _when(entry),
+            "version": message.version,
+            "payload": base64.b64encode(message.payload).decode(),
+            "meta": base64.b64encode(message.meta).decode() if message.meta else "",
+            "ephemeral": message.ephemeral,
+        }
+    return document
 
 
 async def _collect(peer: Multiaddr, query: StoreQuery, max_pages: int) -> list[StoreEntry]:
@@ -105,6 +133,9 @@ def query_command(
     backward: Annotated[bool, typer.Option(help="Newest first, as Status asks")] = False,
     max_pages: Annotated[int, typer.Option(help="Stop after this many pages")] = 1000,
     hashes_only: Annotated[bool, typer.Option(help="Ask for hashes, not messages")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document (full hashes)")
+    ] = False,
 ) -> None:
     """Query a store node, following pages, and print the messages."""
     try:
@@ -119,13 +150,26 @@ def query_command(
             limit=page_size,
         )
         query.validate()
-        entries = asyncio.run(_collect(Multiaddr.from_string(peer), query, max_pages))
     except ValueError as exc:
-        errors.print(f"[red]error:[/red] bad --hash: {exc}")
+        errors.print(f"[red]error:[/red] bad --hash: {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
+    except (ConfigError, StoreError) as exc:  # refused before dialing: what was typed
+        errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    try:
+        address = Multiaddr.from_string(peer)
+    except (PystatusError, ValueError) as exc:
+        errors.print(f"[red]error:[/red] --peer: {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    try:
+        entries = asyncio.run(_collect(address, query, max_pages))
     except PystatusError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
+    if json_output:
+        document = {"peer": peer, "messages": [entry_json(entry) for entry in entries]}
+        print(json.dumps(document, ensure_ascii=False), flush=True)
+        return
     table = Table(title=f"{len(entries)} messages from {peer}")
     for column in ("time (UTC)", "pubsub topic", "content topic", "hash", "payload"):
         table.add_column(column, overflow="fold")
@@ -134,7 +178,7 @@ def query_command(
             _when(entry),
             entry.pubsub_topic or "",
             entry.message.content_topic if entry.message else "",
-            "0x" + entry.hash.hex()[:16] + "…",
+            "0x" + entry.hash.hex(),
             _payload_preview(entry),
         )
     console.print(table)
