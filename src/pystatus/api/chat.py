@@ -22,7 +22,7 @@ from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.errors import InvalidChatKey, NotPermitted, UnknownMessage
 from pystatus.chat.messenger import ChatEvent, Messenger
 from pystatus.chat.search import search_events
-from pystatus.chat.user_input import MAX_TEXT_LENGTH
+from pystatus.chat.user_input import MAX_TEXT_LENGTH, parse_chat_key
 from pystatus.node.datadir import DataDirError, DataDirUnusable, unusable, write_private
 
 MAX_TEXT = MAX_TEXT_LENGTH  # one limit for the CLI and REST: status-go's ValidateText
@@ -125,7 +125,7 @@ class EventsJson(BaseModel):
 
 
 class SendBody(BaseModel):
-    to: str = Field(description="The recipient's chat key (zQ3...)")
+    to: str = Field(description="The recipient's chat key: zQ3..., or 0x04... / 0x02... hex")
     text: str = Field(max_length=MAX_TEXT)
     responseTo: str = ""
 
@@ -381,7 +381,9 @@ def chat_routes(messenger: Messenger) -> APIRouter:
     async def send(body: SendBody) -> SentJson:
         with _answers():
             return SentJson(
-                id=await messenger.send(body.to, body.text, response_to=body.responseTo)
+                id=await messenger.send(
+                    parse_chat_key(body.to), body.text, response_to=body.responseTo
+                )
             )
 
     @router.get("/chat/v1/messages/{messageId}")
