@@ -5,6 +5,8 @@ resubscription after a reconnection or a 404, chunked requests, and push/store n
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pystatus.chat.light_core import (
     PING_INTERVAL,
@@ -205,3 +207,65 @@ def test_recent_hashes_are_bounded() -> None:
     assert len(recent) == 3
     assert recent.add(b"2")
     assert not recent.add(b"1")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    nodes=st.integers(min_value=1, max_value=4),
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["kill", "revive", "reconnect", "listen", "unlisten", "wait"]),
+            st.integers(min_value=0, max_value=3),
+            st.floats(min_value=0.0, max_value=30.0),
+        ),
+        max_size=40,
+    ),
+)
+def test_any_history_settles_with_each_topic_at_enough_nodes(
+    nodes: int, steps: list[tuple[str, int, float]]
+) -> None:
+    """Whatever nodes died, came back or reconnected, and whatever was listened to, once
+    every node answers again each wanted topic ends up at min(2, nodes) of them and nothing
+    unwanted is held; never more than one request per node is in flight."""
+    names = [f"n{i}" for i in range(nodes)]
+    plan = FilterPlan(names)
+    alive = set(names)
+    now = 0.0
+
+    def run_until(end: float) -> None:
+        nonlocal now
+        while True:
+            actions = plan.poll(now)
+            assert len({a.node for a in actions}) == len(actions)
+            for action in actions:
+                if action.node in alive:
+                    plan.done(action.seq, now)
+                else:
+                    plan.failed(action.seq, now, Failure.ERROR)
+            if actions:
+                continue
+            deadline = plan.next_deadline()
+            if deadline is None or deadline > end:
+                now = end
+                return
+            now = max(now, deadline)
+
+    for kind, index, wait in steps:
+        name = names[index % nodes]
+        if kind == "kill":
+            alive.discard(name)
+        elif kind == "revive":
+            alive.add(name)
+        elif kind == "reconnect":
+            plan.reconnected(name, now)
+        elif kind == "listen":
+            plan.listen(TOPIC, [f"/t/{index}"])
+        elif kind == "unlisten":
+            plan.unlisten(TOPIC, [f"/t/{index}"])
+        run_until(now + wait)
+    alive = set(names)
+    run_until(now + 200.0)
+    held = plan.subscriptions()
+    for criterion in plan.wanted():
+        assert plan.holders(criterion) == min(2, nodes), (criterion, held)
+    assert all(criteria <= plan.wanted() for criteria in held.values())

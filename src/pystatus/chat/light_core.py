@@ -116,6 +116,7 @@ class _Node:
         "pending",
         "ping_failures",
         "subscribed",
+        "unneeded",
     )
 
     def __init__(self, backoff: float) -> None:
@@ -128,6 +129,8 @@ class _Node:
         self.backoff = backoff
         self.next_ping = 0.0
         self.ping_failures = 0
+        self.unneeded = False
+        """Down, its back-off over, and nothing to ask it: no deadline until new input."""
 
     def holds(self) -> set[Criterion]:
         return self.subscribed | self.pending
@@ -242,6 +245,7 @@ class FilterPlan:
             if node.down_until is not None and now < node.down_until:
                 continue
             action = self._next_for(name, node, now)
+            node.unneeded = action is None and node.down_until is not None
             if action is not None:
                 node.in_flight = action
                 timeout = self.ping_timeout if isinstance(action, Ping) else self.request_timeout
@@ -256,7 +260,8 @@ class FilterPlan:
             if node.in_flight is not None:
                 times.append(node.deadline)
             elif node.down_until is not None:
-                times.append(node.down_until)
+                if not node.unneeded:
+                    times.append(node.down_until)
             elif node.subscribed:
                 times.append(node.next_ping)
         return min(times, default=None)
@@ -325,11 +330,9 @@ class FilterPlan:
         return kind(name, pubsub_topic, tuple(content_topics[:TOPICS_PER_REQUEST]), self._seq)
 
     def _holding(self, criterion: Criterion) -> int:
-        return sum(
-            1
-            for node in self._nodes.values()
-            if node.down_until is None and criterion in node.holds()
-        )
+        """Nodes that hold ``criterion`` or are being asked to (a node that is down holds
+        nothing, but one retried after its back-off may be asked already)."""
+        return sum(1 for node in self._nodes.values() if criterion in node.holds())
 
     def _take(self, seq: int) -> tuple[str, _Node, FilterAction] | None:
         for name, node in self._nodes.items():
