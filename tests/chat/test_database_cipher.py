@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -195,6 +196,33 @@ async def test_plaintext_from_older_pystatus_is_encrypted_in_place(
     await again.open()
     assert [m.id for m in await again.search("harbour")] == ["m2"]
     await again.close()
+
+
+async def test_a_plain_write_ahead_log_is_folded_in_and_removed(tmp_path: Path) -> None:
+    """Older pystatus killed with commits still in its -wal: they are encrypted with the rest,
+    and no plaintext log is left beside the encrypted file."""
+    live = tmp_path / "live"
+    live.mkdir()
+    shutil.copyfile(V0_FIXTURE, live / "chat.sqlite3")
+    plain = sqlite3.connect(live / "chat.sqlite3")
+    try:
+        plain.execute("PRAGMA wal_autocheckpoint = 0")  # the commit stays in the -wal
+        plain.execute("INSERT INTO chats (id, kind, name) VALUES ('late', 'public', 'late-chat')")
+        plain.commit()
+        crashed = tmp_path / "crashed"
+        shutil.copytree(live, crashed)  # the files as a killed process leaves them
+    finally:
+        plain.close()
+    path = crashed / "chat.sqlite3"
+    assert b"late-chat" in (crashed / "chat.sqlite3-wal").read_bytes()
+    db = ChatDatabase(path, KEY)
+    await db.open()
+    try:
+        assert "late" in [c.id for c in await db.chats()]
+    finally:
+        await db.close()
+    assert [f.name for f in files_of(path)] == ["chat.sqlite3"]
+    assert b"late-chat" not in path.read_bytes()
 
 
 async def test_encryption_copy_is_private_and_a_failed_rename_keeps_the_plain_file(
