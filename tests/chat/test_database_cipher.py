@@ -3,6 +3,7 @@ conversion of a plain file written by pystatus before schema versions existed.""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -135,6 +136,22 @@ async def test_wrong_key_is_a_typed_error_without_the_key(tmp_path: Path) -> Non
     await again.open()
     assert (await again.message("m")) is not None
     await again.close()
+
+
+async def test_the_key_reaches_no_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # aiosqlite logs each call with its arguments at DEBUG
+    path = tmp_path / "chat.sqlite3"
+    shutil.copyfile(V0_FIXTURE, path)  # the encryption in place too
+    db = ChatDatabase(path, KEY)
+    await db.open()
+    await db.add_message(StoredMessage("m", "c", "a", 1, 1, body("x")))
+    await db.close()
+    with pytest.raises(DatabaseError):
+        await ChatDatabase(path, OTHER_KEY).open()
+    assert caplog.records, "DEBUG logging was captured"
+    logged = caplog.text.lower()
+    for key in (KEY, OTHER_KEY):
+        assert key.hex() not in logged
 
 
 async def test_a_file_that_is_no_database_is_a_typed_error(tmp_path: Path) -> None:
