@@ -112,11 +112,14 @@ class ChatDatabase:
 
     async def open(self) -> None:
         """Open (creating, encrypting a plain file from older pystatus, migrating) the
-        database; the blocking part runs on a worker thread."""
+        database; the blocking part runs on a worker thread. Raises :class:`DatabaseError`
+        (a wrong key, a damaged file, a newer schema) and ``OSError`` (a directory that
+        cannot be written)."""
         path, key = self.path, self._key
         try:
-            # Opened before aiosqlite takes it, so a failure leaves no connection thread
-            # behind (aiosqlite's own would outlive the event loop).
+            # Opened before aiosqlite takes it: a failure leaves no connection thread behind
+            # (aiosqlite's would outlive the event loop), and the key never goes through
+            # aiosqlite, which logs every call's arguments at DEBUG.
             connection = await asyncio.to_thread(connect, path, key)
         except SQLITE_ERRORS as exc:
             DATABASE_FAILURES.labels(reason="sqlite").inc()
