@@ -94,11 +94,18 @@ def test_older_files_and_directories_are_made_private(tmp_path: Path) -> None:
     database = directory / "account" / "chat.sqlite3"
     database.write_bytes(b"")
     database.chmod(0o644)
+    (directory / "account" / "chat.sqlite3-wal").write_bytes(b"")
+    (directory / "account" / "chat.sqlite3-wal").chmod(0o644)
+    theirs = directory / "notes.txt"  # not ours: left as it is
+    theirs.write_text("")
+    theirs.chmod(0o644)
     held = lock_data_dir(directory)
     try:
         assert _mode(directory) == 0o700
         assert _mode(directory / "account") == 0o700
         assert _mode(database) == 0o600
+        assert _mode(directory / "account" / "chat.sqlite3-wal") == 0o600
+        assert _mode(theirs) == 0o644
         assert _mode(directory / LOCK_FILE) == 0o600
         write_private(directory, "events.seq", "7\n")
         assert _mode(directory / "events.seq") == 0o600

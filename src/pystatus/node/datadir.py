@@ -251,17 +251,30 @@ def _tighten(path: Path, mode: int) -> None:
         info = path.lstat()
     except FileNotFoundError:  # removed meanwhile (a -journal, a .tmp)
         return
-    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid():
+    wanted = stat.S_ISDIR if mode == DIRECTORY_MODE else stat.S_ISREG
+    if not wanted(info.st_mode) or info.st_uid != os.geteuid():  # links are neither
         return
     if stat.S_IMODE(info.st_mode) & 0o077:
         path.chmod(mode)
 
 
+OWN_FILES = (
+    LOCK_FILE,
+    NODEKEY_FILE,
+    "store.sqlite3",
+    "account/keystore.json",
+    "account/chat.sqlite3",
+    "account/events.seq",
+)
+"""What pystatus keeps in a data dir (SQLite's -wal, -shm and -journal files beside each
+database); only these are tightened, never anything else a user keeps there."""
+_SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
+
+
 def _tighten_tree(root: Path) -> None:
     _tighten(root, DIRECTORY_MODE)
-    for directory, subdirectories, files in os.walk(root, followlinks=False):
-        base = Path(directory)
-        for name in subdirectories:
-            _tighten(base / name, DIRECTORY_MODE)
-        for name in files:
-            _tighten(base / name, FILE_MODE)
+    _tighten(root / "account", DIRECTORY_MODE)
+    for name in OWN_FILES:
+        suffixes = _SQLITE_SIDE_FILES if name.endswith(".sqlite3") else ("",)
+        for suffix in suffixes:
+            _tighten(root / (name + suffix), FILE_MODE)
