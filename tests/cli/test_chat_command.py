@@ -203,21 +203,52 @@ async def test_contact_request_accept_and_list(tmp_path: Path) -> None:
         await _stop(node)
 
 
+async def _json_line(stream: asyncio.StreamReader, **wanted: object) -> dict[str, object]:
+    while line := await stream.readline():
+        document = json.loads(line)
+        assert isinstance(document, dict)
+        if all(document.get(k) == v for k, v in wanted.items()):
+            return document
+    raise AssertionError(f"no JSON line with {wanted}")
+
+
 async def test_public_chat_reply_react_and_history(tmp_path: Path) -> None:
     fast = ScryptParams(n=1 << 10)
-    Account.create(tmp_path / "alice" / "account", PASSWORD, params=fast)
+    alice_account, _ = Account.create(tmp_path / "alice" / "account", PASSWORD, params=fast)
+    Account.create(tmp_path / "bob" / "account", PASSWORD, params=fast)
     node = await _start(
         "node", "--listen-address=127.0.0.1", "--tcp-port=0", "--cluster-id=16", "--shard=32"
     )
+    watcher = None
     try:
         assert node.stdout is not None
         async with asyncio.timeout(20):
             relay_addr = (await _line(node.stdout, "listening on ")).removeprefix("listening on ")
         alice = ("--staticnode", relay_addr, "--data-dir", str(tmp_path / "alice"))
+        watcher = await _start(
+            "chat",
+            "watch",
+            "--json",
+            "--public-chat",
+            " #PYSTATUS-test",
+            "--staticnode",
+            relay_addr,
+            "--data-dir",
+            str(tmp_path / "bob"),
+        )
+        assert watcher.stdout is not None
+        async with asyncio.timeout(30):
+            await _json_line(watcher.stdout, kind="watching")
         out, _ = await _run("chat", "public", "join", "#Pystatus-Test", *alice)
         assert out.strip() == "pystatus-test", "named as the app names it"
         out, _ = await _run("chat", "public", "send", "pystatus-test", "hello all", *alice)
         first = out.strip()
+        async with asyncio.timeout(20):
+            seen = await _json_line(watcher.stdout, kind="message", id=first)
+        assert seen["author"] == alice_account.chat_key and seen["text"] == "hello all"
+        assert seen["chatId"] == "pystatus-test" and seen["chat"] == "#pystatus-test"
+        assert str(seen["time"]).endswith("Z") and not seen["outgoing"]
+        await _stop(watcher)
         out, _ = await _run("chat", "reply", first, "a reply", "--json", *alice)
         reply = json.loads(out)
         assert reply["responseTo"] == first and reply["chatId"] == "pystatus-test"
@@ -241,6 +272,12 @@ async def test_public_chat_reply_react_and_history(tmp_path: Path) -> None:
             _, err = await unknown.communicate()
         assert unknown.returncode == 1 and "no message" in err.decode()
 
+        # Resend is for a message that failed; this one did not.
+        resend = await _start("chat", "resend", first, *alice)
+        async with asyncio.timeout(60):
+            _, err = await resend.communicate()
+        assert resend.returncode == 1 and "has not failed" in err.decode()
+
         leave = await _start("chat", "public", "leave", "pystatus-test", *alice)
         async with asyncio.timeout(60):
             left, err = await leave.communicate()
@@ -250,4 +287,6 @@ async def test_public_chat_reply_react_and_history(tmp_path: Path) -> None:
         else:  # the messenger being rewritten adds it
             assert leave.returncode == 1 and "cannot leave" in err.decode()
     finally:
+        if watcher is not None:
+            await _stop(watcher)
         await _stop(node)
