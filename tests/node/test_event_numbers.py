@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -98,3 +99,20 @@ def test_a_mangled_number_file_is_a_typed_error(tmp_path: Path) -> None:
     (tmp_path / EVENT_SEQ_FILE).write_text("seven\n")
     with pytest.raises(DataDirError, match="holds no event number"):
         _log(tmp_path)
+
+
+async def test_numbers_go_on_when_they_cannot_be_kept_and_it_is_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / f"{EVENT_SEQ_FILE}.tmp").mkdir()  # where the new number is written first
+    log, messenger = _log(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="pystatus.api.chat"):
+        messenger.emit(3)
+    assert [e.seq for e in (await log.since(0, 0)).events] == [1, 2, 3]
+    assert not (tmp_path / EVENT_SEQ_FILE).exists()
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "event numbers not kept across restarts"
+    ]
+    (tmp_path / f"{EVENT_SEQ_FILE}.tmp").rmdir()
+    messenger.emit(1)
+    assert int((tmp_path / EVENT_SEQ_FILE).read_text()) == 4 + EVENT_SEQ_BLOCK

@@ -214,6 +214,7 @@ class EventLog:
         self._events: collections.deque[EventJson] = collections.deque(maxlen=EVENT_LOG)
         self._directory = directory if directory is not None else messenger.account.directory
         self._next = self._reserved = self._load()
+        self._failing = False
         self._arrived = asyncio.Event()
         messenger.add_listener(self._add)
 
@@ -238,10 +239,16 @@ class EventLog:
         try:
             write_private(self._directory, EVENT_SEQ_FILE, f"{wanted}\n")
         except DataDirUnusable as exc:
-            # Counted by the data dir's error metric; the next event tries again. Numbers go
-            # on meanwhile: after a restart they may then repeat ones handed out.
-            _log.warning("event numbers not kept across restarts: %s", exc)
+            # Counted by the data dir's error metric (each try), logged once until it works
+            # again; the next event tries again. Numbers go on meanwhile: after a restart
+            # they may then repeat ones handed out.
+            if not self._failing:
+                _log.warning("event numbers not kept across restarts: %s", exc)
+            self._failing = True
             return
+        if self._failing:
+            _log.warning("event numbers are kept across restarts again")
+        self._failing = False
         self._reserved = wanted
 
     def _add(self, event: ChatEvent) -> None:
