@@ -15,6 +15,7 @@ import pytest
 
 from pystatus.chat.account import Account
 from pystatus.chat.errors import InvalidChatKey
+from pystatus.chat.events import ChatEvent
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.user_input import (
@@ -30,6 +31,7 @@ from pystatus.chat.user_input import (
     parse_message_id,
     parse_reaction,
 )
+from pystatus.cli.chat_io import EventPrinter, event_json
 
 PYSTATUS = str(Path(sys.executable).parent / "pystatus")
 PASSWORD = "chat password"
@@ -102,6 +104,27 @@ def test_rest_and_cli_share_one_text_limit() -> None:
     assert api_chat.MAX_TEXT == MAX_TEXT_LENGTH == 4096  # status-go's maxChatMessageTextLength
 
 
+def test_watch_lines_show_time_full_keys_and_names() -> None:
+    author = chat_key_text(KEY.format())
+    chat_id = "0x" + KEY.format(compressed=False).hex()
+    event = ChatEvent(ID, chat_id, author, "hi [bold]", 5, 1_700_000_000_000, "", False)
+    printer = EventPrinter()
+    first, id_line = printer.lines(event)
+    assert first.endswith(f"[{author}] {author}: hi [bold]") and id_line == f"  id {ID}"
+    named = ChatEvent(ID, chat_id, author, "hi", 6, 1_700_000_000_000, "", False, display_name="Al")
+    assert f"Al ({author}): hi" in printer.lines(named)[0]
+    document = event_json(named)
+    assert document["author"] == author and document["chat"] == author
+    assert document["time"] == "2023-11-14T22:13:20.000Z" and document["displayName"] == "Al"
+
+
+def test_the_names_a_watch_remembers_are_bounded() -> None:
+    printer = EventPrinter(capacity=2)
+    for n in range(3):
+        printer.learn(f"key{n}", f"name{n}")
+    assert "name0" not in printer._person("key0") and "name2" in printer._person("key2")
+
+
 async def _pystatus(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
     env = {**os.environ, "PYSTATUS_PASSWORD": PASSWORD, "COLUMNS": "200"}
     process = await asyncio.create_subprocess_exec(
@@ -135,6 +158,7 @@ OFF_CURVE = "0x04" + "00" * 64
         (["send", "--to", "{key}", "--text", "   "], None, "the text is empty"),
         (["send", "--to", "{key}"], b"\n", "the text is empty"),
         (["send", "--to", "{key}", "--text", "-"], b"x" * 4097, "at most 4096"),
+        (["send", "--to", "{key}"], b"x" * 1_000_000, "at most 4096"),  # read no further
         (["send", "--to", "{key}", "--text", "a", "--text-file", "-"], None, "not both"),
         (["send", "--to", "{key}", "--text-file", "/nonexistent/t"], None, "cannot read"),
         (["send", "--to", "{key}", "--text", "hi", "--wait", "read"], None, "--wait is one"),
@@ -175,6 +199,11 @@ async def test_database_commands_print_json(tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert json.loads(out)["chatId"] == "status"
+    code, out, err = await _pystatus(
+        "chat", "history", "zebra", "--json", "--data-dir", str(tmp_path)
+    )
+    assert code == 0, err
+    assert json.loads(out)["chatId"] == "zebra", "a name, since it names no key"
     for args in (["requests", "--json"], ["requests", "list", "--json"]):
         code, out, err = await _pystatus("chat", *args, "--data-dir", str(tmp_path))
         assert code == 0, err

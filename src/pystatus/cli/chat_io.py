@@ -13,11 +13,13 @@ import contextlib
 import datetime
 import json
 import sys
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, NoReturn, TextIO, TypeVar
 
 import typer
+from prometheus_client import Counter
 from rich.console import Console
 from rich.markup import escape
 
@@ -29,6 +31,7 @@ from pystatus.chat.errors import InvalidChatKey
 from pystatus.chat.events import ChatEvent
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.user_input import (
+    MAX_TEXT_LENGTH,
     REACTION_EMOJI,
     InvalidChatName,
     InvalidMessageId,
@@ -76,7 +79,7 @@ def run(main: Callable[[], Awaitable[T]], *, timeout_message: str = "") -> T:
     :data:`USAGE_ERRORS`) exit 2, other pystatus errors and timeouts exit 1, each with one
     line on stderr. ``timeout_message`` says what timed out."""
 
-    async def guarded() -> T:
+    async def guarded() -> T:  # asyncio.run takes a coroutine, main returns an awaitable
         return await main()
 
     try:
@@ -98,13 +101,14 @@ def read_text(text: str | None, text_file: Path | None, *, what: str = "text") -
         usage_error(f"give the {what} with --text or --text-file, not both")
     try:
         if text == "-" or str(text_file) == "-":
-            text = sys.stdin.read()
+            text = _read_bounded(sys.stdin)
         elif text_file is not None:
-            text = text_file.read_text(encoding="utf-8")
+            with text_file.open(encoding="utf-8") as file:
+                text = _read_bounded(file)
         elif text is None:
             if sys.stdin is None or sys.stdin.isatty():
                 usage_error(f"no {what}: give --text, --text-file or pipe it on stdin")
-            text = sys.stdin.read()
+            text = _read_bounded(sys.stdin)
     except (OSError, UnicodeDecodeError) as exc:
         usage_error(f"cannot read the {what}: {exc}")
     text = text.removesuffix("\n").removesuffix("\r")
@@ -112,6 +116,12 @@ def read_text(text: str | None, text_file: Path | None, *, what: str = "text") -
         return checked_text(text)
     except InvalidText as exc:
         usage_error(str(exc))
+
+
+def _read_bounded(stream: TextIO) -> str:
+    """At most one character past what may be sent, and the newline after it: enough for
+    :func:`checked_text` to say it is too long, without holding whatever a pipe delivers."""
+    return stream.read(MAX_TEXT_LENGTH + 2)
 
 
 def print_json(document: object) -> None:
@@ -191,18 +201,34 @@ def contact_json(person: ContactInfo, *, request_text: str | None = None) -> dic
     return document
 
 
+NAMES_KEPT = 10_000
+"""Display names an :class:`EventPrinter` remembers."""
+NAMES_FORGOTTEN = Counter(
+    "pystatus_cli_display_names_forgotten",
+    "Display names a chat watch forgot, the least recently seen first, to stay bounded",
+)
+
+
 class EventPrinter:
     """Events as lines: time, chat, author (display name and full key), what happened; the
     message id on a line of its own. Display names learnt from events stand in for keys in
     chat labels."""
 
-    def __init__(self, own_key: str = "") -> None:
+    def __init__(self, own_key: str = "", *, capacity: int = NAMES_KEPT) -> None:
         self._own_key = own_key
-        self._names: dict[str, str] = {}
+        self._capacity = capacity
+        # Chat key -> display name, the least recently seen forgotten first: anyone may
+        # write to a public chat, so this must not grow with them.
+        self._names: OrderedDict[str, str] = OrderedDict()
 
     def learn(self, chat_key: str, display_name: str) -> None:
-        if display_name:
-            self._names[chat_key] = display_name
+        if not display_name:
+            return
+        self._names[chat_key] = display_name
+        self._names.move_to_end(chat_key)
+        while len(self._names) > self._capacity:
+            self._names.popitem(last=False)
+            NAMES_FORGOTTEN.inc()
 
     def _person(self, chat_key: str) -> str:
         name = self._names.get(chat_key)

@@ -127,6 +127,7 @@ def resend(
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
     timeout: Timeout = 30.0,
+    json_output: Json = False,
 ) -> None:
     """Send a message of ours that failed again (same id: nobody sees it twice)."""
     target = message_id_or_exit(message_id)
@@ -135,13 +136,19 @@ def resend(
         await messenger.resend(target)
         return Outcome(target, {"id": target})
 
-    act(action, staticnode, data_dir, password, cluster_id, timeout)
+    act(action, staticnode, data_dir, password, cluster_id, timeout, json_output)
 
 
 def history_chat_id(chat: str) -> str:
     """The chat id ``chat`` names: a chat key (``zQ3...``, ``0x04...``, ``0x02/03...``) for
-    a 1:1 chat, else a public chat's name (normalised). Exits 2 on a bad key or name."""
-    if chat.startswith(("z", "0x")):
+    a 1:1 chat, else a public chat's name (normalised: ``zebra`` is a name, as it names no
+    key). Exits 2 on a bad ``0x`` key or a bad name."""
+    if chat.startswith("z"):
+        try:
+            return one_to_one_chat_id(chat)
+        except InvalidChatKey:
+            return chat_name(chat)
+    if chat.startswith("0x"):
         try:
             return one_to_one_chat_id(chat)
         except InvalidChatKey as exc:
