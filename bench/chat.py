@@ -26,7 +26,7 @@ import coincurve
 
 from pystatus.chat.account import Account
 from pystatus.chat.database import ChatDatabase, StoredMessage
-from pystatus.chat.messenger import Messenger
+from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.chat.ratchet import RatchetState
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.waku.payload import decrypt_asymmetric, encrypt_asymmetric
@@ -160,7 +160,7 @@ async def _e2e(directory: Path, count: int) -> float:
             async with asyncio.timeout(30):
                 while not all(relay.mesh_size(t) > 0 for t in relay.topics):
                     await asyncio.sleep(0.05)
-            async with Messenger(sender_account, relay) as alice:
+            async with Messenger(sender_account, RelayTransport(relay)) as alice:
                 events = alice.events()
                 await alice.send(hello["chatKey"], "hello")
                 async with asyncio.timeout(30):

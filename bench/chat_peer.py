@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from pystatus.chat.account import Account
-from pystatus.chat.messenger import Messenger
+from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.node import NodeConfig, WakuNode
 
 
@@ -21,7 +21,7 @@ async def main(directory: Path, password: str, count: int) -> None:
     config = NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=16, shards=(32, 64))
     async with WakuNode(config) as node:
         assert node.relay is not None
-        async with Messenger(account, node.relay) as bob:
+        async with Messenger(account, RelayTransport(node.relay)) as bob:
             print(
                 json.dumps({"addr": str(node.host.full_addrs()[0]), "chatKey": bob.chat_key}),
                 flush=True,

@@ -37,7 +37,7 @@ from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.account import Account
 from pystatus.chat.events import ChatEvent
 from pystatus.chat.keystore import ScryptParams
-from pystatus.chat.messenger import Messenger
+from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import StoreConfig
 from pystatus.p2p import metrics as p2p_metrics
@@ -98,7 +98,7 @@ async def _messenger_process(service_addr: str, directory: Path) -> None:
         async with asyncio.timeout(60):
             while relay.mesh_size(SHARD) == 0:
                 await asyncio.sleep(0.05)
-        async with Messenger(account, relay, store=node.store_peer()) as messenger:
+        async with Messenger(account, RelayTransport(relay, store=node.store_peer())) as messenger:
 
             def on_event(event: ChatEvent) -> None:
                 if event.kind == "message" and not event.outgoing:

@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 from pystatus.api.server import RestServer
 from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
-from pystatus.chat.messenger import Messenger
+from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.node import NodeConfig, RestConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
 
@@ -74,7 +74,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             )
             async with WakuNode(config) as node:
                 assert config.rest is not None and node.relay is not None
-                messenger = Messenger(account, node.relay)
+                messenger = Messenger(account, RelayTransport(node.relay))
                 await messenger.start()
                 server = RestServer(node, config.rest, messenger)
                 await server.start()

@@ -18,7 +18,7 @@ from prometheus_client import REGISTRY
 from pystatus.chat import topics
 from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
-from pystatus.chat.messenger import ChatEvent, Messenger
+from pystatus.chat.messenger import ChatEvent, Messenger, RelayTransport
 from pystatus.chat.proto import chat_message_pb2, mvds_pb2
 from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.chat.wrapper import MessageType, wrap
@@ -56,7 +56,7 @@ async def _line_of_nodes(count: int) -> AsyncIterator[list[WakuNode]]:
 
 def _messenger(account: Account, node: WakuNode, device: str) -> Messenger:
     assert node.relay is not None
-    return Messenger(account, node.relay, installation_id=device)
+    return Messenger(account, RelayTransport(node.relay), installation_id=device)
 
 
 async def _next(events: AsyncIterator[ChatEvent]) -> ChatEvent:
@@ -326,9 +326,14 @@ async def test_large_messages_travel_in_status_go_segments(tmp_path: Path) -> No
     async with _line_of_nodes(3) as (alice_node, _, bob_node):
         assert alice_node.relay is not None and bob_node.relay is not None
         alice = Messenger(
-            alice_account, alice_node.relay, installation_id="a", max_message_size=limit
+            alice_account,
+            RelayTransport(alice_node.relay),
+            installation_id="a",
+            max_message_size=limit,
         )
-        bob = Messenger(bob_account, bob_node.relay, installation_id="b", max_message_size=limit)
+        bob = Messenger(
+            bob_account, RelayTransport(bob_node.relay), installation_id="b", max_message_size=limit
+        )
 
         def segments(kind: str) -> float:
             value = REGISTRY.get_sample_value("chat_segments_received_total", {"kind": kind})

@@ -10,7 +10,13 @@ from pathlib import Path
 
 from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
-from pystatus.chat.messenger import ChatEvent, EventStream, Messenger, ReliabilityConfig
+from pystatus.chat.messenger import (
+    ChatEvent,
+    EventStream,
+    Messenger,
+    RelayTransport,
+    ReliabilityConfig,
+)
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import StoreConfig
 from pystatus.p2p.faults import FaultPlan
@@ -62,8 +68,7 @@ def _messenger(account: Account, node: WakuNode, **options: object) -> Messenger
     assert node.relay is not None
     return Messenger(
         account,
-        node.relay,
-        store=node.store_peer(),
+        RelayTransport(node.relay, store=node.store_peer()),
         reliability=options.pop("reliability", QUICK),  # type: ignore[arg-type]
         **options,  # type: ignore[arg-type]
     )

@@ -139,7 +139,7 @@ def test_lost_message_is_resent_on_the_mvds_backoff_and_acknowledged() -> None:
     assert _deliver(bob, again, clock.now) == []
     assert DROPPED.labels("duplicate")._value.get() == before + 1
 
-    bob.acknowledge(deliver.ack)  # stored
+    bob.acknowledge(deliver.ack, clock.now)  # stored
     acks = _publishes(_run_until(bob, clock, clock.now + 2))
     assert acks and all(p.kind == "ack" for p in acks)
     back = _deliver(alice, acks, clock.now)

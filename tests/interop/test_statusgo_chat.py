@@ -23,7 +23,13 @@ from pystatus.chat.account import Account
 from pystatus.chat.content import image_of
 from pystatus.chat.keys import public_key_from_chat_key_text
 from pystatus.chat.keystore import ScryptParams
-from pystatus.chat.messenger import ChatEvent, EventStream, Messenger, ReliabilityConfig
+from pystatus.chat.messenger import (
+    ChatEvent,
+    EventStream,
+    Messenger,
+    RelayTransport,
+    ReliabilityConfig,
+)
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
@@ -118,7 +124,9 @@ async def test_one_to_one_both_ways(tmp_path: Path) -> None:
         await _meshed(network, bob)
         relay = network.chat_node.require_relay()
         async with Messenger(
-            account, relay, store=network.chat_node.store_peer(), reliability=QUICK
+            account,
+            RelayTransport(relay, store=network.chat_node.store_peer()),
+            reliability=QUICK,
         ) as alice:
             events = alice.events()
             bob_key = bob.public_key
@@ -195,7 +203,9 @@ async def test_twenty_each_way_with_the_other_side_offline(tmp_path: Path) -> No
 
         def messenger() -> Messenger:
             return Messenger(
-                account, relay, store=network.chat_node.store_peer(), reliability=QUICK
+                account,
+                RelayTransport(relay, store=network.chat_node.store_peer()),
+                reliability=QUICK,
             )
 
         async with StatusGoPeer(
@@ -272,7 +282,7 @@ async def test_public_chat_both_ways(tmp_path: Path) -> None:
     ):
         await _meshed(network, bob)
         relay = network.chat_node.require_relay()
-        async with Messenger(account, relay, reliability=QUICK) as alice:
+        async with Messenger(account, RelayTransport(relay), reliability=QUICK) as alice:
             events = alice.events()
             await bob.request("join_public", name="pystatus-interop")
             await alice.join_public_chat("pystatus-interop")
@@ -302,8 +312,8 @@ async def test_two_pystatus_devices_and_a_status_go_contact(tmp_path: Path) -> N
         await _meshed(network, bob)
         relay = network.chat_node.require_relay()
         async with (
-            Messenger(account, relay, reliability=QUICK) as phone,
-            Messenger(laptop_account, relay, reliability=QUICK) as laptop,
+            Messenger(account, RelayTransport(relay), reliability=QUICK) as phone,
+            Messenger(laptop_account, RelayTransport(relay), reliability=QUICK) as laptop,
         ):
             phone_events, laptop_events = phone.events(), laptop.events()
             await wait_for(
@@ -359,8 +369,8 @@ async def test_contact_requests_each_way_then_mutual(tmp_path: Path) -> None:
         await _meshed(network, bob)
         relay = network.chat_node.require_relay()
         async with (
-            Messenger(alice_account, relay, reliability=QUICK) as alice,
-            Messenger(carol_account, relay, reliability=QUICK) as carol,
+            Messenger(alice_account, RelayTransport(relay), reliability=QUICK) as alice,
+            Messenger(carol_account, RelayTransport(relay), reliability=QUICK) as carol,
         ):
             await alice.set_display_name("alice")
             # pystatus asks, status-go accepts.
@@ -405,7 +415,7 @@ async def test_reply_reaction_edit_delete_and_pin_both_ways(tmp_path: Path) -> N
     ):
         await _meshed(network, bob)
         relay = network.chat_node.require_relay()
-        async with Messenger(account, relay, reliability=QUICK) as alice:
+        async with Messenger(account, RelayTransport(relay), reliability=QUICK) as alice:
             events = alice.events()
             request = await alice.send_contact_request(bob.compressed_key, "let's talk")
             got = await bob.wait_event(_event("contact_request", requestId=request))
@@ -465,7 +475,7 @@ async def test_half_a_megabyte_picture_each_way(tmp_path: Path) -> None:
     ):
         await _meshed(network, bob)
         relay = network.chat_node.require_relay()
-        async with Messenger(account, relay, reliability=QUICK) as alice:
+        async with Messenger(account, RelayTransport(relay), reliability=QUICK) as alice:
             events = alice.events()
             sent = await alice.send_image(bob.compressed_key, ours, "a big one")
             got = await bob.wait_event(_event("message", id=sent), timeout=90)
@@ -501,7 +511,9 @@ async def test_status_go_as_a_light_client_of_the_pystatus_node(tmp_path: Path) 
             )
             relay = network.chat_node.require_relay()
             async with Messenger(
-                account, relay, store=network.chat_node.store_peer(), reliability=QUICK
+                account,
+                RelayTransport(relay, store=network.chat_node.store_peer()),
+                reliability=QUICK,
             ) as alice:
                 events = alice.events()
                 sent = await alice.send(bob.compressed_key, "pushed to you by filter")
@@ -540,7 +552,9 @@ async def test_a_status_go_contact_code_carries_its_bundle(tmp_path: Path) -> No
         relay = network.chat_node.require_relay()
         bob_key = bytes.fromhex(bob.public_key[2:])
         async with Messenger(
-            account, relay, store=network.chat_node.store_peer(), reliability=QUICK
+            account,
+            RelayTransport(relay, store=network.chat_node.store_peer()),
+            reliability=QUICK,
         ) as alice:
             await alice.add_contact(bob.compressed_key)
             await wait_for(

@@ -12,7 +12,7 @@ import httpx
 from pystatus.api.server import RestServer
 from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
-from pystatus.chat.messenger import Messenger
+from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.node import NodeConfig, RestConfig, WakuNode
 from tests.p2p.hosts import wait_for, within
 
@@ -35,7 +35,7 @@ async def _chatting_node(
         if peer is not None:
             await within(node.connect(peer.host.full_addrs()[0]))
         assert node.relay is not None
-        async with Messenger(account, node.relay) as messenger:
+        async with Messenger(account, RelayTransport(node.relay)) as messenger:
             assert config.rest is not None
             server = RestServer(node, config.rest, messenger)
             await server.start()

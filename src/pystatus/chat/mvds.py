@@ -212,16 +212,18 @@ class MVDS:
             for message, record in state.outgoing.items()
         ]
 
-    def acknowledge(self, peer: Peer, message: bytes) -> None:
+    def acknowledge(self, peer: Peer, message: bytes, now: float | None = None) -> None:
         """Acknowledge a new message from ``peer`` in the next payload (once it is stored);
         from then on copies of it are acknowledged at once and not delivered again."""
         if message not in self._delivered:
             self._remember_delivered(message)
-        self._queue_ack(self._peer(peer), message)
+        self._queue_ack(self._peer(peer), message, now)
 
-    def _queue_ack(self, state: _PeerState, message: bytes) -> None:
+    def _queue_ack(self, state: _PeerState, message: bytes, now: float | None = None) -> None:
+        # An acknowledgement waits ack_delay from when it was queued for a message to ride
+        # along (``now``; the last tick when the caller ticks at every epoch).
         if not state.acks:
-            state.acks_since = self._last_tick
+            state.acks_since = self._last_tick if now is None else now
         state.acks.append(message)
         if len(state.acks) > MAX_ACKS_QUEUED:
             del state.acks[0]
@@ -299,7 +301,7 @@ class MVDS:
         if len(self._delivered_order) > MAX_REMEMBERED:
             self._delivered.discard(self._delivered_order.popleft())
 
-    def receive(self, peer: Peer, data: bytes) -> list[SyncMessage]:
+    def receive(self, peer: Peer, data: bytes, now: float | None = None) -> list[SyncMessage]:
         """Handle one payload from ``peer``; returns the messages not yet acknowledged, in
         order, for the caller to store and then :meth:`acknowledge`."""
         try:
@@ -332,7 +334,7 @@ class MVDS:
         for item in payload.messages:
             message = SyncMessage(bytes(item.group_id), item.timestamp, bytes(item.body))
             if message.id in self._delivered:
-                self._queue_ack(state, message.id)  # re-acknowledged however often it comes
+                self._queue_ack(state, message.id, now)  # re-acknowledged however often
             else:
                 delivered.append(message)
         return delivered

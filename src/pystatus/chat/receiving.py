@@ -89,7 +89,7 @@ class Receiving:
             if isinstance(reassembled, Incomplete | AlreadyCompleted):
                 return []
             payload = reassembled.payload if isinstance(reassembled, Complete) else opened.payload
-            return self._receive(sender, payload, listener)
+            return self._receive(sender, payload, listener, now)
         except NotForThisDevice as exc:
             return self._drop("not_for_this_installation", sender, exc)
         except (NoSession, RatchetError) as exc:
@@ -99,7 +99,7 @@ class Receiving:
         except (WakuError, ValueError) as exc:
             return self._drop("undecodable", sender, exc)
 
-    def _receive(self, sender: bytes, data: bytes, listener: Listener) -> list[Action]:
+    def _receive(self, sender: bytes, data: bytes, listener: Listener, now: float) -> list[Action]:
         protocol = parse(pb.ProtocolMessage(), data, "protocol message")
         if (
             sender == self.public_key
@@ -138,6 +138,6 @@ class Receiving:
         if sender == self.public_key:
             # Our other device's copy of what it sent: shown, not acknowledged.
             return out + [Deliver(None, bytes(m.body), own_copy=True) for m in payload.messages]
-        new = self.mvds.receive(sender, wrapped)
+        new = self.mvds.receive(sender, wrapped, now)
         out += self._acknowledgements()
         return out + [Deliver(sender, sync.body, ack=(sender, sync.id)) for sync in new]

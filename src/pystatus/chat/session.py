@@ -338,15 +338,16 @@ class ChatSession(Receiving):
 
     # -- receiving ------------------------------------------------------------------------
 
-    def acknowledge(self, ack: tuple[bytes, bytes]) -> None:
-        """A delivered message is stored: acknowledge it in the next payload."""
-        self.mvds.acknowledge(*ack)
+    def acknowledge(self, ack: tuple[bytes, bytes], now: float) -> None:
+        """A delivered message is stored: acknowledge it in the next payload (which waits
+        up to a second for a message of ours to ride along, as status-go's)."""
+        self.mvds.acknowledge(*ack, now)
 
-    def rejected(self, deliver: Deliver, exc: Exception) -> list[Action]:
+    def rejected(self, deliver: Deliver, exc: Exception, now: float) -> list[Action]:
         """A :class:`Deliver` the content handlers refused: counted, and acknowledged (it
         will not get any better)."""
         if deliver.ack is not None:
-            self.mvds.acknowledge(*deliver.ack)
+            self.mvds.acknowledge(*deliver.ack, now)
         return self._drop("invalid", None, exc)
 
     def _acknowledgements(self) -> list[Action]:
@@ -413,7 +414,7 @@ class ChatSession(Receiving):
                 self.mvds.resend_now(outgoing.message.id, now)
             for peer, acks in self._acks_on_reconnect.items():
                 for ack in acks:
-                    self.mvds.acknowledge(peer, ack)
+                    self.mvds.acknowledge(peer, ack, now)
             self._acks_on_reconnect.clear()
             if self.has_store:
                 self._next_history = now
@@ -542,7 +543,7 @@ class ChatSession(Receiving):
             for sync_id in carried:
                 self.mvds.resend_now(sync_id, now)
             for ack in acks:
-                self.mvds.acknowledge(peer, ack)
+                self.mvds.acknowledge(peer, ack, now)
             return []
         if contents[0] == "public" and self.connected:
             _, name, data = contents

@@ -23,6 +23,8 @@ class Write:
     statuses: list[tuple[str, str]] = field(default_factory=list)
     status_events: list[ChatEvent] = field(default_factory=list)
     sync_state: dict[str, bytes] = field(default_factory=dict)
+    device_state: bytes | None = None
+    """The encryption state, when the session says it changed (the newest in a batch wins)."""
     extra: Batch | None = None
     """Chats, edits, deletes and pins written with it; a write with ``extra`` names the chat
     of its ``event`` in it (the writer does not create that chat)."""

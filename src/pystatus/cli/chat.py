@@ -31,7 +31,7 @@ from rich.console import Console
 from pystatus.chat.account import Account
 from pystatus.chat.contacts import ContactInfo, Contacts
 from pystatus.chat.errors import InvalidChatKey
-from pystatus.chat.messenger import Messenger
+from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUSTER
 from pystatus.chat.user_input import (
     InvalidChatName,
@@ -101,7 +101,7 @@ async def _messenger(
             WakuNode(_config(cluster_id, static_nodes, storenode))
         )
         relay = node.require_relay()
-        messenger = Messenger(account, relay, store=node.store_peer())
+        messenger = Messenger(account, RelayTransport(relay, store=node.store_peer()))
         await stack.enter_async_context(messenger)
         await _until(lambda: bool(relay.relay_peers()), MESH_TIMEOUT)
         yield messenger

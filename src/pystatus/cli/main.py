@@ -19,7 +19,12 @@ from pystatus import __version__, redaction
 from pystatus.api.server import AsgiServer, MetricsServer, RestServer
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.account import Account
-from pystatus.chat.messenger import HISTORY_INTERVAL, Messenger, ReliabilityConfig
+from pystatus.chat.messenger import (
+    HISTORY_INTERVAL,
+    Messenger,
+    RelayTransport,
+    ReliabilityConfig,
+)
 from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUSTER
 from pystatus.cli import nwaku_args
 from pystatus.cli.account import account_app, account_directory, password_or_prompt
@@ -432,8 +437,7 @@ async def _run_node(
         if account is not None:
             messenger = Messenger(
                 account,
-                node.require_relay(),
-                store=node.store_peer(),
+                RelayTransport(node.require_relay(), store=node.store_peer()),
                 reliability=reliability,
             )
             await messenger.start()

@@ -1,0 +1,362 @@
+"""The messenger's chats, sending and the receive hand-off to content handlers.
+
+A base class of :class:`~pystatus.chat.messenger.Messenger` (its methods are the messenger's),
+kept apart so the adapter module stays about running the session. What it sends follows
+status-go v1.1.0 (``protocol/messenger.go`` sendChatMessage, ``messenger_emoji_reactions.go``,
+``messenger_installations.go`` SendPairInstallation): the ChatMessage is wrapped and signed
+with the chat key (ApplicationMetadataMessage); 1:1 ones are stored with their MVDS outbox
+entry, then queued in the session, which sends them at the next epoch and resends them on
+status-go's backoff until acknowledged; public ones are published at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+
+from prometheus_client import Counter
+
+from pystatus.chat import topics
+from pystatus.chat.actions import Action
+from pystatus.chat.database import ChatDatabase, OutboxEntry, StoredMessage, StoredReaction
+from pystatus.chat.delivery import DeliveryStatus
+from pystatus.chat.events import REACTION, ChatEvent
+from pystatus.chat.ids import OneToOneChatId, PublicChatId, parse_chat_id
+from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
+from pystatus.chat.outgoing import Outgoing
+from pystatus.chat.proto import chat_message_pb2
+from pystatus.chat.reliability import DROPPED
+from pystatus.chat.session import ChatSession
+from pystatus.chat.transport import Transport
+from pystatus.chat.wrapper import MessageType, unwrap, wrap
+from pystatus.chat.wrapper import message_id as wrapper_message_id
+from pystatus.chat.writes import Write
+from pystatus.errors import ChatError
+from pystatus.waku.wire import parse
+
+PUBLISHED_BYTES = Counter(
+    "chat_published_bytes",
+    "Bytes of the Waku messages the messenger published, by what they carried",
+    ["kind"],
+)
+ONE_TO_ONE = "one_to_one"
+PUBLIC = "public"
+
+
+class Sending(Outgoing):
+    session: ChatSession
+    database: ChatDatabase
+    transport: Transport
+    _identity: bytes
+    _public_key: bytes
+    _chat_key: str
+    _contact_code_topic: str
+    _later: deque[Action]
+    _wake: asyncio.Event
+    _pubsub_for: Callable[[str], str]
+    _contacts: set[str]
+    """Chat keys we added (loaded at start)."""
+
+    # Provided by the messenger.
+    def _check_running(self) -> None:
+        raise NotImplementedError
+
+    async def _commit(self, write: Write) -> None:
+        raise NotImplementedError
+
+    def _queue_write(self, write: Write) -> bool:
+        raise NotImplementedError
+
+    def _perform_later(self, actions: list[Action]) -> None:
+        raise NotImplementedError
+
+    async def _perform(self, actions: list[Action]) -> None:
+        raise NotImplementedError
+
+    def _listen(self, content_topics: list[str]) -> None:
+        raise NotImplementedError
+
+    # -- chats ------------------------------------------------------------------------------
+
+    async def add_contact(self, chat_key: str) -> str:
+        """Start a 1:1 chat with ``chat_key`` (``zQ3...``); returns the chat id."""
+        chat_id = OneToOneChatId.of(public_key_from_chat_key_text(chat_key))
+        if chat_key not in self._contacts:
+            await self.database.add_contact(chat_key, time.time_ns())
+            self._contacts.add(chat_key)
+        self._listen(self.session.watch_contact_code(chat_id.public_key))
+        await self.database.upsert_chat(chat_id.text, ONE_TO_ONE, chat_key)  # out of requests
+        return chat_id.text
+
+    async def join_public_chat(self, name: str) -> str:
+        await self.database.upsert_chat(name, PUBLIC, name)
+        self._listen(self.session.watch_public(name))
+        return name
+
+    async def leave_public_chat(self, name: str) -> None:
+        """Stop reading a public chat: its topic is no longer listened to and it leaves
+        :meth:`chats` (its history stays); joining again resumes it."""
+        chat = PublicChatId(name)
+        await self.database.upsert_chat(chat.name, PUBLIC, chat.name, active=False)
+        content_topic = topics.public_chat_content_topic(chat.name)
+        if self.session.listening.unlisten(content_topic):
+            self.transport.unlisten(self._pubsub_for(content_topic), [content_topic])
+
+    # -- clocks -----------------------------------------------------------------------------
+
+    def _tick(self, seen: int = 0) -> int:
+        """The next Lamport clock: max(last + 1, now in ms) (status-go's)."""
+        return self.session.next_clock(time.time_ns() // 10**6, seen)
+
+    def _observe(self, clock: int) -> None:
+        self.session.observe_clock(clock)
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def send(self, chat_key: str, text: str, *, response_to: str = "") -> str:
+        """Send ``text`` to ``chat_key`` 1:1; returns the message id once it is stored (its
+        status then moves on from pending, see :meth:`events`). Raises
+        :class:`~pystatus.chat.supervisor.MessengerFailed` once the messenger failed."""
+        return await self._send_text(
+            chat_key, text, response_to, chat_message_pb2.ChatMessage.TEXT_PLAIN
+        )
+
+    async def _send_text(
+        self,
+        chat_key: str,
+        text: str,
+        response_to: str,
+        content: int,
+        *,
+        image: chat_message_pb2.ImageMessage | None = None,
+        events: list[ChatEvent] | None = None,
+    ) -> str:
+        self._check_running()
+        recipient = public_key_from_chat_key_text(chat_key)
+        chat_id = await self.add_contact(chat_key)
+        message = self._chat_message(chat_id, text, response_to, chat_message_pb2.ONE_TO_ONE)
+        message.content_type = content  # type: ignore[assignment]
+        if image is not None:
+            message.image.CopyFrom(image)
+        await self._before_send(chat_id, recipient, message)
+        wrapped = wrap(message.SerializeToString(), MessageType.CHAT_MESSAGE, self._identity)
+        message_id = "0x" + wrapper_message_id(self._public_key, wrapped).hex()
+        if recipient == self._public_key:
+            self._send_private(recipient, wrapped)  # a note to self: nobody to acknowledge it
+            return await self._store_sent(
+                chat_id, message_id, message, DeliveryStatus.SENT, events=events
+            )
+        entry = self._sync_entry(recipient, message_id, wrapped)
+        await self._store_sent(
+            chat_id, message_id, message, DeliveryStatus.PENDING, [entry], events=events
+        )
+        return message_id
+
+    def _sync_entry(self, recipient: bytes, message_id: str, wrapped: bytes) -> OutboxEntry:
+        return self.session.outbox_entry(recipient, message_id, wrapped, time.time_ns())
+
+    def _queue_sync(self, entry: OutboxEntry) -> None:
+        self.session.queue([entry], time.monotonic())
+        self._wake.set()
+
+    def _send_private(self, recipient: bytes, wrapped: bytes) -> None:
+        """Encrypt for the recipient's devices and ours and publish, without data sync."""
+        self._perform_later(self.session.send_private(recipient, wrapped, time.time_ns()))
+
+    def _publish_public(self, name: str, wrapped: bytes, message_id: str | None) -> None:
+        carried = [message_id] if message_id else []
+        self._perform_later(self.session.send_public(name, wrapped, time.time_ns(), carried))
+
+    async def send_public(self, name: str, text: str, *, response_to: str = "") -> str:
+        self._check_running()
+        await self.join_public_chat(name)
+        message = self._chat_message(name, text, response_to, chat_message_pb2.PUBLIC_GROUP)
+        await self._before_send(name, None, message)
+        wrapped = wrap(message.SerializeToString(), MessageType.CHAT_MESSAGE, self._identity)
+        message_id = "0x" + wrapper_message_id(self._public_key, wrapped).hex()
+        await self._store_sent(name, message_id, message, DeliveryStatus.PENDING)
+        await self._perform(self.session.send_public(name, wrapped, time.time_ns(), [message_id]))
+        return message_id
+
+    def _chat_message(
+        self, chat_id: str, text: str, response_to: str, kind: int
+    ) -> chat_message_pb2.ChatMessage:
+        return chat_message_pb2.ChatMessage(
+            clock=self._tick(),
+            timestamp=time.time_ns() // 10**6,
+            text=text,
+            response_to=response_to,
+            chat_id=chat_id,
+            message_type=kind,  # type: ignore[arg-type]
+            content_type=chat_message_pb2.ChatMessage.TEXT_PLAIN,
+        )
+
+    async def _store_sent(
+        self,
+        chat_id: str,
+        message_id: str,
+        message: chat_message_pb2.ChatMessage,
+        status: DeliveryStatus,
+        outbox: list[OutboxEntry] | None = None,
+        *,
+        events: list[ChatEvent] | None = None,
+    ) -> str:
+        stored = StoredMessage(
+            message_id,
+            chat_id,
+            self._chat_key,
+            message.clock,
+            message.timestamp,
+            message.SerializeToString(),
+            status,
+        )
+        self.session.track(message_id, chat_id, status)
+        await self._commit(Write(stored, outbox_added=outbox or [], events=events or []))
+        for entry in outbox or []:
+            self._queue_sync(entry)
+        return message_id
+
+    async def resend(self, message_id: str) -> None:
+        """Send a failed message of ours again."""
+        stored = await self.database.message(message_id)
+        if stored is None or stored.author != self._chat_key:
+            raise ChatError(f"no message {message_id} of ours")
+        if stored.status != DeliveryStatus.FAILED and self.session.tracker.status(message_id) != (
+            DeliveryStatus.FAILED
+        ):
+            raise ChatError(f"message {message_id} has not failed")
+        message = chat_message_pb2.ChatMessage.FromString(stored.body)
+        wrapped = wrap(stored.body, MessageType.CHAT_MESSAGE, self._identity)
+        self.session.resent(message_id, stored.chat_id)
+        status = DeliveryStatus.PENDING
+        write = Write(statuses=[(message_id, status)])
+        write.status_events.append(self.session.status_event(message_id, status))
+        public = message.message_type == chat_message_pb2.PUBLIC_GROUP
+        if not public:
+            recipient = bytes.fromhex(stored.chat_id[2:])
+            write.outbox_added.append(self._sync_entry(recipient, message_id, wrapped))
+        await self._commit(write)
+        if public:
+            self._publish_public(stored.chat_id, wrapped, message_id)
+        for entry in write.outbox_added:
+            self._queue_sync(entry)
+
+    async def react(
+        self, chat_id: str, message_id: str, reaction: int, *, retract: bool = False
+    ) -> None:
+        """React to a message (EmojiReaction types: 1 love, 2 thumbs up, 3 thumbs down,
+        4 laugh, 5 sad, 6 angry), or take the reaction back."""
+        if not 1 <= reaction <= 6:
+            raise ChatError("a reaction type is 1 to 6")
+        self._check_running()
+        chat = parse_chat_id(chat_id)
+        public = isinstance(chat, PublicChatId)
+        payload = chat_message_pb2.EmojiReaction(
+            clock=self._tick(),
+            chat_id=chat_id,
+            message_id=message_id,
+            message_type=(chat_message_pb2.PUBLIC_GROUP if public else chat_message_pb2.ONE_TO_ONE),
+            type=reaction,  # type: ignore[arg-type]
+            retracted=retract,
+        )
+        wrapped = wrap(payload.SerializeToString(), MessageType.EMOJI_REACTION, self._identity)
+        if isinstance(chat, OneToOneChatId):
+            self._send_private(chat.public_key, wrapped)
+        else:
+            self._publish_public(chat.name, wrapped, None)
+        stored = StoredReaction(message_id, self._chat_key, reaction, payload.clock, retract)
+        await self._commit(Write(stored))
+
+    async def reactions(self, message_id: str) -> list[tuple[str, int]]:
+        """(author chat key, reaction type) standing on a message."""
+        return await self.database.reactions(message_id)
+
+    async def announce_device(self) -> None:
+        """Tell the account's other devices about this one (they answer in kind): a
+        PairInstallation under a DH header to our own key, with our bundle."""
+        pairing = chat_message_pb2.PairInstallation(
+            clock=self._tick(),
+            installation_id=self.session.encryption.installation_id,
+            device_type="pystatus",
+        )
+        wrapped = wrap(pairing.SerializeToString(), MessageType.PAIR_INSTALLATION, self._identity)
+        await self._perform(self.session.announce_device(wrapped, time.time_ns()))
+
+    def advertise_contact_code(self) -> None:
+        """Publish our bundle on our contact-code topic, as status-go's publishContactCode."""
+        wrapped = wrap(
+            self._contact_code_payload(), MessageType.CONTACT_CODE_ADVERTISEMENT, self._identity
+        )
+        self._perform_later(self.session.contact_code(wrapped, time.monotonic(), time.time_ns()))
+
+    # -- receiving: the hand-off to the content handlers ------------------------------------
+
+    def _drop(self, what: str, exc: Exception, ack: tuple[bytes, bytes] | None) -> None:
+        """Count an invalid message, and acknowledge it: it will not get any better."""
+        DROPPED.labels("invalid").inc()
+        if ack is not None:
+            self.session.acknowledge(ack, time.monotonic())
+            self._wake.set()
+
+    def _handle_wrapped(
+        self,
+        sender: bytes | None,
+        wrapped: bytes,
+        public_chat: str | None,
+        ack: tuple[bytes, bytes] | None,
+        *,
+        own_copy: bool = False,
+        contact_code: bool = False,
+    ) -> None:
+        """Store and announce one wrapped message; ``sender``: the envelope's signer, who
+        must be its author (None for ``own_copy``, whose wrapper our key must sign);
+        ``ack``: the MVDS acknowledgement due once stored. Handled by type in
+        :mod:`pystatus.chat.incoming`; raises :class:`ChatError` for what is invalid."""
+        message = unwrap(wrapped)
+        if sender is not None and message.author != sender:
+            raise ChatError("the wrapper's author is not the envelope's signer")
+        if own_copy and message.author != self._public_key:
+            raise ChatError("a copy from our device signed by someone else")
+        after = (
+            (lambda: self.session.acknowledge(ack, time.monotonic())) if ack is not None else None
+        )
+        outgoing = message.author == self._public_key  # our own other device sent it
+        if message.type == MessageType.EMOJI_REACTION:
+            self._receive_reaction(message.author, message.payload, outgoing, after)
+            return
+        resolve = self._incoming.handler(message, public_chat, outgoing, contact_code=contact_code)
+        if resolve is None:
+            if after is not None:
+                after()
+            return
+        self._queue_write(Write(resolve=resolve, after=after))
+
+    def _receive_reaction(
+        self, author: bytes, payload: bytes, outgoing: bool, after: Callable[[], None] | None
+    ) -> None:
+        reaction = parse(chat_message_pb2.EmojiReaction(), payload, "emoji reaction")
+        if not 1 <= reaction.type <= 6 or not reaction.message_id:
+            if after is not None:
+                after()
+            return
+        self._observe(reaction.clock)
+        author_key = chat_key_text(author)
+        stored = StoredReaction(
+            reaction.message_id, author_key, reaction.type, reaction.clock, reaction.retracted
+        )
+        public = reaction.message_type == chat_message_pb2.PUBLIC_GROUP
+        event = ChatEvent(
+            reaction.message_id,
+            reaction.chat_id if outgoing or public else OneToOneChatId.of(author).text,
+            author_key,
+            "",
+            reaction.clock,
+            0,
+            "",
+            outgoing,
+            kind=REACTION,
+            reaction=-reaction.type if reaction.retracted else reaction.type,
+        )
+        self._queue_write(Write(stored, event, after=after))
