@@ -502,6 +502,13 @@ class ChatDatabase:
             row = await rows.fetchone()
         return int(row[0]) if row is not None else 0
 
+    @_translated
+    async def leave_chat(self, chat_id: str) -> None:
+        """Mark a chat inactive (a public chat left; its history stays; joining it again
+        with :meth:`upsert_chat` makes it active again)."""
+        await self.db.execute("UPDATE chats SET active = 0 WHERE id = ?", (chat_id,))
+        await self.db.commit()
+
 
 def _contact(r: Sequence[object]) -> ContactRecord:
     return ContactRecord(

@@ -116,6 +116,7 @@ class Messenger(Sending):
         self._pending: asyncio.Queue[_Write] = asyncio.Queue(MAX_PENDING_WRITES)
         self._inbox: deque[Received] = deque()
         self._later: deque[Action] = deque()
+        self._in_flight: list[_Write] = []
         self._wake = asyncio.Event()
         self._supervisor = Supervisor(self._failed)
         self._running = False
@@ -209,6 +210,9 @@ class Messenger(Sending):
 
     def _failed(self, failure: MessengerFailed) -> None:
         self._running = False
+        for write in self._in_flight:  # the batch the writer held when it failed
+            if write.committed is not None and not write.committed.done():
+                write.committed.set_exception(failure)
         while not self._pending.empty():
             write = self._pending.get_nowait()
             if write.committed is not None and not write.committed.done():
@@ -433,6 +437,7 @@ class Messenger(Sending):
             writes = [await self._pending.get()]
             while not self._pending.empty():
                 writes.append(self._pending.get_nowait())
+            self._in_flight = writes
             try:
                 for write in writes:
                     if write.resolve is not None:

@@ -99,7 +99,7 @@ class Sending(Outgoing):
         """Stop reading a public chat: its topic is no longer listened to and it leaves
         :meth:`chats` (its history stays); joining again resumes it."""
         chat = PublicChatId(name)
-        await self.database.upsert_chat(chat.name, PUBLIC, chat.name, active=False)
+        await self.database.leave_chat(chat.name)
         content_topic = topics.public_chat_content_topic(chat.name)
         if self.session.listening.unlisten(content_topic):
             self.transport.unlisten(self._pubsub_for(content_topic), [content_topic])
