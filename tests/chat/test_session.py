@@ -267,3 +267,21 @@ def test_device_state_is_versioned_and_reads_the_unversioned_form() -> None:
         load_device_state(identity, b'{"version": 99}')
     with pytest.raises(StateVersionError):
         load_device_state(identity, b"not json")
+
+
+def test_a_ratcheted_message_read_again_after_a_restart_is_a_duplicate(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    alice, bob = _session(clock, "alice"), _session(clock, "bob")
+    _drain_contact_code(alice, clock)
+    alice.encryption.add_bundle(bob.encryption.own_bundle())
+    _send(alice, bob, clock, b"once")
+    sent = _publishes(_run_until(alice, clock, clock.now + 1))
+    assert any(isinstance(a, Deliver) for a in _deliver(bob, sent, clock.now))
+    bob._seen.clear()  # a restart: the hashes seen are not kept, the store brings it back
+    before = DROPPED.labels("duplicate")._value.get()
+    with caplog.at_level(logging.WARNING, logger="pystatus.chat.session"):
+        assert not [a for a in _deliver(bob, sent, clock.now) if isinstance(a, Deliver)]
+    assert DROPPED.labels("duplicate")._value.get() == before + 1
+    assert not [r for r in caplog.records if "cannot read" in r.getMessage()]

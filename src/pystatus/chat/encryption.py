@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from pystatus.chat import x3dh
 from pystatus.chat.proto import encryption_pb2 as pb
-from pystatus.chat.ratchet import Header, RatchetError, RatchetState, dh
+from pystatus.chat.ratchet import AlreadyRead, Header, RatchetError, RatchetState, dh
 from pystatus.errors import ChatError
 
 MAX_INSTALLATIONS = 3
@@ -340,7 +340,8 @@ class EncryptionService:
             try:
                 plaintext = session.state.decrypt(header, entry.payload)
             except RatchetError as exc:
-                failure = failure or exc
+                # A copy of what one session read already says more than another's failure.
+                failure = exc if failure is None or isinstance(exc, AlreadyRead) else failure
                 continue
             session.x3dh_ephemeral = None  # they answered: the session is established
             self._remember(key, session)

@@ -50,6 +50,11 @@ class UndecryptableMessage(RatchetError):
     """Wrong key, altered bytes, or a message already read (its key is gone)."""
 
 
+class AlreadyRead(UndecryptableMessage):
+    """The message is on the current receiving chain, behind it, and its key is not among
+    the skipped ones: it was read before (a copy the store brought back), state untouched."""
+
+
 @dataclass(frozen=True, slots=True)
 class Header:
     dh: bytes
@@ -211,6 +216,8 @@ class RatchetState:
             plaintext = open_sealed(skipped_key, ciphertext, ad)
             del self.skipped[(header.dh, header.n)]
             return plaintext
+        if header.dh == self.dh_remote and header.n < self.nr:
+            raise AlreadyRead(f"message {header.n} of this chain was read already")
         trial = self.copy()
         if header.dh != trial.dh_remote:
             trial._skip(header.pn)

@@ -25,7 +25,7 @@ from pystatus.chat.encryption import (
 from pystatus.chat.listening import Listener, Listening
 from pystatus.chat.one_to_one import sync_payload
 from pystatus.chat.proto import encryption_pb2 as pb
-from pystatus.chat.ratchet import RatchetError
+from pystatus.chat.ratchet import AlreadyRead, RatchetError
 from pystatus.chat.reliability import Drops
 from pystatus.chat.segmentation import (
     AlreadyCompleted,
@@ -92,6 +92,8 @@ class Receiving:
             return self._receive(sender, payload, listener, now)
         except NotForThisDevice as exc:
             return self._drop("not_for_this_installation", sender, exc)
+        except AlreadyRead as exc:
+            return self._drop("duplicate", None, exc)  # the store brought back what we read
         except (NoSession, RatchetError) as exc:
             return self._drop("no_session", sender, exc)
         except (EncryptionError, InvalidWrapper, SegmentationError, ChatError) as exc:
