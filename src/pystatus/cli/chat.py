@@ -47,6 +47,7 @@ from pystatus.cli.chat_io import (
     Json,
     TextFile,
     chat_database,
+    check_peers,
     contact_json,
     event_json,
     print_json,
@@ -144,6 +145,7 @@ def send(
     `chat resend <id>` is for a message that failed)."""
     if wait not in WAITS:
         usage_error(f"--wait is one of {', '.join(WAITS)}")
+    check_peers(staticnode, storenode)
     try:
         recipient = parse_chat_key(to)
     except InvalidChatKey as exc:
@@ -217,6 +219,7 @@ def watch(
         names = [normalize_public_chat_name(name) for name in public_chat or []]
     except InvalidChatName as exc:
         usage_error(f"--public-chat: {exc}")
+    check_peers(staticnode, storenode)
 
     async def run() -> None:
         secret = password_or_prompt(password, confirm=False)
@@ -277,6 +280,7 @@ def act(
     """Run ``action``, print its outcome, and wait until what it sent is acknowledged (1:1)
     or has left (public chats). Not acknowledged in time: the outcome (with the message id)
     is printed all the same, then an error saying it is kept, and exit 1."""
+    check_peers(staticnode)
     done: list[Outcome] = []
     acknowledged: list[bool] = []
 

@@ -41,6 +41,7 @@ from pystatus.chat.user_input import (
 )
 from pystatus.cli.account import account_directory, password_or_prompt
 from pystatus.errors import ConfigError, PystatusError
+from pystatus.p2p.multiaddr import Multiaddr
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -122,6 +123,19 @@ def _read_bounded(stream: TextIO) -> str:
     """At most one character past what may be sent, and the newline after it: enough for
     :func:`checked_text` to say it is too long, without holding whatever a pipe delivers."""
     return stream.read(MAX_TEXT_LENGTH + 2)
+
+
+def check_peers(static_nodes: list[str], storenode: str | None = None) -> None:
+    """Exit 2, before anything starts, on a ``--staticnode`` or ``--storenode`` that is not
+    a multiaddr."""
+    given = [("--staticnode", text) for text in static_nodes]
+    if storenode is not None:
+        given.append(("--storenode", storenode))
+    for flag, text in given:
+        try:
+            Multiaddr.from_string(text)
+        except (PystatusError, ValueError) as exc:
+            usage_error(f"{flag} {text}: {exc}")
 
 
 def print_json(document: object) -> None:
