@@ -18,7 +18,6 @@ from pystatus.chat.user_input import InvalidChatName, normalize_public_chat_name
 from pystatus.cli.account import DataDir, Password
 from pystatus.cli.chat import ClusterId, Outcome, StaticNodes, Timeout, act
 from pystatus.cli.chat_io import Json, TextFile, read_text, usage_error
-from pystatus.errors import ChatError
 
 public_app: typer.Typer = typer.Typer(
     help="Join, write to and leave public chats.", no_args_is_help=True
@@ -97,11 +96,7 @@ def leave(
     chat = chat_name(name)
 
     async def action(messenger: Messenger) -> Outcome:
-        # The messenger being rewritten adds leave_public_chat; until then, say so plainly.
-        leave_chat = getattr(messenger, "leave_public_chat", None)
-        if leave_chat is None:
-            raise ChatError("this version of the messenger cannot leave a public chat")
-        await leave_chat(chat)
+        await messenger.leave_public_chat(chat)
         return Outcome(chat, {"chat": chat, "joined": False})
 
     act(action, staticnode, data_dir, password, cluster_id, ACT_TIMEOUT, json_output)
