@@ -15,7 +15,7 @@ from pystatus.chat.history import StoreSource
 from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import Messenger, MessengerFailed
 from pystatus.chat.supervisor import NotRunning
-from pystatus.chat.transport import Published, Received
+from pystatus.chat.transport import Published, Received, TransportError
 from pystatus.chat.watchers import LISTENER_ERRORS, STREAM_DROPPED, EventStream
 from pystatus.waku.message import WakuMessage, message_hash
 from tests.p2p.hosts import wait_for
@@ -33,6 +33,7 @@ class MemoryTransport:
         self.topics: set[str] = set()
         self.callbacks: list[Callable[[Received], None]] = []
         self.published = 0
+        self.refuse = False
 
     async def start(self) -> None:
         pass
@@ -50,6 +51,8 @@ class MemoryTransport:
         self.callbacks.append(callback)
 
     async def publish(self, pubsub_topic: str, message: WakuMessage) -> Published:
+        if self.refuse:
+            raise TransportError("nobody took it")
         self.published += 1
         digest = message_hash(pubsub_topic, message)
         for peer in self.hub:
@@ -165,3 +168,25 @@ async def test_leave_public_chat_stops_listening(tmp_path: Path) -> None:
         await alice.leave_public_chat("status")
         assert len(transport.topics) == len(listening) - 1
         assert all(c[0] != "status" for c in await alice.chats())
+
+
+async def test_a_public_message_that_never_left_is_published_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    hub: list[MemoryTransport] = []
+    alice_account = _account(tmp_path, "alice")
+    offline = MemoryTransport(hub)
+    offline.refuse = True
+    async with Messenger(alice_account, offline, installation_id="a") as alice:
+        message_id = await alice.send_public("status", "anyone?")
+        assert alice.status(message_id) == "pending"
+    hub.remove(offline)
+    async with (
+        Messenger(_account(tmp_path, "bob"), MemoryTransport(hub), installation_id="b") as bob,
+    ):
+        await bob.join_public_chat("status")
+        events = bob.events()
+        async with Messenger(alice_account, MemoryTransport(hub), installation_id="a") as alice:
+            got = await _next(events, lambda e: e.kind == "message")
+            assert (got.id, got.text) == (message_id, "anyone?")
+            await wait_for(lambda: alice.status(message_id) == "sent", timeout=10, what="sent")

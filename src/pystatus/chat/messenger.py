@@ -62,6 +62,7 @@ from pystatus.chat.supervisor import NotRunning, Supervisor
 from pystatus.chat.transport import Received, Transport
 from pystatus.chat.watchers import Announcer
 from pystatus.chat.watchers import EventStream as EventStream
+from pystatus.chat.wrapper import MessageType, wrap
 from pystatus.chat.writes import Write as _Write
 from pystatus.errors import ChatError, PystatusError
 from pystatus.waku.message import WakuMessage, message_hash
@@ -72,6 +73,8 @@ log = logging.getLogger(__name__)
 ONE_TO_ONE = "one_to_one"
 PUBLIC = "public"
 HISTORY_INTERVAL = ReliabilityConfig().history_interval
+REPUBLISH_WINDOW = 24 * 3600.0
+"""Seconds: unconfirmed public messages younger than this are published again at start."""
 MAX_INBOX = 10_000
 """Received Waku messages waiting for the core."""
 MAX_PENDING_WRITES = 10_000
@@ -167,8 +170,17 @@ class Messenger(Sending):
         if LAST_SYNCED in state:
             self.session.last_synced_ns = int.from_bytes(state[LAST_SYNCED], "big")
         self.session.restore_outbox(await self.database.outbox(), time.monotonic())
+        republish: list[Action] = []
         for message_id, status, chat_id in await self.database.unfinished(self._chat_key):
             self.session.track(message_id, chat_id, DeliveryStatus(status))
+            if not chat_id.startswith("0x"):  # public: its resend was in memory only
+                stored = await self.database.message(message_id)
+                age_ms = time.time_ns() // 10**6 - (stored.timestamp if stored else 0)
+                if stored is not None and age_ms < REPUBLISH_WINDOW * 1000:
+                    wrapped = wrap(stored.body, MessageType.CHAT_MESSAGE, self._identity)
+                    republish += self.session.republish(
+                        chat_id, wrapped, message_id, DeliveryStatus(status), time.time_ns()
+                    )
         added = self.session.listen_own()
         self._contacts = set(await self.database.contacts())
         for contact in self._contacts:
@@ -185,6 +197,7 @@ class Messenger(Sending):
         self._running = True
         self._supervisor.spawn(self._write_loop(), "chat database writer")
         self._supervisor.spawn(self._core_loop(), "chat core")
+        self._perform_later(republish)
         await self.announce_device()
 
     async def stop(self) -> None:

@@ -315,6 +315,17 @@ class ChatSession(Receiving):
     def _publish(self, sealed: Sealed, now_ns: int, kind: str) -> Publish:
         return Publish(sealed.content_topic, sealed.payload, now_ns, kind)
 
+    def republish(
+        self, name: str, wrapped: bytes, message_id: str, status: DeliveryStatus, now_ns: int
+    ) -> list[Action]:
+        """At start, a public message of ours still ``pending`` or ``sent`` when the device
+        stopped (its resend lived in memory): published again when it never left, or when a
+        store can now confirm it; call after :meth:`track`. Receivers drop the copy by its
+        message id."""
+        if status == DeliveryStatus.PENDING or (status == DeliveryStatus.SENT and self.has_store):
+            return self.send_public(name, wrapped, now_ns, [message_id])
+        return []
+
     def resent(self, message_id: str, chat_id: str) -> None:
         """The user sends a failed message again: it is pending once more."""
         self.track(message_id, chat_id, DeliveryStatus.PENDING)
