@@ -298,17 +298,29 @@ async def test_bad_addresses_are_refused(tmp_path: Path) -> None:
             )
 
 
-async def test_stop_unsubscribes(tmp_path: Path) -> None:
-    async with _services(tmp_path, 2) as services:
-        async with _light(services, services, []) as (light, _, light_node):
-            light.listen(TOPIC, [CONTENT])
-            await wait_for(lambda: len(_holders(services, light_node)) == 2, what="subscribed")
-            assert light.store is None
+async def test_stop_unsubscribes_and_a_restart_subscribes_again(tmp_path: Path) -> None:
+    async with (
+        _services(tmp_path, 2) as services,
+        # pings too rare to find the forgotten subscriptions within the test's waits
+        _light(services, services, [], dataclasses.replace(FAST, ping_interval=60.0)) as (
+            light,
+            got,
+            light_node,
+        ),
+    ):
+        light.listen(TOPIC, [CONTENT])
+        await wait_for(lambda: len(_holders(services, light_node)) == 2, what="subscribed")
+        assert light.store is None
+        await light.stop()
         assert all(
             s.filter_server is not None
             and not s.filter_server.subscriptions.criteria_of(light_node.peer_id)
             for s in services
         )
+        await light.start()
+        await wait_for(lambda: len(_holders(services, light_node)) == 2, timeout=5, what="again")
+        await within(light.publish(TOPIC, _message("after restart")))
+        await wait_for(lambda: _payloads(got) == [b"after restart"], what="delivered")
 
 
 async def test_restarted_service_node_is_subscribed_at_again(tmp_path: Path) -> None:

@@ -246,6 +246,7 @@ class LightTransport:
         await self._tasks.cancel_all()
         connected = [name for name, addr in self._filter_addrs.items() if self._live(addr)]
         await asyncio.gather(*(self._unsubscribe_all(name) for name in connected))
+        self.plan.reset()
 
     async def _unsubscribe_all(self, name: str) -> None:
         try:

@@ -228,6 +228,11 @@ class FilterPlan:
         if state.subscribed or state.pending:
             self._down(node, state, now, "disconnected")
 
+    def reset(self) -> None:
+        """Forget every node's state, keeping what is wanted: the client stopped (and
+        unsubscribed), requests in flight were abandoned; a restart subscribes anew."""
+        self._nodes = {name: _Node(self.retry_min) for name in self._nodes}
+
     # -- outputs --------------------------------------------------------------------------
 
     def poll(self, now: float) -> list[FilterAction]:
