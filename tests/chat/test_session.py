@@ -13,7 +13,7 @@ import random
 import coincurve
 import pytest
 
-from pystatus.chat import mvds
+from pystatus.chat import encryption, mvds
 from pystatus.chat.actions import (
     Action,
     AdvertiseContactCode,
@@ -285,3 +285,19 @@ def test_a_ratcheted_message_read_again_after_a_restart_is_a_duplicate(
         assert not [a for a in _deliver(bob, sent, clock.now) if isinstance(a, Deliver)]
     assert DROPPED.labels("duplicate")._value.get() == before + 1
     assert not [r for r in caplog.records if "cannot read" in r.getMessage()]
+
+
+def test_bundles_are_bounded_and_an_unchanged_bundle_is_no_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(encryption, "MAX_IDENTITIES", 3)
+    me = EncryptionService(coincurve.PrivateKey().secret, "me")
+    before = encryption.EVICTED.labels("identity")._value.get()
+    others = [EncryptionService(coincurve.PrivateKey().secret, f"d{n}") for n in range(5)]
+    for other in others:
+        me.add_bundle(other.own_bundle())
+    assert len(me.installations) == 3
+    assert encryption.EVICTED.labels("identity")._value.get() == before + 2
+    changes = me.changes
+    me.add_bundle(others[-1].own_bundle())  # heard again, nothing new
+    assert me.changes == changes

@@ -34,6 +34,7 @@ from typing import Any
 import coincurve
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from prometheus_client import Counter
 
 from pystatus.chat import x3dh
 from pystatus.chat.proto import encryption_pb2 as pb
@@ -49,6 +50,13 @@ NO_INSTALLATION = "none"
 NEGOTIATION_VERSION = 1
 """The bundle protocol version from which status-go negotiates a shared secret."""
 MAX_SECRETS = 10_000
+MAX_IDENTITIES = 10_000
+"""People whose installations (bundles) are kept; the least recently heard from is forgotten,
+with its sessions (anyone writing in a public chat sends a bundle)."""
+MAX_SESSIONS = 3 * MAX_IDENTITIES
+"""Ratchet sessions (per person and device) kept; the least recently used is forgotten."""
+
+EVICTED = Counter("chat_encryption_evicted", "Encryption state forgotten at a bound", ["what"])
 """Identities whose negotiated secret and agreed devices are kept (the oldest forgotten)."""
 NONCE_LENGTH = 12
 
@@ -188,17 +196,19 @@ class EncryptionService:
         return self._bundle
 
     def add_bundle(self, bundle: pb.Bundle) -> bytes:
-        """Learn the installations of a verified bundle; returns its identity key."""
-        self.changes += 1
+        """Learn the installations of a verified bundle; returns its identity key. The
+        state counts as changed only when an installation is new or newer."""
         identity = x3dh.verify_bundle(bundle)
         if identity == self.public_key:
             self._bundle = None  # our bundle lists our paired devices: sign it again
-        known = self.installations.setdefault(identity, {})
+        known = self.installations.pop(identity, {})
+        self.installations[identity] = known  # most recently heard from last
         for installation_id, pre_key in bundle.signed_pre_keys.items():
             if identity == self.public_key and installation_id == self.installation_id:
                 continue
             current = known.get(installation_id)
-            if current is None or current.bundled_at <= bundle.timestamp:
+            if current is None or current.bundled_at < bundle.timestamp:
+                self.changes += 1
                 known[installation_id] = _Installation(
                     pre_key.signed_pre_key, pre_key.version, bundle.timestamp
                 )
@@ -206,6 +216,12 @@ class EncryptionService:
             oldest = min(known, key=lambda name: known[name].bundled_at)
             del known[oldest]
             self.sessions.pop((identity, oldest), None)
+        while len(self.installations) > MAX_IDENTITIES:
+            forgotten = next(i for i in self.installations if i != self.public_key)
+            for name in self.installations.pop(forgotten):
+                self.sessions.pop((forgotten, name), None)
+            self.changes += 1
+            EVICTED.labels("identity").inc()
         return identity
 
     # -- encrypting ---------------------------------------------------------------------------
@@ -304,8 +320,11 @@ class EncryptionService:
         return session
 
     def _remember(self, key: tuple[bytes, str], session: _Session) -> None:
-        known = [s for s in self.sessions.get(key, []) if s is not session]
-        self.sessions[key] = [session, *known][:SESSIONS_PER_DEVICE]
+        known = [s for s in self.sessions.pop(key, []) if s is not session]
+        self.sessions[key] = [session, *known][:SESSIONS_PER_DEVICE]  # most recent last
+        while len(self.sessions) > MAX_SESSIONS:
+            del self.sessions[next(iter(self.sessions))]
+            EVICTED.labels("session").inc()
 
     # -- decrypting ---------------------------------------------------------------------------
 
