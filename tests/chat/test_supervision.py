@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pystatus.chat.account import Account
-from pystatus.chat.events import ChatEvent
+from pystatus.chat.events import ChatEvent, MessageEvent, StatusEvent
 from pystatus.chat.history import StoreSource
 from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import Messenger, MessengerFailed
@@ -190,3 +190,16 @@ async def test_a_public_message_that_never_left_is_published_at_the_next_start(
             got = await _next(events, lambda e: e.kind == "message")
             assert (got.id, got.text) == (message_id, "anyone?")
             await wait_for(lambda: alice.status(message_id) == "sent", timeout=10, what="sent")
+
+
+async def test_events_are_typed_by_kind(tmp_path: Path) -> None:
+    hub: list[MemoryTransport] = []
+    alice = Messenger(_account(tmp_path, "alice"), MemoryTransport(hub), installation_id="a")
+    bob = Messenger(_account(tmp_path, "bob"), MemoryTransport(hub), installation_id="b")
+    async with alice, bob:
+        events = alice.events()
+        sent = await alice.send(bob.chat_key, "hi")
+        mine = await _next(events, lambda e: e.kind == "status" and e.status == "delivered")
+        assert isinstance(mine, StatusEvent) and mine.id == sent
+        [found] = await alice.search("hi")
+        assert isinstance(found, MessageEvent) and found.id == sent and found.kind == "message"

@@ -31,7 +31,7 @@ from pystatus.chat.content import (
     ContactUpdate,
 )
 from pystatus.chat.database import ChatDatabase, ContactRecord
-from pystatus.chat.events import CONTACT, ChatEvent
+from pystatus.chat.events import CONTACT, ChatEvent, ContactEvent
 from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
 from pystatus.chat.wrapper import MessageType
 
@@ -133,7 +133,7 @@ def contact_event(contact: Contact, *, outgoing: bool) -> ChatEvent:
     """A ``contact`` event: its request state or display name changed (``outgoing``: by our
     doing)."""
     machine = contact.machine
-    return ChatEvent(
+    return ContactEvent(
         contact.chat_key,
         contact.id,
         contact.chat_key,

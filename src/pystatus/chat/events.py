@@ -21,7 +21,10 @@ CONTACT = "contact"
 @dataclass(frozen=True, slots=True)
 class ChatEvent:
     """A chat message sent or received by this account, or news of one we sent, or of a
-    contact."""
+    contact. Every event is of one subclass per kind (:class:`MessageEvent`,
+    :class:`ContactRequestEvent`, :class:`ReactionEvent`, :class:`StatusEvent`,
+    :class:`EditEvent`, :class:`DeleteEvent`, :class:`PinEvent`, :class:`ContactEvent`);
+    ``kind`` names it in the REST and CLI shapes, which read these fields."""
 
     id: str
     """The message's id; for ``reaction``, ``edit``, ``delete`` and ``pin``: the message
@@ -61,6 +64,62 @@ class ChatEvent:
     pinned: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class MessageEvent(ChatEvent):
+    """A chat message, sent or received."""
+
+    kind: str = MESSAGE
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRequestEvent(ChatEvent):
+    """A contact request (a chat message of content type 11)."""
+
+    kind: str = CONTACT_REQUEST
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionEvent(ChatEvent):
+    """An emoji reaction to message ``id`` (``reaction``; negative: retracted)."""
+
+    kind: str = REACTION
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent(ChatEvent):
+    """Our message ``id`` reached delivery status ``status``."""
+
+    kind: str = STATUS
+
+
+@dataclass(frozen=True, slots=True)
+class EditEvent(ChatEvent):
+    """Message ``id`` now reads ``text``."""
+
+    kind: str = EDIT
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteEvent(ChatEvent):
+    """Message ``id`` was deleted for everyone."""
+
+    kind: str = DELETE
+
+
+@dataclass(frozen=True, slots=True)
+class PinEvent(ChatEvent):
+    """Message ``id`` was pinned or unpinned (``pinned``)."""
+
+    kind: str = PIN
+
+
+@dataclass(frozen=True, slots=True)
+class ContactEvent(ChatEvent):
+    """Contact ``id``'s request state or display name changed."""
+
+    kind: str = CONTACT
+
+
 def message_text(message: chat_message_pb2.ChatMessage, *, deleted: bool = False) -> str:
     """The text an event shows for a chat message."""
     if deleted:
@@ -72,10 +131,11 @@ def message_text(message: chat_message_pb2.ChatMessage, *, deleted: bool = False
 
 def message_event(
     stored: StoredMessage, message: chat_message_pb2.ChatMessage, outgoing: bool
-) -> ChatEvent:
+) -> MessageEvent | ContactRequestEvent:
     """The event for a stored chat message (``message`` is its body, parsed)."""
     contact_request = int(message.content_type) == ContentType.CONTACT_REQUEST
-    return ChatEvent(
+    kind = ContactRequestEvent if contact_request else MessageEvent
+    return kind(
         stored.id,
         stored.chat_id,
         stored.author,

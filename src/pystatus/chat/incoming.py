@@ -62,7 +62,17 @@ from pystatus.chat.content import (
     parse_retract_contact_request,
 )
 from pystatus.chat.database import Batch, ChatRow, EditRecord, PinRecord, StoredMessage
-from pystatus.chat.events import DELETE, EDIT, PIN, ChatEvent, message_event, message_text
+from pystatus.chat.events import (
+    DELETE,
+    EDIT,
+    PIN,
+    ChatEvent,
+    DeleteEvent,
+    EditEvent,
+    PinEvent,
+    message_event,
+    message_text,
+)
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.wrapper import MessageType, Unwrapped
@@ -97,7 +107,7 @@ def apply_edit(stored: StoredMessage, edit: Edit) -> StoredMessage:
 
 def edit_event(stored: StoredMessage, editor: str, clock: int, outgoing: bool) -> ChatEvent:
     message = chat_message_pb2.ChatMessage.FromString(stored.body)
-    return ChatEvent(
+    return EditEvent(
         stored.id,
         stored.chat_id,
         editor,
@@ -114,13 +124,13 @@ def edit_event(stored: StoredMessage, editor: str, clock: int, outgoing: bool) -
 
 
 def delete_event(stored: StoredMessage, deleter: str, clock: int, outgoing: bool) -> ChatEvent:
-    return ChatEvent(
+    return DeleteEvent(
         stored.id, stored.chat_id, deleter, "", clock, 0, "", outgoing, kind=DELETE, deleted=True
     )
 
 
 def pin_event(pin: PinRecord, outgoing: bool) -> ChatEvent:
-    return ChatEvent(
+    return PinEvent(
         pin.message_id,
         pin.chat_id,
         pin.author,

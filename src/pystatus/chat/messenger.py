@@ -45,7 +45,7 @@ from pystatus.chat.database import Batch, ChatDatabase, StoredMessage
 from pystatus.chat.delivery import DeliveryStatus, DeliveryTracker
 from pystatus.chat.encryption import EncryptionService
 from pystatus.chat.events import ChatEvent as ChatEvent
-from pystatus.chat.events import message_event
+from pystatus.chat.events import ContactRequestEvent, MessageEvent, message_event
 from pystatus.chat.history import HistoryFetcher
 from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
 from pystatus.chat.messenger_send import PUBLISHED_BYTES, Sending
@@ -505,12 +505,12 @@ class Messenger(Sending):
         stored = await self.database.message(message_id)
         return None if stored is None else self._event(stored)
 
-    async def search(self, query: str, limit: int = 50) -> list[ChatEvent]:
+    async def search(self, query: str, limit: int = 50) -> list[MessageEvent | ContactRequestEvent]:
         """Messages whose text holds every word of ``query``, newest first
         (:meth:`ChatDatabase.search`: its errors, :class:`ChatError` subclasses)."""
         return [self._event(s) for s in await self.database.search(query, limit)]
 
-    def _event(self, stored: StoredMessage) -> ChatEvent:
+    def _event(self, stored: StoredMessage) -> MessageEvent | ContactRequestEvent:
         message = chat_message_pb2.ChatMessage.FromString(stored.body)
         return message_event(stored, message, stored.author == self._chat_key)
 

@@ -22,7 +22,7 @@ from pystatus.chat import topics
 from pystatus.chat.actions import Action
 from pystatus.chat.database import ChatDatabase, OutboxEntry, StoredMessage, StoredReaction
 from pystatus.chat.delivery import DeliveryStatus
-from pystatus.chat.events import REACTION, ChatEvent
+from pystatus.chat.events import REACTION, ChatEvent, ReactionEvent
 from pystatus.chat.ids import OneToOneChatId, PublicChatId, parse_chat_id
 from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
 from pystatus.chat.outgoing import Outgoing
@@ -347,7 +347,7 @@ class Sending(Outgoing):
             reaction.message_id, author_key, reaction.type, reaction.clock, reaction.retracted
         )
         public = reaction.message_type == chat_message_pb2.PUBLIC_GROUP
-        event = ChatEvent(
+        event = ReactionEvent(
             reaction.message_id,
             reaction.chat_id if outgoing or public else OneToOneChatId.of(author).text,
             author_key,

@@ -59,7 +59,7 @@ from pystatus.chat.delivery import DeliveryStatus, DeliveryTracker, Envelope
 from pystatus.chat.encryption import (
     EncryptionService,
 )
-from pystatus.chat.events import STATUS, ChatEvent
+from pystatus.chat.events import STATUS, ChatEvent, StatusEvent
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.listening import Listening
 from pystatus.chat.one_to_one import Sealed, seal_pairing, seal_private
@@ -186,7 +186,7 @@ class ChatSession(Receiving):
 
     def status_event(self, message_id: str, status: DeliveryStatus) -> ChatEvent:
         chat_id = self._chat_of.get(message_id, "")
-        return ChatEvent(
+        return StatusEvent(
             message_id, chat_id, self.chat_key, "", 0, 0, "", True, kind=STATUS, status=status
         )
 
