@@ -196,11 +196,16 @@ class SimNetwork:
 
     # -- building ---------------------------------------------------------------------------
 
-    def add_device(self, name: str, identity: bytes | None = None) -> SimDevice:
-        """A new account's device (``identity``: its chat private key, else one derived from
-        the seed and ``name``), started and online."""
+    def add_device(
+        self, name: str, identity: bytes | None = None, *, account: str | None = None
+    ) -> SimDevice:
+        """A device, started and online: of a new account (``identity``: its chat private
+        key, else one derived from the seed and ``name``), or another installation of the
+        account of device ``account`` (then :meth:`pair` them)."""
         if name in self.devices:
             raise SimulationError(f"a device named {name!r} exists already")
+        if account is not None:
+            identity = self.devices[account].identity
         key = identity or hashlib.sha256(f"{self._seed}/{name}".encode()).digest()
         device = SimDevice(
             name,
@@ -213,6 +218,18 @@ class SimNetwork:
         self.devices[name] = device
         self._perform(device, device.boot(self.now))
         return device
+
+    def pair(self, a: str, b: str) -> None:
+        """Two installations of one account learn each other's bundles (``Messenger.pair``),
+        committed at once."""
+        first, second = self.devices[a], self.devices[b]
+        if first.public_key != second.public_key:
+            raise SimulationError(f"{a} and {b} are not devices of one account")
+        one, two = first.live(), second.live()
+        one.encryption.add_bundle(two.encryption.own_bundle())
+        two.encryption.add_bundle(one.encryption.own_bundle())
+        for device in (first, second):
+            self._perform(device, [Commit(device_state=device.live().device_state())])
 
     def befriend(self, a: str, b: str) -> None:
         """Two accounts that know each other: each listens to the other's contact code."""
