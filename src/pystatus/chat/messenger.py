@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 import uuid
 from collections import defaultdict, deque
@@ -41,13 +40,13 @@ from pystatus.chat.actions import (
     Publish,
     SyncHistory,
 )
-from pystatus.chat.database import Batch, ChatDatabase, StoredMessage
+from pystatus.chat.database import ChatDatabase, StoredMessage
 from pystatus.chat.delivery import DeliveryStatus, DeliveryTracker
 from pystatus.chat.encryption import EncryptionService
 from pystatus.chat.events import ChatEvent as ChatEvent
 from pystatus.chat.events import ContactRequestEvent, MessageEvent, message_event
 from pystatus.chat.history import HistoryFetcher
-from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
+from pystatus.chat.keys import public_key_from_chat_key_text
 from pystatus.chat.messenger_send import PUBLISHED_BYTES, Sending
 from pystatus.chat.mvds import MVDS
 from pystatus.chat.proto import chat_message_pb2
@@ -63,6 +62,7 @@ from pystatus.chat.transport import Received, Transport
 from pystatus.chat.watchers import Announcer
 from pystatus.chat.watchers import EventStream as EventStream
 from pystatus.chat.wrapper import MessageType, wrap
+from pystatus.chat.writes import DatabaseWriter
 from pystatus.chat.writes import Write as _Write
 from pystatus.errors import ChatError, PystatusError
 from pystatus.waku.message import WakuMessage, message_hash
@@ -116,10 +116,17 @@ class Messenger(Sending):
         self._contact_code_topic = self.session.contact_code_name
         self.fetcher = HistoryFetcher(transport.store) if transport.store is not None else None
         self._announcer = Announcer()
-        self._pending: asyncio.Queue[_Write] = asyncio.Queue(MAX_PENDING_WRITES)
+        self._writer = DatabaseWriter(
+            self.database,
+            capacity=MAX_PENDING_WRITES,
+            device_state=self.session.device_state,
+            state_lost=self.session.state_unsaved,
+            contacts=lambda: self._contact_book.flush(),
+            announce=self._announce,
+            acknowledged=lambda: self._wake.set(),
+        )
         self._inbox: deque[Received] = deque()
         self._later: deque[Action] = deque()
-        self._in_flight: list[_Write] = []
         self._wake = asyncio.Event()
         self._supervisor = Supervisor(self._failed)
         self._running = False
@@ -195,7 +202,7 @@ class Messenger(Sending):
             self.transport.on_message(self._on_received)
         await self.transport.start()
         self._running = True
-        self._supervisor.spawn(self._write_loop(), "chat database writer")
+        self._supervisor.spawn(self._writer.run(), "chat database writer")
         self._supervisor.spawn(self._core_loop(), "chat core")
         self._perform_later(republish)
         await self.announce_device()
@@ -205,7 +212,7 @@ class Messenger(Sending):
         if self._running and self._supervisor.failure is None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(5):
-                    await self._pending.join()  # what was acknowledged or received is stored
+                    await self._writer.queue.join()  # what was acknowledged or received is stored
         self._running = False
         failure = await self._supervisor.stop()
         with contextlib.suppress(PystatusError, OSError):
@@ -223,14 +230,7 @@ class Messenger(Sending):
 
     def _failed(self, failure: MessengerFailed) -> None:
         self._running = False
-        for write in self._in_flight:  # the batch the writer held when it failed
-            if write.committed is not None and not write.committed.done():
-                write.committed.set_exception(failure)
-        while not self._pending.empty():
-            write = self._pending.get_nowait()
-            if write.committed is not None and not write.committed.done():
-                write.committed.set_exception(failure)
-            self._pending.task_done()
+        self._writer.fail(failure)
         self._announcer.fail(failure)
 
     def _check_running(self) -> None:
@@ -414,78 +414,14 @@ class Messenger(Sending):
 
     async def _commit(self, write: _Write) -> None:
         self._check_running()
-        write.committed = asyncio.get_running_loop().create_future()
-        await self._pending.put(write)  # back-pressure: senders wait for room
-        await write.committed
+        await self._writer.commit(write)
 
     def _queue_write(self, write: _Write) -> bool:
         """Queue a received message's write without waiting; False (counted) when full."""
-        try:
-            self._pending.put_nowait(write)
-        except asyncio.QueueFull:
-            DROPPED.labels("overloaded").inc()  # not acknowledged: the sender sends it again
-            return False
-        return True
-
-    def _batch(self, writes: list[_Write]) -> Batch:
-        states = [w.device_state for w in writes if w.device_state is not None]
-        current = self.session.device_state()
-        batch = Batch(
-            messages=[w.stored for w in writes if w.stored is not None],
-            # The ratchet steps these messages took commit with them (when there were any).
-            device_state=current if current is not None else (states[-1] if states else None),
-            contacts=self._contact_book.flush(),
-        )
-        for write in writes:
-            if write.extra is not None:
-                batch.merge(write.extra)
-            batch.outbox_added += write.outbox_added
-            batch.outbox_removed += write.outbox_removed
-            batch.statuses += write.statuses
-            batch.sync_state.update(write.sync_state)
-        return batch
-
-    async def _write_loop(self) -> None:
-        while True:
-            writes = [await self._pending.get()]
-            while not self._pending.empty():
-                writes.append(self._pending.get_nowait())
-            self._in_flight = writes
-            try:
-                for write in writes:
-                    if write.resolve is not None:
-                        await write.resolve(write)
-                    event = write.event
-                    if event is not None and write.extra is None and event.chat_id.startswith("0x"):
-                        with contextlib.suppress(ValueError):  # an id naming no key: no chat
-                            name = _chat_key_of(event.chat_id)
-                            await self.database.upsert_chat(
-                                event.chat_id, ONE_TO_ONE, name, active=event.outgoing
-                            )
-                added = iter(await self.database.commit(self._batch(writes)))
-            except (ChatError, sqlite3.Error, OSError) as exc:
-                # The database refused this batch: its senders learn it; what was received is
-                # not acknowledged, so its sender sends it again.
-                log.error("chat database write failed: %s", exc)
-                failure = ChatError(f"the chat database failed: {exc}")
-                for write in writes:
-                    if write.committed is not None and not write.committed.done():
-                        write.committed.set_exception(failure)
-                    self._pending.task_done()
-                continue
-            for write in writes:
-                new = next(added) if write.stored is not None else False
-                if write.committed is not None and not write.committed.done():
-                    write.committed.set_result(None)
-                if write.after is not None:
-                    write.after()
-                if new and write.event is not None:
-                    self._announce(write.event)
-                for event in write.status_events + write.events:
-                    self._announce(event)
-                self._pending.task_done()
-            if any(w.after is not None for w in writes):
-                self._wake.set()  # acknowledgements are due
+        if self._writer.put_nowait(write):
+            return True
+        DROPPED.labels("overloaded").inc()  # not acknowledged: the sender sends it again
+        return False
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -529,7 +465,3 @@ def _commit_write(action: Commit) -> _Write:
         sync_state=dict(action.sync_state),
         device_state=action.device_state,
     )
-
-
-def _chat_key_of(chat_id: str) -> str:
-    return chat_key_text(bytes.fromhex(chat_id[2:]))

@@ -207,6 +207,10 @@ class ChatSession(Receiving):
         self._saved_changes = self.encryption.changes
         return dump_device_state(self.encryption)
 
+    def state_unsaved(self) -> None:
+        """A commit holding the state failed: hand it out again next time."""
+        self._saved_changes = -1
+
     def state_saved(self) -> None:
         """What the database holds is current (at start, after restoring it)."""
         self._saved_changes = self.encryption.changes
