@@ -10,17 +10,22 @@ asyncio adapter passes ``time.monotonic()``, a simulation its virtual clock) and
 **wall-clock nanoseconds since the epoch**, used only for what goes on the wire (Waku
 timestamps, MVDS timestamps) and store time ranges.
 
-How to drive it: build it, restore what the database kept (:meth:`restore_outbox`,
-:meth:`track`, ``last_synced_ns``), take :meth:`start`'s actions; then feed each input as it
-happens (:meth:`receive` for a Waku message, :meth:`queue` / :meth:`send_private` /
-:meth:`send_public` for what the user sends, :meth:`published` with each :class:`Publish`'s
-outcome, :meth:`store_answer` / :meth:`history_synced` / :meth:`store_failed` for store
-answers, :meth:`acknowledge` / :meth:`rejected` once a :class:`Deliver` was handled,
-:meth:`set_connected` when the network comes or goes), carry out the actions each returns in
-order, and call :meth:`handle_timer` whenever ``now`` reaches :meth:`next_deadline`. A
-simulation joins two sessions by handing one's :class:`Publish` payloads to the other's
-:meth:`receive` (dropping, duplicating or delaying them as it likes) and answering
-:class:`Commit` at once.
+How to drive it: build it; restore what the database kept (the encryption state, then
+:meth:`state_saved`; :meth:`restore_outbox`; :meth:`track` for each unfinished message and
+:meth:`republish` for unconfirmed public ones; ``last_synced_ns``); listen
+(:meth:`listen_own`, :meth:`watch_public`, :meth:`watch_contact_code` return content topics
+for the transport). Then feed each input as it happens: :meth:`receive` for a Waku message,
+:meth:`outbox_entry` + (after committing it) :meth:`queue` for a 1:1 message, and
+:meth:`send_private` / :meth:`send_public` for what goes without data sync; :meth:`published`
+with each :class:`Publish`'s outcome; :meth:`store_answer` / :meth:`history_synced` /
+:meth:`store_failed` for store answers; :meth:`acknowledge` (or :meth:`rejected`) once a
+:class:`Deliver` was committed; :meth:`set_connected` before each :meth:`handle_timer`. Carry
+out the actions each returns in order (a :class:`Commit` before what follows it; a
+:class:`Listen` to the transport), and call :meth:`handle_timer` whenever ``now`` reaches
+:meth:`next_deadline` (None: nothing is due until the next input). A simulation joins
+sessions by handing one's :class:`Publish` payloads to the others' :meth:`receive`
+(dropping, duplicating or delaying them as it likes) and answering :class:`Commit` at once;
+``tests/chat/test_session.py`` drives two by hand.
 
 What needs the database (contacts, edited messages, pin clocks) is not read here: a received
 message's content is handed out as a :class:`Deliver` action and the adapter's content
