@@ -25,6 +25,7 @@ from pystatus.chat.actions import (
 )
 from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.encryption import EncryptionService, export_state
+from pystatus.chat.ratchet import AlreadyRead, RatchetState
 from pystatus.chat.reliability import DROPPED, ReliabilityConfig
 from pystatus.chat.session import ChatSession
 from pystatus.chat.state import StateVersionError, dump_device_state, load_device_state
@@ -301,3 +302,20 @@ def test_bundles_are_bounded_and_an_unchanged_bundle_is_no_change(
     changes = me.changes
     me.add_bundle(others[-1].own_bundle())  # heard again, nothing new
     assert me.changes == changes
+
+
+def test_a_message_of_an_earlier_ratchet_chain_read_again_is_already_read() -> None:
+    shared = bytes(range(32))
+    bob_pre_key = coincurve.PrivateKey()
+    bob = RatchetState.responder(shared, bob_pre_key.secret)
+    alice = RatchetState.initiator(shared, bob_pre_key.public_key.format(compressed=True))
+    first = alice.encrypt(b"first")
+    assert bob.decrypt(*first) == b"first"
+    for n in range(3):  # back and forth: each turn moves the ratchet to a new chain
+        assert alice.decrypt(*bob.encrypt(b"reply %d" % n)) == b"reply %d" % n
+        assert bob.decrypt(*alice.encrypt(b"more %d" % n)) == b"more %d" % n
+    with pytest.raises(AlreadyRead):
+        bob.decrypt(*first)
+    restored = RatchetState.restore(bob.export())  # what it remembers survives a restart
+    with pytest.raises(AlreadyRead):
+        restored.decrypt(*first)

@@ -34,6 +34,9 @@ ROOT_INFO = b"rsZUpEuXUqqwXBvSy3EcievAh4cMj6QL"
 MESSAGE_INFO = b"pcwSByyx2CRdryCffXJwy7xgVZWtW5Sh"
 MAX_SKIP = 1000
 MAX_KEEP = 3000
+MAX_PREVIOUS = 100
+"""Earlier ratchet keys of the peer remembered, to tell a message read before from one this
+session cannot read."""
 MAC_SIZE = 32
 IV_SIZE = 16
 
@@ -138,6 +141,9 @@ class RatchetState:
     nr: int = 0
     pn: int = 0
     skipped: OrderedDict[tuple[bytes, int], bytes] = field(default_factory=OrderedDict)
+    previous_remotes: list[bytes] = field(default_factory=list)
+    """The peer's earlier ratchet keys (the newest last, at most :data:`MAX_PREVIOUS`): a
+    message on one of those chains whose key is not among the skipped ones was read before."""
 
     @classmethod
     def initiator(cls, shared_secret: bytes, their_ratchet_key: bytes) -> RatchetState:
@@ -168,6 +174,7 @@ class RatchetState:
             "nr": self.nr,
             "pn": self.pn,
             "skipped": [[dh.hex(), n, key.hex()] for (dh, n), key in self.skipped.items()],
+            "prev": [key.hex() for key in self.previous_remotes],
         }
 
     @classmethod
@@ -189,11 +196,14 @@ class RatchetState:
         )
         for dh_hex, n, key in data["skipped"]:
             state.skipped[(bytes.fromhex(dh_hex), int(n))] = bytes.fromhex(key)
+        # Absent from states saved before it was kept.
+        state.previous_remotes = [bytes.fromhex(k) for k in data.get("prev", [])]
         return state
 
     def copy(self) -> RatchetState:
         clone = RatchetState(**{name: getattr(self, name) for name in self.__slots__})
         clone.skipped = OrderedDict(self.skipped)
+        clone.previous_remotes = list(self.previous_remotes)
         return clone
 
     # -- sending ----------------------------------------------------------------------------
@@ -218,6 +228,8 @@ class RatchetState:
             return plaintext
         if header.dh == self.dh_remote and header.n < self.nr:
             raise AlreadyRead(f"message {header.n} of this chain was read already")
+        if header.dh in self.previous_remotes:
+            raise AlreadyRead(f"message {header.n} of an earlier chain was read already")
         trial = self.copy()
         if header.dh != trial.dh_remote:
             trial._skip(header.pn)
@@ -250,6 +262,8 @@ class RatchetState:
             self.nr += 1
 
     def _dh_ratchet(self, their_key: bytes) -> None:
+        if self.dh_remote is not None:
+            self.previous_remotes = [*self.previous_remotes, self.dh_remote][-MAX_PREVIOUS:]
         self.pn, self.ns, self.nr = self.ns, 0, 0
         self.dh_remote = their_key
         self.root_key, self.recv_chain = kdf_root(self.root_key, dh(self.dh_private, their_key))
