@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.archive import run_archive
-from bench.bandwidth import JSON_PATH, bandwidth_report
+from bench.bandwidth import DEFAULT_INTERVAL, JSON_PATH, bandwidth_report
 from bench.bandwidth import default_messages as default_bandwidth_messages
 from bench.chat import run_chat
 from bench.light import FanoutResult, run_fanout, run_lightpush
@@ -318,6 +318,12 @@ def main() -> int:
         help="1:1 messages per size and run (env PYSTATUS_BENCH_BANDWIDTH_MESSAGES; 50)",
     )
     parser.add_argument("--bandwidth-json", type=Path, default=JSON_PATH)
+    parser.add_argument(
+        "--bandwidth-interval",
+        type=float,
+        default=DEFAULT_INTERVAL,
+        help="seconds from one message to the next (1; 0: each once the previous arrived)",
+    )
     parser.add_argument("--reliability-messages", type=int, default=1000)
     parser.add_argument("--reliability-rate", type=float, default=20.0)
     parser.add_argument("--chat-messages", type=int, default=100_000)
@@ -355,7 +361,9 @@ def main() -> int:
         for item in report:
             console.print(item)
     if args.only in (None, "bandwidth"):
-        items, _ = bandwidth_report(args.bandwidth_messages, args.bandwidth_json)
+        items, _ = bandwidth_report(
+            args.bandwidth_messages, args.bandwidth_json, interval=args.bandwidth_interval
+        )
         for item in items:
             console.print(item)
     if args.only in (None, "archive"):

@@ -4,15 +4,18 @@ One pystatus service node (relay, store, filter, light push; cluster 16, shards 
 runs in this process; every messenger reaches the network only through it. Runs:
 
 - **pystatus relay**: two accounts, each a Messenger on its own in-process relay node.
-- **pystatus light (replay)**: the same conversation's Waku messages through two light
-  clients (filter, light push), until the Messenger runs over a light transport
-  (bench/bandwidth_light.py says what that leaves out).
+- **pystatus light**: two accounts, each a Messenger over a
+  :class:`~pystatus.chat.light.LightTransport` (filter, light push, store) of the service
+  node, as ``pystatus node --chat --relay=false`` runs.
 - **status-go light**: status-go v1.1.0 as a light client (``tests/interop/statusgo``, built
-  by ``make statusgo``), sending to and receiving from a pystatus account.
+  by ``make statusgo``), sending to and receiving from a pystatus light client.
+
+The service node has one more relay peer (its light push refuses to publish without one).
 
 Each run sends N 1:1 texts of one size (a short one and a 1 KiB one) one at a time from A to B
-(the next once B has the previous), waits until A has seen each acknowledged, lets the last
-frames arrive (``settle`` seconds), and takes the difference of byte counters around it:
+(the next once B has the previous, and ``interval`` after the previous send), waits until A
+has seen each acknowledged, lets the last frames arrive (``settle`` seconds), and takes the
+difference of byte counters around it:
 
 - pystatus accounts: their host's counters (:mod:`pystatus.p2p.bandwidth`): every byte of
   their socket, by protocol and transport overhead;
@@ -21,8 +24,8 @@ frames arrive (``settle`` seconds), and takes the difference of byte counters ar
   them (everything status-go sent and received, as it has no other peer).
 
 The encrypted payload is the Waku payload (RFC 26 envelope: ciphertext, padding, signature) of
-what A published during the run: counted where a pystatus sender publishes, and for a
-status-go sender from the messages the service node relayed for it (light push).
+what A published during the run: counted at a pystatus sender's transport, and for a status-go
+sender from the messages the service node took by light push (less the pystatus side's).
 """
 
 from __future__ import annotations
@@ -32,20 +35,21 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import RenderableType
 from rich.text import Text
 
-from bench.bandwidth_light import Envelope, replay
 from bench.bandwidth_report import Measured, Run, bandwidth_tables, comparisons, write_json
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.account import Account
 from pystatus.chat.events import ChatEvent
 from pystatus.chat.keystore import ScryptParams
-from pystatus.chat.messenger import Messenger
+from pystatus.chat.light import LightTransport
+from pystatus.chat.messenger import Messenger, RelayTransport
+from pystatus.chat.transport import Published, Received, Transport
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
 from pystatus.p2p.bandwidth import MULTISTREAM, Bandwidth, Bytes
@@ -68,6 +72,9 @@ DEFAULT_MESSAGES = 50
 JSON_PATH = Path(tempfile.gettempdir()) / "pystatus-bench-bandwidth.json"
 ACK_GRACE = 10.0
 """Seconds a status-go sender gets to report acknowledgements once all are delivered."""
+DEFAULT_INTERVAL = 1.0
+"""Seconds from one send to the next: a conversation's pace, slow enough that every message
+gets its own acknowledgement (MVDS batches what arrives within its 300 ms epoch)."""
 SETTLE = 2.0
 """Seconds after the last acknowledgement before counters are read: the last frames land,
 and libp2p's counters in status-go fold their totals in once a second."""
@@ -105,6 +112,10 @@ def _service_config(directory: Path) -> NodeConfig:
     )
 
 
+def _light_config() -> NodeConfig:
+    return NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=16, relay=False)
+
+
 def _relay_config(service: WakuNode) -> NodeConfig:
     return NodeConfig(
         listen_address="127.0.0.1",
@@ -128,22 +139,36 @@ async def _relay_peer(service: WakuNode) -> AsyncIterator[WakuNode]:
         yield node
 
 
-class PayloadTap:
-    """Waku payload bytes a pystatus account published, and the messages themselves (for the
-    light replay; kept for one run only): its relay's ``publish`` wrapped."""
+class TappedTransport:
+    """A messenger's transport, counting the Waku payload bytes it publishes."""
 
-    def __init__(self, node: WakuNode) -> None:
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.store = inner.store
         self.bytes = 0
-        self.envelopes: list[Envelope] = []
-        relay = node.require_relay()
-        publish = relay.publish
 
-        def counted(pubsub_topic: str, message: WakuMessage) -> object:
-            self.bytes += len(message.payload)
-            self.envelopes.append((pubsub_topic, message))
-            return publish(pubsub_topic, message)
+    async def start(self) -> None:
+        await self.inner.start()
 
-        relay.publish = counted  # type: ignore[method-assign, assignment]
+    async def stop(self) -> None:
+        await self.inner.stop()
+
+    def listen(self, pubsub_topic: str, content_topics: Collection[str]) -> None:
+        self.inner.listen(pubsub_topic, content_topics)
+
+    def unlisten(self, pubsub_topic: str, content_topics: Collection[str]) -> None:
+        self.inner.unlisten(pubsub_topic, content_topics)
+
+    def on_message(self, callback: Callable[[Received], None]) -> None:
+        self.inner.on_message(callback)
+
+    async def publish(self, pubsub_topic: str, message: WakuMessage) -> Published:
+        published = await self.inner.publish(pubsub_topic, message)
+        self.bytes += len(message.payload)
+        return published
+
+    def connected(self) -> bool:
+        return self.inner.connected()
 
 
 class ServiceTap:
@@ -165,7 +190,7 @@ class Account_:
 
     node: WakuNode
     messenger: Messenger
-    tap: PayloadTap
+    tap: TappedTransport
     texts: set[str]
     delivered: set[str]
     changed: asyncio.Event
@@ -200,52 +225,76 @@ class Account_:
 
 
 @contextlib.asynccontextmanager
-async def _pystatus_account(service: WakuNode, directory: Path) -> AsyncIterator[Account_]:
+async def _pystatus_account(
+    service: WakuNode, directory: Path, *, light: bool
+) -> AsyncIterator[Account_]:
+    """An account on its own node: a relay peer of ``service``, or (``light``) its light
+    client (filter, light push, store), as ``pystatus node --chat --relay=false`` runs."""
     account, _ = Account.create(directory, PASSWORD, params=FAST)
-    async with WakuNode(_relay_config(service)) as node:
-        await node.connect(str(service.host.full_addrs()[0]))
-        tap = PayloadTap(node)
-        relay = node.require_relay()
-        async with asyncio.timeout(60):
-            while relay.mesh_size(SHARD) == 0:
-                await asyncio.sleep(0.05)
-        # The one place the Messenger is built: its signature is changing (issue 14).
-        async with Messenger(account, relay, store=node.store_peer()) as messenger:
+    service_addr = service.host.full_addrs()[0]
+    config = _light_config() if light else _relay_config(service)
+    async with WakuNode(config) as node:
+        inner: Transport
+        if light:
+            inner = LightTransport(
+                node.host,
+                filter_client=node.filter_client,
+                lightpush_client=node.lightpush_client,
+                store_client=node.store_client,
+                filternodes=[service_addr],
+                lightpushnodes=[service_addr],
+                storenodes=[service_addr],
+            )
+        else:
+            await node.connect(str(service_addr))
+            relay = node.require_relay()
+            async with asyncio.timeout(60):
+                while relay.mesh_size(SHARD) == 0:
+                    await asyncio.sleep(0.05)
+            inner = RelayTransport(relay, store=node.store_peer())
+        tap = TappedTransport(inner)
+        async with Messenger(account, tap) as messenger:
             side = Account_(node, messenger, tap, set(), set(), asyncio.Event())
             messenger.add_listener(side._on_event)
+            if light:
+                await _until_subscribed(service, node.peer_id)
             yield side
 
 
 # -- runs ---------------------------------------------------------------------------------------
 
 
+async def _pace(started: float, interval: float) -> None:
+    """Wait until ``interval`` seconds after ``started`` (monotonic), the next send's time."""
+    await asyncio.sleep(max(0.0, started + interval - time.monotonic()))
+
+
 async def _pystatus_run(
-    impl: str, a: Account_, b: Account_, size: str, count: int, settle: float
-) -> tuple[Run, list[Envelope], list[Envelope]]:
-    """The run, and the Waku messages A and B published during it."""
-    run = Run(impl, size, count)
+    impl: str, a: Account_, b: Account_, size: str, count: int, settle: float, interval: float
+) -> Run:
+    run = Run(impl, size, count, interval=interval)
     tag = f"{impl} {size} {time.monotonic_ns()}"
     await asyncio.sleep(settle)
-    a.tap.envelopes.clear()
-    b.tap.envelopes.clear()
     a_before, b_before, payload_before = a.bandwidth(), b.bandwidth(), a.tap.bytes
     deadline = time.monotonic() + _limit(count)
     ids: set[str] = set()
     for index in range(count):
+        started = time.monotonic()
         text = text_for(size, index, tag)
         ids.add(await a.messenger.send(b.chat_key, text))
         if not await b.wait(b.has(text), deadline):
             run.failure = f"message {index} not delivered in time"
             break
+        await _pace(started, interval)
     if not run.failure and not await a.wait(lambda: ids <= a.delivered, deadline):
         run.failure = "not all acknowledged in time"
     await asyncio.sleep(settle)
     run.delivered = sum(1 for i in range(count) if text_for(size, i, tag) in b.texts)
     run.acknowledged = len(ids & a.delivered)
     run.payload = a.tap.bytes - payload_before
-    run.sender = Measured("pystatus relay", a.bandwidth() - a_before)
-    run.receiver = Measured("pystatus relay", b.bandwidth() - b_before)
-    return run, list(a.tap.envelopes), list(b.tap.envelopes)
+    run.sender = Measured(impl, a.bandwidth() - a_before)
+    run.receiver = Measured(impl, b.bandwidth() - b_before)
+    return run
 
 
 def _go_bandwidth(reply: Event) -> Bandwidth:
@@ -291,20 +340,26 @@ async def _statusgo_run(
     *,
     go_sends: bool,
     ack_grace: float,
+    interval: float,
 ) -> Run:
     impl = "status-go light"
-    run = Run(impl, size, count, go_sends=go_sends)
+    run = Run(impl, size, count, go_sends=go_sends, interval=interval)
     tag = f"{impl} {size} {time.monotonic_ns()}"
     await asyncio.sleep(settle)
     go_before = _go_bandwidth(await go.request("bandwidth"))
     socket_before = sockets.bandwidth()
     py_before = py.bandwidth()
-    payload_before = tap.bytes if go_sends else py.tap.bytes
+    # The service node sees light pushes from both: status-go's payload is the rest.
+    payload_before = tap.bytes - py.tap.bytes if go_sends else py.tap.bytes
     deadline = time.monotonic() + _limit(count)
     ids: set[str] = set()
     go_received: set[str] = set()
     try:
+        started = time.monotonic()
         for index in range(count):
+            if index:
+                await _pace(started, interval)
+                started = time.monotonic()
             text = text_for(size, index, tag)
             if go_sends:
                 reply = await go.request("send", timeout=60, to=py.chat_key, text=text)
@@ -323,8 +378,8 @@ async def _statusgo_run(
                 go_received.add(text)
         if not run.failure:
             if go_sends:
-                # status-go as a light client never reported pystatus's acknowledgements
-                # as delivered in our runs: they get a grace period, then the run goes on.
+                # status-go as a light client at times reports pystatus's acknowledgements
+                # late or not at all: they get a grace period, then the run goes on.
                 await _go_acknowledged(go, ids, min(deadline, time.monotonic() + ack_grace))
             elif not await py.wait(lambda: ids <= py.delivered, deadline):
                 run.failure = "not all acknowledged in time"
@@ -335,14 +390,14 @@ async def _statusgo_run(
     if go_sends:
         run.delivered = sum(1 for t in texts if t in py.texts)
         run.acknowledged = len(_go_delivered(go) & ids)
-        run.payload = tap.bytes - payload_before
+        run.payload = tap.bytes - py.tap.bytes - payload_before
     else:
         run.delivered = len(go_received)
         run.acknowledged = len(ids & py.delivered)
         run.payload = py.tap.bytes - payload_before
     go_side = Measured("status-go light", sockets.bandwidth() - socket_before)
     go_side.libp2p = _go_bandwidth(await go.request("bandwidth")) - go_before
-    py_side = Measured("pystatus relay", py.bandwidth() - py_before)
+    py_side = Measured("pystatus light", py.bandwidth() - py_before)
     run.sender, run.receiver = (go_side, py_side) if go_sends else (py_side, go_side)
     return run
 
@@ -396,45 +451,40 @@ async def run_bandwidth(
     sizes: Sequence[str] = tuple(SIZES),
     *,
     statusgo: Path | None,
-    relay: bool = True,
+    pystatus: bool = True,
     settle: float = SETTLE,
     ack_grace: float = ACK_GRACE,
+    interval: float = 0.0,
 ) -> list[Run]:
-    """The pystatus relay runs (unless ``relay`` is false), then the status-go runs when
-    ``statusgo`` (its binary) is given; ``settle`` and ``ack_grace`` in seconds."""
+    """The pystatus runs, relay then light (unless ``pystatus`` is false), then the status-go
+    runs when ``statusgo`` (its binary) is given. In seconds: ``interval`` from one send to
+    the next (once the previous was delivered; 0: at once), ``settle`` and ``ack_grace``."""
     runs: list[Run] = []
-    conversations: list[tuple[str, list[Envelope], list[Envelope]]] = []
     with tempfile.TemporaryDirectory(prefix="bench-bandwidth-") as temporary:
         directory = Path(temporary)
-        async with WakuNode(_service_config(directory)) as service:
+        async with (
+            WakuNode(_service_config(directory)) as service,
+            # The service node's light push needs a relay peer, as a fleet node has many.
+            _relay_peer(service),
+        ):
             tap = ServiceTap(service)
-            if relay:
+            for mode in ("relay", "light") if pystatus else ():
                 async with (
-                    _pystatus_account(service, directory / "a") as a,
-                    _pystatus_account(service, directory / "b") as b,
+                    _pystatus_account(service, directory / f"{mode}-a", light=mode == "light") as a,
+                    _pystatus_account(service, directory / f"{mode}-b", light=mode == "light") as b,
                 ):
                     await _warm_up_pystatus(a, b)
                     for size in sizes:
-                        run, sent, acks = await _pystatus_run(
-                            "pystatus relay", a, b, size, count, settle
-                        )
-                        runs.append(run)
-                        conversations.append((size, sent, acks))
-                for index, (size, sent, acks) in enumerate(conversations):
-                    fresh = directory / f"replay-{index}"
-                    fresh.mkdir()
-                    async with (
-                        WakuNode(_service_config(fresh)) as replayer,
-                        _relay_peer(replayer),
-                    ):
                         runs.append(
-                            await replay(replayer, size, count, sent, acks, settle, _limit(count))
+                            await _pystatus_run(
+                                f"pystatus {mode}", a, b, size, count, settle, interval
+                            )
                         )
             if statusgo is None:
                 return runs
             addr = str(service.host.full_addrs()[0])
             async with (
-                _pystatus_account(service, directory / "c") as py,
+                _pystatus_account(service, directory / "c", light=True) as py,
                 StatusGoPeer(
                     waku_nodes=[addr], store_nodes=[addr], light=True, binary=statusgo
                 ) as go,
@@ -456,6 +506,7 @@ async def run_bandwidth(
                                 settle,
                                 go_sends=go_sends,
                                 ack_grace=ack_grace,
+                                interval=interval,
                             )
                         )
     return runs
@@ -479,12 +530,15 @@ def bandwidth_report(
     *,
     sizes: Sequence[str] = tuple(SIZES),
     settle: float = SETTLE,
+    interval: float = DEFAULT_INTERVAL,
 ) -> tuple[list[RenderableType], list[Run]]:
-    """Run everything (status-go when its peer is built), write the JSON; the table, the
+    """Run everything (status-go when its peer is built), write the JSON; the tables, the
     ratios and notes to print, and the runs."""
     binary, reason = statusgo_binary()
     count = default_messages() if count is None else count
-    runs = asyncio.run(run_bandwidth(count, sizes, statusgo=binary, settle=settle))
+    runs = asyncio.run(
+        run_bandwidth(count, sizes, statusgo=binary, settle=settle, interval=interval)
+    )
     write_json(runs, json_path)
     notes = comparisons(runs)
     if binary is None:

@@ -84,6 +84,8 @@ class Run:
     count: int
     go_sends: bool = False
     """For status-go runs: status-go sends (else it receives)."""
+    interval: float = 0.0
+    """Seconds from one send to the next."""
     delivered: int = 0
     acknowledged: int = 0
     payload: int = 0
@@ -105,6 +107,7 @@ class Run:
             "impl": self.impl,
             "size": self.size,
             "statusgo_sends": self.go_sends,
+            "interval_s": self.interval,
             "messages": self.count,
             "delivered": self.delivered,
             "acknowledged": self.acknowledged,
@@ -133,7 +136,6 @@ def _short(name: str) -> str:
         ("pystatus", "py"),
         ("status-go", "go"),
         ("receives", "rx"),
-        (" (replay)", "*"),
     ):
         name = name.replace(long, short)
     return name.replace("sends", "tx")
@@ -153,7 +155,12 @@ def _rows(runs: list[Run]) -> list[tuple[Run, str, str, Bandwidth]]:
 
 def bandwidth_tables(runs: list[Run]) -> list[Table]:
     """Totals beside the payload, then where the bytes went (columns of :data:`GROUPS`)."""
-    totals = Table(title="bandwidth: bytes on the wire per delivered 1:1 message", caption=CAPTION)
+    paces = sorted({f"{run.interval:g} s" for run in runs})
+    totals = Table(
+        title="bandwidth: bytes on the wire per delivered 1:1 message, one sent every "
+        + ", ".join(paces),
+        caption=CAPTION,
+    )
     for column in ("run", "size", "side", "delivered", "payload", "bytes", "x"):
         totals.add_column(column, justify="right")
     parts = Table(title="bandwidth: where the bytes per delivered message went")
@@ -183,7 +190,7 @@ def bandwidth_tables(runs: list[Run]) -> list[Table]:
     parts.caption = (
         "lpush: light push; ctrl: identify, ping, metadata, peer exchange and other protocols; "
         "mss: stream negotiation (multistream-select); hs: connection upgrade; "
-        "se: sender, re: receiver; *: replay (bench/bandwidth_light.py)"
+        "se: sender, re: receiver"
     )
     return [totals, parts]
 
@@ -216,8 +223,8 @@ def comparisons(runs: list[Run]) -> list[str]:
             ratio = measured.bandwidth.socket.total / run.delivered / payload
             verdict = "meets" if ratio <= TARGET else "misses"
             lines.append(
-                f"{measured.impl} as {role}, {run.size}: {ratio:.1f}x the payload, "
-                f"{verdict} the {TARGET:g}x target"
+                f"{_label(run)}, {run.size}, {role} ({measured.impl}): {ratio:.1f}x the "
+                f"payload, {verdict} the {TARGET:g}x target"
             )
     return lines
 
