@@ -261,16 +261,21 @@ class SimNetwork:
 
     def relay_restart(self, down_for: float) -> None:
         """The relay and store node stops now (in-flight messages are lost) and is back
-        ``down_for`` seconds later with its archive."""
+        ``down_for`` seconds later with its archive (a restart while it is down starts the
+        wait over)."""
         self.relay_up = False
         self.store_up = False
         self._relay_incarnation += 1
         self._relay_seen.clear()
         for device in self.devices.values():
             self._tell_connected(device)
-        self.schedule(self.now + down_for, self._relay_back)
+        self.schedule(
+            self.now + down_for, functools.partial(self._relay_back, self._relay_incarnation)
+        )
 
-    def _relay_back(self) -> None:
+    def _relay_back(self, incarnation: int) -> None:
+        if incarnation != self._relay_incarnation:
+            return  # restarted again meanwhile: that restart brings it back
         self.relay_up = True
         self.store_up = self.has_store
         for device in self.devices.values():
