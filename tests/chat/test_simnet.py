@@ -254,12 +254,6 @@ def test_a_restart_reads_its_history_again_without_crying_cannot_read(
     assert not [r for r in caplog.records if "cannot read" in r.getMessage()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a public message's resend lives only in the session's memory (the Envelope's"
-    " contents): after a restart it is tracked as 'sent' with no store check and no resend,"
-    " so one lost before any store saw it is never delivered",
-)
 def test_a_public_message_lost_before_its_sender_crashed_is_sent_again() -> None:
     net = SimNetwork(seed=9)
     for name in ("alice", "bob"):
@@ -271,9 +265,10 @@ def test_a_public_message_lost_before_its_sender_crashed_is_sent_again() -> None
     net.run_for(0.3)  # published into the void; the store check is not due yet
     net.crash("alice")
     net.set_faults(PERFECT)
-    net.restart("alice")
+    net.restart("alice")  # the Messenger publishes it again at start
     assert net.run_until_true(lambda: len(net.public_chat("bob", "status")) == 1, limit=SETTLE)
-    assert net.devices["alice"].status(lost.id) == "stored"
+    assert net.run_until_true(lambda: chat.settled("stored"), limit=SETTLE)
+    assert net.devices["bob"].db.announced[lost.id] == 1
 
 
 def test_a_restart_reads_a_back_and_forth_history_without_crying_cannot_read() -> None:

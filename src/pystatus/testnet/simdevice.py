@@ -39,6 +39,7 @@ from pystatus.chat.content import (
 from pystatus.chat.database_records import OutboxEntry
 from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.encryption import EncryptionService
+from pystatus.chat.messenger import REPUBLISH_WINDOW
 from pystatus.chat.reliability import ReliabilityConfig
 from pystatus.chat.session import LAST_SYNCED, ChatSession
 from pystatus.chat.state import load_device_state
@@ -66,6 +67,10 @@ class StoredText:
     """The chat's Lamport clock (status-go's ChatMessage.clock)."""
     text: str
     outgoing: bool
+    timestamp_ms: int
+    """When its author sent it (wall clock, Unix ms)."""
+    body: bytes
+    """The ChatMessage as it came, to wrap again."""
 
 
 @dataclass(slots=True)
@@ -169,7 +174,8 @@ class SimDevice:
 
     def boot(self, now: float) -> list[Action]:
         """Start a session from what the database holds, as ``Messenger.start``; returns its
-        first actions (the device announcing itself to its account's others)."""
+        first actions (recent public messages of ours never confirmed published again, the
+        device announcing itself to its account's others)."""
         saved = self.db.device_state
         if saved is not None:
             encryption = load_device_state(self.identity, saved)
@@ -194,9 +200,22 @@ class SimDevice:
         if LAST_SYNCED in self.db.sync_state:
             session.last_synced_ns = int.from_bytes(self.db.sync_state[LAST_SYNCED], "big")
         session.restore_outbox(list(self.db.outbox.values()), now)
+        republish: list[Action] = []
         for message_id, (status, chat_id) in self.db.statuses.items():
-            if status not in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
-                session.track(message_id, chat_id, DeliveryStatus(status))
+            if status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
+                continue
+            session.track(message_id, chat_id, DeliveryStatus(status))
+            stored = self.db.messages.get(message_id)
+            if chat_id.startswith("0x") or stored is None:
+                continue
+            # A public message's resend was in memory only: the Messenger publishes it
+            # again at start when it is recent.
+            age_ms = self._wall_ns() // 10**6 - stored.timestamp_ms
+            if age_ms < REPUBLISH_WINDOW * 1000:
+                wrapped = wrap(stored.body, MessageType.CHAT_MESSAGE, self.identity)
+                republish += session.republish(
+                    chat_id, wrapped, message_id, DeliveryStatus(status), self._wall_ns()
+                )
         added = session.listen_own()
         for contact in sorted(self.db.contacts):
             added += session.watch_contact_code(contact)
@@ -206,7 +225,7 @@ class SimDevice:
         self.topics = set(added)
         self.session = session
         self._acknowledged.clear()
-        actions = session.start(now)
+        actions = session.start(now) + republish
         return actions + self.announce_device()
 
     def crash(self) -> None:
@@ -228,23 +247,26 @@ class SimDevice:
 
     # -- sending (what the API acknowledges once committed) ----------------------------------
 
-    def _text(self, chat_id: str, kind: ChatMessageType, text: str) -> tuple[str, bytes, int]:
+    def _text(self, chat_id: str, kind: ChatMessageType, text: str) -> tuple[StoredText, bytes]:
+        """Our message and its wrapper."""
         session = self.live()
-        now_ns = self._wall_ns()
-        clock = session.next_clock(now_ns // 10**6)
-        payload = build_chat_message(clock, now_ns // 10**6, chat_id, kind, text)
+        now_ms = self._wall_ns() // 10**6
+        clock = session.next_clock(now_ms)
+        payload = build_chat_message(clock, now_ms, chat_id, kind, text)
         wrapped = wrap(payload, MessageType.CHAT_MESSAGE, self.identity)
         message_id = "0x" + unwrap(wrapped).message_id.hex()
-        return message_id, wrapped, clock
+        ours = StoredText(message_id, chat_id, self.public_key, clock, text, True, now_ms, payload)
+        return ours, wrapped
 
     def send_text(self, recipient: bytes, text: str, now: float) -> str:
         """A 1:1 text: stored with its outbox entry in one commit (the API's answer), then
         queued for the next MVDS epoch. Returns its message id."""
         session = self.live()
         chat_id = "0x" + recipient.hex()
-        message_id, wrapped, clock = self._text(chat_id, ChatMessageType.ONE_TO_ONE, text)
+        ours, wrapped = self._text(chat_id, ChatMessageType.ONE_TO_ONE, text)
+        message_id = ours.message_id
         entry = session.outbox_entry(recipient, message_id, wrapped, self._wall_ns())
-        self.db.store(StoredText(message_id, chat_id, self.public_key, clock, text, True))
+        self.db.store(ours)
         self.db.outbox[(entry.sync_id, entry.peer)] = entry
         self.db.statuses[message_id] = (DeliveryStatus.PENDING, chat_id)
         session.track(message_id, chat_id, DeliveryStatus.PENDING)
@@ -255,8 +277,9 @@ class SimDevice:
         """A public chat text, stored, then published; (its id, the session's actions)."""
         session = self.live()
         self.join_public(name)
-        message_id, wrapped, clock = self._text(name, ChatMessageType.PUBLIC_GROUP, text)
-        self.db.store(StoredText(message_id, name, self.public_key, clock, text, True))
+        ours, wrapped = self._text(name, ChatMessageType.PUBLIC_GROUP, text)
+        message_id = ours.message_id
+        self.db.store(ours)
         self.db.statuses[message_id] = (DeliveryStatus.PENDING, name)
         session.track(message_id, name, DeliveryStatus.PENDING)
         return message_id, session.send_public(name, wrapped, self._wall_ns(), [message_id])
@@ -304,6 +327,8 @@ class SimDevice:
             content.clock,
             content.text,
             unwrapped.author == self.public_key,
+            content.timestamp,
+            unwrapped.payload,
         )
 
     def committed(self, deliver: Deliver, text: StoredText | None, now: float) -> None:
