@@ -202,13 +202,15 @@ async def test_contact_request_accept_and_list(tmp_path: Path) -> None:
         await _stop(node)
 
 
-async def _json_line(stream: asyncio.StreamReader, **wanted: object) -> dict[str, object]:
-    while line := await stream.readline():
+async def _json_line(process: asyncio.subprocess.Process, **wanted: object) -> dict[str, object]:
+    assert process.stdout is not None and process.stderr is not None
+    while line := await process.stdout.readline():
         document = json.loads(line)
         assert isinstance(document, dict)
         if all(document.get(k) == v for k, v in wanted.items()):
             return document
-    raise AssertionError(f"no JSON line with {wanted}")
+    # Ended: say why.
+    raise AssertionError(f"no JSON line with {wanted}: {(await process.stderr.read()).decode()}")
 
 
 async def test_public_chat_reply_react_and_history(tmp_path: Path) -> None:
@@ -237,13 +239,13 @@ async def test_public_chat_reply_react_and_history(tmp_path: Path) -> None:
         )
         assert watcher.stdout is not None
         async with asyncio.timeout(30):
-            await _json_line(watcher.stdout, kind="watching")
+            await _json_line(watcher, kind="watching")
         out, _ = await _run("chat", "public", "join", "#Pystatus-Test", *alice)
         assert out.strip() == "pystatus-test", "named as the app names it"
         out, _ = await _run("chat", "public", "send", "pystatus-test", "hello all", *alice)
         first = out.strip()
         async with asyncio.timeout(20):
-            seen = await _json_line(watcher.stdout, kind="message", id=first)
+            seen = await _json_line(watcher, kind="message", id=first)
         assert seen["author"] == alice_account.chat_key and seen["text"] == "hello all"
         assert seen["chatId"] == "pystatus-test" and seen["chat"] == "#pystatus-test"
         assert str(seen["time"]).endswith("Z") and not seen["outgoing"]
