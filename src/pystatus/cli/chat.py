@@ -220,9 +220,11 @@ def watch(
         bool, typer.Option("--json", help="One JSON document per event (JSON lines)")
     ] = False,
 ) -> None:
-    """Print messages as they arrive, and what becomes of ours, until Ctrl-C: the time, the
-    chat, the author's full chat key (with their display name when known), the text, and
-    the message id on the next line."""
+    """Print messages as they arrive, and what becomes of ours, until Ctrl-C.
+
+    Each with its time, its chat, the author's full chat key (with their display name when
+    known) and the text; the message id on the next line. With --json, one JSON document a
+    line."""
     try:
         names = [normalize_public_chat_name(name) for name in public_chat or []]
     except InvalidChatName as exc:

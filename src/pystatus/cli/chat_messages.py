@@ -159,7 +159,7 @@ def history_chat_id(chat: str) -> str:
 async def _history(
     account: Account, database: ChatDatabase, chat_id: str, limit: int
 ) -> list[ChatEvent]:
-    found = []
+    found: list[ChatEvent] = []
     for stored in await database.history(chat_id, limit):
         body = chat_message_pb2.ChatMessage.FromString(stored.body)
         found.append(message_event(stored, body, stored.author == account.chat_key))
@@ -177,8 +177,10 @@ def history(
     password: Password = None,
     json_output: Json = False,
 ) -> None:
-    """Print a chat's messages, oldest first and newest last, with their times and ids
-    (from the account's database; no network)."""
+    """Print a chat's messages with their times and ids, newest last (no network).
+
+    From the account's database: a 1:1 chat by the other person's key, a public chat by
+    name."""
     chat_id = history_chat_id(chat)
 
     async def read() -> tuple[str, list[ChatEvent]]:

@@ -46,8 +46,9 @@ def join(
     cluster_id: ClusterId = STATUS_CLUSTER,
     json_output: Json = False,
 ) -> None:
-    """Join a public chat: `chat watch` and `node --chat` follow it from now on. Prints the
-    chat's name as joined."""
+    """Join a public chat; print its name as joined (as the app normalises it).
+
+    `chat watch` and `node --chat` follow it from now on."""
     chat = chat_name(name)
 
     async def action(messenger: Messenger) -> Outcome:

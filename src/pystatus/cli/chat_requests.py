@@ -51,8 +51,7 @@ async def pending_requests(database: ChatDatabase) -> list[tuple[ContactInfo, st
 def list_requests(
     data_dir: DataDir = None, password: Password = None, json_output: Json = False
 ) -> None:
-    """List contact requests waiting for our answer: their chat key, display name and
-    introduction (no network)."""
+    """List requests waiting for our answer: key, display name, introduction (no network)."""
 
     async def read() -> list[tuple[ContactInfo, str]]:
         async with chat_database(data_dir, password) as (_, database):
