@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from pystatus.chat.actions import AdvertiseContactCode
 from pystatus.chat.reliability import DROPPED, ReliabilityConfig
@@ -386,6 +386,8 @@ def test_the_scenarios_repeat_under_a_seed(seed: int) -> None:
 # -- any interleaving ------------------------------------------------------------------------
 
 NAMES = st.sampled_from(["alice", "bob"])
+STATUS_RANK = {"pending": 0, "sent": 1, "stored": 2, "delivered": 3}
+"""Where a 1:1 message's status stands (none fails here: no fault lasts ten days)."""
 
 
 class TwoSessions(RuleBasedStateMachine):
@@ -398,6 +400,18 @@ class TwoSessions(RuleBasedStateMachine):
         super().__init__()
         self.net = _net(7)
         self.chat = Conversation(self.net)
+        self.ranks: dict[str, int] = {}
+
+    @invariant()
+    def nothing_shown_twice_and_no_status_goes_back(self) -> None:
+        for device in self.net.devices.values():
+            assert all(n == 1 for n in device.db.announced.values()), device.name
+            assert device.redelivered == 0, device.name
+        for sent in self.chat.sent:
+            status = self.net.devices[sent.sender].status(sent.id)
+            rank = STATUS_RANK[str(status)]
+            assert rank >= self.ranks.get(sent.id, 0), f"{sent.id} went back to {status}"
+            self.ranks[sent.id] = rank
 
     @rule(sender=NAMES, count=st.integers(1, 3))
     def send(self, sender: str, count: int) -> None:
