@@ -1,18 +1,28 @@
 """`pystatus node --chat --relay=false` takes its service nodes from nwaku's flags, each
-repeatable, defaulting to the --staticnodes; a bad or missing one is a usage error (exit 2)."""
+repeatable, defaulting to the --staticnodes; a bad or missing one is a usage error (exit 2);
+with them it chats as a light client."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from pystatus.chat.account import Account
+from pystatus.chat.light import LightConfig
+from pystatus.chat.messenger import Messenger
 from pystatus.cli.main import _first_addr, _light_chat
 from pystatus.errors import ConfigError
 from pystatus.node.config import LightChatConfig
+from pystatus.node.light_chat import light_transport
 from pystatus.p2p.multiaddr import Multiaddr
+from tests.chat.test_light_messenger import FAST, _light_node, _next, _service
+from tests.p2p.hosts import wait_for
 
 PYSTATUS = str(Path(sys.executable).parent / "pystatus")
 PEER_A = "16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ"
@@ -26,7 +36,7 @@ def _addrs(*texts: str) -> tuple[Multiaddr, ...]:
 
 
 def test_each_kind_repeated_or_defaulting_to_static_nodes() -> None:
-    config = _light_chat(True, [A], filternode=[A, B], lightpushnode=None, storenode=[B])
+    config = _light_chat(True, [A], filternode=[A, B, A], lightpushnode=None, storenode=[B])
     assert config == LightChatConfig(
         filternodes=_addrs(A, B), lightpushnodes=_addrs(A), storenodes=_addrs(B)
     )
@@ -60,3 +70,73 @@ async def test_node_without_service_nodes_is_a_usage_error(tmp_path: Path) -> No
         _, stderr = await process.communicate()
     assert process.returncode == 2
     assert "--filternode and --lightpushnode" in stderr.decode()
+
+
+async def _line(stream: asyncio.StreamReader, prefix: str) -> str:
+    while line := (await stream.readline()).decode():
+        if line.startswith(prefix):
+            return line.strip()
+    raise AssertionError(f"no line starting with {prefix!r}")
+
+
+async def test_node_chats_as_a_light_client_over_rest(tmp_path: Path) -> None:
+    """`node --chat --relay=false` with repeated service node flags: its REST send goes out by
+    light push, and a light-client Messenger's reply comes back by filter."""
+    bob_account, _ = Account.create(tmp_path / "bob", "bob password", params=FAST)
+    Account.create(tmp_path / "alice" / "account", "alice password", params=FAST)
+    async with _service(tmp_path) as service, _light_node(service) as bob_node:
+        addr = str(service.host.full_addrs()[0])
+        process = await asyncio.create_subprocess_exec(
+            PYSTATUS,
+            "node",
+            "--chat=true",
+            "--relay=false",
+            f"--data-dir={tmp_path / 'alice'}",
+            "--listen-address=127.0.0.1",
+            "--tcp-port=0",
+            f"--filternode={addr}",
+            f"--filternode={addr}",
+            f"--lightpushnode={addr}",
+            f"--storenode={addr}",
+            "--rest=true",
+            "--rest-port=0",
+            env={**os.environ, "PYSTATUS_PASSWORD": "alice password"},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert process.stdout is not None
+            async with asyncio.timeout(30):
+                chatting = await _line(process.stdout, "chatting as ")
+                light = await _line(process.stdout, "as a light client of ")
+                rest = await _line(process.stdout, "REST API on ")
+            alice_key = chatting.removeprefix("chatting as ")
+            assert light == "as a light client of 1 filter, 1 light push and 1 store nodes"
+            bob_transport = light_transport(bob_node, config=LightConfig(retry_min=0.5))
+            async with (
+                Messenger(bob_account, bob_transport, installation_id="bob") as bob,
+                httpx.AsyncClient(base_url=rest.removeprefix("REST API on "), timeout=10) as api,
+            ):
+                events = bob.events()
+                await wait_for(bob_transport.connected, what="bob reaches the light-push node")
+                sent = await api.post("/chat/v1/messages", json={"to": bob.chat_key, "text": "hi"})
+                assert sent.status_code == 200, sent.text
+                got = await _next(events)
+                assert (got.id, got.text, got.author) == (sent.json()["id"], "hi", alice_key)
+                reply = await bob.send(alice_key, "hello from a phone")
+
+                async def alice_has_it() -> bool:
+                    for chat in (await api.get("/chat/v1/chats")).json():
+                        url = f"/chat/v1/chats/{chat['id']}/messages"
+                        if any(m["id"] == reply for m in (await api.get(url)).json()):
+                            return True
+                    return False
+
+                async with asyncio.timeout(15):
+                    while not await alice_has_it():
+                        await asyncio.sleep(0.1)
+        finally:
+            process.send_signal(signal.SIGINT)
+            async with asyncio.timeout(20):
+                await process.wait()
+        assert process.returncode == 0

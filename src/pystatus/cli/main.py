@@ -26,6 +26,7 @@ from pystatus.chat.messenger import (
     ReliabilityConfig,
 )
 from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUSTER
+from pystatus.chat.transport import Transport
 from pystatus.cli import nwaku_args
 from pystatus.cli.account import account_app, account_directory, password_or_prompt
 from pystatus.cli.chat import chat_app
@@ -48,6 +49,7 @@ from pystatus.node.datadir import (
     os_error_text,
     use_private_umask,
 )
+from pystatus.node.light_chat import light_transport
 from pystatus.node.node import WakuNode
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey, load_nodekey
 from pystatus.p2p.faults import FaultPlan
@@ -148,7 +150,9 @@ def _light_chat(
     static = tuple(_static_addr(text) for text in staticnode or [])
 
     def named(texts: list[str] | None) -> tuple[Multiaddr, ...]:
-        return tuple(Multiaddr.from_string(text) for text in texts) if texts else static
+        if not texts:
+            return static
+        return tuple(dict.fromkeys(Multiaddr.from_string(text) for text in texts))
 
     return LightChatConfig(
         filternodes=named(filternode),
@@ -435,13 +439,22 @@ async def _run_node(
     messenger: Messenger | None = None
     try:
         if account is not None:
-            messenger = Messenger(
-                account,
-                RelayTransport(node.require_relay(), store=node.store_peer()),
-                reliability=reliability,
+            light = config.light_chat
+            transport: Transport = (
+                light_transport(node)
+                if light is not None
+                else RelayTransport(node.require_relay(), store=node.store_peer())
             )
+            messenger = Messenger(account, transport, reliability=reliability)
             await messenger.start()
             print(f"chatting as {messenger.chat_key}", flush=True)
+            if light is not None:
+                print(
+                    f"as a light client of {len(light.filternodes)} filter, "
+                    f"{len(light.lightpushnodes)} light push and {len(light.storenodes)} store "
+                    "nodes",
+                    flush=True,
+                )
         rest = RestServer(node, config.rest, messenger) if config.rest is not None else None
         metrics = MetricsServer(node, config.metrics) if config.metrics is not None else None
         for wanted in (rest, metrics):
