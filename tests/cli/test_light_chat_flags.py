@@ -140,3 +140,71 @@ async def test_node_chats_as_a_light_client_over_rest(tmp_path: Path) -> None:
             async with asyncio.timeout(20):
                 await process.wait()
         assert process.returncode == 0
+
+
+async def test_chat_send_and_watch_as_light_clients(tmp_path: Path) -> None:
+    """Two CLI users chat 1:1 as light clients through one service node: `chat watch --light`
+    with the service node as its only --staticnode (filter, light push and store default to
+    it), `chat send --light` with the service node flags given."""
+    env = {**os.environ, "PYSTATUS_PASSWORD": "chat password", "COLUMNS": "200"}
+    Account.create(tmp_path / "alice" / "account", "chat password", params=FAST)
+    bob, _ = Account.create(tmp_path / "bob" / "account", "chat password", params=FAST)
+    async with _service(tmp_path) as service:
+        addr = str(service.host.full_addrs()[0])
+        watcher = await asyncio.create_subprocess_exec(
+            PYSTATUS,
+            "chat",
+            "watch",
+            "--light",
+            f"--staticnode={addr}",
+            f"--data-dir={tmp_path / 'bob'}",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert watcher.stdout is not None
+            async with asyncio.timeout(30):
+                assert bob.chat_key in await _line(watcher.stdout, "watching as ")
+            filter_server = service.filter_server
+            assert filter_server is not None
+            await wait_for(lambda: len(filter_server.subscriptions) == 1, what="watching")
+            sender = await asyncio.create_subprocess_exec(
+                PYSTATUS,
+                "chat",
+                "send",
+                "--light",
+                f"--to={bob.chat_key}",
+                "--text=hello from a light client",
+                f"--staticnode={addr}",
+                f"--filternode={addr}",
+                f"--lightpushnode={addr}",
+                f"--storenode={addr}",
+                "--wait=stored",
+                f"--data-dir={tmp_path / 'alice'}",
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            async with asyncio.timeout(60):
+                out, err = await sender.communicate()
+            assert sender.returncode == 0, err.decode()
+            assert "stored" in err.decode().split()
+            message_id = out.decode().split()[-1]
+            async with asyncio.timeout(30):
+                line = await _line_with(watcher.stdout, "hello from a light client")
+                assert message_id in await _line_with(watcher.stdout, "id ")
+            assert "hello from a light client" in line
+            assert len(filter_server.subscriptions) == 1  # the sender unsubscribed on its way out
+        finally:
+            watcher.send_signal(signal.SIGINT)
+            async with asyncio.timeout(20):
+                await watcher.wait()
+        assert watcher.returncode == 0
+
+
+async def _line_with(stream: asyncio.StreamReader, text: str) -> str:
+    while line := (await stream.readline()).decode():
+        if text in line:
+            return line.strip()
+    raise AssertionError(f"no line with {text!r}")

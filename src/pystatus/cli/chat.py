@@ -57,6 +57,8 @@ from pystatus.cli.chat_io import (
 )
 from pystatus.cli.chat_io import run as run_chat
 from pystatus.node import NodeConfig, WakuNode
+from pystatus.node.config import LightChatConfig
+from pystatus.node.light_chat import light_transport
 from pystatus.p2p.multiaddr import Multiaddr
 
 chat_app = typer.Typer(help="Send and watch Status messages.", no_args_is_help=True)
@@ -75,16 +77,62 @@ StoreNode = Annotated[
     typer.Option(help="Multiaddr of a store node: confirms what is sent, fetches what was missed"),
 ]
 WAITS = ("sent", "stored", "delivered")
+Light = Annotated[
+    bool,
+    typer.Option(
+        "--light",
+        help="Chat as a light client (filter, light push, store), as the Status mobile app "
+        "does: through --filternode, --lightpushnode and --storenode, else the --staticnodes",
+    ),
+]
+FilterNodes = Annotated[
+    list[str] | None,
+    typer.Option("--filternode", help="With --light: a filter service node (repeatable)"),
+]
+LightPushNodes = Annotated[
+    list[str] | None,
+    typer.Option("--lightpushnode", help="With --light: a light push service node (repeatable)"),
+]
 
 
-def _config(cluster_id: int, static_nodes: list[str], storenode: str | None) -> NodeConfig:
+@dataclass(frozen=True, slots=True)
+class LightNodes:
+    """``--light`` and its service node flags, as given."""
+
+    filternodes: list[str]
+    lightpushnodes: list[str]
+
+
+def _light(
+    light: bool, filternode: list[str] | None, lightpush: list[str] | None
+) -> LightNodes | None:
+    return LightNodes(filternode or [], lightpush or []) if light else None
+
+
+def _config(
+    cluster_id: int, static_nodes: list[str], storenode: str | None, light: LightNodes | None
+) -> NodeConfig:
+    static = tuple(Multiaddr.from_string(text) for text in static_nodes)
+    light_chat = None
+    if light is not None:
+        # Each kind of service node defaults to the static nodes (raises ConfigError).
+        def named(texts: list[str]) -> tuple[Multiaddr, ...]:
+            return tuple(dict.fromkeys(Multiaddr.from_string(t) for t in texts)) or static
+
+        light_chat = LightChatConfig(
+            filternodes=named(light.filternodes),
+            lightpushnodes=named(light.lightpushnodes),
+            storenodes=named([storenode] if storenode else []),
+        )
     return NodeConfig(
         listen_address="127.0.0.1",
         tcp_port=0,
         cluster_id=cluster_id,
         shards=(DEFAULT_SHARD, NON_PROTECTED_SHARD) if cluster_id == STATUS_CLUSTER else (),
-        static_nodes=tuple(Multiaddr.from_string(text) for text in static_nodes),
+        static_nodes=static,
         storenode=Multiaddr.from_string(storenode) if storenode else None,
+        relay=light is None,
+        light_chat=light_chat,
     )
 
 
@@ -95,16 +143,25 @@ async def _messenger(
     cluster_id: int,
     static_nodes: list[str],
     storenode: str | None = None,
+    light: LightNodes | None = None,
 ) -> AsyncIterator[Messenger]:
+    """A messenger on a node of its own: a relay peer of the static nodes, or with ``light``
+    a light client of its service nodes; yielded once a message sent would go out."""
     account = Account.unlock(account_directory(data_dir), password)
     async with contextlib.AsyncExitStack() as stack:
         node = await stack.enter_async_context(
-            WakuNode(_config(cluster_id, static_nodes, storenode))
+            WakuNode(_config(cluster_id, static_nodes, storenode, light))
         )
-        relay = node.require_relay()
-        messenger = Messenger(account, RelayTransport(relay, store=node.store_peer()))
-        await stack.enter_async_context(messenger)
-        await _until(lambda: bool(relay.relay_peers()), MESH_TIMEOUT)
+        if light is not None:
+            transport = light_transport(node)
+            messenger = Messenger(account, transport)
+            await stack.enter_async_context(messenger)
+            await _until(transport.connected, MESH_TIMEOUT)
+        else:
+            relay = node.require_relay()
+            messenger = Messenger(account, RelayTransport(relay, store=node.store_peer()))
+            await stack.enter_async_context(messenger)
+            await _until(lambda: bool(relay.relay_peers()), MESH_TIMEOUT)
         yield messenger
 
 
@@ -137,6 +194,9 @@ def send(
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
     storenode: StoreNode = None,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     wait: Annotated[
         str,
         typer.Option(
@@ -163,7 +223,10 @@ def send(
 
     async def run_send() -> None:
         secret = password_or_prompt(password, confirm=False)
-        async with _messenger(data_dir, secret, cluster_id, staticnode, storenode) as messenger:
+        nodes = _light(light, filternode, lightpushnode)
+        async with _messenger(
+            data_dir, secret, cluster_id, staticnode, storenode, nodes
+        ) as messenger:
             events = messenger.events()
             sent["id"] = await messenger.send(recipient, body)
             sent["status"] = "pending"
@@ -216,6 +279,9 @@ def watch(
         list[str] | None, typer.Option(help="Also follow this public chat (repeatable)")
     ] = None,
     storenode: StoreNode = None,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="One JSON document per event (JSON lines)")
     ] = False,
@@ -237,7 +303,10 @@ def watch(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with _messenger(data_dir, secret, cluster_id, staticnode, storenode) as messenger:
+        nodes = _light(light, filternode, lightpushnode)
+        async with _messenger(
+            data_dir, secret, cluster_id, staticnode, storenode, nodes
+        ) as messenger:
             for name in names:
                 await messenger.join_public_chat(name)
             if json_output:
