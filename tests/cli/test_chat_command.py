@@ -102,6 +102,18 @@ async def test_send_reaches_a_watcher(tmp_path: Path) -> None:
             assert alice.chat_key in line, "the author's full key"
             assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line), "a timestamp"
             assert message_id in await _line(watcher.stdout, "  id ")
+
+        # A reply and a reaction find the message's 1:1 chat from its id alone.
+        as_alice = ("--staticnode", relay_addr, "--data-dir", str(tmp_path / "alice"))
+        out_text, _ = await _run("chat", "reply", message_id, "and again", *as_alice)
+        reply_id = out_text.strip()
+        out_text, _ = await _run("chat", "react", message_id, "love", "--json", *as_alice)
+        assert json.loads(out_text)["chatId"] == "0x" + bob_hex[2:]
+        async with asyncio.timeout(20):
+            line = await _line_with(watcher.stdout, "and again")
+            assert f"[reply to {message_id}]" in line
+            assert reply_id in await _line(watcher.stdout, "  id ")
+            assert "[reaction ❤️]" in await _line_with(watcher.stdout, "[reaction")
         await _stop(watcher)
         assert watcher.returncode == 0
 
@@ -134,7 +146,7 @@ async def test_send_reaches_a_watcher(tmp_path: Path) -> None:
             "chat", "history", bob.chat_key, "--json", "--data-dir", str(tmp_path / "alice")
         )
         history = json.loads(out_text)["messages"]
-        assert [m["id"] for m in history] == [message_id, late_id], "newest last"
+        assert [m["id"] for m in history] == [message_id, reply_id, late_id], "newest last"
         assert history[0]["text"] == "hello from the terminal" and history[0]["outgoing"]
         assert history[0]["time"].endswith("Z") and history[0]["timestamp"] > 0
     finally:
