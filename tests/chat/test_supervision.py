@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pystatus.chat.account import Account
-from pystatus.chat.events import ChatEvent, MessageEvent, StatusEvent
+from pystatus.chat.events import ChatEvent, MessageEvent, ReactionEvent, StatusEvent
 from pystatus.chat.history import StoreSource
 from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import Messenger, MessengerFailed
@@ -203,3 +203,21 @@ async def test_events_are_typed_by_kind(tmp_path: Path) -> None:
         assert isinstance(mine, StatusEvent) and mine.id == sent
         [found] = await alice.search("hi")
         assert isinstance(found, MessageEvent) and found.id == sent and found.kind == "message"
+
+
+async def test_what_was_asked_for_leaves_before_stop_returns(tmp_path: Path) -> None:
+    hub: list[MemoryTransport] = []
+    bob = Messenger(_account(tmp_path, "bob"), MemoryTransport(hub), installation_id="b")
+    async with bob:
+        events = bob.events()
+        alice_transport = MemoryTransport(hub)
+        alice = Messenger(_account(tmp_path, "alice"), alice_transport, installation_id="a")
+        await alice.start()
+        chat_id = await alice.add_contact(bob.chat_key)
+        await alice.react(chat_id, "0x" + "ab" * 32, 2)  # published when react() returns
+        before = alice_transport.published
+        alice.advertise_contact_code()  # queued for the core
+        await alice.stop()
+        assert alice_transport.published > before, "flushed by stop()"
+        got = await _next(events, lambda e: e.kind == "reaction")
+        assert isinstance(got, ReactionEvent) and got.reaction == 2

@@ -207,11 +207,14 @@ class Messenger(Reading, Sending):
         await self.announce_device()
 
     async def stop(self) -> None:
-        """Stop; raises the :class:`MessengerFailed` that stopped it, if one did."""
+        """Stop, once what was asked for left and what was received is stored (within 5 s);
+        raises the :class:`MessengerFailed` that stopped it, if one did."""
         if self._running and self._supervisor.failure is None:
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(TimeoutError, ChatError):
                 async with asyncio.timeout(5):
-                    await self._writer.queue.join()  # what was acknowledged or received is stored
+                    while self._later:  # queued by synchronous callers: identities, adverts
+                        await self._perform([self._later.popleft()])
+                    await self._writer.queue.join()
         self._running = False
         failure = await self._supervisor.stop()
         with contextlib.suppress(PystatusError, OSError):

@@ -263,9 +263,10 @@ class Sending(Outgoing):
         )
         wrapped = wrap(payload.SerializeToString(), MessageType.EMOJI_REACTION, self._identity)
         if isinstance(chat, OneToOneChatId):
-            self._send_private(chat.public_key, wrapped)
+            actions = self.session.send_private(chat.public_key, wrapped, time.time_ns())
         else:
-            self._publish_public(chat.name, wrapped, None)
+            actions = self.session.send_public(chat.name, wrapped, time.time_ns())
+        await self._perform(actions)  # published when react() returns
         stored = StoredReaction(message_id, self._chat_key, reaction, payload.clock, retract)
         await self._commit(Write(stored))
 
