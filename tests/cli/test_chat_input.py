@@ -166,6 +166,7 @@ OFF_CURVE = "0x04" + "00" * 64
         (["send", "--to", "{key}", "--text", "hi", "--staticnode", "nowhere"], None, "nowhere"),
         (["send", "--to", "{key}", "--text", "hi", "--storenode", "/ip4/1"], None, "--storenode"),
         (["public", "join", "status", "--staticnode", "/dns4"], None, "--staticnode /dns4"),
+        (["name", "Al"], None, "display name is 5 to 24"),
         (["public", "send", "Two Words", "hi"], None, "not a public chat name"),
         (["public", "join", "#"], None, "not a public chat name"),
         (["reply", "0x12", "hi"], None, "not a message id"),

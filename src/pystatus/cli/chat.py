@@ -30,6 +30,7 @@ from rich.console import Console
 
 from pystatus.chat.account import Account
 from pystatus.chat.contacts import ContactInfo, Contacts
+from pystatus.chat.content import ContentError, validate_display_name
 from pystatus.chat.errors import InvalidChatKey
 from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUSTER
@@ -539,6 +540,10 @@ def name(
     timeout: Timeout = 30.0,
 ) -> None:
     """Set our display name; our contacts learn it."""
+    try:
+        validate_display_name(display_name)
+    except ContentError as exc:
+        usage_error(str(exc))
 
     async def action(messenger: Messenger) -> Outcome:
         await messenger.set_display_name(display_name)

@@ -25,7 +25,7 @@ from rich.markup import escape
 
 from pystatus.chat.account import Account
 from pystatus.chat.contacts import ContactInfo
-from pystatus.chat.content import ContentRefused
+from pystatus.chat.content import ContentError
 from pystatus.chat.database import ChatDatabase
 from pystatus.chat.errors import InvalidChatKey
 from pystatus.chat.events import ChatEvent
@@ -57,7 +57,7 @@ USAGE_ERRORS = (
     InvalidMessageId,
     InvalidReaction,
     InvalidText,
-    ContentRefused,  # a text or value status-go would refuse, found by the messenger
+    ContentError,  # a text or value status-go would refuse, found by the messenger
     ConfigError,
 )
 """What a person typed wrong: exit code 2."""
