@@ -248,9 +248,10 @@ class MVDS:
             due = any(
                 record.send_at <= now or record.expedite for record in state.outgoing.values()
             )
-            waited = now - (state.acks_since if state.acks_since is not None else now)
+            # Compared as next_deadline computes it, so a tick at that deadline finds it due.
+            acks_due = state.acks_since is not None and state.acks_since + self._ack_delay <= now
             payload = mvds_pb2.Payload()
-            if due or waited >= self._ack_delay:
+            if due or acks_due:
                 payload.acks.extend(state.acks[:MAX_PAYLOAD_RECORDS])
                 del state.acks[:MAX_PAYLOAD_RECORDS]
                 state.acks_since = now if state.acks else None

@@ -472,7 +472,7 @@ class ChatSession(Receiving):
         if self._offline_recheck is not None and self._offline_recheck <= now:
             self._offline_recheck = now + OFFLINE_RECHECK
         if self.connected and (
-            self._contact_code_at is None or now - self._contact_code_at >= CONTACT_CODE_INTERVAL
+            self._contact_code_at is None or self._contact_code_at + CONTACT_CODE_INTERVAL <= now
         ):
             self._contact_code_at = now  # the adapter's advert resets it too
             out.append(AdvertiseContactCode())
