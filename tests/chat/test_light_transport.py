@@ -349,3 +349,25 @@ async def test_restarted_service_node_is_subscribed_at_again(tmp_path: Path) -> 
         # relays itself to its filter subscribers
         await restarted.publish(TOPIC, _message("after restart"))
         await wait_for(lambda: _payloads(got) == [b"after restart"], what="delivered")
+
+
+async def test_refused_everywhere_then_connected_again_after_back_off(tmp_path: Path) -> None:
+    """A service node with no relay peer answers 503: the push fails, connected() turns False,
+    and once the back-off is over the node is reached again (connected() True) without a
+    send having to try; with a relay peer the next push goes out."""
+    async with contextlib.AsyncExitStack() as stack:
+        service = await stack.enter_async_context(WakuNode(_service_config(tmp_path, 0)))
+        light, _, _ = await stack.enter_async_context(_light([service], [service], []))
+        await wait_for(light.connected, what="reached")
+        with pytest.raises(TransportError, match="503"):
+            await within(light.publish(TOPIC, _message("nobody to relay to")))
+        assert not light.connected()
+        await wait_for(light.connected, timeout=5, what="reached again after the back-off")
+        peer = await stack.enter_async_context(WakuNode(_service_config(tmp_path, 1)))
+        await within(peer.connect(_addr(service)))
+        await wait_for(
+            lambda: service.relay is not None and service.relay.mesh_size(TOPIC) > 0,
+            what="the service node has a relay peer",
+        )
+        sent = await within(light.publish(TOPIC, _message("now relayed")))
+        assert sent.peers == 1

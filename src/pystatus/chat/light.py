@@ -329,6 +329,10 @@ class LightTransport:
             LIGHT_FAILOVERS.labels("lightpush").inc()
             log.warning("light-push node %s failed (%r); using the next", name, exc)
         self._count_down()
+        if self._running and not self.push_nodes.answered() and name not in self._redialing:
+            # No node left that answered: connected() is False, and the messenger holds back
+            # what waits for a connection, so reach the node again once its back-off ends.
+            self._tasks.spawn(self._dial(name, after_back_off=True), name=f"light dial {name}")
 
     def _push_answered(self, name: str) -> None:
         if self.push_nodes.succeeded(name):
@@ -451,12 +455,15 @@ class LightTransport:
         if name in self._push_addrs and name not in self._redialing:
             self._tasks.spawn(self._dial(name), name=f"light dial {name}")
 
-    async def _dial(self, name: str) -> None:
-        """Connect to light-push node ``name``, backing off while it fails, so
-        :meth:`connected` tells whether a send would go out."""
+    async def _dial(self, name: str, *, after_back_off: bool = False) -> None:
+        """Connect to light-push node ``name`` (first waiting out its back-off if
+        ``after_back_off``), backing off while it fails, so :meth:`connected` tells whether a
+        send would go out."""
         self._redialing.add(name)
         try:
-            delay = 0.0
+            delay = (
+                max(0.0, self.push_nodes.retry_at(name) - self._clock()) if after_back_off else 0.0
+            )
             while self._running:
                 if delay:
                     await asyncio.sleep(delay)
@@ -467,7 +474,9 @@ class LightTransport:
                     self._push_failed(name, exc)
                     delay = max(0.0, self.push_nodes.retry_at(name) - self._clock())
                     continue
-                self._push_answered(name)
+                if self.push_nodes.reachable(name):
+                    log.info("light-push node %s reached again", name)
+                self._count_down()
                 return
         finally:
             self._redialing.discard(name)

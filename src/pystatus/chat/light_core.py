@@ -410,6 +410,14 @@ class ServiceNodes:
         self._answered.add(node)
         return was_down
 
+    def reachable(self, node: str) -> bool:
+        """Record that ``node`` could be reached again (a dial, not a request): it is tried
+        first again, but a next failure backs off twice as long. True if it was down."""
+        was_down = node in self._down_until
+        self._down_until.pop(node, None)
+        self._answered.add(node)
+        return was_down
+
     def failed(self, node: str, now: float) -> bool:
         """Record a failure; True if ``node`` was up until now (report it once)."""
         was_up = node not in self._down_until
