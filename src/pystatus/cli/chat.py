@@ -175,13 +175,9 @@ async def _until(condition: Callable[[], bool], deadline: float) -> None:
 
 
 def _sent_out(messenger: Messenger) -> bool:
-    """Nothing of ours is waiting to be published or still queued on a relay's connections,
-    so the process may end. Light push has had its answer by the time a publish returns."""
-    # The Messenger's core task publishes what a call asked for (reactions, public messages)
-    # after the call returned, and stop() does not wait for it: until it offers a way to
-    # wait, the queue it keeps those actions in is read here (absent: nothing to wait for).
-    if getattr(messenger, "_later", None):
-        return False
+    """Nothing of ours is still queued on a relay's connections, so the process may end.
+    Light push has had its answer by the time a publish returns; what the Messenger's core
+    still holds, its stop() carries out."""
     if isinstance(messenger.transport, RelayTransport):
         return not messenger.transport.relay.send_queue_bytes()
     return True
