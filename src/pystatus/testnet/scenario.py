@@ -4,6 +4,9 @@ nodes killed and restarted on a schedule. A scenario sends messages both ways an
 what arrived, how often, in what order, how late, and how many bytes it took.
 
 Topology: alice - relay-1 (store) - ... - relay-k - bob; both accounts ask relay-1's store.
+With ``light=True`` both accounts are Waku light clients (``node --chat --relay=false``, as
+the Status mobile app): relay-1 also serves filter and light push, and both use it for
+everything (filter subscriptions, light push, store).
 """
 
 from __future__ import annotations
@@ -135,8 +138,10 @@ class LocalNetwork:
         relays: int = 1,
         faults: FaultPlan | None = None,
         history_interval: float = 1.0,
+        light: bool = False,
     ) -> None:
         self.directory = directory
+        self.light = light
         self.relays: list[NodeProcess] = []
         self.chat: dict[str, NodeProcess] = {}
         self._relay_count = relays
@@ -176,6 +181,8 @@ class LocalNetwork:
         for index in range(self._relay_count):
             name = f"relay-{index + 1}"
             args = ["--store=true"] if index == 0 else []
+            if index == 0 and self.light:
+                args += ["--filter=true", "--lightpush=true"]
             if previous is not None:
                 args.append(f"--staticnode={previous.multiaddr}")
             process = NodeProcess(self._spec(name, args), self.directory / f"{name}.log")
@@ -184,6 +191,8 @@ class LocalNetwork:
             previous = process
         store = self.relays[0].multiaddr
         for name, relay in (("alice", self.relays[0]), ("bob", self.relays[-1])):
+            if self.light:
+                relay = self.relays[0]  # the one service node
             account, _ = Account.create(
                 self.directory / name / "account", PASSWORD, params=ScryptParams(n=1 << 12)
             )
@@ -194,22 +203,36 @@ class LocalNetwork:
                 f"--storenode={store}",
                 f"--chat-history-interval={self._history_interval}",
             ]
+            if self.light:
+                args += [
+                    "--relay=false",
+                    f"--filternode={relay.multiaddr}",
+                    f"--lightpushnode={relay.multiaddr}",
+                ]
             spec = self._spec(name, args, {"PYSTATUS_PASSWORD": PASSWORD})
             process = NodeProcess(spec, self.directory / f"{name}.log")
             await process.start()
             self.chat[name] = process
 
     async def wait_connected(self, deadline: float = 60.0) -> None:
-        """Until every node has its relay peers (metrics are read off each node)."""
-        # Every relay node sits between two others; each account's node has one.
-        wanted = {p.spec.name: 1 for p in self.chat.values()}
-        wanted.update({relay.spec.name: 2 for relay in self.relays})
+        """Until every node has its relay peers, and every light client its filter
+        subscriptions (metrics are read off each node)."""
+        # Relay nodes stand in a line, alice's node on the first and bob's on the last (light
+        # clients are no relay peers).
+        wanted = {} if self.light else {p.spec.name: 1 for p in self.chat.values()}
+        last = len(self.relays) - 1
+        for index, relay in enumerate(self.relays):
+            count = (index > 0) + (index < last)
+            if not self.light:
+                count += (index == 0) + (index == last)
+            wanted[relay.spec.name] = count
+        light = list(self.chat.values()) if self.light else []
         async with asyncio.timeout(deadline):
             while True:
                 await self.scrape()
                 if all(
                     self.node(n).gauge("waku_relay_peers") >= count for n, count in wanted.items()
-                ):
+                ) and all(p.gauge("chat_light_filter_criteria") > 0 for p in light):
                     return
                 await asyncio.sleep(0.5)
 
@@ -284,11 +307,13 @@ async def run_scenario(
     directory: Path | None = None,
     keep: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
+    light: bool = False,
 ) -> Report:
-    """Run ``scenario``: ``messages`` in all, half from each account, at ``rate`` per second."""
+    """Run ``scenario``: ``messages`` in all, half from each account, at ``rate`` per second;
+    ``light``: both accounts chat as light clients of relay-1."""
     own_directory = directory is None
     root = directory or Path(tempfile.mkdtemp(prefix="pystatus-testnet-"))
-    net = LocalNetwork(root, relays=relays, faults=scenario.faults)
+    net = LocalNetwork(root, relays=relays, faults=scenario.faults, light=light)
     progress = Progress()
     report = Report(scenario.name, messages)
     started = time.monotonic()
