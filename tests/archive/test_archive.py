@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -161,3 +162,34 @@ async def test_sqlite_reopens_without_migrating_again_and_refuses_newer_schemas(
     with pytest.raises(MigrationError):
         await newer.open()
     await newer.close()
+
+
+async def test_a_cancellation_during_commit_stays_a_cancellation(tmp_path: Path) -> None:
+    """Cancelled while aiosqlite's thread runs the COMMIT: the COMMIT ends the transaction,
+    and the ROLLBACK that follows must not turn the cancellation into an archive error (a
+    writer that swallowed it would never stop)."""
+    archive = SqliteArchive(tmp_path / "archive.sqlite3")
+    await archive.open()
+    connection = archive._conn
+    execute = connection.execute
+
+    def commit_then_cancel(sql: str, *args: object) -> object:
+        if sql != "COMMIT":
+            return execute(sql, *args)
+
+        async def run() -> object:
+            await execute(sql, *args)
+            raise asyncio.CancelledError
+
+        return run()
+
+    connection.execute = commit_then_cancel  # type: ignore[method-assign,assignment]
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await archive.insert([make(1)])
+        connection.execute = execute  # type: ignore[method-assign]
+        assert await archive.count() == 1  # the COMMIT went through; the archive still works
+        assert await archive.insert([make(2)]) == 1
+    finally:
+        connection.execute = execute  # type: ignore[method-assign]
+        await archive.close()

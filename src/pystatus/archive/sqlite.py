@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +13,15 @@ from pystatus.archive.base import Archive, ArchivedMessage
 from pystatus.archive.errors import ArchiveUnavailable, MigrationError
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.waku.store import StoreBackendError
+
+
+async def _rollback(db: aiosqlite.Connection) -> None:
+    """Roll back after a failure without hiding it. The failure may be a cancellation that
+    came while the COMMIT was already running in aiosqlite's thread: that COMMIT then ends
+    the transaction, and ROLLBACK's "no transaction is active" would replace the
+    cancellation (the writer would never stop)."""
+    with contextlib.suppress(sqlite3.Error):
+        await db.execute("ROLLBACK")
 
 
 class SqliteArchive(Archive):
@@ -61,7 +71,7 @@ class SqliteArchive(Archive):
                 await db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
                 await db.execute("COMMIT")
             except BaseException:
-                await db.execute("ROLLBACK")
+                await _rollback(db)
                 raise
 
     async def close(self) -> None:
@@ -94,7 +104,7 @@ class SqliteArchive(Archive):
                 )
                 await db.execute("COMMIT")
             except BaseException:
-                await db.execute("ROLLBACK")
+                await _rollback(db)
                 raise
             return db.total_changes - before
         except sqlite3.Error as exc:

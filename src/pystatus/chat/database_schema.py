@@ -279,7 +279,10 @@ def migrate(connection: Any, key: bytes) -> None:
             connection.execute(f"PRAGMA user_version = {target}")
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            # A failed COMMIT may have ended the transaction already; the first error is
+            # the one to report (a full disk, not "no transaction is active").
+            with contextlib.suppress(*SQLITE_ERRORS):
+                connection.execute("ROLLBACK")
             raise
         DATABASE_MIGRATIONS.labels(step=str(target)).inc()
 
