@@ -289,13 +289,6 @@ def test_a_restart_reads_a_back_and_forth_history_without_crying_cannot_read() -
     assert DROPPED.labels("no_session")._value.get() == before, "counted as duplicates"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ChatSession.next_deadline gives code_at + CONTACT_CODE_INTERVAL but handle_timer"
-    " asks now - code_at >= CONTACT_CODE_INTERVAL: in floats the second can be False at the"
-    " first's value, so the deadline comes with nothing due and stays (the asyncio adapter"
-    " spins until its clock passes it; a virtual clock never would)",
-)
 def test_the_contact_code_is_due_at_its_deadline() -> None:
     net = SimNetwork(seed=1, store=False)
     device = net.add_device("alice")
