@@ -196,6 +196,32 @@ async def test_chat_send_and_watch_as_light_clients(tmp_path: Path) -> None:
                 assert message_id in await _line_with(watcher.stdout, "id ")
             assert "hello from a light client" in line
             assert len(filter_server.subscriptions) == 1  # the sender unsubscribed on its way out
+            # The commands that act once (here `chat reply`) take --light too; with only
+            # --staticnode, filter, light push and store all default to it.
+            lightpush = service.lightpush_server
+            assert lightpush is not None
+            pushers = set(lightpush._limiter._buckets)  # the peers that light-pushed so far
+            replier = await asyncio.create_subprocess_exec(
+                PYSTATUS,
+                "chat",
+                "reply",
+                "--light",
+                message_id,
+                "a light reply",
+                f"--staticnode={addr}",
+                f"--data-dir={tmp_path / 'alice'}",
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            async with asyncio.timeout(60):
+                out, err = await replier.communicate()
+            assert replier.returncode == 0, err.decode()
+            # The reply came by light push from a peer new to the service node (bob's
+            # acknowledgements come from a peer it knows): not over relay.
+            assert set(lightpush._limiter._buckets) - pushers
+            async with asyncio.timeout(30):
+                assert "a light reply" in await _line_with(watcher.stdout, "a light reply")
         finally:
             watcher.send_signal(signal.SIGINT)
             async with asyncio.timeout(20):

@@ -18,9 +18,8 @@ and print in chat_io.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -28,12 +27,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pystatus.chat.account import Account
 from pystatus.chat.contacts import ContactInfo, Contacts
 from pystatus.chat.content import ContentError, validate_display_name
 from pystatus.chat.errors import InvalidChatKey
-from pystatus.chat.messenger import Messenger, RelayTransport
-from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUSTER
+from pystatus.chat.messenger import Messenger
+from pystatus.chat.topics import STATUS_CLUSTER
 from pystatus.chat.user_input import (
     InvalidChatName,
     InvalidMessageId,
@@ -41,7 +39,7 @@ from pystatus.chat.user_input import (
     parse_chat_key,
     parse_message_id,
 )
-from pystatus.cli.account import DataDir, Password, account_directory
+from pystatus.cli.account import DataDir, Password
 from pystatus.cli.account import password_or_prompt as password_or_prompt
 from pystatus.cli.chat_io import (
     EventPrinter,
@@ -57,130 +55,26 @@ from pystatus.cli.chat_io import (
     usage_error,
 )
 from pystatus.cli.chat_io import run as run_chat
-from pystatus.node import NodeConfig, WakuNode
-from pystatus.node.config import LightChatConfig
-from pystatus.node.light_chat import light_transport
-from pystatus.p2p.multiaddr import Multiaddr
+from pystatus.cli.chat_node import (
+    MESH_TIMEOUT,
+    ClusterId,
+    FilterNodes,
+    Light,
+    LightNodes,
+    LightPushNodes,
+    StaticNodes,
+    StoreNode,
+    light_nodes,
+    open_messenger,
+    sent_out,
+    until,
+)
+
+WAITS = ("sent", "stored", "delivered")
 
 chat_app = typer.Typer(help="Send and watch Status messages.", no_args_is_help=True)
 console = Console()
 errors = Console(stderr=True)
-
-StaticNodes = Annotated[
-    list[str], typer.Option("--staticnode", help="Multiaddr of a relay peer (repeatable)")
-]
-ClusterId = Annotated[int, typer.Option(help="Waku network cluster")]
-MESH_TIMEOUT = 20.0
-
-
-StoreNode = Annotated[
-    str | None,
-    typer.Option(help="Multiaddr of a store node: confirms what is sent, fetches what was missed"),
-]
-WAITS = ("sent", "stored", "delivered")
-Light = Annotated[
-    bool,
-    typer.Option(
-        "--light",
-        help="Chat as a light client (filter, light push, store), as the Status mobile app "
-        "does: through --filternode, --lightpushnode and --storenode, else the --staticnodes",
-    ),
-]
-FilterNodes = Annotated[
-    list[str] | None,
-    typer.Option("--filternode", help="With --light: a filter service node (repeatable)"),
-]
-LightPushNodes = Annotated[
-    list[str] | None,
-    typer.Option("--lightpushnode", help="With --light: a light push service node (repeatable)"),
-]
-
-
-@dataclass(frozen=True, slots=True)
-class LightNodes:
-    """``--light`` and its service node flags, as given."""
-
-    filternodes: list[str]
-    lightpushnodes: list[str]
-
-
-def _light(
-    light: bool, filternode: list[str] | None, lightpush: list[str] | None
-) -> LightNodes | None:
-    return LightNodes(filternode or [], lightpush or []) if light else None
-
-
-def _config(
-    cluster_id: int, static_nodes: list[str], storenode: str | None, light: LightNodes | None
-) -> NodeConfig:
-    static = tuple(Multiaddr.from_string(text) for text in static_nodes)
-    light_chat = None
-    if light is not None:
-        # Each kind of service node defaults to the static nodes (raises ConfigError).
-        def named(texts: list[str]) -> tuple[Multiaddr, ...]:
-            return tuple(dict.fromkeys(Multiaddr.from_string(t) for t in texts)) or static
-
-        light_chat = LightChatConfig(
-            filternodes=named(light.filternodes),
-            lightpushnodes=named(light.lightpushnodes),
-            storenodes=named([storenode] if storenode else []),
-        )
-    return NodeConfig(
-        listen_address="127.0.0.1",
-        tcp_port=0,
-        cluster_id=cluster_id,
-        shards=(DEFAULT_SHARD, NON_PROTECTED_SHARD) if cluster_id == STATUS_CLUSTER else (),
-        static_nodes=static,
-        storenode=Multiaddr.from_string(storenode) if storenode else None,
-        relay=light is None,
-        light_chat=light_chat,
-    )
-
-
-@contextlib.asynccontextmanager
-async def _messenger(
-    data_dir: Path | None,
-    password: str,
-    cluster_id: int,
-    static_nodes: list[str],
-    storenode: str | None = None,
-    light: LightNodes | None = None,
-) -> AsyncIterator[Messenger]:
-    """A messenger on a node of its own: a relay peer of the static nodes, or with ``light``
-    a light client of its service nodes; yielded once a message sent would go out."""
-    account = Account.unlock(account_directory(data_dir), password)
-    async with contextlib.AsyncExitStack() as stack:
-        node = await stack.enter_async_context(
-            WakuNode(_config(cluster_id, static_nodes, storenode, light))
-        )
-        if light is not None:
-            transport = light_transport(node)
-            messenger = Messenger(account, transport)
-            await stack.enter_async_context(messenger)
-            await _until(transport.connected, MESH_TIMEOUT)
-        else:
-            relay = node.require_relay()
-            messenger = Messenger(account, RelayTransport(relay, store=node.store_peer()))
-            await stack.enter_async_context(messenger)
-            await _until(lambda: bool(relay.relay_peers()), MESH_TIMEOUT)
-        yield messenger
-
-
-async def _until(condition: Callable[[], bool], deadline: float) -> None:
-    """Poll ``condition`` until it holds; the relay offers no event for these one-off waits
-    of a short-lived command."""
-    async with asyncio.timeout(deadline):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
-
-
-def _sent_out(messenger: Messenger) -> bool:
-    """Nothing of ours is still queued on a relay's connections, so the process may end.
-    Light push has had its answer by the time a publish returns; what the Messenger's core
-    still holds, its stop() carries out."""
-    if isinstance(messenger.transport, RelayTransport):
-        return not messenger.transport.relay.send_queue_bytes()
-    return True
 
 
 @chat_app.command()
@@ -225,8 +119,8 @@ def send(
 
     async def run_send() -> None:
         secret = password_or_prompt(password, confirm=False)
-        nodes = _light(light, filternode, lightpushnode)
-        async with _messenger(
+        nodes = light_nodes(light, filternode, lightpushnode)
+        async with open_messenger(
             data_dir, secret, cluster_id, staticnode, storenode, nodes
         ) as messenger:
             events = messenger.events()
@@ -242,7 +136,7 @@ def send(
                             errors.print(event.status)
                             if event.status == "failed":
                                 break
-                    await _until(lambda: _sent_out(messenger), timeout)
+                    await until(lambda: sent_out(messenger), timeout)
             except TimeoutError:
                 sent["timed_out"] = "yes"  # its id is known: said below, never lost
 
@@ -305,8 +199,8 @@ def watch(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        nodes = _light(light, filternode, lightpushnode)
-        async with _messenger(
+        nodes = light_nodes(light, filternode, lightpushnode)
+        async with open_messenger(
             data_dir, secret, cluster_id, staticnode, storenode, nodes
         ) as messenger:
             for name in names:
@@ -357,6 +251,7 @@ def act(
     cluster_id: int,
     timeout: float,
     json_output: bool = False,
+    light: LightNodes | None = None,
 ) -> None:
     """Run ``action``, print its outcome, and wait until what it sent is acknowledged (1:1)
     or has left (public chats). Not acknowledged in time: the outcome (with the message id)
@@ -367,11 +262,13 @@ def act(
 
     async def run() -> None:
         secret = password_or_prompt(password, confirm=False)
-        async with _messenger(data_dir, secret, cluster_id, staticnode) as messenger:
+        async with open_messenger(
+            data_dir, secret, cluster_id, staticnode, light=light
+        ) as messenger:
             done.append(await action(messenger))
             try:
-                await _until(lambda: not messenger.unacknowledged(), timeout)
-                await _until(lambda: _sent_out(messenger), timeout)
+                await until(lambda: not messenger.unacknowledged(), timeout)
+                await until(lambda: sent_out(messenger), timeout)
                 acknowledged.append(True)
             except TimeoutError:
                 acknowledged.append(False)
@@ -416,6 +313,9 @@ def request(
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
     json_output: Json = False,
 ) -> None:
@@ -427,7 +327,16 @@ def request(
         message_id = await messenger.send_contact_request(chat_key, introduction)
         return Outcome(message_id, {"id": message_id, "to": chat_key})
 
-    act(action, staticnode, data_dir, password, cluster_id, timeout, json_output)
+    act(
+        action,
+        staticnode,
+        data_dir,
+        password,
+        cluster_id,
+        timeout,
+        json_output,
+        light=light_nodes(light, filternode, lightpushnode),
+    )
 
 
 def answer_contact_request(verb: str) -> Callable[..., None]:
@@ -439,6 +348,9 @@ def answer_contact_request(verb: str) -> Callable[..., None]:
         data_dir: DataDir = None,
         password: Password = None,
         cluster_id: ClusterId = STATUS_CLUSTER,
+        light: Light = False,
+        filternode: FilterNodes = None,
+        lightpushnode: LightPushNodes = None,
         timeout: Timeout = 30.0,
         json_output: Json = False,
     ) -> None:
@@ -449,7 +361,16 @@ def answer_contact_request(verb: str) -> Callable[..., None]:
             state = (await messenger.contact(chat_key)).state
             return Outcome(state, {"chatKey": chat_key, "state": state})
 
-        act(action, staticnode, data_dir, password, cluster_id, timeout, json_output)
+        act(
+            action,
+            staticnode,
+            data_dir,
+            password,
+            cluster_id,
+            timeout,
+            json_output,
+            light=light_nodes(light, filternode, lightpushnode),
+        )
 
     return command
 
@@ -474,6 +395,9 @@ def edit(
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
 ) -> None:
     """Replace the text of a message of ours."""
@@ -484,7 +408,15 @@ def edit(
         await messenger.edit(target, new_text)
         return Outcome("", {"id": target})
 
-    act(action, staticnode, data_dir, password, cluster_id, timeout)
+    act(
+        action,
+        staticnode,
+        data_dir,
+        password,
+        cluster_id,
+        timeout,
+        light=light_nodes(light, filternode, lightpushnode),
+    )
 
 
 @chat_app.command()
@@ -494,6 +426,9 @@ def delete(
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
 ) -> None:
     """Delete a message of ours for everyone."""
@@ -503,7 +438,15 @@ def delete(
         await messenger.delete(target)
         return Outcome("", {"id": target})
 
-    act(action, staticnode, data_dir, password, cluster_id, timeout)
+    act(
+        action,
+        staticnode,
+        data_dir,
+        password,
+        cluster_id,
+        timeout,
+        light=light_nodes(light, filternode, lightpushnode),
+    )
 
 
 @chat_app.command()
@@ -514,6 +457,9 @@ def pin(
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
 ) -> None:
     """Pin a message in its chat."""
@@ -523,7 +469,15 @@ def pin(
         await messenger.pin(target, not unpin)
         return Outcome("", {"id": target, "pinned": not unpin})
 
-    act(action, staticnode, data_dir, password, cluster_id, timeout)
+    act(
+        action,
+        staticnode,
+        data_dir,
+        password,
+        cluster_id,
+        timeout,
+        light=light_nodes(light, filternode, lightpushnode),
+    )
 
 
 @chat_app.command()
@@ -533,6 +487,9 @@ def name(
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
 ) -> None:
     """Set our display name; our contacts learn it."""
@@ -545,7 +502,15 @@ def name(
         await messenger.set_display_name(display_name)
         return Outcome("", {"displayName": display_name})
 
-    act(action, staticnode, data_dir, password, cluster_id, timeout)
+    act(
+        action,
+        staticnode,
+        data_dir,
+        password,
+        cluster_id,
+        timeout,
+        light=light_nodes(light, filternode, lightpushnode),
+    )
 
 
 @chat_app.command()

@@ -26,7 +26,7 @@ from pystatus.chat.user_input import (
     parse_reaction,
 )
 from pystatus.cli.account import DataDir, Password
-from pystatus.cli.chat import ClusterId, MessageId, Outcome, StaticNodes, Timeout, act
+from pystatus.cli.chat import MessageId, Outcome, Timeout, act
 from pystatus.cli.chat import _message_id as message_id_or_exit
 from pystatus.cli.chat_io import (
     EventPrinter,
@@ -38,6 +38,14 @@ from pystatus.cli.chat_io import (
     read_text,
     run,
     usage_error,
+)
+from pystatus.cli.chat_node import (
+    ClusterId,
+    FilterNodes,
+    Light,
+    LightPushNodes,
+    StaticNodes,
+    light_nodes,
 )
 from pystatus.cli.chat_public import chat_name
 
@@ -63,6 +71,9 @@ def reply(
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
     json_output: Json = False,
 ) -> None:
@@ -79,7 +90,16 @@ def reply(
             sent = await messenger.send_public(chat_id, body, response_to=target)
         return Outcome(sent, {"id": sent, "chatId": chat_id, "responseTo": target})
 
-    act(action, staticnode, data_dir, password, cluster_id, timeout, json_output)
+    act(
+        action,
+        staticnode,
+        data_dir,
+        password,
+        cluster_id,
+        timeout,
+        json_output,
+        light=light_nodes(light, filternode, lightpushnode),
+    )
 
 
 def react(
@@ -95,6 +115,9 @@ def react(
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
     json_output: Json = False,
 ) -> None:
@@ -117,7 +140,16 @@ def react(
         }
         return Outcome("", document)
 
-    act(action, staticnode, data_dir, password, cluster_id, timeout, json_output)
+    act(
+        action,
+        staticnode,
+        data_dir,
+        password,
+        cluster_id,
+        timeout,
+        json_output,
+        light=light_nodes(light, filternode, lightpushnode),
+    )
 
 
 def resend(
@@ -126,6 +158,9 @@ def resend(
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
     json_output: Json = False,
 ) -> None:
@@ -136,7 +171,16 @@ def resend(
         await messenger.resend(target)
         return Outcome(target, {"id": target})
 
-    act(action, staticnode, data_dir, password, cluster_id, timeout, json_output)
+    act(
+        action,
+        staticnode,
+        data_dir,
+        password,
+        cluster_id,
+        timeout,
+        json_output,
+        light=light_nodes(light, filternode, lightpushnode),
+    )
 
 
 def history_chat_id(chat: str) -> str:

@@ -16,8 +16,16 @@ from pystatus.chat.messenger import Messenger
 from pystatus.chat.topics import STATUS_CLUSTER
 from pystatus.chat.user_input import InvalidChatName, normalize_public_chat_name
 from pystatus.cli.account import DataDir, Password
-from pystatus.cli.chat import ClusterId, Outcome, StaticNodes, Timeout, act
+from pystatus.cli.chat import Outcome, Timeout, act
 from pystatus.cli.chat_io import Json, TextFile, read_text, usage_error
+from pystatus.cli.chat_node import (
+    ClusterId,
+    FilterNodes,
+    Light,
+    LightPushNodes,
+    StaticNodes,
+    light_nodes,
+)
 
 public_app: typer.Typer = typer.Typer(
     help="Join, write to and leave public chats.", no_args_is_help=True
@@ -44,6 +52,9 @@ def join(
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     json_output: Json = False,
 ) -> None:
     """Join a public chat; print its name as joined (as the app normalises it).
@@ -55,7 +66,16 @@ def join(
         await messenger.join_public_chat(chat)
         return Outcome(chat, {"chat": chat, "joined": True})
 
-    act(action, staticnode, data_dir, password, cluster_id, ACT_TIMEOUT, json_output)
+    act(
+        action,
+        staticnode,
+        data_dir,
+        password,
+        cluster_id,
+        ACT_TIMEOUT,
+        json_output,
+        light=light_nodes(light, filternode, lightpushnode),
+    )
 
 
 @public_app.command("send")
@@ -70,6 +90,9 @@ def send_public(
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
     json_output: Json = False,
 ) -> None:
@@ -81,7 +104,16 @@ def send_public(
         message_id = await messenger.send_public(chat, body)
         return Outcome(message_id, {"id": message_id, "chat": chat})
 
-    act(action, staticnode, data_dir, password, cluster_id, timeout, json_output)
+    act(
+        action,
+        staticnode,
+        data_dir,
+        password,
+        cluster_id,
+        timeout,
+        json_output,
+        light=light_nodes(light, filternode, lightpushnode),
+    )
 
 
 @public_app.command()
@@ -91,6 +123,9 @@ def leave(
     data_dir: DataDir = None,
     password: Password = None,
     cluster_id: ClusterId = STATUS_CLUSTER,
+    light: Light = False,
+    filternode: FilterNodes = None,
+    lightpushnode: LightPushNodes = None,
     json_output: Json = False,
 ) -> None:
     """Leave a public chat: it is no longer followed (its history stays)."""
@@ -100,4 +135,13 @@ def leave(
         await messenger.leave_public_chat(chat)
         return Outcome(chat, {"chat": chat, "joined": False})
 
-    act(action, staticnode, data_dir, password, cluster_id, ACT_TIMEOUT, json_output)
+    act(
+        action,
+        staticnode,
+        data_dir,
+        password,
+        cluster_id,
+        ACT_TIMEOUT,
+        json_output,
+        light=light_nodes(light, filternode, lightpushnode),
+    )
