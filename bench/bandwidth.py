@@ -43,7 +43,6 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from bench.bandwidth_report import Measured, Run, bandwidth_tables, comparisons, write_json
-from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.account import Account
 from pystatus.chat.events import ChatEvent
 from pystatus.chat.keystore import ScryptParams
@@ -51,7 +50,7 @@ from pystatus.chat.light import LightTransport
 from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.chat.transport import Published, Received, Transport
 from pystatus.node import NodeConfig, WakuNode
-from pystatus.node.config import FilterConfig, StoreConfig
+from pystatus.node.config import status_service_config
 from pystatus.p2p.bandwidth import MULTISTREAM, Bandwidth, Bytes
 from pystatus.p2p.connection import Connection
 from pystatus.p2p.peer_id import PeerId
@@ -93,23 +92,6 @@ def _limit(count: int) -> float:
 
 
 # -- the network --------------------------------------------------------------------------------
-
-
-def _service_config(directory: Path) -> NodeConfig:
-    return NodeConfig(
-        listen_address="127.0.0.1",
-        tcp_port=0,
-        cluster_id=16,
-        shards=(32, 64),
-        store=StoreConfig(
-            db_url=f"sqlite:///{directory}/store.sqlite3",
-            retention=RetentionPolicy.parse("time:3600"),
-            # status-go asks for every chat's history at once after connecting.
-            peer_rate=1000.0,
-        ),
-        filter=FilterConfig(),
-        lightpush=True,
-    )
 
 
 def _light_config() -> NodeConfig:
@@ -463,7 +445,7 @@ async def run_bandwidth(
     with tempfile.TemporaryDirectory(prefix="bench-bandwidth-") as temporary:
         directory = Path(temporary)
         async with (
-            WakuNode(_service_config(directory)) as service,
+            WakuNode(status_service_config(directory)) as service,
             # The service node's light push needs a relay peer, as a fleet node has many.
             _relay_peer(service),
         ):

@@ -33,13 +33,12 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from bench.statusgo_report import NOTES, Counts, Run, statusgo_table
-from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.account import Account
 from pystatus.chat.events import ChatEvent
 from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.node import NodeConfig, WakuNode
-from pystatus.node.config import StoreConfig
+from pystatus.node.config import status_service_config
 from pystatus.p2p import metrics as p2p_metrics
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku import metrics as waku_metrics
@@ -346,19 +345,6 @@ def _is_message(text: str) -> Callable[[Event], bool]:
     return match
 
 
-def _service_config(directory: Path) -> NodeConfig:
-    return NodeConfig(
-        listen_address="127.0.0.1",
-        tcp_port=0,
-        cluster_id=16,
-        shards=(32, 64),
-        store=StoreConfig(
-            db_url=f"sqlite:///{directory}/store.sqlite3",
-            retention=RetentionPolicy.parse("time:3600"),
-        ),
-    )
-
-
 async def _mode(
     addr: str, relay: WakuRelay, binary: Path, mode: str, count: int, window: int, limit: float
 ) -> list[Run]:
@@ -391,7 +377,7 @@ async def _mode(
 
 async def run_statusgo(count: int, window: int, limit: float, binary: Path) -> list[Run]:
     with tempfile.TemporaryDirectory(prefix="bench-statusgo-") as temporary:
-        async with WakuNode(_service_config(Path(temporary))) as service:
+        async with WakuNode(status_service_config(Path(temporary))) as service:
             addr = str(service.host.full_addrs()[0])
             relay = service.require_relay()
             runs = await _mode(addr, relay, binary, "one at a time", count, 1, limit)

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.account import Account
 from pystatus.chat.content import image_of
 from pystatus.chat.keys import public_key_from_chat_key_text
@@ -32,7 +31,7 @@ from pystatus.chat.messenger import (
 )
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.node import NodeConfig, WakuNode
-from pystatus.node.config import FilterConfig, StoreConfig
+from pystatus.node.config import status_service_config
 from pystatus.p2p.peer_id import PeerId
 from tests.interop.statusgo_peer import Event, StatusGoPeer, StatusGoPeerError, require_statusgo
 from tests.p2p.hosts import wait_for
@@ -52,27 +51,9 @@ class Network:
     service_addr: str
 
 
-def _service_config(tmp_path: Path) -> NodeConfig:
-    return NodeConfig(
-        listen_address="127.0.0.1",
-        tcp_port=0,
-        cluster_id=16,
-        shards=(32, 64),
-        store=StoreConfig(
-            db_url=f"sqlite:///{tmp_path}/store.sqlite3",
-            retention=RetentionPolicy.parse("time:3600"),
-            # status-go asks for every chat's history at once on reconnecting; nwaku limits
-            # no store client unless told to, and neither does this node here.
-            peer_rate=1000.0,
-        ),
-        filter=FilterConfig(),
-        lightpush=True,
-    )
-
-
 @contextlib.asynccontextmanager
 async def _network(tmp_path: Path) -> AsyncIterator[Network]:
-    async with WakuNode(_service_config(tmp_path)) as service:
+    async with WakuNode(status_service_config(tmp_path)) as service:
         service_addr = str(service.host.full_addrs()[0])
         chat_config = NodeConfig(
             listen_address="127.0.0.1",

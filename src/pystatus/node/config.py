@@ -229,3 +229,24 @@ class NodeConfig:
                 )
             )
         return tuple(addrs)
+
+
+def status_service_config(directory: Path, *, store_peer_rate: float = 1000.0) -> NodeConfig:
+    """A service node for Status clients on loopback (a free port): cluster 16, shards 32
+    and 64 (status-go v1.1.0's ``protocol/common/shard/shard.go``), relay, a SQLite store in
+    ``directory`` keeping an hour, filter and light push. ``store_peer_rate`` (queries per
+    second per peer) is high because status-go asks for every chat's history at once after
+    connecting."""
+    return NodeConfig(
+        listen_address="127.0.0.1",
+        tcp_port=0,
+        cluster_id=16,
+        shards=(32, 64),
+        store=StoreConfig(
+            db_url=f"sqlite:///{directory}/store.sqlite3",
+            retention=RetentionPolicy.parse("time:3600"),
+            peer_rate=store_peer_rate,
+        ),
+        filter=FilterConfig(),
+        lightpush=True,
+    )
