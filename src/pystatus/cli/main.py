@@ -446,6 +446,11 @@ async def _run_node(
                 else RelayTransport(node.require_relay(), store=node.store_peer())
             )
             messenger = Messenger(account, transport, reliability=reliability)
+        # The REST app is built before the messenger starts: its event log listens from the
+        # first event on, since a restarted node acknowledges, resends and receives while
+        # start() still awaits, and events told before anyone listened were lost to pollers.
+        rest = RestServer(node, config.rest, messenger) if config.rest is not None else None
+        if messenger is not None:
             await messenger.start()
             print(f"chatting as {messenger.chat_key}", flush=True)
             if light is not None:
@@ -455,7 +460,6 @@ async def _run_node(
                     "nodes",
                     flush=True,
                 )
-        rest = RestServer(node, config.rest, messenger) if config.rest is not None else None
         metrics = MetricsServer(node, config.metrics) if config.metrics is not None else None
         for wanted in (rest, metrics):
             if wanted is not None:

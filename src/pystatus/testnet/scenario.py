@@ -252,11 +252,19 @@ class LocalNetwork:
 
 
 class _Watcher:
-    """Follows one chat node's events across its restarts."""
+    """Follows one chat node's events across its restarts.
 
-    def __init__(self, process: NodeProcess) -> None:
+    Events live in the node's memory only: those it told but this watcher had not yet read
+    when it was killed (a poll in flight, or the moment between two polls) are gone with it.
+    So after each restart the watcher first reads the chat's history (``chat_id``), as the
+    API's EventLog says a client should, then the new run's events from its first one on.
+    """
+
+    def __init__(self, process: NodeProcess, chat_id: str) -> None:
         self.process = process
+        self.chat_id = chat_id
         self.received: list[tuple[str, str, float]] = []  # (id, text, seen at)
+        self.recovered: set[str] = set()  # received, read from history: no latency known
         self.statuses: dict[str, str] = {}
         self._since = 1
         self._incarnation = process.incarnation
@@ -266,9 +274,10 @@ class _Watcher:
             if not self.process.running:
                 await asyncio.sleep(0.2)
                 continue
-            if self.process.incarnation != self._incarnation:
-                self._incarnation, self._since = self.process.incarnation, 1
             try:
+                if self.process.incarnation != self._incarnation:
+                    await self._catch_up()
+                    self._incarnation, self._since = self.process.incarnation, 1
                 answer = await self.process.get("/chat/v1/events", since=self._since, wait=5)
             except (NodeProcessError, httpx.HTTPError, OSError):  # a killed node: wait for it
                 await asyncio.sleep(0.2)
@@ -280,6 +289,20 @@ class _Watcher:
                 elif event["kind"] == "status":
                     self.statuses[event["id"]] = event["status"]
             self._since = answer["next"]
+
+    async def _catch_up(self) -> None:
+        """What the killed run told that this watcher never read, from the chat's history.
+
+        Read before the new run's events, which are all kept from its start on: a status that
+        changes after this read is in them."""
+        history = await self.process.get(f"/chat/v1/chats/{self.chat_id}/messages", limit=1000)
+        assert isinstance(history, list)
+        seen = {i for i, _, _ in self.received}
+        for message in history:
+            if message["outgoing"]:
+                self.statuses[message["id"]] = message["status"]
+            elif message["id"] not in seen:
+                self.recovered.add(message["id"])
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -329,7 +352,10 @@ async def run_scenario(
         tell("starting nodes")
         await net.start()
         await net.wait_connected()
-        watchers = {name: _Watcher(process) for name, process in net.chat.items()}
+        watchers = {
+            name: _Watcher(process, "0x" + _uncompressed(net.keys[_other(name)]))
+            for name, process in net.chat.items()
+        }
         loop = asyncio.get_running_loop()
         tasks += [loop.create_task(w.run()) for w in watchers.values()]
 
@@ -406,8 +432,14 @@ async def _send_all(
     await asyncio.gather(*pending_outages)
 
 
+def _other(name: str) -> str:
+    return "bob" if name == "alice" else "alice"
+
+
 def _delivered_ids(watchers: dict[str, _Watcher]) -> set[str]:
-    return {i for w in watchers.values() for i, _, _ in w.received}
+    return {i for w in watchers.values() for i, _, _ in w.received} | {
+        i for w in watchers.values() for i in w.recovered
+    }
 
 
 async def _settle(
