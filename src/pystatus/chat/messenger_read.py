@@ -14,6 +14,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pystatus.chat.actions import Action, CheckStored, SyncHistory
 from pystatus.chat.database import ChatDatabase, StoredMessage
@@ -37,15 +38,13 @@ class Reading:
     _wake: asyncio.Event
     _pubsub_for: Callable[[str], str]
 
-    # Provided by the messenger.
-    def _check_running(self) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the Messenger these are mixed into
 
-    def _perform_later(self, actions: list[Action]) -> None:
-        raise NotImplementedError
+        def _check_running(self) -> None: ...
 
-    async def _perform(self, actions: list[Action]) -> None:
-        raise NotImplementedError
+        def _perform_later(self, actions: list[Action]) -> None: ...
+
+        async def _perform(self, actions: list[Action]) -> None: ...
 
     # -- the store --------------------------------------------------------------------------
 

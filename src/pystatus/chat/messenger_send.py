@@ -15,6 +15,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from prometheus_client import Counter
 
@@ -59,24 +60,19 @@ class Sending(Outgoing):
     _contacts: set[str]
     """Chat keys we added (loaded at start)."""
 
-    # Provided by the messenger.
-    def _check_running(self) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the Messenger these are mixed into
 
-    async def _commit(self, write: Write) -> None:
-        raise NotImplementedError
+        def _check_running(self) -> None: ...
 
-    def _queue_write(self, write: Write) -> bool:
-        raise NotImplementedError
+        async def _commit(self, write: Write) -> None: ...
 
-    def _perform_later(self, actions: list[Action]) -> None:
-        raise NotImplementedError
+        def _queue_write(self, write: Write) -> bool: ...
 
-    async def _perform(self, actions: list[Action]) -> None:
-        raise NotImplementedError
+        def _perform_later(self, actions: list[Action]) -> None: ...
 
-    def _listen(self, content_topics: list[str]) -> None:
-        raise NotImplementedError
+        async def _perform(self, actions: list[Action]) -> None: ...
+
+        def _listen(self, content_topics: list[str]) -> None: ...
 
     # -- chats ------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ A base class of the session (its state is the session's), kept apart by concern.
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 import coincurve
 
@@ -50,14 +51,13 @@ class Receiving:
     mvds: mvds.MVDS
     _segments: Reassembler
 
-    def saw(self, digest: bytes) -> bool:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the ChatSession this is mixed into
 
-    def _negotiated(self) -> list[Action]:
-        raise NotImplementedError
+        def saw(self, digest: bytes) -> bool: ...
 
-    def _acknowledgements(self) -> list[Action]:
-        raise NotImplementedError
+        def _negotiated(self) -> list[Action]: ...
+
+        def _acknowledgements(self) -> list[Action]: ...
 
     def _drop(self, reason: str, sender: bytes | None, detail: object) -> list[Action]:
         self.drops.drop(reason, sender, detail)
