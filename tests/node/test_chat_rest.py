@@ -82,7 +82,12 @@ async def test_send_and_read_over_rest(tmp_path: Path) -> None:
             "name": "pystatus",
             "active": True,
         }
-        posted = await alice.post("/chat/v1/public/pystatus/messages", json={"text": "hi all"})
+        # Named as the app names it: "#PyStatus" is the same chat, so a bot meets app users.
+        again = await alice.post("/chat/v1/public/%23PyStatus")
+        assert again.status_code == 200 and again.json()["id"] == "pystatus"
+        refused = await alice.post("/chat/v1/public/no%20spaces")
+        assert refused.status_code == 400 and "not a public chat name" in refused.text
+        posted = await alice.post("/chat/v1/public/%23PyStatus/messages", json={"text": "hi all"})
         assert posted.status_code == 200
         history = (await alice.get("/chat/v1/chats/pystatus/messages")).json()
         assert [m["text"] for m in history] == ["hi all"]

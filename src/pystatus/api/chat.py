@@ -22,7 +22,12 @@ from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.errors import InvalidChatKey, NotPermitted, UnknownMessage
 from pystatus.chat.messenger import ChatEvent, Messenger
 from pystatus.chat.search import search_events
-from pystatus.chat.user_input import MAX_TEXT_LENGTH, parse_chat_key
+from pystatus.chat.user_input import (
+    MAX_TEXT_LENGTH,
+    InvalidChatName,
+    normalize_public_chat_name,
+    parse_chat_key,
+)
 from pystatus.node.datadir import DataDirError, DataDirUnusable, unusable, write_private
 
 MAX_TEXT = MAX_TEXT_LENGTH  # one limit for the CLI and REST: status-go's ValidateText
@@ -290,9 +295,14 @@ class EventLog:
 
 
 def _public_name(name: str) -> str:
-    if not name or len(name) > 100 or not name.isprintable():
-        raise ApiError(400, "a public chat name is 1 to 100 printable characters")
-    return name
+    """The name as the Status app (and ``pystatus chat public``) would join it: ``#Status`` is
+    ``status``, so a bot and an app user meet in one chat. 400 for what the app would refuse."""
+    if len(name) > 100:
+        raise ApiError(400, "a public chat name is at most 100 characters")
+    try:
+        return normalize_public_chat_name(name)
+    except InvalidChatName as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 def chat_routes(messenger: Messenger) -> APIRouter:
@@ -455,7 +465,8 @@ def chat_routes(messenger: Messenger) -> APIRouter:
 
     @router.post("/chat/v1/public/{name}", responses=_BAD)
     async def join(name: str) -> ChatInfo:
-        chat_id = await messenger.join_public_chat(_public_name(name))
-        return ChatInfo(id=chat_id, kind="public", name=name)
+        joined = _public_name(name)
+        chat_id = await messenger.join_public_chat(joined)
+        return ChatInfo(id=chat_id, kind="public", name=joined)
 
     return router
