@@ -38,6 +38,24 @@ class InvalidMessage(RemoteWakuError):
         self.reason = reason
 
 
+class RequestRefused(WakuProtocolError):
+    """A store, filter or light push request was refused with a status code.
+
+    ``status`` is the code of the RFC's response message (``status_code``: 400 bad request,
+    404 not found, 413 too large, 420/421 invalid message or topic, 429 too many requests,
+    500 internal, 503 unavailable; WAKU2-STORE v3, WAKU2-FILTER v2 and WAKU2-LIGHTPUSH v3 share
+    these), and ``description`` its ``status_desc`` text. Raised by a client for a peer's
+    non-2xx answer, and by request validation before anything is sent (then ``status`` is the
+    code a server would answer). The description is the peer's text or ours, never key
+    material.
+    """
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(f"{status}: {description}")
+        self.status = status
+        self.description = description
+
+
 class InvalidTopic(LocalWakuError):
     """A content or pubsub topic does not parse."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from pystatus.p2p.peer_id import PeerId
-from pystatus.waku.errors import DecodeError, WakuProtocolError
+from pystatus.waku.errors import DecodeError, RequestRefused
 from pystatus.waku.message import MAX_DECODE_SIZE, WakuMessage
 from pystatus.waku.proto import waku_filter_pb2
 from pystatus.waku.wire import parse
@@ -37,13 +37,8 @@ class RequestType(IntEnum):
     UNSUBSCRIBE_ALL = 3
 
 
-class FilterError(WakuProtocolError):
-    """A filter request failed; ``status`` is the code the service node answered."""
-
-    def __init__(self, status: int, description: str) -> None:
-        super().__init__(f"{status}: {description}")
-        self.status = status
-        self.description = description
+FilterError = RequestRefused
+"""A filter request was refused; the old name of :class:`~pystatus.waku.errors.RequestRefused`."""
 
 
 Criterion = tuple[str, str]

@@ -28,7 +28,7 @@ from pystatus.waku.errors import (
     InvalidTopic,
     LocalWakuError,
     MessageTooLarge,
-    WakuProtocolError,
+    RequestRefused,
 )
 from pystatus.waku.message import MAX_MESSAGE_SIZE, WakuMessage
 from pystatus.waku.proto import waku_lightpush_pb2
@@ -57,13 +57,9 @@ class StatusCode(IntEnum):
     NO_PEERS_TO_RELAY = 503
 
 
-class LightPushError(WakuProtocolError):
-    """A push was refused; ``status`` is the service node's code (v2 answers map to 500)."""
-
-    def __init__(self, status: int, description: str) -> None:
-        super().__init__(f"{status}: {description}")
-        self.status = status
-        self.description = description
+LightPushError = RequestRefused
+"""A push was refused (v2 answers map to 500); the old name of
+:class:`~pystatus.waku.errors.RequestRefused`."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
