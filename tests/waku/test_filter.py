@@ -242,16 +242,42 @@ async def test_unsolicited_and_malformed_pushes_are_dropped() -> None:
         assert got == []
 
 
-async def test_pushes_to_a_gone_subscriber_are_dropped_not_dialed() -> None:
+async def test_a_gone_subscriber_is_forgotten_and_its_pushes_are_not_dialed() -> None:
     async with filter_service() as (relay, server):
         async with filter_client() as (_, client):
             await within(client.subscribe(relay.host.full_addrs()[0], TOPIC, [CONTENT_TOPIC]))
+            relay.publish(TOPIC, message(b"while here"))
         await wait_for(lambda: not relay.host.connected_peers(), what="subscriber gone")
-        dropped = metrics.FILTER_PUSHES_DROPPED.labels("not_connected")
-        before = dropped._value.get()
+        assert len(server.subscriptions) == 0, "dropped with its last connection, not at expiry"
+        assert server.queued_pushes() == 0
         relay.publish(TOPIC, message(b"nobody home"))
-        await wait_for(lambda: dropped._value.get() == before + 1, what="drop counted")
-        assert len(server.subscriptions) == 1, "the subscription lives until it expires"
+        assert relay.host.connected_peers() == []
+
+
+async def test_subscribers_that_disconnect_free_their_places_at_once() -> None:
+    # nwaku #3267: subscriptions of a peer that left kept the subscriber limit full.
+    limits = FilterLimits(max_subscribers=3)
+    gone = metrics.FILTER_DISCONNECTED
+    before = gone._value.get()
+    async with filter_service(limits) as (relay, server):
+        service = relay.host.full_addrs()[0]
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(filter_client()) for _ in range(3)]
+            for _, client in clients:
+                await within(client.subscribe(service, TOPIC, [CONTENT_TOPIC]))
+            async with filter_client() as (_, late):
+                with pytest.raises(FilterError) as refused:
+                    await within(late.subscribe(service, TOPIC, [CONTENT_TOPIC]))
+                assert refused.value.status == 503
+        await wait_for(lambda: not relay.host.connected_peers(), what="all subscribers gone")
+        assert len(server.subscriptions) == 0
+        assert gone._value.get() == before + 3
+        async with filter_client() as (_, newcomer):
+            got: list[FilterPush] = []
+            newcomer.on_push(got.append)
+            await within(newcomer.subscribe(service, TOPIC, [CONTENT_TOPIC]))
+            relay.publish(TOPIC, message(b"welcome"))
+            await wait_for(lambda: len(got) == 1, what="push to the newcomer")
 
 
 async def test_push_streams_end_even_when_the_subscriber_never_closes_them() -> None:

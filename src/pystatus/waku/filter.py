@@ -118,12 +118,17 @@ class FilterServer:
         self._limiter = PeerRateLimiter(self.limits.peer_rate, self.limits.peer_burst)
         self._queues: dict[PeerId, _PushQueue] = {}
         self._tasks = TaskSet("filter")
+        self._running = False
 
     def start(self) -> None:
         self.host.set_stream_handler(FILTER_SUBSCRIBE_PROTOCOL_ID, self._serve)
+        if not self._running:
+            self.host.on_disconnected(self._disconnected)
+        self._running = True
         self._tasks.spawn(self._expiry_loop(), name="filter expiry")
 
     async def stop(self) -> None:
+        self._running = False
         self.host.remove_stream_handler(FILTER_SUBSCRIBE_PROTOCOL_ID)
         tasks = [task for queue in self._queues.values() for task in queue.cancel()]
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -179,6 +184,22 @@ class FilterServer:
         queue = self._queues.pop(peer, None)
         if queue is not None:
             queue.cancel()
+
+    def _disconnected(self, connection: Connection) -> None:
+        """Forget a subscriber once its last connection closes, as nwaku does since #3267.
+
+        A light client has no listen address, so nothing could be pushed to it until it
+        dials again, and a client that comes back subscribes again; kept until expiry, its
+        place would count against ``max_subscribers`` for up to five minutes.
+        """
+        peer = connection.remote_peer
+        if not self._running or self.host.connections(peer):
+            return
+        if peer in self.subscriptions:
+            self.subscriptions.remove(peer)
+            metrics.FILTER_DISCONNECTED.inc()
+            self._update_gauges()
+        self._drop_queue(peer)
 
     async def _expiry_loop(self) -> None:
         while True:

@@ -154,6 +154,9 @@ class FilterSubscriptions:
     def __len__(self) -> int:
         return len(self._subscribers)
 
+    def __contains__(self, peer: object) -> bool:
+        return peer in self._subscribers
+
     @property
     def criteria_count(self) -> int:
         return sum(len(s.criteria) for s in self._subscribers.values())

@@ -46,6 +46,10 @@ FILTER_REQUESTS = Counter("waku_filter_requests", "Filter requests served by typ
 FILTER_EXPIRED = Counter(
     "waku_filter_subscriptions_expired", "Subscribers forgotten after no request for too long"
 )
+FILTER_DISCONNECTED = Counter(
+    "waku_filter_subscribers_disconnected",
+    "Subscribers forgotten when their last connection closed",
+)
 FILTER_PUSH_QUEUE = Gauge("waku_filter_push_queue", "Filter pushes waiting to be written")
 FILTER_PUSHES_DROPPED = Counter(
     "waku_filter_pushes_dropped", "Filter pushes not delivered, by reason", ["reason"]
