@@ -103,6 +103,19 @@ def test_subscriptions_expire_without_requests() -> None:
     assert len(subs) == 0
 
 
+def test_next_deadline_is_the_oldest_subscribers_expiry() -> None:
+    subs = FilterSubscriptions(FilterLimits(subscription_timeout=300))
+    assert subs.next_deadline() is None
+    alice, bob = peer(), peer()
+    subs.handle(alice, subscribe(), 10)
+    subs.handle(bob, subscribe(), 20)
+    assert subs.next_deadline() == 310
+    subs.handle(alice, FilterRequest(type=RequestType.SUBSCRIBER_PING), 30)
+    assert subs.next_deadline() == 320
+    assert subs.expire(320.5) == [bob]
+    assert subs.next_deadline() == 330
+
+
 @given(st.binary(max_size=512))
 def test_request_decoder_raises_only_decode_error(data: bytes) -> None:
     try:
@@ -240,6 +253,19 @@ async def test_unsolicited_and_malformed_pushes_are_dropped() -> None:
             what="both pushes counted",
         )
         assert got == []
+
+
+async def test_the_server_expires_a_silent_subscriber_at_its_deadline() -> None:
+    expired = metrics.FILTER_EXPIRED
+    before = expired._value.get()
+    async with (
+        filter_service(FilterLimits(subscription_timeout=0.3)) as (relay, server),
+        filter_client() as (_, client),
+    ):
+        await within(client.subscribe(relay.host.full_addrs()[0], TOPIC, [CONTENT_TOPIC]))
+        await wait_for(lambda: expired._value.get() == before + 1, timeout=5, what="expiry")
+        assert len(server.subscriptions) == 0
+        assert relay.host.connected_peers(), "expired while still connected"
 
 
 async def test_a_gone_subscriber_is_forgotten_and_its_pushes_are_not_dialed() -> None:

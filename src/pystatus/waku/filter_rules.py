@@ -1,120 +1,30 @@
-"""WAKU2-FILTER v2's messages and the service side's rules (sans-IO).
+"""WAKU2-FILTER v2, the service side's rules (sans-IO): who subscribed to what, and the answer
+to one request's bytes.
 
-The wire forms of ``FilterSubscribeRequest``, ``FilterSubscribeResponse`` and ``MessagePush``,
-and :class:`FilterSubscriptions`: who subscribed to what, with nwaku's limits, time passed in
-(monotonic seconds). :mod:`pystatus.waku.filter` holds the asyncio adapters around them.
+Nothing here reads a clock, touches a socket or counts a metric: time comes in as ``now``
+(monotonic seconds, the adapter's clock) and :func:`answer_request` returns what happened for
+the adapter (:mod:`pystatus.waku.filter_server`) to count. Limits follow nwaku's
+``waku_filter_v2`` (``subscriptions.nim``): 100 content topics per request, 1,000 subscribers,
+1,000 criteria per subscriber, subscriptions dropped 300 s after the subscriber's last request.
+Status codes are the RFC's (12/WAKU2-FILTER, "Filter Subscribe Response").
 """
 
 from __future__ import annotations
 
 import collections
-import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from enum import IntEnum
+from dataclasses import dataclass
 
 from pystatus.p2p.peer_id import PeerId
-from pystatus.waku.errors import DecodeError, RequestRefused
-from pystatus.waku.message import MAX_DECODE_SIZE, WakuMessage
-from pystatus.waku.proto import waku_filter_pb2
-from pystatus.waku.wire import parse
-
-FILTER_SUBSCRIBE_PROTOCOL_ID = "/vac/waku/filter-subscribe/2.0.0-beta1"
-FILTER_PUSH_PROTOCOL_ID = "/vac/waku/filter-push/2.0.0-beta1"
-MAX_CONTENT_TOPICS_PER_REQUEST = 100
-MAX_REQUEST_SIZE = 64 * 1024
-MAX_PUSH_SIZE = MAX_DECODE_SIZE + 64 * 1024
-REQUEST_TIMEOUT = 10.0
-KEEPALIVE_INTERVAL = 60.0
-MAX_OPEN_PUSH_STREAMS = 32
-PUSH_CLOSE_GRACE = 5.0
-
-
-class RequestType(IntEnum):
-    SUBSCRIBER_PING = 0
-    SUBSCRIBE = 1
-    UNSUBSCRIBE = 2
-    UNSUBSCRIBE_ALL = 3
-
-
-FilterError = RequestRefused
-"""A filter request was refused; the old name of :class:`~pystatus.waku.errors.RequestRefused`."""
-
-
-Criterion = tuple[str, str]
-"""(pubsub topic, content topic)."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class FilterRequest:
-    type: RequestType
-    request_id: str = field(default_factory=lambda: secrets.token_hex(16))
-    pubsub_topic: str | None = None
-    content_topics: tuple[str, ...] = ()
-
-    def to_bytes(self) -> bytes:
-        request = waku_filter_pb2.FilterSubscribeRequest(
-            request_id=self.request_id,
-            filter_subscribe_type=int(self.type),  # type: ignore[arg-type]
-            content_topics=self.content_topics,
-        )
-        if self.pubsub_topic is not None:
-            request.pubsub_topic = self.pubsub_topic
-        return request.SerializeToString()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> FilterRequest:
-        request = parse(waku_filter_pb2.FilterSubscribeRequest(), data, "filter request")
-        try:
-            kind = RequestType(request.filter_subscribe_type)
-        except ValueError:
-            raise DecodeError(
-                f"unknown filter request type {request.filter_subscribe_type}"
-            ) from None
-        return cls(
-            type=kind,
-            request_id=request.request_id,
-            pubsub_topic=request.pubsub_topic if request.HasField("pubsub_topic") else None,
-            content_topics=tuple(request.content_topics),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class FilterResponse:
-    request_id: str
-    status_code: int
-    status_desc: str = ""
-
-    def to_bytes(self) -> bytes:
-        return waku_filter_pb2.FilterSubscribeResponse(
-            request_id=self.request_id, status_code=self.status_code, status_desc=self.status_desc
-        ).SerializeToString()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> FilterResponse:
-        response = parse(waku_filter_pb2.FilterSubscribeResponse(), data, "filter response")
-        return cls(response.request_id, response.status_code, response.status_desc)
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status_code < 300
-
-
-def encode_push(pubsub_topic: str, encoded_message: bytes) -> bytes:
-    push = waku_filter_pb2.MessagePush(pubsub_topic=pubsub_topic)
-    push.waku_message.ParseFromString(encoded_message)
-    return push.SerializeToString()
-
-
-def decode_push(data: bytes) -> tuple[str, WakuMessage]:
-    """A push's pubsub topic and message; raises :class:`DecodeError`."""
-    push = parse(waku_filter_pb2.MessagePush(), data, "filter push")
-    if not push.HasField("waku_message") or not push.pubsub_topic:
-        raise DecodeError("a filter push carries a message and its pubsub topic")
-    return push.pubsub_topic, WakuMessage.decode(push.waku_message.SerializeToString())
-
-
-# -- the service side's rules and state (sans-IO) ----------------------------------------------
+from pystatus.waku.errors import DecodeError
+from pystatus.waku.filter_codec import (
+    MAX_CONTENT_TOPICS_PER_REQUEST,
+    Criterion,
+    FilterRequest,
+    FilterResponse,
+    RequestType,
+)
+from pystatus.waku.rate_limit import PeerRateLimiter
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -138,7 +48,12 @@ class _Subscriber:
 
 
 class FilterSubscriptions:
-    """Who wants what. ``handle`` answers a request; ``match`` finds a message's subscribers."""
+    """Who wants what. ``handle`` answers a request; ``match`` finds a message's subscribers.
+
+    Bounded by ``limits``: at most ``max_subscribers`` peers (then 503, as nwaku answers) of
+    at most ``max_criteria_per_peer`` (pubsub topic, content topic) pairs each (then 400).
+    ``serves_pubsub_topic`` says whether this node relays a pubsub topic (else 400).
+    """
 
     def __init__(
         self,
@@ -169,6 +84,9 @@ class FilterSubscriptions:
         return set(subscriber.criteria) if subscriber is not None else set()
 
     def handle(self, peer: PeerId, request: FilterRequest, now: float) -> FilterResponse:
+        """Apply one decoded request from ``peer`` at ``now`` (monotonic seconds); returns the
+        response with the RFC's status code (200, 400, 404 or 503). Never raises."""
+
         def answer(status: int, description: str) -> FilterResponse:
             return FilterResponse(request.request_id, status, description)
 
@@ -237,6 +155,14 @@ class FilterSubscriptions:
             self._drop(peer, criterion)
         del self._subscribers[peer]
 
+    def next_deadline(self) -> float | None:
+        """When the next subscriber expires (monotonic seconds), or None with no subscribers;
+        the adapter calls :meth:`expire` then."""
+        if not self._subscribers:
+            return None
+        oldest = min(s.last_seen for s in self._subscribers.values())
+        return oldest + self.limits.subscription_timeout
+
     def expire(self, now: float) -> list[PeerId]:
         """Forget subscribers silent for longer than the timeout; returns who was forgotten."""
         deadline = now - self.limits.subscription_timeout
@@ -247,3 +173,39 @@ class FilterSubscriptions:
 
     def match(self, pubsub_topic: str, content_topic: str) -> Iterable[PeerId]:
         return self._index.get((pubsub_topic, content_topic), ())
+
+
+@dataclass(frozen=True, slots=True)
+class FilterAnswer:
+    """What :func:`answer_request` decided: the response to send, the request's type (None
+    when the bytes did not decode), and ``refusal``, a metric label (``malformed``,
+    ``rate_limited`` or ``status_<code>``) when the answer is not 2xx."""
+
+    response: FilterResponse
+    request_type: RequestType | None = None
+    refusal: str | None = None
+
+
+def answer_request(
+    subscriptions: FilterSubscriptions,
+    limiter: PeerRateLimiter,
+    peer: PeerId,
+    data: bytes,
+    now: float,
+) -> FilterAnswer:
+    """Decode one ``FilterSubscribeRequest`` from ``peer`` and apply the rate limit and the
+    rules; ``now`` is monotonic seconds. Malformed bytes are answered 400 (with an empty
+    request id, as none could be read), a peer over its rate 429; never raises."""
+    try:
+        request = FilterRequest.from_bytes(data)
+    except DecodeError as exc:
+        return FilterAnswer(FilterResponse("", 400, f"bad request: {exc}"), refusal="malformed")
+    if not limiter.allow(peer, now):
+        return FilterAnswer(
+            FilterResponse(request.request_id, 429, "too many requests"),
+            request.type,
+            "rate_limited",
+        )
+    response = subscriptions.handle(peer, request, now)
+    refusal = None if response.ok else f"status_{response.status_code}"
+    return FilterAnswer(response, request.type, refusal)
