@@ -11,19 +11,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
+from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.host import Host
 from pystatus.p2p.peer_id import PeerId
 from pystatus.waku import metrics
 from pystatus.waku.errors import DecodeError, InvalidTopic
 from pystatus.waku.lightpush import (
     LIGHTPUSH_V2_PROTOCOL_ID,
+    Admitted,
     LightPushClient,
     LightPushError,
     LightPushRequest,
     LightPushResponse,
+    LightPushRules,
     LightPushServer,
     ResolveTopic,
     StatusCode,
+    decode_request,
 )
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.relay import WakuRelay
@@ -161,6 +165,39 @@ def test_decoders_raise_only_decode_error(data: bytes) -> None:
     ):
         with contextlib.suppress(DecodeError):
             decode(data)
+
+
+def test_rules_answer_without_io() -> None:
+    rules = LightPushRules(
+        resolve_topic=_resolver({TOPIC}), max_message_size=1024, peer_rate=1.0, peer_burst=2.0
+    )
+    someone = PeerId.from_public_key(Secp256k1PrivateKey.generate().public_key)
+
+    def status(request: LightPushRequest, peer: PeerId | None = None) -> int:
+        answer = rules.admit(request, peer, 0.0)
+        assert isinstance(answer, LightPushResponse)
+        assert answer.request_id == request.request_id
+        return answer.status_code
+
+    assert status(LightPushRequest(message=None)) == StatusCode.BAD_REQUEST
+    assert status(LightPushRequest(message=message(b"x" * 2000))) == 413
+    assert status(LightPushRequest(message=message(b"x"), pubsub_topic="/waku/2/rs/9/9")) == 421
+    small = message(b"x")
+    fine = LightPushRequest(message=small, pubsub_topic=TOPIC)
+    assert rules.admit(fine, None, 0.0) == Admitted(TOPIC, small)
+    assert isinstance(rules.admit(fine, someone, 0.0), Admitted)
+    assert isinstance(rules.admit(fine, someone, 0.0), Admitted)
+    assert status(fine, someone) == StatusCode.TOO_MANY_REQUESTS
+    assert isinstance(rules.admit(fine, None, 0.0), Admitted), "local callers are not limited"
+    assert rules.published(fine, 0).status_code == StatusCode.NO_PEERS_TO_RELAY
+    assert rules.published(fine, 3) == LightPushResponse(fine.request_id, 200, "", 3)
+
+
+@given(st.binary(max_size=512), st.booleans())
+def test_request_decoding_answers_bad_bytes_and_never_raises(data: bytes, v2: bool) -> None:
+    decoded = decode_request(data, v2=v2)
+    if isinstance(decoded, LightPushResponse):
+        assert decoded.status_code in (400, 413) and decoded.request_id == ""
 
 
 def test_codecs_round_trip() -> None:
