@@ -102,7 +102,7 @@ async def test_filters(archive: Archive) -> None:
     ]
     start, end = BASE + 10 * 10**6, BASE + 20 * 10**6
     by_time, _ = await _all(archive, StoreQuery(time_start=start, time_end=end, forward=True))
-    assert by_time == [m.hash for m in messages if start <= m.timestamp < end]
+    assert by_time == [m.hash for m in messages if start <= m.timestamp <= end]
     wanted = (messages[3].hash, messages[41].hash, b"\x00" * 32)
     by_hash, _ = await _all(archive, StoreQuery(message_hashes=wanted, forward=True))
     assert by_hash == [messages[3].hash, messages[41].hash]
@@ -111,6 +111,36 @@ async def test_filters(archive: Archive) -> None:
         archive, StoreQuery(message_hashes=wanted, pubsub_topic=OTHER_TOPIC, forward=True)
     )
     assert by_hash == [messages[41].hash]
+
+
+async def test_time_range_end_is_inclusive_as_in_nwaku(archive: Archive) -> None:
+    """nwaku's drivers match ``timestamp >= start AND timestamp <= end``: js-waku asking for
+    [ts(m10), ts(m19)] gets m10..m19, and start == end == ts(m) finds m."""
+    messages = [make(i) for i in range(30)]
+    await archive.insert(messages)
+    for forward in (True, False):
+        window, _ = await _all(
+            archive,
+            StoreQuery(
+                time_start=messages[10].timestamp,
+                time_end=messages[19].timestamp,
+                forward=forward,
+                limit=4,
+            ),
+        )
+        assert window == [m.hash for m in messages[10:20]]
+    at = messages[7].timestamp
+    exact, _ = await _all(archive, StoreQuery(time_start=at, time_end=at, forward=True))
+    assert exact == [messages[7].hash]
+    # With content filters too, as js-waku sends them.
+    exact, _ = await _all(
+        archive,
+        StoreQuery(
+            pubsub_topic=TOPIC, content_topics=("/app/1/a/proto",), time_start=at, time_end=at
+        ),
+    )
+    assert exact == [messages[7].hash]
+    assert (await archive.query(StoreQuery(time_start=at + 1, time_end=at)))[0] == []
 
 
 async def test_unknown_cursor(archive: Archive) -> None:

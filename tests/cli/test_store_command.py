@@ -107,15 +107,18 @@ async def test_invalid_query_is_refused_before_dialing() -> None:
         "query",
         "--peer",
         "/ip4/127.0.0.1/tcp/1/p2p/16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ",
-        "--pubsub-topic",
-        TOPIC,
+        # A hash look-up takes no content filter (a pubsub topic alone is a fine query).
+        "--hash",
+        "0x" + "00" * 32,
+        "--content-topic",
+        "/app/1/a/proto",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     async with asyncio.timeout(30):
         _, stderr = await process.communicate()
     assert process.returncode == 2, "a usage error, found before dialing"
-    assert "content topics" in stderr.decode()
+    assert "content filters" in stderr.decode()
 
 
 async def test_bad_times_and_hashes_are_usage_errors() -> None:

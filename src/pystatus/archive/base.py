@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.waku.message import WakuMessage, message_hash
-from pystatus.waku.store import CursorNotFound, StoreEntry, StoreQuery
+from pystatus.waku.store_codec import CursorNotFound, StoreEntry, StoreQuery
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,10 @@ class Where:
 
 
 def filter_clauses(query: StoreQuery) -> Where:
+    """The query's filters, each left out when the query leaves it out (nwaku's archive drivers
+    do the same): a pubsub topic alone, content topics across every pubsub topic, or nothing.
+    Both ends of the time range are inclusive, as in nwaku's SQLite and PostgreSQL drivers
+    (``timestamp >= start AND timestamp <= end``), so ``start == end == ts(m)`` finds m."""
     clauses: list[str] = []
     params: list[object] = []
     if query.message_hashes:
@@ -57,7 +61,7 @@ def filter_clauses(query: StoreQuery) -> Where:
         clauses.append("timestamp >= ?")
         params.append(query.time_start)
     if query.time_end is not None:
-        clauses.append("timestamp < ?")
+        clauses.append("timestamp <= ?")
         params.append(query.time_end)
     return Where(tuple(clauses), tuple(params))
 

@@ -10,7 +10,7 @@ from pystatus.archive import migrations
 from pystatus.archive.base import Archive, ArchivedMessage
 from pystatus.archive.errors import ArchiveUnavailable, MigrationError
 from pystatus.archive.retention import RetentionPolicy
-from pystatus.waku.store import StoreBackendError
+from pystatus.waku.store_codec import StoreBackendError
 
 _PLACEHOLDER = re.compile(r"\?")
 # Failures where retrying later can succeed: the server went away or refused us for now.

@@ -12,7 +12,7 @@ from pystatus.archive import migrations
 from pystatus.archive.base import Archive, ArchivedMessage
 from pystatus.archive.errors import ArchiveUnavailable, MigrationError
 from pystatus.archive.retention import RetentionPolicy
-from pystatus.waku.store import StoreBackendError
+from pystatus.waku.store_codec import StoreBackendError
 
 
 async def _rollback(db: aiosqlite.Connection) -> None:

@@ -23,7 +23,7 @@ from pystatus.p2p.config import HostConfig
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.host import Host
 from pystatus.p2p.multiaddr import Multiaddr
-from pystatus.waku.store import StoreClient, StoreEntry, StoreError, StoreQuery
+from pystatus.waku.store import StoreClient, StoreEntry, StoreError, StoreQuery, check_query
 
 store_app = typer.Typer(help="Query Waku store nodes.", no_args_is_help=True)
 console = Console()
@@ -120,11 +120,11 @@ def query_command(
     peer: Annotated[str, typer.Option(help="Multiaddr of the store node, with /p2p/<id>")],
     pubsub_topic: Annotated[str | None, typer.Option(help="e.g. /waku/2/rs/1/0")] = None,
     content_topic: Annotated[
-        list[str] | None, typer.Option(help="Content topic (repeatable; needs --pubsub-topic)")
+        list[str] | None, typer.Option(help="Content topic (repeatable)")
     ] = None,
     start_time: Annotated[str | None, typer.Option(help="Nanoseconds or ISO-8601")] = None,
     end_time: Annotated[
-        str | None, typer.Option(help="Nanoseconds or ISO-8601 (exclusive)")
+        str | None, typer.Option(help="Nanoseconds or ISO-8601 (inclusive)")
     ] = None,
     message_hash: Annotated[
         list[str] | None, typer.Option("--hash", help="0x-hex message hash (repeatable)")
@@ -149,7 +149,7 @@ def query_command(
             forward=not backward,
             limit=page_size,
         )
-        query.validate()
+        check_query(query)
     except ValueError as exc:
         errors.print(f"[red]error:[/red] bad --hash: {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
