@@ -55,6 +55,7 @@ from pystatus.p2p.crypto.keys import Secp256k1PrivateKey, load_nodekey
 from pystatus.p2p.faults import FaultPlan
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku.enr import Enr
+from pystatus.waku.rate_limit import ProtocolRateLimits, RateLimitedProtocol
 
 app = typer.Typer(
     name="pystatus",
@@ -104,15 +105,23 @@ def _size(name: str, text: str | None) -> int | None:
 
 
 def _store_config(
-    enabled: bool, db_url: str | None, retention: str, resume: bool, data_dir: str | None
+    enabled: bool,
+    db_url: str | None,
+    retention: str,
+    resume: bool,
+    data_dir: str | None,
+    limits: ProtocolRateLimits,
 ) -> StoreConfig | None:
     if not enabled:
         return None
     directory = Path(data_dir) if data_dir else default_data_dir()
+    limit = limits.setting(RateLimitedProtocol.STOREV3)
     return StoreConfig(
         db_url=db_url or f"sqlite:///{directory.absolute()}/store.sqlite3",
         retention=RetentionPolicy.parse(retention),
         resume=resume,
+        peer_rate=limit.rate,
+        peer_burst=max(limit.burst, 1.0),
     )
 
 
@@ -286,6 +295,14 @@ def node(
             "duplicate=0.01,reorder=0.05,seed=1"
         ),
     ] = "",
+    rate_limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Request limit as nwaku's [protocol:]volume/period<h|m|s|ms>, protocol one of "
+            "store, storev2, storev3, lightpush, px, filter (none: every protocol not named), "
+            "e.g. store:100/1s (repeatable). Unlimited unless given, but filter: 30/1m per peer"
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="TRACE DEBUG INFO NOTICE WARN ERROR")] = "INFO",
 ) -> None:
     """Run a Waku node: relay, metadata, identify and ping, and the REST API with --rest.
@@ -298,6 +315,7 @@ def node(
             redaction.register_secret(nodekey.removeprefix("0x").lower())
         # Without --nodekey the key kept in the data dir replaces this one once it is locked.
         identity = load_nodekey(nodekey) if nodekey else Secp256k1PrivateKey.generate()
+        rate_limits = ProtocolRateLimits.parse(rate_limit or ())
         rest_config = (
             RestConfig(
                 address=rest_address,
@@ -338,6 +356,7 @@ def node(
                 store_message_retention_policy,
                 _flag("store-resume", store_resume),
                 data_dir,
+                rate_limits,
             ),
             storenode=_first_addr(storenode),
             filter=(
@@ -363,6 +382,7 @@ def node(
                 else None
             ),
             relay_faults=FaultPlan.parse(relay_faults) if relay_faults else None,
+            rate_limits=rate_limits,
         )
         if chat_history_interval <= 0:
             raise ConfigError("--chat-history-interval must be positive")

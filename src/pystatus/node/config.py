@@ -15,6 +15,7 @@ from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku.enr import Enr
 from pystatus.waku.errors import InvalidTopic
 from pystatus.waku.message import max_message_size
+from pystatus.waku.rate_limit import ProtocolRateLimits
 from pystatus.waku.topics import MAX_SHARD, RelayShard
 
 MIN_MESSAGE_SIZE_LIMIT = 1024
@@ -51,16 +52,21 @@ class StoreConfig:
     retention_interval: float = 300.0
     resume: bool = True
     """After a restart, fetch from --storenode what was relayed while this node was down."""
-    peer_rate: float = 10.0
-    """Store queries per second a peer may make before it is answered 429."""
+    peer_rate: float = 0.0
+    """Store queries per second a peer may make before it is answered 429; 0 is no limit,
+    nwaku's default (``--rate-limit store:<volume>/<period>`` sets one)."""
+    peer_burst: float = 30.0
+    """Store queries a peer may make at once when ``peer_rate`` limits it."""
 
     def __post_init__(self) -> None:
         if not self.db_url.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ConfigError(
                 "--store-message-db-url must be sqlite:///path or postgres://user@host/db"
             )
-        if self.retention_interval <= 0 or self.peer_rate <= 0:
-            raise ConfigError("store intervals and rates must be positive")
+        if self.retention_interval <= 0:
+            raise ConfigError("store intervals must be positive")
+        if self.peer_rate < 0 or self.peer_burst < 1:
+            raise ConfigError("a store rate limit must allow at least one query")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -152,6 +158,9 @@ class NodeConfig:
     metrics: MetricsConfig | None = None
     relay_faults: FaultPlan | None = None
     """Faults injected on the relay's incoming links (for reliability tests)."""
+    rate_limits: ProtocolRateLimits = field(default_factory=ProtocolRateLimits)
+    """Request limits of light push, filter and peer exchange (nwaku's ``--rate-limit``; the
+    store's is :attr:`StoreConfig.peer_rate`): none but filter's 30 a minute unless told."""
 
     def __post_init__(self) -> None:
         for name, value in (
@@ -186,8 +195,6 @@ class NodeConfig:
         for shard in self.shards:
             if not 0 <= shard <= MAX_SHARD:
                 raise ConfigError(f"--shard {shard} is out of range 0..{MAX_SHARD}")
-        if not self.relay and (self.filter is not None or self.lightpush):
-            raise ConfigError("--filter and --lightpush serve through relay: keep --relay=true")
         for topic in self.pubsub_topics:
             try:
                 parsed = RelayShard.parse(topic)

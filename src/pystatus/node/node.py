@@ -30,6 +30,7 @@ from pystatus.waku.lightpush import LightPushClient, LightPushServer
 from pystatus.waku.message import MAX_CLOCK_DRIFT_NS, STATUS_CLUSTER_ID, WakuMessage
 from pystatus.waku.metadata import METADATA_PROTOCOL_ID, WakuMetadata
 from pystatus.waku.peer_exchange import EnrCache, PeerExchangeClient, PeerExchangeServer
+from pystatus.waku.rate_limit import RateLimitedProtocol
 from pystatus.waku.relay import PublishOutcome, RelayConfig, RelayedMessage, WakuRelay
 from pystatus.waku.store import StoreClient, StoreQuery, StoreResponse
 from pystatus.waku.topics import RelayShard, pubsub_topic_for_content_topic
@@ -76,6 +77,7 @@ class WakuNode:
         if config.store is not None:
             self.store = StoreService(config.store, relay=self.relay, client=self.store_client)
         self.filter_server: FilterServer | None = None
+        limits = config.rate_limits
         if config.filter is not None:
             self.filter_server = FilterServer(
                 self.host,
@@ -83,8 +85,14 @@ class WakuNode:
                     max_subscribers=config.filter.max_peers_to_serve,
                     max_criteria_per_peer=config.filter.max_criteria,
                     subscription_timeout=config.filter.subscription_timeout,
+                    peer_rate=limits.setting(RateLimitedProtocol.FILTER).rate,
+                    peer_burst=limits.setting(RateLimitedProtocol.FILTER).burst,
                 ),
-                serves_pubsub_topic=self.serves_pubsub_topic,
+                # Without relay (nwaku starts so too) nothing could be pushed: every shard is
+                # refused rather than a subscription accepted that never delivers.
+                serves_pubsub_topic=(
+                    self.serves_pubsub_topic if self.relay is not None else lambda _: False
+                ),
             )
         self.filter_client = FilterClient(self.host)
         self.filter_cache = FilterMessageCache(capacity)
@@ -92,16 +100,33 @@ class WakuNode:
         # Light push requests are answered by these rules whether they come from peers
         # (with --lightpush) or from this node's own REST API.
         self.lightpush_server: LightPushServer | None = None
+        lightpush_limit = limits.setting(RateLimitedProtocol.LIGHTPUSH)
         if self.relay is not None:
             self.lightpush_server = LightPushServer(
                 self.host,
                 publish=self._publish_for_lightpush,
                 resolve_topic=self.resolve_topic,
                 max_message_size=config.message_size_limit,
+                peer_rate=lightpush_limit.rate,
+                peer_burst=lightpush_limit.burst,
+            )
+        elif config.lightpush:
+            # --lightpush with --relay=false starts, as nwaku does; each request is refused
+            # since no shard is relayed here.
+            self.lightpush_server = LightPushServer(
+                self.host,
+                publish=self._publish_for_lightpush,
+                resolve_topic=self._no_relay_topic,
+                max_message_size=config.message_size_limit,
+                peer_rate=lightpush_limit.rate,
+                peer_burst=lightpush_limit.burst,
             )
         self.lightpush_client = LightPushClient(self.host)
         self.enr_cache = EnrCache()
-        self.px_server = PeerExchangeServer(self.host, self.enr_cache)
+        px_limit = limits.setting(RateLimitedProtocol.PX)
+        self.px_server = PeerExchangeServer(
+            self.host, self.enr_cache, peer_rate=px_limit.rate, peer_burst=px_limit.burst
+        )
         self.px_client = PeerExchangeClient(self.host)
         self._tasks = TaskSet("node")
         self._enr: Enr | None = None
@@ -124,13 +149,18 @@ class WakuNode:
             await self.store.start()
             if self.config.store is not None and self.config.store.resume and self.config.storenode:
                 self._tasks.spawn(self._resume(self.config.storenode), name="store resume")
-        if self.filter_server is not None and self.relay is not None:
+        if self.filter_server is not None:
             self.filter_server.start()
-            self.relay.add_observer(self.filter_server.on_relayed)
+            if self.relay is not None:
+                self.relay.add_observer(self.filter_server.on_relayed)
+            else:
+                log.warning("filter served without relay: every subscription is refused")
         if self.config.filternode is not None:
             self.filter_client.start()
         if self.config.lightpush and self.lightpush_server is not None:
             self.lightpush_server.start()
+            if self.relay is None:
+                log.warning("light push served without relay: every request is refused")
         self.host.on_connected(lambda c: self.enr_cache.mark_reached(c.remote_peer))
         for enr in self.config.known_enrs:
             self.add_enr(enr)
@@ -342,6 +372,9 @@ class WakuNode:
             RelayShard.parse(topic)
             raise InvalidTopic(f"this node does not relay {topic}")
         return topic
+
+    def _no_relay_topic(self, pubsub_topic: str | None, message: WakuMessage) -> str:
+        raise InvalidTopic("this node relays no pubsub topic (it runs with --relay=false)")
 
     async def _publish_for_lightpush(self, pubsub_topic: str, message: WakuMessage) -> int:
         return (await self.publish(pubsub_topic, message)).peers

@@ -45,7 +45,12 @@ class StoreService:
     async def start(self) -> None:
         await self.archive.open()
         self.writer.start()
-        self.server = StoreServer(self._client.host, self.archive, peer_rate=self.config.peer_rate)
+        self.server = StoreServer(
+            self._client.host,
+            self.archive,
+            peer_rate=self.config.peer_rate,
+            peer_burst=self.config.peer_burst,
+        )
         self.server.start()
         if self._relay is not None:
             self._relay.add_observer(self._on_relayed)
