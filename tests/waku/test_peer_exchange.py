@@ -19,12 +19,17 @@ from pystatus.waku.peer_exchange import (
     EnrCache,
     PeerExchangeClient,
     PeerExchangeServer,
+    PxAnswer,
+    answer_query,
     decode_query,
     decode_response,
     encode_query,
     encode_response,
 )
+from pystatus.waku.rate_limit import PeerRateLimiter
 from tests.p2p.hosts import running_host, within
+
+FUZZ_PEER = PeerId.from_public_key(Secp256k1PrivateKey.generate().public_key)
 
 
 def record(port: int = 60000, seq: int = 1, key: Secp256k1PrivateKey | None = None) -> Enr:
@@ -106,3 +111,23 @@ def test_requester_is_not_told_about_itself() -> None:
     cache = EnrCache()
     cache.add(record(key=key), 0.0, reached=True)
     assert cache.sample(5, exclude=PeerId.from_public_key(key.public_key)) == []
+
+
+def test_answer_query_without_io() -> None:
+    cache = EnrCache()
+    cache.add(record(), 0.0, reached=True)
+    limiter = PeerRateLimiter(0.1, 1)
+    asker = PeerId.from_public_key(Secp256k1PrivateKey.generate().public_key)
+    assert answer_query(cache, limiter, asker, b"\xff", 0.0) == PxAnswer(None, 0, "malformed")
+    first = answer_query(cache, limiter, asker, encode_query(3), 0.0)
+    assert first.refusal is None and first.sent == 1
+    assert first.reply is not None and len(decode_response(first.reply)[0]) == 1
+    assert answer_query(cache, limiter, asker, encode_query(3), 0.0) == PxAnswer(
+        encode_response([]), 0, "rate_limited"
+    )
+
+
+@given(st.binary(max_size=600))
+def test_answer_query_never_raises(data: bytes) -> None:
+    answered = answer_query(EnrCache(), PeerRateLimiter(1, 1), FUZZ_PEER, data, 0.0)
+    assert answered.reply is not None or answered.refusal == "malformed"
