@@ -21,6 +21,14 @@ RELAY_DROPPED_RPCS = Counter(
     "waku_relay_dropped_rpcs", "RPCs dropped because a peer's send queue was full"
 )
 RELAY_SEND_QUEUE = Gauge("waku_relay_send_queue_bytes", "Bytes waiting in relay send queues")
+RELAY_STREAM_FAILURES = Counter(
+    "waku_relay_stream_failures",
+    "Outgoing relay streams that failed to open or died (the peer connected), by kind",
+    ["kind"],
+)
+RELAY_STREAM_BACKOFF = Gauge(
+    "waku_relay_stream_backoff_peers", "Connected peers whose relay stream is being reopened"
+)
 RELAY_FAULTS = Counter(
     "waku_relay_injected_faults", "What the testing fault layer did to incoming messages", ["kind"]
 )

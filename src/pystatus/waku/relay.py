@@ -62,6 +62,11 @@ class RelayConfig:
     """Messages buffered per subscriber before the oldest are dropped."""
     faults: FaultPlan | None = None
     """Faults injected on every incoming link (testing only)."""
+    stream_retry_min: float = 1.0
+    """Seconds before reopening a peer's relay stream that failed (or never opened) while its
+    connection stays up; doubled on each failure in a row."""
+    stream_retry_max: float = 60.0
+    """The longest wait before reopening; a stream that lived this long ends the series."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,15 +132,19 @@ class Subscription:
 
 
 class _PeerWriter:
-    """One outbound relay stream and its bounded send queue."""
+    """One outbound relay stream, opened after ``delay`` seconds, and its bounded send queue
+    (what the router sends before the stream opens waits there)."""
 
-    def __init__(self, relay: WakuRelay, peer: PeerId) -> None:
+    def __init__(self, relay: WakuRelay, peer: PeerId, *, outbound: bool, delay: float) -> None:
         self.peer = peer
+        self.outbound = outbound
         self.queue: collections.deque[bytes] = collections.deque()
         self.queued_bytes = 0
         self.wake = asyncio.Event()
         self.stream: Stream | None = None
-        self.task = relay._tasks.spawn(relay._write_loop(self), name=f"relay writer {peer}")
+        self.opened_at: float | None = None
+        """When the stream opened (the relay's clock, seconds)."""
+        self.task = relay._tasks.spawn(relay._write_loop(self, delay), name=f"relay writer {peer}")
 
 
 class WakuRelay:
@@ -155,6 +164,8 @@ class WakuRelay:
             params = dataclasses.replace(params, max_message_size=self.config.max_message_size)
         self.router = GossipsubRouter(params, validator=self._validate)
         self._writers: dict[bytes, _PeerWriter] = {}
+        self._stream_failures: dict[bytes, int] = {}
+        """Relay stream failures in a row per connected peer (for the reopening back-off)."""
         self._limiter = PeerRateLimiter(self.config.peer_rate, self.config.peer_burst)
         self._subscriptions: set[Subscription] = set()
         self._topic_refs: collections.Counter[str] = collections.Counter()
@@ -325,9 +336,49 @@ class WakuRelay:
         key = peer.to_bytes()
         if key in self._writers:
             return
-        self._writers[key] = _PeerWriter(self, peer)
-        self.router.add_peer(key, self._clock(), outbound=connection.direction == "outbound")
+        outbound = connection.direction == "outbound"
+        self._writers[key] = _PeerWriter(self, peer, outbound=outbound, delay=0.0)
+        self.router.add_peer(key, self._clock(), outbound=outbound)
         metrics.RELAY_PEERS.set(len(self._writers))
+        self._process_events()
+
+    def _stream_failed(self, writer: _PeerWriter, kind: str) -> None:
+        """``writer``'s stream failed to open (``kind`` "open") or died ("reset", "write").
+
+        The peer leaves the router (and so every mesh) with its writer, then comes back at
+        once with a new writer that opens its stream after a back-off: what the router sends
+        it meanwhile waits in the new writer's bounded queue instead of vanishing into a dead
+        stream. Its subscriptions came on its own stream to us, which still stands, so they
+        are kept. Streams are reopened only while a connection to the peer stays up.
+        """
+        key = writer.peer.to_bytes()
+        if self._writers.get(key) is not writer:
+            return
+        metrics.RELAY_STREAM_FAILURES.labels(kind).inc()
+        now = self._clock()
+        failures = self._stream_failures.get(key, 0)
+        if writer.opened_at is not None and now - writer.opened_at >= self.config.stream_retry_max:
+            failures = 0  # it had worked a good while: a new series starts
+        topics = self.router.peer_topics(key)
+        del self._writers[key]
+        self.router.remove_peer(key, now)
+        if not self.host.connections(writer.peer):
+            self._stream_failures.pop(key, None)
+            metrics.RELAY_STREAM_BACKOFF.set(len(self._stream_failures))
+            metrics.RELAY_PEERS.set(len(self._writers))
+            self._process_events()
+            return
+        self._stream_failures[key] = failures + 1
+        metrics.RELAY_STREAM_BACKOFF.set(len(self._stream_failures))
+        delay = min(self.config.stream_retry_min * 2**failures, self.config.stream_retry_max)
+        log.debug("relay stream to %s failed (%s); reopening in %.2f s", writer.peer, kind, delay)
+        self._writers[key] = _PeerWriter(self, writer.peer, outbound=writer.outbound, delay=delay)
+        self.router.add_peer(key, now, outbound=writer.outbound)
+        if topics:
+            announced = rpc_pb2.RPC(
+                subscriptions=[rpc_pb2.RPC.SubOpts(subscribe=True, topicid=t) for t in topics]
+            )
+            self.router.receive_rpc(key, announced.SerializeToString(), now)
         self._process_events()
 
     def _disconnected(self, connection: Connection) -> None:
@@ -339,6 +390,8 @@ class WakuRelay:
         if writer is None:
             return
         writer.task.cancel()
+        self._stream_failures.pop(key, None)
+        metrics.RELAY_STREAM_BACKOFF.set(len(self._stream_failures))
         self._limiter.forget(key)
         self.router.remove_peer(key, self._clock())
         metrics.RELAY_PEERS.set(len(self._writers))
@@ -356,27 +409,47 @@ class WakuRelay:
         writer.queued_bytes += len(frame)
         writer.wake.set()
 
-    async def _write_loop(self, writer: _PeerWriter) -> None:
+    async def _write_loop(self, writer: _PeerWriter, delay: float) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
         try:
             stream = await self.host.new_stream(writer.peer, [RELAY_PROTOCOL_ID])
         except (P2PError, OSError) as exc:
-            log.debug("relay stream to %s failed: %r", writer.peer, exc)
+            log.debug("relay stream to %s did not open: %r", writer.peer, exc)
+            self._stream_failed(writer, "open")
             return
         writer.stream = stream
+        writer.opened_at = self._clock()
+        watcher = self._tasks.spawn(self._watch_stream(writer, stream), name="relay stream watch")
+        kind = "reset"
         try:
-            while True:
+            while not stream.is_reset:
                 await writer.wake.wait()
                 writer.wake.clear()
-                while writer.queue:
+                while writer.queue and not stream.is_reset:
                     batch = b"".join(writer.queue)
                     writer.queue.clear()
                     writer.queued_bytes = 0
                     await stream.write(batch)
         except (P2PError, OSError) as exc:
             log.debug("relay stream to %s ended: %r", writer.peer, exc)
+            kind = "reset" if stream.is_reset else "write"
         finally:
+            watcher.cancel()
             if not stream.is_reset:
                 await stream.reset()
+        self._stream_failed(writer, kind)
+
+    async def _watch_stream(self, writer: _PeerWriter, stream: Stream) -> None:
+        """Wake ``writer`` when the peer resets its stream, so the failure is seen when it
+        happens rather than at the next write (whose RPC would be lost with it)."""
+        try:
+            # Gossipsub peers never write on the stream we send on; anything is discarded.
+            # End of stream only says the peer will not write: it may still read.
+            while await stream.read():
+                pass
+        except (P2PError, OSError):
+            writer.wake.set()
 
     async def _inbound(self, stream: Stream) -> None:
         key = stream.connection.remote_peer.to_bytes()

@@ -127,6 +127,11 @@ class GossipsubRouter:
     def topic_peers(self, topic: str) -> frozenset[PeerKey]:
         return frozenset(self._topic_peers.get(topic, ()))
 
+    def peer_topics(self, peer: PeerKey) -> frozenset[str]:
+        """The topics ``peer`` announced it subscribes to (empty for an unknown peer)."""
+        state = self._peers.get(peer)
+        return frozenset(state.topics) if state is not None else frozenset()
+
     @property
     def subscriptions(self) -> frozenset[str]:
         return frozenset(self._subscriptions)
