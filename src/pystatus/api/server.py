@@ -1,20 +1,88 @@
-"""Serve the REST API and the metrics endpoint with uvicorn inside the node's own event loop."""
+"""Serve the REST API and the metrics endpoint with uvicorn inside the node's own event loop.
+
+A request whose line and headers exceed :data:`MAX_REQUEST_HEAD` bytes is answered 431, as
+nwaku's REST server answers one over its 64 KiB default (``--rest-max-request-headers-size``),
+and the rest of it is read and dropped before the connection closes, so the client reads the
+answer instead of a reset.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import Generator
+from typing import Any
 
+import h11
 import uvicorn
-from prometheus_client import make_asgi_app
+from prometheus_client import Counter, make_asgi_app
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pystatus.api.app import create_app
 from pystatus.chat.messenger import Messenger
 from pystatus.errors import NodeError
 from pystatus.node.config import MetricsConfig, RestConfig
 from pystatus.node.node import WakuNode
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_HEAD = 64 * 1024
+"""Bytes of request line and headers accepted (nwaku's REST default, 64 KiB)."""
+DRAIN_SECONDS = 10.0
+"""How long the rest of a refused request is read and dropped before the connection closes."""
+
+REST_REFUSED = Counter(
+    "pystatus_rest_refused_requests", "REST requests refused before routing", ["reason"]
+)
+
+_HEAD_END = b"\r\n\r\n"
+_TOO_LARGE_BODY = b"Request Header Fields Too Large"
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\n"
+    b"connection: close\r\n\r\n" % len(_TOO_LARGE_BODY)
+) + _TOO_LARGE_BODY
+
+
+class _BoundedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a bound on the request head answered by 431, not a reset.
+
+    h11 alone refuses an oversized head with 400 and closes at once, while the client is still
+    sending: its kernel then resets the connection and the client never reads the answer.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._draining = False
+
+    def data_received(self, data: bytes) -> None:
+        if self._draining:
+            return  # the rest of a refused request: read so the client can finish and read
+        if self.conn.their_state is h11.IDLE:
+            # Waiting for a head: h11 keeps what came before (at most its own bound); only the
+            # head's bytes count, a body may follow it in the same read.
+            received = self.conn.trailing_data[0] + data
+            if (
+                len(received) > MAX_REQUEST_HEAD
+                and received.find(_HEAD_END, 0, MAX_REQUEST_HEAD + len(_HEAD_END)) < 0
+            ):
+                self._refuse_head()
+                return
+        super().data_received(data)
+
+    def _refuse_head(self) -> None:
+        REST_REFUSED.labels("head_too_large").inc()
+        log.debug("REST request head over %d bytes: 431", MAX_REQUEST_HEAD)
+        self._draining = True
+        self._unset_keepalive_if_required()
+        self.transport.write(_TOO_LARGE)
+        transport = self.transport
+        if transport.can_write_eof():
+            transport.write_eof()
+        self.loop.call_later(DRAIN_SECONDS, transport.close)
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -39,6 +107,9 @@ class AsgiServer:
                 log_level="warning",
                 lifespan="off",
                 access_log=False,
+                http=_BoundedH11Protocol,
+                # Above the head bound, so that the bound answers first (431, not h11's 400).
+                h11_max_incomplete_event_size=MAX_REQUEST_HEAD + 64 * 1024,
             )
         )
         self._task: asyncio.Task[None] | None = None

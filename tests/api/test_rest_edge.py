@@ -1,0 +1,69 @@
+"""The REST server's edge: oversized requests are answered as nwaku answers them, never reset."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import httpx
+
+from pystatus.api.server import MAX_REQUEST_HEAD, RestServer
+from pystatus.node import NodeConfig, RestConfig, WakuNode
+
+
+@contextlib.asynccontextmanager
+async def _api() -> AsyncIterator[httpx.AsyncClient]:
+    config = NodeConfig(
+        listen_address="127.0.0.1", tcp_port=0, cluster_id=1, relay=False, rest=RestConfig(port=0)
+    )
+    async with WakuNode(config) as node:
+        assert config.rest is not None
+        server = RestServer(node, config.rest)
+        await server.start()
+        try:
+            async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
+                yield client
+        finally:
+            await server.stop()
+
+
+async def _raw_request(url: str, request: bytes) -> bytes:
+    """Send ``request`` whole, as a client does before it reads, then read the answer to EOF."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    try:
+        async with asyncio.timeout(20):
+            writer.write(request)
+            await writer.drain()
+            return await reader.read()
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def test_a_7_mb_query_string_answers_431() -> None:
+    async with _api() as api:
+        query = b"contentTopics=" + b"a" * 7_000_000
+        request = b"GET /store/v3/messages?" + query + b" HTTP/1.1\r\nHost: node\r\n\r\n"
+        answer = await _raw_request(str(api.base_url), request)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 431 "), answer[:200]
+        assert body == b"Request Header Fields Too Large"
+        # The server carries on.
+        assert (await api.get("/debug/v1/version")).status_code == 200
+
+
+async def test_huge_headers_answer_431_and_a_head_within_the_bound_is_served() -> None:
+    async with _api() as api:
+        huge = await api.get("/debug/v1/version", headers={"x-big": "b" * 200_000})
+        assert huge.status_code == 431
+        many = {f"x-h{i}": "c" * 1000 for i in range(100)}
+        assert (await api.get("/debug/v1/version", headers=many)).status_code == 431
+        fits = await api.get(
+            "/debug/v1/version", headers={"x-big": "d" * (MAX_REQUEST_HEAD - 1024)}
+        )
+        assert fits.status_code == 200
