@@ -12,7 +12,9 @@ from pystatus.errors import ConfigError
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.faults import FaultPlan
 from pystatus.p2p.multiaddr import Multiaddr
+from pystatus.waku.dns_discovery import InvalidNameServer, parse_name_server
 from pystatus.waku.enr import Enr
+from pystatus.waku.enrtree import InvalidEnrTree, Link
 from pystatus.waku.errors import InvalidTopic
 from pystatus.waku.message import max_message_size
 from pystatus.waku.rate_limit import ProtocolRateLimits
@@ -153,6 +155,12 @@ class NodeConfig:
     """A peer asked for ENRs of other peers, which this node then dials."""
     known_enrs: tuple[Enr, ...] = ()
     """Signed records of peers (static nodes given as ENRs) offered by peer exchange."""
+    dns_discovery_urls: tuple[str, ...] = ()
+    """``enrtree://`` trees (EIP-1459) whose nodes this node dials (``--dns-discovery-url``)."""
+    dns_discovery_name_servers: tuple[str, ...] = ()
+    """Servers the trees are looked up at; none means nwaku's 1.1.1.1 and 1.0.0.1."""
+    dns_discovery_interval: float = 1800.0
+    """Seconds between readings of the trees (go-ethereum rechecks a root every 30 minutes)."""
     light_chat: LightChatConfig | None = None
     """Service nodes for chat as a light client; None chats over this node's relay."""
     metrics: MetricsConfig | None = None
@@ -163,6 +171,13 @@ class NodeConfig:
     store's is :attr:`StoreConfig.peer_rate`): none but filter's 30 a minute unless told."""
 
     def __post_init__(self) -> None:
+        try:
+            for url in self.dns_discovery_urls:
+                Link.from_url(url)
+            for server in self.dns_discovery_name_servers:
+                parse_name_server(server)
+        except (InvalidEnrTree, InvalidNameServer) as exc:
+            raise ConfigError(f"DNS discovery: {exc}") from None
         for name, value in (
             ("--listen-address", self.listen_address),
             ("--nat extip", self.ext_ip),

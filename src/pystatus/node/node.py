@@ -12,6 +12,7 @@ from pystatus.archive import metrics as archive_metrics
 from pystatus.errors import NodeError, WakuError
 from pystatus.node import metrics
 from pystatus.node.config import NodeConfig
+from pystatus.node.dns_discovery import dns_discovery, dns_discovery_loop
 from pystatus.node.message_cache import FilterMessageCache, MessageCache
 from pystatus.node.store_service import StoreService
 from pystatus.p2p import metrics as p2p_metrics
@@ -170,6 +171,9 @@ class WakuNode:
             self._tasks.spawn(
                 self._discover_loop(self.config.peer_exchange_node), name="peer exchange"
             )
+        if self.config.dns_discovery_urls:
+            loop = dns_discovery_loop(self, dns_discovery(self))
+            self._tasks.spawn(loop, name="DNS discovery")
         # Service peers stay connected too: filter pushes arrive over the subscriber's connection.
         service_peers = [self.config.filternode, self.config.lightpushnode]
         kept = dict.fromkeys([*self.config.static_nodes, *(a for a in service_peers if a)])

@@ -73,3 +73,12 @@ PX_PEERS_CACHED = Gauge("waku_px_peers_cached", "ENRs kept to answer peer exchan
 RELAY_OBSERVER_FAILURES = Counter(
     "waku_relay_observer_failures", "Relayed messages an in-process observer failed on"
 )
+
+DNSDISC_REFUSED = Counter(
+    "waku_dnsdisc_refused",
+    "ENR tree roots and entries refused by DNS discovery (EIP-1459)",
+    ["reason"],
+)
+DNSDISC_LOOKUPS = Counter("waku_dnsdisc_lookups", "DNS discovery TXT lookups", ["result"])
+DNSDISC_RECORDS = Gauge("waku_dnsdisc_records", "Node records in the last reading of the trees")
+DNSDISC_CACHE = Gauge("waku_dnsdisc_cache_entries", "Checked ENR tree entries kept")
