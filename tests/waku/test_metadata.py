@@ -7,8 +7,17 @@ import contextlib
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
+from pystatus.p2p.peer_id import PeerId
 from pystatus.waku.errors import DecodeError
-from pystatus.waku.metadata import WakuMetadata, decode_metadata, encode_metadata
+from pystatus.waku.metadata import (
+    MetadataBook,
+    ShardInfo,
+    WakuMetadata,
+    decode_metadata,
+    encode_metadata,
+    other_cluster,
+)
 from pystatus.waku.proto import waku_metadata_pb2
 from tests.p2p.hosts import running_host, wait_for, within
 
@@ -67,3 +76,35 @@ def test_round_trip(shards: list[int], cluster: int) -> None:
     reference = waku_metadata_pb2.WakuMetadataRequest()
     reference.ParseFromString(encode_metadata(cluster, shards, request=True))
     assert list(reference.shards) == sorted(set(shards))
+
+
+def test_the_book_is_bounded_and_the_rule_spares_a_silent_cluster() -> None:
+    book = MetadataBook(capacity=2)
+    a, b, c = (PeerId.from_public_key(Secp256k1PrivateKey.generate().public_key) for _ in "abc")
+    book.record(a, ShardInfo(1, (0,)))
+    book.record(b, ShardInfo(1, (1,)))
+    book.record(a, ShardInfo(1, (2,)))  # a refresh makes a the newest
+    book.record(c, ShardInfo(1, (3,)))
+    assert len(book) == 2 and b not in book and book[a].shards == (2,)
+    book.forget(a)
+    assert list(book) == [c]
+    assert other_cluster(16, ShardInfo(1, ()))
+    assert not other_cluster(16, ShardInfo(16, (32,)))
+    assert not other_cluster(16, ShardInfo(None, ())), "no cluster named: not dropped for it"
+
+
+async def test_a_peer_is_forgotten_when_its_last_connection_closes() -> None:
+    async with running_host() as a, running_host() as b:
+        meta_a = WakuMetadata(a, cluster_id=1, shards=lambda: [0])
+        meta_b = WakuMetadata(b, cluster_id=1, shards=lambda: [5])
+        meta_a.start()
+        meta_b.start()
+        await within(a.connect(b.full_addrs()[0]))
+        await within(meta_a.query(b.peer_id))
+        await wait_for(lambda: a.peer_id in meta_b.peers, what="b learned a")
+        assert b.peer_id in meta_a.peers
+        await within(a.disconnect(b.peer_id))
+        await wait_for(
+            lambda: b.peer_id not in meta_a.peers and a.peer_id not in meta_b.peers,
+            what="both forgotten",
+        )

@@ -67,6 +67,10 @@ LIGHTPUSH_MESSAGES = Counter(
     "waku_lightpush_messages", "Light push requests served, by status code", ["status"]
 )
 
+METADATA_PEERS = Gauge(
+    "waku_metadata_peers", "Connected peers whose cluster and shards metadata told us"
+)
+
 PX_PEERS_SENT = Counter("waku_px_peers_sent", "ENRs sent to peer exchange requesters")
 PX_PEERS_RECEIVED = Counter("waku_px_peers_received", "ENRs received by peer exchange")
 PX_PEERS_CACHED = Gauge("waku_px_peers_cached", "ENRs kept to answer peer exchange")
