@@ -30,6 +30,8 @@ from pystatus.waku.filter import (
     decode_push,
     encode_push,
 )
+from pystatus.waku.filter_rules import answer_request
+from pystatus.waku.rate_limit import PeerRateLimiter
 from pystatus.waku.relay import WakuRelay
 from tests.p2p.hosts import running_host, wait_for, within
 from tests.waku.relays import CONTENT_TOPIC, TOPIC, message, relay_node
@@ -124,6 +126,13 @@ def test_request_decoder_raises_only_decode_error(data: bytes) -> None:
         return
     assert isinstance(request.type, RequestType)
     FilterSubscriptions().handle(FUZZ_PEER, request, 0)
+
+
+@given(st.binary(max_size=512))
+def test_answering_any_bytes_never_raises(data: bytes) -> None:
+    answered = answer_request(FilterSubscriptions(), PeerRateLimiter(1, 1), FUZZ_PEER, data, 0)
+    assert (answered.request_type is None) == (answered.refusal == "malformed")
+    assert answered.response.ok == (answered.refusal is None)
 
 
 @given(st.binary(max_size=512))
