@@ -28,6 +28,8 @@ PUSH_CLOSE_GRACE = 5.0
 
 
 class RequestType(IntEnum):
+    """``FilterSubscribeRequest.filter_subscribe_type`` (12/WAKU2-FILTER)."""
+
     SUBSCRIBER_PING = 0
     SUBSCRIBE = 1
     UNSUBSCRIBE = 2
@@ -44,6 +46,10 @@ Criterion = tuple[str, str]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class FilterRequest:
+    """One ``FilterSubscribeRequest``: a ping (no topics), a subscription change for
+    ``content_topics`` on ``pubsub_topic``, or unsubscribe-all. ``request_id`` is echoed in
+    the response."""
+
     type: RequestType
     request_id: str = field(default_factory=lambda: secrets.token_hex(16))
     pubsub_topic: str | None = None
@@ -61,6 +67,8 @@ class FilterRequest:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FilterRequest:
+        """Raises :class:`DecodeError` for malformed bytes or an unknown request type; the
+        topics' presence and counts are the rules' to judge."""
         request = parse(waku_filter_pb2.FilterSubscribeRequest(), data, "filter request")
         try:
             kind = RequestType(request.filter_subscribe_type)
@@ -78,6 +86,9 @@ class FilterRequest:
 
 @dataclass(frozen=True, slots=True)
 class FilterResponse:
+    """One ``FilterSubscribeResponse``: the request's id, an HTTP-like ``status_code`` and
+    its text."""
+
     request_id: str
     status_code: int
     status_desc: str = ""
@@ -89,6 +100,7 @@ class FilterResponse:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FilterResponse:
+        """Raises :class:`DecodeError` for malformed bytes."""
         response = parse(waku_filter_pb2.FilterSubscribeResponse(), data, "filter response")
         return cls(response.request_id, response.status_code, response.status_desc)
 
@@ -98,6 +110,8 @@ class FilterResponse:
 
 
 def encode_push(pubsub_topic: str, encoded_message: bytes) -> bytes:
+    """A ``MessagePush`` of an already encoded Waku message; every push names its pubsub
+    topic (js-waku routes by it)."""
     push = waku_filter_pb2.MessagePush(pubsub_topic=pubsub_topic)
     push.waku_message.ParseFromString(encoded_message)
     return push.SerializeToString()

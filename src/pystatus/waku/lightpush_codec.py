@@ -28,6 +28,8 @@ REQUEST_TIMEOUT = 30.0
 
 
 class StatusCode(IntEnum):
+    """Light push v3's status codes (19/WAKU2-LIGHTPUSH, "Status codes")."""
+
     SUCCESS = 200
     BAD_REQUEST = 400
     PAYLOAD_TOO_LARGE = 413
@@ -45,6 +47,9 @@ LightPushError = RequestRefused
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LightPushRequest:
+    """One push: ``message`` for ``pubsub_topic`` (None: the service node auto-shards it by
+    content topic; v3 only). ``to_v2_bytes``/``from_v2_bytes`` give v2's ``PushRpc`` form."""
+
     message: WakuMessage | None
     pubsub_topic: str | None = None
     request_id: str = field(default_factory=lambda: secrets.token_hex(16))
@@ -59,6 +64,8 @@ class LightPushRequest:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LightPushRequest:
+        """Raises :class:`DecodeError` (:class:`~pystatus.waku.errors.MessageTooLarge` for a
+        message over the decoder's cap) for malformed bytes."""
         request = parse(waku_lightpush_pb2.LightPushRequest(), data, "light push request")
         message = None
         if request.HasField("message"):
@@ -78,6 +85,7 @@ class LightPushRequest:
 
     @classmethod
     def from_v2_bytes(cls, data: bytes) -> LightPushRequest:
+        """As :meth:`from_bytes`, from v2's ``PushRpc``; an RPC without a request is malformed."""
         rpc = parse(waku_lightpush_pb2.PushRpc(), data, "light push request")
         if not rpc.HasField("request"):
             raise DecodeError("a light push RPC without a request")
@@ -93,6 +101,10 @@ class LightPushRequest:
 
 @dataclass(frozen=True, slots=True)
 class LightPushResponse:
+    """v3's answer: ``status_code`` (see :class:`StatusCode`), its text, and on success how
+    many relay peers took the message. v2's form keeps only success and the text (a refusal
+    reads back as 500)."""
+
     request_id: str
     status_code: int
     status_desc: str = ""
@@ -114,6 +126,7 @@ class LightPushResponse:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LightPushResponse:
+        """Raises :class:`DecodeError` for malformed bytes."""
         response = parse(waku_lightpush_pb2.LightPushResponse(), data, "light push response")
         return cls(
             response.request_id,
@@ -131,6 +144,8 @@ class LightPushResponse:
 
     @classmethod
     def from_v2_bytes(cls, data: bytes) -> LightPushResponse:
+        """From v2's ``PushRpc`` (success reads as 200, failure as 500); raises
+        :class:`DecodeError` for malformed bytes or an RPC without a response."""
         rpc = parse(waku_lightpush_pb2.PushRpc(), data, "light push response")
         if not rpc.HasField("response"):
             raise DecodeError("a light push RPC without a response")
