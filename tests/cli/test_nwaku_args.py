@@ -28,7 +28,7 @@ def test_normalize(given: list[str], expected: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "flag", ["--rln-relay", "--rln-relay=true", "--discv5-discovery", "--dns-discovery:true"]
+    "flag", ["--rln-relay", "--rln-relay=true", "--discv5-discovery", "--discv5-discovery:true"]
 )
 def test_missing_features_are_refused_by_name(flag: str) -> None:
     name = flag[2:].split("=")[0].split(":")[0]

@@ -30,6 +30,7 @@ from pystatus.chat.transport import Transport
 from pystatus.cli import nwaku_args
 from pystatus.cli.account import account_app, account_directory, password_or_prompt
 from pystatus.cli.chat import chat_app
+from pystatus.cli.enrtree import enrtree_app
 from pystatus.cli.exits import EXIT_FAILURE, EXIT_USAGE, error_line, run_command
 from pystatus.cli.store import store_app
 from pystatus.cli.testnet import run_testnet
@@ -68,6 +69,7 @@ app = typer.Typer(
 app.add_typer(store_app, name="store")
 app.add_typer(account_app, name="account")
 app.add_typer(chat_app, name="chat")
+app.add_typer(enrtree_app, name="enrtree")
 app.command(name="testnet")(run_testnet)
 console = Console(stderr=True, soft_wrap=True)  # an error is one line, never wrapped
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL")
@@ -170,6 +172,16 @@ def _light_chat(
     )
 
 
+def _dns_discovery_urls(enabled: str | None, urls: list[str] | None) -> tuple[str, ...]:
+    """The trees to read: those given, unless ``--dns-discovery=false`` (raises ConfigError
+    for ``--dns-discovery=true`` without one)."""
+    if enabled is not None and not _flag("dns-discovery", enabled):
+        return ()
+    if enabled is not None and not urls:
+        raise ConfigError("--dns-discovery needs --dns-discovery-url=enrtree://<key>@<domain>")
+    return tuple(urls or ())
+
+
 @app.command()
 def node(
     nodekey: Annotated[
@@ -257,6 +269,24 @@ def node(
     ] = "false",
     peer_exchange_node: Annotated[
         str | None, typer.Option(help="Multiaddr of a peer to ask for more peers")
+    ] = None,
+    dns_discovery: Annotated[
+        str | None,
+        typer.Option(
+            metavar="true|false",
+            help="Dial the nodes listed in the --dns-discovery-url trees (on by giving one)",
+        ),
+    ] = None,
+    dns_discovery_url: Annotated[
+        list[str] | None,
+        typer.Option(help="enrtree://<key>@<domain>: a node list in DNS, EIP-1459 (repeatable)"),
+    ] = None,
+    dns_discovery_name_server: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="DNS server IP, [IP]:port for another port (repeatable; 1.1.1.1 and 1.0.0.1 "
+            "unless given)"
+        ),
     ] = None,
     filternode: Annotated[
         list[str] | None,
@@ -371,6 +401,8 @@ def node(
             lightpush=_flag("lightpush", lightpush),
             peer_exchange=_flag("peer-exchange", peer_exchange),
             peer_exchange_node=_optional_addr(peer_exchange_node),
+            dns_discovery_urls=_dns_discovery_urls(dns_discovery, dns_discovery_url),
+            dns_discovery_name_servers=tuple(dns_discovery_name_server or ()),
             # A light-client chat pings its filter nodes itself: the node's keep-alive would
             # ping them a second time.
             filternode=None if light_chat is not None else _first_addr(filternode),

@@ -23,20 +23,19 @@ BOOLEAN_FLAGS = frozenset(
         "peer-exchange",
         "metrics-server",
         "chat",
+        "dns-discovery",
     }
 )
 
 # nwaku features pystatus does not implement yet, by flag.
 UNSUPPORTED_FLAGS = {
     "discv5-discovery": "discv5 discovery",
-    "dns-discovery": "DNS discovery",
     "rln-relay": "RLN relay",
     "websocket-secure-support": "secure WebSocket (put a TLS proxy in front)",
 }
 _UNSUPPORTED_BOOLEANS = frozenset(
     {
         "discv5-discovery",
-        "dns-discovery",
         "rln-relay",
         "websocket-secure-support",
     }
