@@ -164,9 +164,10 @@ class FilterSubscriptions:
         return oldest + self.limits.subscription_timeout
 
     def expire(self, now: float) -> list[PeerId]:
-        """Forget subscribers silent for longer than the timeout; returns who was forgotten."""
-        deadline = now - self.limits.subscription_timeout
-        stale = [peer for peer, s in self._subscribers.items() if s.last_seen < deadline]
+        """Forget subscribers silent for the timeout or longer at ``now`` (monotonic seconds),
+        so a subscriber is gone at its :meth:`next_deadline`; returns who was forgotten."""
+        cutoff = now - self.limits.subscription_timeout
+        stale = [peer for peer, s in self._subscribers.items() if s.last_seen <= cutoff]
         for peer in stale:
             self.remove(peer)
         return stale

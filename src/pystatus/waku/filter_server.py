@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -90,6 +89,7 @@ class FilterServer:
         self._tasks = TaskSet("filter")
         self._running = False
         self._timer_changed = asyncio.Event()
+        self._idle = True
 
     def start(self) -> None:
         self.host.set_stream_handler(FILTER_SUBSCRIBE_PROTOCOL_ID, self._serve)
@@ -136,7 +136,9 @@ class FilterServer:
         if peer not in self.subscriptions:
             self._drop_queue(peer)
         self._update_gauges()
-        self._timer_changed.set()
+        if self._idle and len(self.subscriptions):
+            # Later requests only push deadlines back: the timer wakes for them anyway.
+            self._timer_changed.set()
         return answered.response
 
     def _drop_queue(self, peer: PeerId) -> None:
@@ -165,11 +167,17 @@ class FilterServer:
         while True:
             self._timer_changed.clear()
             deadline = self.subscriptions.next_deadline()
+            self._idle = deadline is None
             delay = None if deadline is None else max(0.0, deadline - self._clock())
-            with contextlib.suppress(TimeoutError):
+            now: float | None = None
+            try:
                 async with asyncio.timeout(delay):
                     await self._timer_changed.wait()
-            for peer in self.subscriptions.expire(self._clock()):
+            except TimeoutError:
+                # asyncio may wake a timer up to its clock resolution early: the deadline
+                # counts as reached, or the loop would spin until the clock catches up.
+                now = max(self._clock(), deadline or 0.0)
+            for peer in self.subscriptions.expire(now if now is not None else self._clock()):
                 metrics.FILTER_EXPIRED.inc()
                 self._drop_queue(peer)
             self._update_gauges()
