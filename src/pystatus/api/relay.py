@@ -1,22 +1,31 @@
 """The relay routes of nwaku's REST API: ``/relay/v1/...`` and ``/relay/v1/auto/...``.
 
-Topics in paths are URL-encoded (``%2Fwaku%2F2%2Frs%2F1%2F0``), as nwaku's clients send them.
-Follows nwaku's ``waku/rest_api/endpoint/relay/handlers.nim``.
+Follows nwaku's ``waku/rest_api/endpoint/relay/handlers.nim`` and ``types.nim``:
+subscriptions make the node relay those topics (:class:`~pystatus.node.shards.RelayedShards`),
+publishing to a topic the node does not relay is 400, message bodies are read strictly (an
+unknown field or a ``null`` is 400) and a timestamp absent or 0 is stamped with the node's wall
+clock. Topics in paths are URL-encoded (``%2Fwaku%2F2%2Frs%2F1%2F0``), as nwaku's clients send
+them. Errors answer with a status and a plain-text description, as nwaku's do.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from pystatus.api.errors import ApiError
-from pystatus.api.messages import RestMessage, from_rest, to_rest
+from pystatus.api.messages import RestMessage, to_rest
 from pystatus.node.node import WakuNode
+from pystatus.node.shards import RelayedShards, TooManySubscriptions
 from pystatus.waku.errors import InvalidTopic, LocalWakuError
+from pystatus.waku.message import WakuMessage
 from pystatus.waku.relay import RelayedMessage
-from pystatus.waku.topics import RelayShard
 
 Topics = Annotated[list[str], Body(description="topics", max_length=100)]
 
@@ -24,58 +33,109 @@ _TEXT = {"text/plain": {"schema": {"type": "string"}}}
 _NOT_SUBSCRIBED: dict[int | str, dict[str, Any]] = {
     404: {"description": "Not subscribed", "content": _TEXT}
 }
+_INT64 = 2**63
 
 
-def _check_pubsub_topic(node: WakuNode, topic: str) -> None:
+class RelayPostMessage(BaseModel):
+    """A message to publish, as nwaku's ``RelayWakuMessage`` reads it: bytes in base64,
+    ``timestamp`` in nanoseconds since the Unix epoch (absent or 0: now). A field nwaku does
+    not know, a ``null`` or a value of the wrong JSON type is refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    payload: str = Field(description="base64")
+    contentTopic: str = Field(min_length=1)
+    version: int = Field(default=0, ge=0, le=0xFFFFFFFF)
+    timestamp: int = Field(default=0, ge=-_INT64, le=_INT64 - 1)
+    meta: str = Field(default="", description="base64")
+    ephemeral: bool = False
+    proof: str = Field(default="", description="base64 RLN proof")
+
+
+def _b64(text: str, field: str) -> bytes:
     try:
-        shard = RelayShard.parse(topic)
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, f"{field} is not valid base64") from None
+
+
+def _message(body: RelayPostMessage) -> WakuMessage:
+    """The Waku message ``body`` describes, stamped now (wall clock, ns) when its timestamp is
+    absent or 0, as nwaku's ``toWakuMessage``. The content topic is taken as it is: only
+    auto-sharding needs ``/app/version/name/encoding``."""
+    if not body.contentTopic.strip():
+        raise ApiError(400, "Field `contentTopic` is missing or empty")
+    meta = _b64(body.meta, "meta")
+    proof = _b64(body.proof, "proof")
+    return WakuMessage(
+        payload=_b64(body.payload, "payload"),
+        content_topic=body.contentTopic,
+        version=body.version,
+        timestamp=body.timestamp or time.time_ns(),
+        meta=meta or None,
+        ephemeral=body.ephemeral,
+        rate_limit_proof=proof or None,
+    )
+
+
+def _check_pubsub_topics(shards: RelayedShards, topics: list[str]) -> None:
+    bad = []
+    for topic in topics:
+        try:
+            shards.check_pubsub_topic(topic)
+        except InvalidTopic as exc:
+            bad.append(str(exc))
+    if bad:
+        raise ApiError(400, f"Invalid pubsub topic(s): {'; '.join(bad)}")
+
+
+def _content_pubsub(shards: RelayedShards, content_topic: str) -> str:
+    try:
+        return shards.content_pubsub_topic(content_topic)
     except InvalidTopic as exc:
-        raise ApiError(400, f"invalid pubsub topic: {exc}") from None
-    if shard.cluster_id != node.config.cluster_id:
-        raise ApiError(400, f"{topic} is not in cluster {node.config.cluster_id}")
+        raise ApiError(400, f"Autosharding error: {exc}") from None
 
 
-async def _publish(node: WakuNode, pubsub_topic: str, body: RestMessage) -> PlainTextResponse:
-    message = from_rest(body)
+async def _publish(node: WakuNode, pubsub_topic: str, body: RelayPostMessage) -> PlainTextResponse:
+    message = _message(body)
     try:
         outcome = await node.publish(pubsub_topic, message)
     except LocalWakuError as exc:
-        raise ApiError(400, f"failed to publish: {exc}") from None
+        raise ApiError(400, f"Failed to publish: {exc}") from None
     if outcome.peers == 0:
-        raise ApiError(503, "failed to publish: no peers to relay the message to")
+        raise ApiError(503, "Failed to publish: no peers to relay the message to")
     return PlainTextResponse("OK")
 
 
 def relay_routes(node: WakuNode) -> APIRouter:
     """The relay routes of ``node``; none when its relay is off."""
     relay = APIRouter(tags=["relay"])
-    topic_cache, content_cache = node.topic_cache, node.content_cache
-    if node.relay is None or topic_cache is None or content_cache is None:  # relay is off
+    shards, topic_cache, content_cache = node.shards, node.topic_cache, node.content_cache
+    if shards is None or topic_cache is None or content_cache is None:  # relay is off
         return relay
-
-    def _content_pubsub(content_topic: str) -> str:
-        try:
-            return node.content_topic_to_pubsub(content_topic)
-        except InvalidTopic as exc:
-            raise ApiError(400, f"invalid content topic: {exc}") from None
 
     def _messages(items: list[RelayedMessage] | None, topic: str) -> list[RestMessage]:
         if items is None:
-            raise ApiError(404, f"not subscribed to {topic}")
+            raise ApiError(404, f"Not subscribed to topic: {topic}")
         return [to_rest(item.message) for item in items]
 
     @relay.post("/relay/v1/subscriptions", response_class=PlainTextResponse)
     async def subscribe(topics: Topics) -> str:
+        """Relay these pubsub topics (join their meshes, archive and serve them) and keep
+        their messages for GET."""
+        _check_pubsub_topics(shards, topics)
         for topic in topics:
-            _check_pubsub_topic(node, topic)
-        for topic in topics:
-            topic_cache.subscribe(topic, topic)
+            shards.subscribe_pubsub_topic(topic)
+            topic_cache.subscribe(topic)
         return "OK"
 
     @relay.delete("/relay/v1/subscriptions", response_class=PlainTextResponse)
     async def unsubscribe(topics: Topics) -> str:
+        """Stop relaying these pubsub topics and keeping their messages."""
+        _check_pubsub_topics(shards, topics)
         for topic in topics:
-            topic_cache.unsubscribe(topic, topic)
+            topic_cache.unsubscribe(topic)
+            shards.unsubscribe_pubsub_topic(topic)
         return "OK"
 
     @relay.get("/relay/v1/messages/{pubsub_topic:path}", responses=_NOT_SUBSCRIBED)
@@ -83,21 +143,34 @@ def relay_routes(node: WakuNode) -> APIRouter:
         return _messages(topic_cache.take(pubsub_topic), pubsub_topic)
 
     @relay.post("/relay/v1/messages/{pubsub_topic:path}", response_class=PlainTextResponse)
-    async def publish(pubsub_topic: str, body: RestMessage) -> PlainTextResponse:
-        _check_pubsub_topic(node, pubsub_topic)
+    async def publish(pubsub_topic: str, body: RelayPostMessage) -> PlainTextResponse:
+        """Publish on a pubsub topic the node relays (else 400, as nwaku: with no mesh the
+        message would go nowhere, and it is not archived)."""
+        _check_pubsub_topics(shards, [pubsub_topic])
+        if not shards.relays(pubsub_topic):
+            raise ApiError(400, f"Failed to publish: Node not subscribed to topic: {pubsub_topic}")
         return await _publish(node, pubsub_topic, body)
 
     @relay.post("/relay/v1/auto/subscriptions", response_class=PlainTextResponse)
     async def auto_subscribe(topics: Topics) -> str:
-        shard_topics = [_content_pubsub(topic) for topic in topics]
-        for topic, shard_topic in zip(topics, shard_topics, strict=True):
-            content_cache.subscribe(topic, shard_topic)
+        """Relay the auto-shards of these content topics and keep their messages for GET."""
+        for topic in topics:
+            _content_pubsub(shards, topic)
+        for topic in topics:
+            try:
+                shards.subscribe_content_topic(topic)
+            except TooManySubscriptions as exc:
+                raise ApiError(503, str(exc)) from None
+            content_cache.subscribe(topic)
         return "OK"
 
     @relay.delete("/relay/v1/auto/subscriptions", response_class=PlainTextResponse)
     async def auto_unsubscribe(topics: Topics) -> str:
         for topic in topics:
-            content_cache.unsubscribe(topic, _content_pubsub(topic))
+            _content_pubsub(shards, topic)
+        for topic in topics:
+            content_cache.unsubscribe(topic)
+            shards.unsubscribe_content_topic(topic)
         return "OK"
 
     @relay.get("/relay/v1/auto/messages/{content_topic:path}", responses=_NOT_SUBSCRIBED)
@@ -105,7 +178,10 @@ def relay_routes(node: WakuNode) -> APIRouter:
         return _messages(content_cache.take(content_topic), content_topic)
 
     @relay.post("/relay/v1/auto/messages", response_class=PlainTextResponse)
-    async def auto_publish(body: RestMessage) -> PlainTextResponse:
-        return await _publish(node, _content_pubsub(body.contentTopic), body)
+    async def auto_publish(body: RelayPostMessage) -> PlainTextResponse:
+        """Publish on the content topic's auto-shard; as nwaku, whether or not the node
+        relays it (then it goes out by fanout and is not archived)."""
+        pubsub_topic = _content_pubsub(shards, body.contentTopic)
+        return await _publish(node, pubsub_topic, body)
 
     return relay

@@ -18,7 +18,7 @@ from pystatus.waku.enrtree import InvalidEnrTree, Link
 from pystatus.waku.errors import InvalidTopic
 from pystatus.waku.message import max_message_size
 from pystatus.waku.rate_limit import ProtocolRateLimits
-from pystatus.waku.topics import MAX_SHARD, RelayShard
+from pystatus.waku.topics import MAX_SHARD, ContentTopic, RelayShard
 
 MIN_MESSAGE_SIZE_LIMIT = 1024
 MAX_MESSAGE_SIZE_LIMIT = 4 * 1024 * 1024 - 64 * 1024
@@ -134,6 +134,9 @@ class NodeConfig:
     cluster_id: int = 0
     shards: tuple[int, ...] = ()
     pubsub_topics: tuple[str, ...] = ()
+    content_topics: tuple[str, ...] = ()
+    """Content topics whose auto-shard the node relays from the start (nwaku's
+    ``--content-topic``), beside its shards."""
     num_shards_in_network: int = 8
     """Shards auto-sharding spreads content topics over, as js-waku's default network has."""
     max_message_size: int | None = None
@@ -220,6 +223,11 @@ class NodeConfig:
                     f"--pubsub-topic {topic!r} is in cluster {parsed.cluster_id}, "
                     f"not --cluster-id {self.cluster_id}"
                 )
+        for content_topic in self.content_topics:
+            try:
+                ContentTopic.parse(content_topic)
+            except InvalidTopic as exc:
+                raise ConfigError(f"--content-topic {content_topic!r}: {exc}") from None
 
     @property
     def message_size_limit(self) -> int:

@@ -6,29 +6,26 @@ import collections
 from collections.abc import Callable
 
 from pystatus.waku.filter import FilterPush
-from pystatus.waku.relay import RelayedMessage, WakuRelay
+from pystatus.waku.relay import RelayedMessage
 
 
 class MessageCache:
-    """Per-name bounded queues; ``key`` names the queue a relayed message belongs to."""
+    """Per-name bounded queues; ``key`` names the queue a relayed message belongs to. The
+    topics themselves are joined by the node (:class:`~pystatus.node.shards.RelayedShards`),
+    which bounds how many names there are."""
 
-    def __init__(
-        self, relay: WakuRelay, capacity: int, key: Callable[[RelayedMessage], str]
-    ) -> None:
-        self._relay = relay
+    def __init__(self, capacity: int, key: Callable[[RelayedMessage], str]) -> None:
         self._capacity = capacity
         self._key = key
         self._queues: dict[str, collections.deque[RelayedMessage]] = {}
 
-    def subscribe(self, name: str, pubsub_topic: str) -> None:
-        """Start keeping messages for ``name``; the relay joins ``pubsub_topic`` once per name."""
+    def subscribe(self, name: str) -> None:
+        """Start keeping messages for ``name`` (idempotent)."""
         if name not in self._queues:
-            self._relay.subscribe_topic(pubsub_topic)
             self._queues[name] = collections.deque(maxlen=self._capacity)
 
-    def unsubscribe(self, name: str, pubsub_topic: str) -> None:
-        if self._queues.pop(name, None) is not None:
-            self._relay.unsubscribe_topic(pubsub_topic)
+    def unsubscribe(self, name: str) -> None:
+        self._queues.pop(name, None)
 
     def take(self, name: str) -> list[RelayedMessage] | None:
         """Everything kept for ``name``, emptying its queue; None when it is not subscribed."""

@@ -14,6 +14,7 @@ from pystatus.node import metrics
 from pystatus.node.config import NodeConfig
 from pystatus.node.dns_discovery import dns_discovery, dns_discovery_loop
 from pystatus.node.message_cache import FilterMessageCache, MessageCache
+from pystatus.node.shards import RelayedShards
 from pystatus.node.store_service import StoreService
 from pystatus.p2p import metrics as p2p_metrics
 from pystatus.p2p.config import HostConfig
@@ -28,7 +29,7 @@ from pystatus.waku.enr import Capabilities, Enr
 from pystatus.waku.errors import InvalidTopic, RemoteWakuError
 from pystatus.waku.filter import FilterClient, FilterLimits, FilterServer
 from pystatus.waku.lightpush import LightPushClient, LightPushServer
-from pystatus.waku.message import MAX_CLOCK_DRIFT_NS, STATUS_CLUSTER_ID, WakuMessage
+from pystatus.waku.message import MAX_CLOCK_DRIFT_NS, TWN_CLUSTER_ID, WakuMessage
 from pystatus.waku.metadata import METADATA_PROTOCOL_ID, WakuMetadata
 from pystatus.waku.peer_exchange import EnrCache, PeerExchangeClient, PeerExchangeServer
 from pystatus.waku.rate_limit import RateLimitedProtocol
@@ -54,25 +55,32 @@ class WakuNode:
                 max_connections=config.max_connections,
             )
         )
+        # 64/WAKU2-NETWORK's 20 s timestamp rule is The Waku Network's (cluster 1), where
+        # nwaku's RLN validator enforces it; nwaku's relay checks no timestamp elsewhere.
+        drift = MAX_CLOCK_DRIFT_NS if config.cluster_id == TWN_CLUSTER_ID else None
         relay_config = RelayConfig(
             faults=config.relay_faults,
             max_message_size=config.message_size_limit,
-            max_message_age_ns=None
-            if config.cluster_id == STATUS_CLUSTER_ID
-            else MAX_CLOCK_DRIFT_NS,
+            max_clock_drift_ns=drift,
+            max_message_age_ns=drift,
         )
         self.relay = WakuRelay(self.host, relay_config) if config.relay else None
+        self.shards: RelayedShards | None = None
+        if self.relay is not None:
+            self.shards = RelayedShards(
+                self.relay,
+                cluster_id=config.cluster_id,
+                shard_count=config.num_shards_in_network,
+            )
         self.metadata = WakuMetadata(
-            self.host, cluster_id=config.cluster_id, shards=lambda: self.config.relay_shards
+            self.host, cluster_id=config.cluster_id, shards=self.relayed_shards
         )
         capacity = config.rest.relay_cache_capacity if config.rest else 50
         self.topic_cache: MessageCache | None = None
         self.content_cache: MessageCache | None = None
         if self.relay is not None:
-            self.topic_cache = MessageCache(self.relay, capacity, lambda i: i.pubsub_topic)
-            self.content_cache = MessageCache(
-                self.relay, capacity, lambda i: i.message.content_topic
-            )
+            self.topic_cache = MessageCache(capacity, lambda i: i.pubsub_topic)
+            self.content_cache = MessageCache(capacity, lambda i: i.message.content_topic)
         self.store_client = StoreClient(self.host)
         self.store: StoreService | None = None
         if config.store is not None:
@@ -144,8 +152,11 @@ class WakuNode:
         if self.relay is not None:
             await self.relay.start()
             self.relay.add_observer(self._cache_message)
+            assert self.shards is not None
             for topic in self.config.relay_topics:
-                self.relay.subscribe_topic(topic)
+                self.shards.subscribe_pubsub_topic(topic)
+            for content_topic in self.config.content_topics:
+                self.shards.subscribe_content_topic(content_topic)
         if self.store is not None:
             await self.store.start()
             if self.config.store is not None and self.config.store.resume and self.config.storenode:
@@ -357,16 +368,32 @@ class WakuNode:
         return self.relay
 
     async def publish(self, pubsub_topic: str, message: WakuMessage) -> PublishOutcome:
-        """Relay ``message``; on a store node, return only once it is durably archived."""
+        """Relay ``message``, stamped with the wall clock (ns) when its timestamp is absent or
+        0, as nwaku's relay publish does; raises :class:`LocalWakuError` for a message the
+        network's rules refuse. A store node archives it, and returns only once it is
+        durably archived, when it relays ``pubsub_topic`` (nwaku archives only those)."""
         relay = self.require_relay()
+        if not message.timestamp:
+            message = replace(message, timestamp=time.time_ns())
         outcome = relay.publish(pubsub_topic, message)
-        if self.store is not None:
+        if self.store is not None and self.serves_pubsub_topic(pubsub_topic):
             item = RelayedMessage(pubsub_topic, message, outcome.hash, None, time.time())
             await self.store.archive_published(pubsub_topic, item)
         return outcome
 
+    def relayed_shards(self) -> tuple[int, ...]:
+        """Shards of this cluster the relay has joined now (configured or subscribed since);
+        without relay, the configured ones."""
+        if self.shards is None:
+            return self.config.relay_shards
+        return self.shards.shards()
+
     def serves_pubsub_topic(self, pubsub_topic: str) -> bool:
-        return pubsub_topic in self.config.relay_topics
+        """Whether the relay has joined ``pubsub_topic`` now: what filter and light push
+        serve, as nwaku's follow its relay subscriptions."""
+        if self.shards is None:
+            return pubsub_topic in self.config.relay_topics
+        return self.shards.relays(pubsub_topic)
 
     def resolve_topic(self, pubsub_topic: str | None, message: WakuMessage) -> str:
         """The pubsub topic for ``message``: the one named, else auto-sharded; it must be one

@@ -20,7 +20,10 @@ STATUS_MAX_MESSAGE_SIZE = 1024 * 1024
 # (filter pushes, store pages) read what a Status service node sends them.
 MAX_DECODE_SIZE = STATUS_MAX_MESSAGE_SIZE
 MAX_META_SIZE = 64
-# 64/WAKU2-NETWORK: nwaku rejects messages whose timestamp is more than 20 s off its clock.
+# 64/WAKU2-NETWORK: The Waku Network (cluster 1) rejects messages whose timestamp is more than
+# 20 s off the relay's clock (nwaku enforces it there through RLN's epoch check); nwaku's relay
+# checks no timestamp on other clusters.
+TWN_CLUSTER_ID = 1
 MAX_CLOCK_DRIFT_NS = 20 * 10**9
 _INT64 = struct.Struct(">q")
 
@@ -98,13 +101,13 @@ def validate_message(
     *,
     now_ns: int,
     encoded_size: int | None = None,
-    max_clock_drift_ns: int = MAX_CLOCK_DRIFT_NS,
+    max_clock_drift_ns: int | None = MAX_CLOCK_DRIFT_NS,
     max_age_ns: int | None = MAX_CLOCK_DRIFT_NS,
     max_size: int = MAX_MESSAGE_SIZE,
 ) -> None:
     """Apply the network's relay rules; raise :class:`InvalidMessage` with a reason.
     Timestamps (wall-clock ns) may run ``max_clock_drift_ns`` ahead of ``now_ns`` and lag it by
-    ``max_age_ns`` (None: any age)."""
+    ``max_age_ns``; None lifts either bound (clusters other than The Waku Network's)."""
     if not message.payload:
         raise InvalidMessage("empty_payload")
     if not message.content_topic:
@@ -115,7 +118,7 @@ def validate_message(
     if message.meta is not None and len(message.meta) > MAX_META_SIZE:
         raise InvalidMessage("meta_too_large", f"{len(message.meta)} bytes")
     if message.timestamp:
-        if message.timestamp > now_ns + max_clock_drift_ns:
+        if max_clock_drift_ns is not None and message.timestamp > now_ns + max_clock_drift_ns:
             raise InvalidMessage("timestamp_in_future")
         if max_age_ns is not None and message.timestamp < now_ns - max_age_ns:
             raise InvalidMessage("timestamp_too_old")

@@ -50,11 +50,14 @@ FAULT_KINDS = tuple(f.name for f in dataclasses.fields(FaultCounts))
 class RelayConfig:
     gossipsub: GossipsubParams = field(default_factory=GossipsubParams)
     max_message_size: int = MAX_MESSAGE_SIZE
-    max_clock_drift_ns: int = 20 * 10**9
+    max_clock_drift_ns: int | None = 20 * 10**9
+    """How far ahead of our clock a message's timestamp may be (64/WAKU2-NETWORK's 20 s);
+    None: any, as nwaku's relay off The Waku Network."""
     max_message_age_ns: int | None = 20 * 10**9
-    """How old a message's timestamp may be (64/WAKU2-NETWORK's 20 s); None: any age, as on
-    the Status cluster, whose relays (go-waku in status-go) check no age: status-go stamps an
-    envelope when it queues it behind its publish throttle, so a burst leaves it older."""
+    """How old a message's timestamp may be (64/WAKU2-NETWORK's 20 s); None: any age, as
+    nwaku's relay off The Waku Network, and as on the Status cluster, whose relays (go-waku in
+    status-go) check no age: status-go stamps an envelope when it queues it behind its
+    publish throttle, so a burst leaves it older."""
     peer_rate: float = 5000.0
     """Messages per second a peer may send us before its messages are rejected."""
     peer_burst: float = 10000.0

@@ -1,0 +1,260 @@
+"""nwaku's relay REST behaviour (issue 15, "Relay (REST)"), over real HTTP against real nodes.
+
+What nwaku does is read from its ``waku/rest_api/endpoint/relay/handlers.nim`` and
+``types.nim`` and ``waku/node/kernel_api/relay.nim``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from pystatus.api.server import RestServer
+from pystatus.node import NodeConfig, RestConfig, WakuNode
+from pystatus.node.config import FilterConfig, StoreConfig
+from pystatus.waku.errors import RequestRefused
+from pystatus.waku.message import WakuMessage, message_hash
+from pystatus.waku.store import StoreQuery
+from tests.p2p.hosts import wait_for, within
+
+SHARD_0 = "/waku/2/rs/0/0"
+SHARD_1 = "/waku/2/rs/0/1"
+FREE_FORM = "Hello World!"  # fine on a named shard; only auto-sharding needs /app/v/name/enc
+CONTENT = "/toychat/2/huilong/proto"
+
+
+def _config(**overrides: object) -> NodeConfig:
+    settings: dict[str, object] = {
+        "listen_address": "127.0.0.1",
+        "tcp_port": 0,
+        "cluster_id": 0,
+        "shards": (0,),
+        "rest": RestConfig(port=0),
+    }
+    return NodeConfig(**(settings | overrides))  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def _api(node: WakuNode) -> AsyncIterator[httpx.AsyncClient]:
+    assert node.config.rest is not None
+    server = RestServer(node, node.config.rest)
+    await server.start()
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{server.port}", timeout=10
+        ) as client:
+            yield client
+    finally:
+        await server.stop()
+
+
+def _path(topic: str) -> str:
+    return f"/relay/v1/messages/{quote(topic, safe='')}"
+
+
+def _body(payload: bytes, content_topic: str = FREE_FORM, **fields: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "payload": base64.b64encode(payload).decode(),
+        "contentTopic": content_topic,
+        "timestamp": time.time_ns(),
+    }
+    return body | fields
+
+
+async def _archived(node: WakuNode, topic: str) -> int:
+    assert node.store is not None
+    entries, _ = await node.store.archive.query(
+        StoreQuery(pubsub_topic=topic, content_topics=(FREE_FORM,), limit=100)
+    )
+    return len(entries)
+
+
+async def test_a_rest_subscription_relays_archives_and_serves_the_shard(tmp_path: Path) -> None:
+    service_config = _config(
+        store=StoreConfig(db_url=f"sqlite:///{tmp_path}/store.sqlite3"),
+        filter=FilterConfig(),
+        lightpush=True,
+    )
+    async with (
+        WakuNode(service_config) as service,
+        WakuNode(_config(rest=None, shards=(0, 1))) as peer,
+        WakuNode(_config(rest=None)) as light,
+        _api(service) as api,
+    ):
+        assert peer.relay is not None and service.relay is not None
+        inbox = peer.relay.subscribe(SHARD_1)
+        await within(peer.connect(service.host.full_addrs()[0]))
+        filter_peer = service.host.full_addrs()[0]
+        with pytest.raises(RequestRefused):
+            await light.filter_client.subscribe(filter_peer, SHARD_1, [FREE_FORM])
+
+        reply = await api.post("/relay/v1/subscriptions", json=[SHARD_1])
+        assert reply.status_code == 200, reply.text
+        assert SHARD_1 in service.relay.topics
+        assert service.relayed_shards() == (0, 1)  # what metadata answers name
+        # Joined its mesh: the peer relaying shard 1 is meshed with the service node.
+        await wait_for(lambda: service.relay is not None and service.relay.mesh_size(SHARD_1) > 0)
+        # Served: a filter subscription for the shard is accepted, light push publishes on it.
+        pushed: list[WakuMessage] = []
+        light.filter_client.start()  # what --filternode does
+        light.filter_client.on_push(lambda push: pushed.append(push.message))
+        await light.filter_client.subscribe(filter_peer, SHARD_1, [FREE_FORM])
+        relayed = WakuMessage(b"from the peer", FREE_FORM, timestamp=time.time_ns())
+        peer.relay.publish(SHARD_1, relayed)
+        await wait_for(lambda: relayed in pushed, what="filter push")
+        lightpushed = WakuMessage(b"light pushed", FREE_FORM, timestamp=time.time_ns())
+        await light.lightpush_client.push(filter_peer, lightpushed, SHARD_1)
+        got = await within(anext(inbox))
+        assert got.message in (relayed, lightpushed)
+        # Archived: what arrived by relay and what was published through REST.
+        published = _body(b"over rest")
+        reply = await api.post(_path(SHARD_1), json=published)
+        assert reply.status_code == 200, reply.text
+        await wait_for(lambda: service.store is not None and service.store.writer.pending == 0)
+        assert await _archived(service, SHARD_1) == 3
+        kept = {item["payload"] for item in (await api.get(_path(SHARD_1))).json()}
+        assert kept == {base64.b64encode(m.payload).decode() for m in (relayed, lightpushed)} | {
+            published["payload"]
+        }
+
+        reply = await api.request("DELETE", "/relay/v1/subscriptions", json=[SHARD_1])
+        assert reply.status_code == 200, reply.text
+        assert SHARD_1 not in service.relay.topics
+        assert service.relayed_shards() == (0,)
+        with pytest.raises(RequestRefused):
+            await light.filter_client.subscribe(filter_peer, SHARD_1, ["/other/1/t/proto"])
+        reply = await api.post(_path(SHARD_1), json=_body(b"after leaving"))
+        assert reply.status_code == 400
+        assert "not subscribed" in reply.text
+
+
+async def test_publishing_where_the_node_does_not_relay_is_400_and_not_archived(
+    tmp_path: Path,
+) -> None:
+    config = _config(store=StoreConfig(db_url=f"sqlite:///{tmp_path}/store.sqlite3"))
+    async with WakuNode(config) as node, _api(node) as api:
+        reply = await api.post(_path(SHARD_1), json=_body(b"nowhere"))
+        assert reply.status_code == 400
+        assert reply.text == f"Failed to publish: Node not subscribed to topic: {SHARD_1}"
+        assert await _archived(node, SHARD_1) == 0
+        # Shard indices outside the cluster's range, and other clusters.
+        for topic in ("/waku/2/rs/0/1024", "/waku/2/rs/7/0", "/waku/2/rs/0/x"):
+            assert (await api.post(_path(topic), json=_body(b"x"))).status_code == 400, topic
+            reply = await api.post("/relay/v1/subscriptions", json=[topic])
+            assert reply.status_code == 400, topic
+        assert node.relay is not None and node.relay.topics == [SHARD_0]
+
+
+async def test_message_bodies_are_read_as_nwaku_reads_them() -> None:
+    async with (
+        WakuNode(_config()) as node,
+        WakuNode(_config(rest=None)) as peer,
+        _api(node) as api,
+    ):
+        assert peer.relay is not None
+        inbox = peer.relay.subscribe(SHARD_0)
+        await within(node.connect(peer.host.full_addrs()[0]))
+        await wait_for(lambda: node.relay is not None and node.relay.mesh_size(SHARD_0) > 0)
+        refused = {
+            "unknown field": _body(b"x", color="blue"),
+            "null timestamp": _body(b"x", timestamp=None),
+            "null meta": _body(b"x", meta=None),
+            "null version": _body(b"x", version=None),
+            "string timestamp": _body(b"x", timestamp="123"),
+            "empty content topic": _body(b"x", ""),
+            "blank content topic": _body(b"x", "  "),
+        }
+        for name, body in refused.items():
+            reply = await api.post(_path(SHARD_0), json=body)
+            assert reply.status_code == 400, (name, reply.text)
+        # Timestamp 0 and no timestamp: stamped with the node's clock, as nwaku does.
+        before = time.time_ns()
+        for payload, body in ((b"zero", _body(b"zero", timestamp=0)), (b"none", _body(b"none"))):
+            if payload == b"none":
+                del body["timestamp"]
+            reply = await api.post(_path(SHARD_0), json=body)
+            assert reply.status_code == 200, reply.text
+            got = await within(anext(inbox))
+            assert got.message.payload == payload
+            assert got.message.timestamp is not None
+            assert before <= got.message.timestamp <= time.time_ns()
+        # nwaku's fields all read: meta, version, ephemeral, proof; a free-form content topic.
+        body = _body(
+            b"full",
+            meta=base64.b64encode(b"m").decode(),
+            version=1,
+            ephemeral=True,
+            proof=base64.b64encode(b"p").decode(),
+        )
+        assert (await api.post(_path(SHARD_0), json=body)).status_code == 200
+        got = await within(anext(inbox))
+        expected = WakuMessage(
+            b"full",
+            FREE_FORM,
+            version=1,
+            timestamp=int(str(body["timestamp"])),
+            meta=b"m",
+            ephemeral=True,
+            rate_limit_proof=b"p",
+        )
+        assert got.message == expected
+        assert got.hash == message_hash(SHARD_0, expected)
+
+
+@pytest.mark.parametrize(
+    ("cluster_id", "accepted"), [(0, True), (16, True), (1, False)], ids=["0", "16", "TWN"]
+)
+async def test_far_timestamps_are_refused_on_the_waku_network_only(
+    cluster_id: int, accepted: bool
+) -> None:
+    shard = f"/waku/2/rs/{cluster_id}/0"
+    config = dict(cluster_id=cluster_id, shards=(0,))
+    async with (
+        WakuNode(_config(**config)) as node,
+        WakuNode(_config(rest=None, **config)) as peer,
+        _api(node) as api,
+    ):
+        assert peer.relay is not None
+        inbox = peer.relay.subscribe(shard)
+        await within(node.connect(peer.host.full_addrs()[0]))
+        await wait_for(lambda: node.relay is not None and node.relay.mesh_size(shard) > 0)
+        hour = 3600 * 10**9
+        stamps = [time.time_ns() - 24 * hour, time.time_ns() + hour]
+        for stamp in stamps:
+            reply = await api.post(_path(shard), json=_body(b"far", timestamp=stamp))
+            assert (reply.status_code == 200) is accepted, reply.text
+        if accepted:
+            # And the relay peer, with the same rules, takes them in.
+            got = [(await within(anext(inbox))).message.timestamp for _ in stamps]
+            assert got == stamps
+
+
+async def test_auto_subscriptions_follow_the_content_topic_shard() -> None:
+    config = _config(cluster_id=1, shards=(0,), num_shards_in_network=8)
+    async with WakuNode(config) as node, _api(node) as api:
+        assert node.relay is not None
+        shard = "/waku/2/rs/1/3"  # CONTENT's auto-shard of 8 (shared vectors)
+        assert (await api.post("/relay/v1/auto/subscriptions", json=[CONTENT])).status_code == 200
+        assert shard in node.relay.topics and node.serves_pubsub_topic(shard)
+        reply = await api.post("/relay/v1/auto/subscriptions", json=[FREE_FORM])
+        assert reply.status_code == 400  # auto-sharding needs /app/version/name/encoding
+        reply = await api.request("DELETE", "/relay/v1/auto/subscriptions", json=[CONTENT])
+        assert reply.status_code == 200
+        assert shard not in node.relay.topics
+
+
+async def test_content_topic_flag_subscribes_its_auto_shard_at_start() -> None:
+    config = _config(
+        rest=None, cluster_id=1, shards=(0,), content_topics=(CONTENT,), num_shards_in_network=8
+    )
+    async with WakuNode(config) as node:
+        assert node.relay is not None
+        assert node.relay.topics == ["/waku/2/rs/1/0", "/waku/2/rs/1/3"]
+        assert node.relayed_shards() == (0, 3)
