@@ -1,7 +1,9 @@
 """FastAPI routes mirroring nwaku's REST API for what pystatus implements.
 
 Topics in paths are URL-encoded (``%2Fwaku%2F2%2Frs%2F1%2F0``), as nwaku's clients send them.
-Errors answer with a status and a plain-text description, as nwaku does.
+Errors answer with a status and the body nwaku's openapi gives that route: JSON on filter's
+subscription routes and light push v3, a plain-text description elsewhere (see
+:mod:`pystatus.api.errors`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -19,7 +21,7 @@ from pystatus import __version__
 from pystatus.api.admin import admin_routes
 from pystatus.api.chat import chat_routes
 from pystatus.api.errors import ApiError
-from pystatus.api.light import light_routes
+from pystatus.api.light import json_error_body, light_routes
 from pystatus.api.relay import relay_routes
 from pystatus.api.store import store_routes
 from pystatus.chat.messenger import Messenger
@@ -61,7 +63,9 @@ def _document_errors(app: FastAPI) -> None:
                 responses.pop("422", None)
                 for code, text in errors:
                     entry = responses.setdefault(code, {"description": text})
-                    entry.setdefault("content", {}).update(_TEXT)
+                    content = entry.setdefault("content", {})
+                    if "application/json" not in content:  # a route that answers JSON errors
+                        content.update(_TEXT)
         schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
         schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
         app.openapi_schema = schema
@@ -75,7 +79,9 @@ def create_app(node: WakuNode, messenger: Messenger | None = None) -> FastAPI:
     _document_errors(app)
 
     @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> PlainTextResponse:
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        if exc.body is not None:
+            return JSONResponse(dict(exc.body), status_code=exc.status)
         return PlainTextResponse(exc.description, status_code=exc.status)
 
     @app.exception_handler(StarletteHTTPException)
@@ -83,14 +89,20 @@ def create_app(node: WakuNode, messenger: Messenger | None = None) -> FastAPI:
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, exc: RequestValidationError) -> PlainTextResponse:
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         details = "; ".join(
             f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
         )
+        body = json_error_body(request.url.path, details)
+        if body is not None:
+            return JSONResponse(body, status_code=400)
         return PlainTextResponse(f"bad request: {details}", status_code=400)
 
     @app.exception_handler(PystatusError)
-    async def node_error(request: Request, exc: PystatusError) -> PlainTextResponse:
+    async def node_error(request: Request, exc: PystatusError) -> Response:
+        body = json_error_body(request.url.path, str(exc))
+        if body is not None:
+            return JSONResponse(body | {"statusDesc": str(exc)}, status_code=503)
         return PlainTextResponse(str(exc), status_code=503)
 
     debug = APIRouter(tags=["debug"])

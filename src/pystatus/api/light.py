@@ -3,12 +3,20 @@
 Filter requests go to ``--filternode``; pushes it sends are kept per topic until polled.
 Light push goes to ``--lightpushnode``, or, without one, through this node's own relay under the
 same rules a light push service applies.
+
+Answers follow nwaku's REST handlers (``waku/rest_api/endpoint/filter/handlers.nim``,
+``lightpush/handlers.nim``, ``legacy_lightpush/handlers.nim``) and openapi: filter answers are
+JSON ``{requestId, statusDesc}`` (no ``statusCode``: nwaku dropped it in its #2529), light push
+v3 answers JSON ``{statusDesc, relayPeerCount}``, light push v1 and the filter message poll plain
+text. A message the network would refuse is the client's fault (400) and is not sent.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -21,8 +29,11 @@ from pystatus.api.messages import RestMessage, from_rest, to_rest
 from pystatus.errors import PystatusError
 from pystatus.node.node import WakuNode
 from pystatus.p2p.errors import P2PError
-from pystatus.waku.filter import FilterError, FilterRequest, RequestType
-from pystatus.waku.lightpush import LightPushError, LightPushRequest, LightPushResponse
+from pystatus.p2p.multiaddr import Multiaddr
+from pystatus.waku.errors import InvalidMessage, RequestRefused
+from pystatus.waku.filter import FilterRequest, RequestType
+from pystatus.waku.lightpush import LightPushRequest
+from pystatus.waku.message import MAX_CLOCK_DRIFT_NS, TWN_CLUSTER_ID, WakuMessage, validate_message
 
 MAX_CONTENT_FILTERS = 100
 
@@ -52,16 +63,47 @@ class PushResponse(BaseModel):
     relayPeerCount: int | None = None
 
 
-_FILTER_ERRORS = {400: "bad request", 404: "not found", 429: "too many requests"}
+NO_SERVICE_PEER = "No suitable service peer & no discovery method"
+"""nwaku's answer when no service peer is configured or connected (and no discovery runs)."""
+FILTER_SUBSCRIPTIONS = "/filter/v2/subscriptions"
+LIGHTPUSH_V3 = "/lightpush/v3/message"
+_INT64_MAX = 2**63 - 1
+
+# Statuses a filter service's refusal keeps (nwaku's FilterSubscribeErrorKind); any other code
+# is a bad response.
+_FILTER_ERRORS = frozenset({400, 404, 429, 503})
 _RESPONSES: dict[int | str, dict[str, object]] = {
     code: {"model": FilterSubscriptionResponse, "description": text}
     for code, text in (
         (400, "Bad request"),
         (404, "Not found"),
         (429, "Rate limited"),
-        (503, "No filter service peer, or it failed"),
+        (502, "The filter service answered what cannot be read"),
+        (503, "No filter service peer, or it refused or timed out"),
+        (504, "The filter service peer cannot be reached"),
     )
 }
+
+
+def json_error_body(path: str, description: str) -> dict[str, object] | None:
+    """The JSON body nwaku answers a request to ``path`` it cannot decode with, or None where
+    it answers plain text."""
+    if path.startswith(FILTER_SUBSCRIPTIONS):
+        return {"requestId": "unknown", "statusDesc": f"Failed to decode request: {description}"}
+    if path == LIGHTPUSH_V3:
+        return {"statusDesc": f"Invalid push request! {description}"}
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _PushOutcome:
+    """What a light push came to: ``status`` as light push v3 counts it (200 relayed)."""
+
+    status: int
+    description: str = ""
+    peers: int | None = None
+    legacy_description: str | None = None
+    """The plain-text wording of /lightpush/v1 where it differs from v3's."""
 
 
 _SHARDED = re.compile(r"^(/waku/2/rs/\d+/\d+)(/.+)$")
@@ -96,19 +138,22 @@ def light_routes(node: WakuNode) -> APIRouter:
         body = FilterSubscriptionResponse(requestId=request_id, statusDesc=description)
         return JSONResponse(body.model_dump(), status_code=status)
 
-    async def filter_request(request: FilterRequest) -> JSONResponse:
+    async def filter_request(request: FilterRequest, timed_out: str) -> JSONResponse:
         service = node.config.filternode
         if service is None:
-            return filter_answer(
-                request.request_id, 503, "no filter service peer: start the node with --filternode"
-            )
+            return filter_answer(request.request_id, 503, NO_SERVICE_PEER)
         try:
             await node.filter_client.request(service, request)
-        except FilterError as exc:
-            status = exc.status if exc.status in _FILTER_ERRORS else 503
+        except RequestRefused as exc:
+            status = exc.status if exc.status in _FILTER_ERRORS else 502
             return filter_answer(request.request_id, status, exc.description)
-        except (P2PError, PystatusError, TimeoutError) as exc:
-            return filter_answer(request.request_id, 503, f"filter service unreachable: {exc}")
+        except TimeoutError:
+            return filter_answer(request.request_id, 503, timed_out)
+        except P2PError:
+            # nwaku answers a dial failure 504 with the peer's address.
+            return filter_answer(request.request_id, 504, str(service))
+        except PystatusError as exc:
+            return filter_answer(request.request_id, 502, f"bad response: {exc}")
         return filter_answer(request.request_id, 200, "OK")
 
     def pubsub_for(body: FilterSubscribeBody, content_topic: str) -> str:
@@ -117,7 +162,14 @@ def light_routes(node: WakuNode) -> APIRouter:
         try:
             return node.content_topic_to_pubsub(content_topic)
         except PystatusError as exc:
-            raise ApiError(400, f"invalid content topic {content_topic!r}: {exc}") from None
+            description = f"invalid content topic {content_topic!r}: {exc}"
+            raise ApiError(
+                400,
+                description,
+                body=FilterSubscriptionResponse(
+                    requestId=body.requestId, statusDesc=description
+                ).model_dump(),
+            ) from None
 
     async def change(body: FilterSubscribeBody, kind: RequestType) -> JSONResponse:
         """Subscribe or unsubscribe ``body``'s content topics, one request per pubsub topic."""
@@ -126,6 +178,11 @@ def light_routes(node: WakuNode) -> APIRouter:
         by_topic: dict[str, list[str]] = {}
         for content_topic in body.contentFilters:
             by_topic.setdefault(pubsub_for(body, content_topic), []).append(content_topic)
+        timed_out = (
+            "Subscription request timed out"
+            if kind is RequestType.SUBSCRIBE
+            else "Failed to unsubscribe from contentFilters due to timeout!"
+        )
         for pubsub_topic, content_topics in by_topic.items():
             response = await filter_request(
                 FilterRequest(
@@ -133,7 +190,8 @@ def light_routes(node: WakuNode) -> APIRouter:
                     request_id=body.requestId,
                     pubsub_topic=pubsub_topic,
                     content_topics=tuple(content_topics),
-                )
+                ),
+                timed_out,
             )
             if response.status_code != 200:
                 return response
@@ -146,37 +204,38 @@ def light_routes(node: WakuNode) -> APIRouter:
 
     filter_v2 = APIRouter(tags=["filter"])
 
-    @filter_v2.post("/filter/v2/subscriptions", responses=_RESPONSES)
+    @filter_v2.post(FILTER_SUBSCRIPTIONS, responses=_RESPONSES)
     async def subscribe(body: FilterSubscribeBody) -> JSONResponse:
         return await change(body, RequestType.SUBSCRIBE)
 
-    @filter_v2.put("/filter/v2/subscriptions", responses=_RESPONSES)
+    @filter_v2.put(FILTER_SUBSCRIPTIONS, responses=_RESPONSES)
     async def resubscribe(body: FilterSubscribeBody) -> JSONResponse:
         return await change(body, RequestType.SUBSCRIBE)
 
-    @filter_v2.delete("/filter/v2/subscriptions", responses=_RESPONSES)
+    @filter_v2.delete(FILTER_SUBSCRIPTIONS, responses=_RESPONSES)
     async def unsubscribe(body: FilterSubscribeBody) -> JSONResponse:
         return await change(body, RequestType.UNSUBSCRIBE)
 
-    @filter_v2.delete("/filter/v2/subscriptions/all", responses=_RESPONSES)
+    @filter_v2.delete(f"{FILTER_SUBSCRIPTIONS}/all", responses=_RESPONSES)
     async def unsubscribe_all(body: FilterUnsubscribeAllBody) -> JSONResponse:
         response = await filter_request(
-            FilterRequest(type=RequestType.UNSUBSCRIBE_ALL, request_id=body.requestId)
+            FilterRequest(type=RequestType.UNSUBSCRIBE_ALL, request_id=body.requestId),
+            "Failed to unsubscribe from all contentFilters due to timeout!",
         )
         if response.status_code == 200:
             node.filter_cache.clear()
         return response
 
-    @filter_v2.get("/filter/v2/subscriptions/{requestId}", responses=_RESPONSES)
+    @filter_v2.get(FILTER_SUBSCRIPTIONS + "/{requestId}", responses=_RESPONSES)
     async def ping(requestId: str) -> JSONResponse:
         return await filter_request(
-            FilterRequest(type=RequestType.SUBSCRIBER_PING, request_id=requestId)
+            FilterRequest(type=RequestType.SUBSCRIBER_PING, request_id=requestId), "Ping timed out"
         )
 
     def pushed(content_topic: str, pubsub_topic: str | None) -> list[RestMessage]:
         items = node.filter_cache.take(content_topic, pubsub_topic)
         if items is None:
-            raise ApiError(404, f"not subscribed to {content_topic}")
+            raise ApiError(400, f"Not subscribed to topic: {content_topic}")
         return [to_rest(item.message) for item in items]
 
     @filter_v2.get(
@@ -187,7 +246,7 @@ def light_routes(node: WakuNode) -> APIRouter:
             "`/filter/v2/messages/{pubsubTopic}/{contentTopic}`, each topic URL-encoded. "
             "Returns what was pushed since the last call."
         ),
-        responses={404: {"description": "Not subscribed"}},
+        responses={400: {"description": "Not subscribed"}},
     )
     async def filter_messages(topics: str, request: Request) -> list[RestMessage]:
         pubsub_topic, content_topic = _split_topics(request.scope, topics)
@@ -197,40 +256,100 @@ def light_routes(node: WakuNode) -> APIRouter:
 
     lightpush = APIRouter(tags=["lightpush"])
 
-    async def push(body: PushBody, *, legacy: bool) -> LightPushResponse:
-        message = from_rest(body.message)
+    def refused_by_network(message: WakuMessage) -> str | None:
+        """Why the network's relay rules refuse ``message`` (RFC 64's timestamp window on The
+        Waku Network only), or None. Size is left to the service, which answers 413."""
+        twn = node.config.cluster_id == TWN_CLUSTER_ID
+        try:
+            validate_message(
+                message,
+                now_ns=time.time_ns(),
+                max_size=_INT64_MAX,
+                max_clock_drift_ns=MAX_CLOCK_DRIFT_NS if twn else _INT64_MAX,
+                max_age_ns=MAX_CLOCK_DRIFT_NS if twn else None,
+            )
+        except InvalidMessage as exc:
+            return str(exc)
+        return None
+
+    async def push(body: PushBody, *, legacy: bool) -> _PushOutcome:
+        try:
+            message = from_rest(body.message)
+        except ApiError as exc:
+            return _PushOutcome(
+                400,
+                f"Invalid message! {exc.description}",
+                None,
+                f"Invalid message: {exc.description}",
+            )
+        reason = refused_by_network(message)
+        if reason is not None:
+            return _PushOutcome(
+                400, f"Invalid message! {reason}", None, f"Invalid message: {reason}"
+            )
         service = node.config.lightpushnode
         if service is None:
             server = node.lightpush_server
             if server is None:
-                raise ApiError(503, "no light push service: give --lightpushnode or run relay")
-            return await server.handle(
+                return _PushOutcome(503, NO_SERVICE_PEER)
+            response = await server.handle(
                 LightPushRequest(message=message, pubsub_topic=body.pubsubTopic), None
+            )
+            return _PushOutcome(
+                response.status_code, response.status_desc, response.relay_peer_count
             )
         topic = body.pubsubTopic
         if legacy and topic is None:
-            topic = node.content_topic_to_pubsub(message.content_topic)
+            try:
+                topic = node.content_topic_to_pubsub(message.content_topic)
+            except PystatusError as exc:
+                return _PushOutcome(400, f"Invalid message! {exc}")
         try:
-            return await node.lightpush_client.push(service, message, topic, legacy=legacy)
-        except LightPushError as exc:
-            return LightPushResponse("", exc.status, exc.description)
-        except (P2PError, PystatusError, TimeoutError) as exc:
-            raise ApiError(503, f"light push service unreachable: {exc}") from None
+            response = await node.lightpush_client.push(service, message, topic, legacy=legacy)
+        except RequestRefused as exc:
+            return _PushOutcome(exc.status, exc.description)
+        except TimeoutError:
+            return _PushOutcome(503, "Push request timed out")
+        except P2PError:
+            # The peer cannot be dialled or speaks no light push: nwaku's dial failure.
+            return _PushOutcome(
+                505,
+                f"dial_failure: {_peer_name(service)} is not accessible",
+                None,
+                "Failed to request a message push: dial_failure",
+            )
+        except PystatusError as exc:
+            return _PushOutcome(503, f"Failed to request a message push: {exc}")
+        return _PushOutcome(response.status_code, response.status_desc, response.relay_peer_count)
 
     @lightpush.post(
         "/lightpush/v1/message",
         response_class=PlainTextResponse,
-        responses={400: {"description": "Bad request"}, 503: {"description": "Not relayed"}},
+        responses={
+            code: {"description": text, "content": _TEXT}
+            for code, text in (
+                (400, "Bad request"),
+                (429, "Rate limited"),
+                (503, "Not relayed"),
+            )
+        },
     )
     async def push_v1(body: PushBody) -> PlainTextResponse:
-        response = await push(body, legacy=True)
-        if response.ok:
+        outcome = await push(body, legacy=True)
+        status, text = outcome.status, outcome.legacy_description or outcome.description
+        if status == 200:
             return PlainTextResponse("OK")
-        status = 400 if 400 <= response.status_code < 500 else 503
-        return PlainTextResponse(response.status_desc or "not relayed", status_code=status)
+        if status == 429:
+            return PlainTextResponse("Request rate limit reached", status_code=429)
+        if 400 <= status < 500:
+            # Refused for the request itself: retrying it cannot help.
+            return PlainTextResponse(text or "bad request", status_code=400)
+        if outcome.legacy_description is None and text not in _V1_AS_IS:
+            text = f"Failed to request a message push: {text or status}"
+        return PlainTextResponse(text, status_code=503)
 
     @lightpush.post(
-        "/lightpush/v3/message",
+        LIGHTPUSH_V3,
         response_model=PushResponse,
         responses={
             code: {"model": PushResponse, "description": text}
@@ -240,16 +359,26 @@ def light_routes(node: WakuNode) -> APIRouter:
                 (421, "Unsupported pubsub topic"),
                 (429, "Rate limited"),
                 (500, "Service failed"),
-                (503, "No peers to relay"),
+                (503, "Service not available"),
+                (505, "No peers to relay, or the service peer cannot be reached"),
             )
         },
     )
     async def push_v3(body: PushBody) -> JSONResponse:
-        response = await push(body, legacy=False)
+        outcome = await push(body, legacy=False)
         result = PushResponse(
-            statusDesc=response.status_desc or None, relayPeerCount=response.relay_peer_count
+            statusDesc=outcome.description or None,
+            relayPeerCount=outcome.peers if outcome.status == 200 else None,
         )
-        return JSONResponse(result.model_dump(exclude_none=True), status_code=response.status_code)
+        return JSONResponse(result.model_dump(exclude_none=True), status_code=outcome.status)
 
     router.include_router(lightpush)
     return router
+
+
+_TEXT = {"text/plain": {"schema": {"type": "string"}}}
+_V1_AS_IS = frozenset({NO_SERVICE_PEER, "Push request timed out"})
+
+
+def _peer_name(addr: Multiaddr) -> str:
+    return str(addr.peer_id) if addr.peer_id is not None else str(addr)
