@@ -210,6 +210,10 @@ def node(
     pubsub_topic: Annotated[
         list[str] | None, typer.Option(help="Relay /waku/2/rs/<cluster>/<shard> (repeatable)")
     ] = None,
+    content_topic: Annotated[
+        list[str] | None,
+        typer.Option(help="Relay the auto-shard of /app/version/name/encoding (repeatable)"),
+    ] = None,
     num_shards_in_network: Annotated[
         int, typer.Option(help="Shards auto-sharding spreads content topics over")
     ] = 8,
@@ -376,6 +380,7 @@ def node(
             cluster_id=_cluster(cluster_id, _flag("chat", chat)),
             shards=_shards(cluster_id, shard, pubsub_topic, _flag("chat", chat)),
             pubsub_topics=tuple(pubsub_topic or ()),
+            content_topics=tuple(content_topic or ()),
             num_shards_in_network=num_shards_in_network,
             max_message_size=_size("max-msg-size", max_msg_size),
             max_connections=max_connections,
