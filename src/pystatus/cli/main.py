@@ -52,6 +52,8 @@ from pystatus.node.datadir import (
 )
 from pystatus.node.light_chat import light_transport
 from pystatus.node.node import WakuNode
+from pystatus.node.presets import Preset
+from pystatus.node.presets import preset as find_preset
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey, load_nodekey
 from pystatus.p2p.faults import FaultPlan
 from pystatus.p2p.multiaddr import Multiaddr
@@ -172,11 +174,14 @@ def _light_chat(
     )
 
 
-def _dns_discovery_urls(enabled: str | None, urls: list[str] | None) -> tuple[str, ...]:
-    """The trees to read: those given, unless ``--dns-discovery=false`` (raises ConfigError
-    for ``--dns-discovery=true`` without one)."""
+def _dns_discovery_urls(
+    enabled: str | None, urls: list[str] | None, network: Preset | None
+) -> tuple[str, ...]:
+    """The trees to read: those given, else the preset's, unless ``--dns-discovery=false``
+    (raises ConfigError for ``--dns-discovery=true`` without one)."""
     if enabled is not None and not _flag("dns-discovery", enabled):
         return ()
+    urls = urls or (list(network.dns_discovery_urls) if network is not None else None)
     if enabled is not None and not urls:
         raise ConfigError("--dns-discovery needs --dns-discovery-url=enrtree://<key>@<domain>")
     return tuple(urls or ())
@@ -200,6 +205,13 @@ def node(
         list[str] | None, typer.Option(help="Multiaddr of a peer to keep connected (repeatable)")
     ] = None,
     relay: Annotated[str, typer.Option(metavar="true|false", help="Run Waku relay")] = "true",
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="Join a network by name: twn, status.prod or status.staging (its cluster, "
+            "shards, message size and DNS tree; flags given beside it win)"
+        ),
+    ] = None,
     cluster_id: Annotated[
         int | None,
         typer.Option(help="Waku network cluster (default 0; 16, the Status network, with --chat)"),
@@ -350,6 +362,7 @@ def node(
         # Without --nodekey the key kept in the data dir replaces this one once it is locked.
         identity = load_nodekey(nodekey) if nodekey else Secp256k1PrivateKey.generate()
         rate_limits = ProtocolRateLimits.parse(rate_limit or ())
+        network = find_preset(preset) if preset else None
         rest_config = (
             RestConfig(
                 address=rest_address,
@@ -377,12 +390,16 @@ def node(
             static_nodes=tuple(_static_addr(text) for text in staticnode or []),
             known_enrs=tuple(Enr.from_text(t) for t in staticnode or [] if t.startswith("enr:")),
             relay=_flag("relay", relay),
-            cluster_id=_cluster(cluster_id, _flag("chat", chat)),
-            shards=_shards(cluster_id, shard, pubsub_topic, _flag("chat", chat)),
+            cluster_id=_cluster(cluster_id, _flag("chat", chat), network),
+            shards=_shards(cluster_id, shard, pubsub_topic, _flag("chat", chat), network),
             pubsub_topics=tuple(pubsub_topic or ()),
             content_topics=tuple(content_topic or ()),
             num_shards_in_network=num_shards_in_network,
-            max_message_size=_size("max-msg-size", max_msg_size),
+            max_message_size=(
+                _size("max-msg-size", max_msg_size)
+                if max_msg_size is not None or network is None
+                else network.max_message_size
+            ),
             max_connections=max_connections,
             rest=rest_config,
             store=_store_config(
@@ -406,7 +423,7 @@ def node(
             lightpush=_flag("lightpush", lightpush),
             peer_exchange=_flag("peer-exchange", peer_exchange),
             peer_exchange_node=_optional_addr(peer_exchange_node),
-            dns_discovery_urls=_dns_discovery_urls(dns_discovery, dns_discovery_url),
+            dns_discovery_urls=_dns_discovery_urls(dns_discovery, dns_discovery_url, network),
             dns_discovery_name_servers=tuple(dns_discovery_name_server or ()),
             # A light-client chat pings its filter nodes itself: the node's keep-alive would
             # ping them a second time.
@@ -424,6 +441,8 @@ def node(
         if chat_history_interval <= 0:
             raise ConfigError("--chat-history-interval must be positive")
         reliability = ReliabilityConfig(history_interval=chat_history_interval)
+        if network is not None and network.warning:
+            console.print(f"[yellow]warning:[/yellow] {network.warning}", highlight=False)
     except PystatusError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -466,18 +485,29 @@ def _node_data_dir(
     return lock_data_dir(Path(data_dir) if data_dir else default_data_dir())
 
 
-def _cluster(cluster_id: int | None, chat: bool) -> int:
+def _cluster(cluster_id: int | None, chat: bool, network: Preset | None = None) -> int:
     if cluster_id is not None:
         return cluster_id
+    if network is not None:
+        return network.cluster_id
     return STATUS_CLUSTER if chat else 0
 
 
 def _shards(
-    cluster_id: int | None, shard: list[int] | None, pubsub_topic: list[str] | None, chat: bool
+    cluster_id: int | None,
+    shard: list[int] | None,
+    pubsub_topic: list[str] | None,
+    chat: bool,
+    network: Preset | None = None,
 ) -> tuple[int, ...]:
-    """A chat node on the Status cluster relays status-go's shards unless told otherwise."""
-    if shard or pubsub_topic or not chat or _cluster(cluster_id, chat) != STATUS_CLUSTER:
+    """A chat node on the Status cluster relays status-go's shards unless told otherwise; a
+    preset's shards come with its cluster."""
+    if shard or pubsub_topic:
         return tuple(shard or ())
+    if network is not None and _cluster(cluster_id, chat, network) == network.cluster_id:
+        return network.shards
+    if not chat or _cluster(cluster_id, chat) != STATUS_CLUSTER:
+        return ()
     return (DEFAULT_SHARD, NON_PROTECTED_SHARD)
 
 
