@@ -7,7 +7,7 @@ NPM_DIR := tests/interop
 NPM_STAMP := $(NPM_DIR)/node_modules/.installed
 PROTOS := $(wildcard src/pystatus/*/proto/*.proto src/pystatus/*/*/proto/*.proto)
 
-.PHONY: setup run test lint bench proto lock clean statusgo
+.PHONY: setup run test lint bench proto lock clean statusgo gowaku
 
 # Dependencies come from requirements.lock (exact versions and hashes), so every machine and CI
 # build the same set; `make lock` regenerates it after pyproject.toml changes.
@@ -38,8 +38,20 @@ $(STATUSGO_BIN): $(wildcard $(STATUSGO_DIR)/*.go) $(STATUSGO_DIR)/go.mod $(STATU
 
 statusgo: $(STATUSGO_BIN)
 
+# The go-waku peer (tests/interop/gowaku): go-waku at the version status-go v1.1.0 embeds,
+# driven as a library by a small program of ours; built with the Go its go.mod names.
+GOWAKU_DIR := tests/interop/gowaku
+GOWAKU_BIN := $(GOWAKU_DIR)/bin/gowaku-peer
+GOWAKU_TOOLCHAIN = $(shell sed -n 's/^toolchain //p' $(GOWAKU_DIR)/go.mod)
+
+$(GOWAKU_BIN): $(wildcard $(GOWAKU_DIR)/*.go) $(GOWAKU_DIR)/go.mod $(GOWAKU_DIR)/go.sum
+	cd $(GOWAKU_DIR) && GOTOOLCHAIN=$(GOWAKU_TOOLCHAIN) CGO_ENABLED=1 \
+	  go build -tags gowaku_no_rln -trimpath -o bin/gowaku-peer .
+
+gowaku: $(GOWAKU_BIN)
+
 ifneq ($(GO),)
-setup: $(STATUSGO_BIN)
+setup: $(STATUSGO_BIN) $(GOWAKU_BIN)
 endif
 
 # The node needs only the Python environment; the test peers are built by `make test`.
