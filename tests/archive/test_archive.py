@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pystatus.archive import migrations
 from pystatus.archive.base import Archive, ArchivedMessage
 from pystatus.archive.errors import MigrationError
 from pystatus.archive.retention import RetentionPolicy
@@ -141,6 +142,27 @@ async def test_time_range_end_is_inclusive_as_in_nwaku(archive: Archive) -> None
     )
     assert exact == [messages[7].hash]
     assert (await archive.query(StoreQuery(time_start=at + 1, time_end=at)))[0] == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_an_archive_from_schema_1_migrates_and_keeps_its_messages(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Version 2 re-keys the content-topic index by content topic first, for queries that
+    name no pubsub topic; an archive written under version 1 opens and answers as before."""
+    messages = [make(i, content=f"/app/1/{i % 3}/proto") for i in range(12)]
+    with monkeypatch.context() as early:
+        early.setattr(migrations, "SQLITE", migrations.SQLITE[:1])
+        early.setattr(migrations, "POSTGRES", migrations.POSTGRES[:1])
+        async with open_backend(backend, tmp_path) as old:
+            await old.insert(messages)
+            await old.close()
+            early.undo()
+            await old.open()  # the same database, now brought to the latest schema
+            assert await old.count() == 12
+            found, _ = await _all(old, StoreQuery(content_topics=("/app/1/1/proto",)))
+            wanted = [m for m in messages if m.message.content_topic == "/app/1/1/proto"]
+            assert found == [m.hash for m in wanted]
 
 
 async def test_unknown_cursor(archive: Archive) -> None:

@@ -19,11 +19,22 @@ SQLITE: list[tuple[int, list[str]]] = [
             )""",
             # Time-range and "everything" pages, hash-ordered within a timestamp.
             "CREATE INDEX messages_by_time ON messages (timestamp, hash)",
-            # Content-topic pages (the RFC requires the pubsub topic with content topics).
+            # Content-topic pages with their pubsub topic (replaced in version 2).
             "CREATE INDEX messages_by_topic ON messages "
             "(pubsub_topic, content_topic, timestamp, hash)",
             # Pubsub-topic-only pages, as js-waku's hash look-ups and resume send them.
             "CREATE INDEX messages_by_pubsub ON messages (pubsub_topic, timestamp, hash)",
+        ],
+    ),
+    (
+        2,
+        [
+            # Content topics now lead: nwaku answers content topics without a pubsub topic
+            # (across every shard archived), and those pages would otherwise scan the time
+            # index. Queries naming both topics use it as well as before.
+            "DROP INDEX messages_by_topic",
+            "CREATE INDEX messages_by_content ON messages "
+            "(content_topic, pubsub_topic, timestamp, hash)",
         ],
     ),
 ]
@@ -44,6 +55,15 @@ POSTGRES: list[tuple[int, list[str]]] = [
             "CREATE INDEX messages_by_topic ON messages "
             "(pubsub_topic, content_topic, timestamp, hash)",
             "CREATE INDEX messages_by_pubsub ON messages (pubsub_topic, timestamp, hash)",
+        ],
+    ),
+    (
+        2,
+        [
+            # As for SQLite: content topics lead, for queries without a pubsub topic.
+            "DROP INDEX messages_by_topic",
+            "CREATE INDEX messages_by_content ON messages "
+            "(content_topic, pubsub_topic, timestamp, hash)",
         ],
     ),
 ]
