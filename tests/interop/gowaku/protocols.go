@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/multiformats/go-multiaddr"
 
@@ -312,8 +313,11 @@ func cmdPxRequest(ctx context.Context, p *peer, a *struct {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, seconds(a.Timeout, 20))
-	defer cancel()
+	// go-waku hands the records it receives to its peer connector under the request's
+	// context, after Request returns: cancelling that context at once would drop them. So
+	// the context lives on (bounded by the timeout) beyond this command.
+	ctx, cancel := context.WithTimeout(p.ctx, seconds(a.Timeout, 20))
+	time.AfterFunc(seconds(a.Timeout, 20), cancel)
 	if err := n.node.PeerExchange().Request(ctx, a.NumPeers, peer_exchange.WithPeerAddr(addr)); err != nil {
 		return nil, err
 	}
