@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import coincurve
@@ -45,6 +45,7 @@ from pystatus.chat.session import LAST_SYNCED, ChatSession
 from pystatus.chat.state import load_device_state
 from pystatus.chat.wrapper import MessageType, unwrap, wrap
 from pystatus.errors import ChatError, PystatusError
+from pystatus.waku.message import WakuMessage
 
 SEGMENT_SIZE = 1 << 20
 """The Status cluster's 1 MiB Waku message limit: texts here never need segments."""
@@ -149,6 +150,13 @@ class SimDevice:
         self.topics: set[str] = set()
         """Content topics the device's transport delivers (the relay filters the rest)."""
         self.link_up = True
+        self.on_listen: Callable[[Iterable[str]], None] | None = None
+        """Told the content topics added while running (a light device's transport)."""
+        self.held: list[Action] | None = None
+        """While its core waits for a light push to be answered (the Messenger awaits each
+        publish): the actions to carry out after it, in order."""
+        self.inbox: deque[tuple[WakuMessage, bytes]] = deque()
+        """Messages (and their hashes) that arrived while the core waited."""
         self.redelivered = 0
         """Deliver actions, within one incarnation, for a message already acknowledged (its
         session's data sync should have kept them back)."""
@@ -233,17 +241,26 @@ class SimDevice:
         self.session = None
         self.incarnation += 1
         self.topics = set()
+        self.held = None
+        self.inbox.clear()
+
+    def listen(self, content_topics: Iterable[str]) -> None:
+        """The transport delivers ``content_topics`` from now on."""
+        added = set(content_topics) - self.topics
+        self.topics |= added
+        if added and self.on_listen is not None and self.session is not None:
+            self.on_listen(added)
 
     def add_contact(self, public_key: bytes) -> None:
         """Someone this account talks to: their contact code is listened to from now on."""
         self.db.contacts.add(public_key)
         if self.session is not None:
-            self.topics.update(self.session.watch_contact_code(public_key))
+            self.listen(self.session.watch_contact_code(public_key))
 
     def join_public(self, name: str) -> None:
         self.db.public_chats.add(name)
         if self.session is not None:
-            self.topics.update(self.session.watch_public(name))
+            self.listen(self.session.watch_public(name))
 
     # -- sending (what the API acknowledges once committed) ----------------------------------
 

@@ -8,22 +8,25 @@ device's link; each crossing may lose, duplicate or delay it by the link's
 :class:`LinkFaults` (seeded random, so a run repeats), and random delays reorder. A device's
 transport only delivers the content topics it listens to, as
 ``pystatus.chat.relay_transport`` does. The relay drops copies it already forwarded (gossipsub's
-seen cache, keyed by the message's hash here).
+seen cache, keyed by the message's hash here). Light devices (``add_device(light=...)``)
+reach service nodes instead, relay peers of that node (:mod:`pystatus.testnet.simlight`).
 
 Faults: a link goes down and up (:meth:`SimNetwork.link`, the device is offline); the relay
 restarts (:meth:`SimNetwork.relay_restart`: every link and the store are out meanwhile, what
 was in flight is lost, the archive is kept as nwaku's database keeps it); a device crashes
 (:meth:`SimNetwork.crash`: everything its session had not committed is lost) and restarts
-from its database (:meth:`SimNetwork.restart`).
+from its database (:meth:`SimNetwork.restart`); a service node stops or misbehaves
+(:attr:`SimNetwork.light`).
 
 Time: ``now`` is monotonic seconds of the virtual clock, and the wall clock is
 ``EPOCH_NS + now`` in ns. :meth:`SimNetwork.run_until` jumps the clock to whichever comes
 first, the next network event or the earliest device's ``next_deadline()``, where it calls
 ``handle_timer(now, now_ns)``; the actions a session returns are carried out in order, as
 ``src/pystatus/chat/messenger.py`` carries them out: a :class:`Commit` written at once, a
-:class:`Publish` handed to the network and its outcome told back, a :class:`Deliver` read by
-the content handlers and acknowledged once its write committed ``write_delay`` later, store
-questions answered ``store_rtt`` later.
+:class:`Publish` handed to the network and its outcome told back (a light device's core
+waits for it, its timers and arrivals held back, as the Messenger awaits a light push), a
+:class:`Deliver` read by the content handlers and acknowledged once its write committed
+``write_delay`` later, store questions answered ``store_rtt`` later.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ import hashlib
 import heapq
 import random
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import TypeVar
 
 from pystatus.chat.actions import (
     Action,
@@ -47,114 +50,43 @@ from pystatus.chat.actions import (
     Publish,
     SyncHistory,
 )
+from pystatus.chat.messenger import MAX_INBOX as MESSENGER_INBOX
 from pystatus.chat.reliability import ReliabilityConfig
 from pystatus.chat.topics import status_pubsub_topic
 from pystatus.errors import ChatError
+from pystatus.testnet.simclient import LightSetup
 from pystatus.testnet.simdevice import SimDevice, SimulationError, StoredText
+from pystatus.testnet.simlight import RELAY, LightNet
+from pystatus.testnet.simparts import PERFECT, Event, LinkFaults, SimStats, SimStore
+from pystatus.testnet.simservice import ServiceFaults, SimServiceNode
 from pystatus.waku.message import WakuMessage, message_hash
+
+__all__ = [
+    "PERFECT",
+    "RELAY",
+    "LightSetup",
+    "LinkFaults",
+    "ServiceFaults",
+    "SimNetwork",
+    "SimServiceNode",
+    "SimStats",
+    "SimStore",
+]
+
+T = TypeVar("T")
 
 EPOCH_NS = 1_700_000_000 * 10**9
 """The wall clock at virtual time 0 (ns since the Unix epoch)."""
 MAX_EVENTS = 1_000_000
 """Network events waiting at once (messages in flight, writes, store answers)."""
-MAX_ARCHIVE = 1_000_000
-"""Messages the store keeps."""
 MAX_RELAY_SEEN = 100_000
 """Message hashes the relay remembers having forwarded (the oldest forgotten)."""
 MAX_TIMERS_AT_ONCE = 1000
 """Timer calls of one device at one instant before the session counts as stuck."""
+MAX_INBOX = MESSENGER_INBOX
+"""Messages a device's core keeps while it waits for a light push (the Messenger's)."""
 TIMER_NUDGE = 1e-6
 """How far the clock moves when a timer call found nothing due at its deadline."""
-
-
-@dataclass(frozen=True, slots=True)
-class LinkFaults:
-    """What one device's relay link does to each message crossing it, either way."""
-
-    loss: float = 0.0
-    """Probability that a crossing is lost."""
-    duplicate: float = 0.0
-    """Probability that a crossing arrives twice (each copy delayed on its own)."""
-    delay: float = 0.01
-    """Seconds every crossing takes at least."""
-    jitter: float = 0.04
-    """Up to this many seconds more, uniformly at random (which reorders)."""
-    reorder: float = 0.0
-    """Probability that a crossing is held back a further ``reorder_delay`` at most."""
-    reorder_delay: float = 2.0
-
-    def __post_init__(self) -> None:
-        for name in ("loss", "duplicate", "reorder"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"LinkFaults.{name} is a probability, not {value}")
-        if min(self.delay, self.jitter, self.reorder_delay) < 0:
-            raise ValueError("LinkFaults delays are seconds, not negative")
-
-
-PERFECT = LinkFaults()
-
-
-@dataclass(slots=True)
-class SimStats:
-    """What the network did (the simulator's counters)."""
-
-    published: int = 0
-    refused: int = 0
-    """Publishes while the device was offline (nothing took them)."""
-    lost: int = 0
-    duplicated: int = 0
-    forwarded: int = 0
-    dropped_offline: int = 0
-    """Crossings that arrived at a link that had gone down, or a relay or device that had."""
-    relay_duplicates: int = 0
-    archived: int = 0
-    store_queries: int = 0
-    store_failures: int = 0
-    history_fetched: int = 0
-    """New messages the store's history answers brought."""
-    timers: int = 0
-    idle_timers: int = 0
-    """Timer calls at a session's deadline that found nothing due (the clock is then nudged
-    a microsecond on, as a real one would have moved)."""
-    rejected: int = 0
-    """Delivered messages the content handlers refused."""
-
-
-class SimStore:
-    """The store node's archive: message hash -> the message, in arrival order."""
-
-    def __init__(self) -> None:
-        self.archive: OrderedDict[bytes, WakuMessage] = OrderedDict()
-
-    def keep(self, digest: bytes, message: WakuMessage) -> bool:
-        if digest in self.archive:
-            return False
-        if len(self.archive) >= MAX_ARCHIVE:
-            raise SimulationError(f"the simulated store holds {MAX_ARCHIVE} messages already")
-        self.archive[digest] = message
-        return True
-
-    def holds(self, hashes: Iterable[bytes]) -> list[bytes]:
-        return [h for h in hashes if h in self.archive]
-
-    def history(
-        self, content_topics: Iterable[str], start_ns: int, end_ns: int
-    ) -> list[tuple[bytes, WakuMessage]]:
-        """What reached ``content_topics`` with a timestamp in [start_ns, end_ns]."""
-        wanted = set(content_topics)
-        return [
-            (digest, message)
-            for digest, message in self.archive.items()
-            if message.content_topic in wanted and start_ns <= (message.timestamp or 0) <= end_ns
-        ]
-
-
-@dataclass(order=True, slots=True)
-class _Event:
-    at: float
-    seq: int
-    run: Callable[[], None] = field(compare=False)
 
 
 class SimNetwork:
@@ -189,11 +121,14 @@ class SimNetwork:
         self._default_faults = faults
         self._write_delay = write_delay
         self._store_rtt = store_rtt
-        self._events: list[_Event] = []
+        self._events: list[Event] = []
         self._seq = 0
         self._relay_seen: OrderedDict[bytes, None] = OrderedDict()
-        self._relay_incarnation = 0
+        self.relay_incarnation = 0
+        """Bumped by each relay restart: what was in flight through it is lost."""
         self._seed = seed
+        self.light = LightNet(self)
+        """Service nodes and light devices' transports (:mod:`pystatus.testnet.simlight`)."""
 
     def wall_ns(self) -> int:
         """The wall clock now: ns since the Unix epoch."""
@@ -202,27 +137,50 @@ class SimNetwork:
     # -- building ---------------------------------------------------------------------------
 
     def add_device(
-        self, name: str, identity: bytes | None = None, *, account: str | None = None
+        self,
+        name: str,
+        identity: bytes | None = None,
+        *,
+        account: str | None = None,
+        light: bool | LightSetup = False,
     ) -> SimDevice:
         """A device, started and online: of a new account (``identity``: its chat private
         key, else one derived from the seed and ``name``), or another installation of the
-        account of device ``account`` (then :meth:`pair` them)."""
-        if name in self.devices:
-            raise SimulationError(f"a device named {name!r} exists already")
+        account of device ``account`` (then :meth:`pair` them). ``light``: a light client
+        (filter, light push, store) of the given service nodes, or of every service node and
+        the hub's store when True; else a relay device."""
+        if name in self.devices or name in self.light.nodes:
+            raise SimulationError(f"a device or node named {name!r} exists already")
         if account is not None:
             identity = self.devices[account].identity
         key = identity or hashlib.sha256(f"{self._seed}/{name}".encode()).digest()
+        setup = light if isinstance(light, LightSetup) else None
+        if light is True:
+            setup = self.light.default_setup()
+        if setup is not None and not (setup.filternodes and setup.pushnodes):
+            raise SimulationError("a light device needs filter and light-push nodes")
         device = SimDevice(
             name,
             key,
             config=self.config,
-            has_store=self.has_store,
+            has_store=self.has_store if setup is None else bool(setup.storenodes),
             wall_ns=self.wall_ns,
             seed=self.rng.getrandbits(64),
         )
         self.devices[name] = device
+        if setup is not None:
+            self.light.setups[name] = setup
+            device.on_listen = functools.partial(self.light.listen, device)
         self._boot(device)
         return device
+
+    def add_service_node(
+        self, name: str, *, serves_filter: bool = True, lightpush: bool = True, store: bool = False
+    ) -> SimServiceNode:
+        """A service node for light devices (add them before the devices that use them)."""
+        return self.light.add_node(
+            name, serves_filter=serves_filter, lightpush=lightpush, store=store
+        )
 
     def pair(self, a: str, b: str) -> None:
         """Two installations of one account learn each other's bundles (``Messenger.pair``),
@@ -256,8 +214,11 @@ class SimNetwork:
 
     def link(self, name: str, up: bool) -> None:
         """Take a device's link down (offline) or up again."""
-        self.devices[name].link_up = up
-        self._tell_connected(self.devices[name])
+        device = self.devices[name]
+        device.link_up = up
+        if not up and self.light.is_light(name):
+            self.light.link_down(device)  # its connections break
+        self.tell_connected(device)
 
     def relay_restart(self, down_for: float) -> None:
         """The relay and store node stops now (in-flight messages are lost) and is back
@@ -265,25 +226,28 @@ class SimNetwork:
         wait over)."""
         self.relay_up = False
         self.store_up = False
-        self._relay_incarnation += 1
+        self.relay_incarnation += 1
         self._relay_seen.clear()
+        self.light.down(RELAY)
         for device in self.devices.values():
-            self._tell_connected(device)
+            self.tell_connected(device)
         self.schedule(
-            self.now + down_for, functools.partial(self._relay_back, self._relay_incarnation)
+            self.now + down_for, functools.partial(self._relay_back, self.relay_incarnation)
         )
 
     def _relay_back(self, incarnation: int) -> None:
-        if incarnation != self._relay_incarnation:
+        if incarnation != self.relay_incarnation:
             return  # restarted again meanwhile: that restart brings it back
         self.relay_up = True
         self.store_up = self.has_store
+        self.light.up(RELAY)
         for device in self.devices.values():
-            self._tell_connected(device)
+            self.tell_connected(device)
 
     def crash(self, name: str) -> None:
         """The device's process dies: what it had not committed is gone."""
         self.devices[name].crash()
+        self.light.crash(self.devices[name])
 
     def restart(self, name: str) -> None:
         """The device starts again from its database."""
@@ -294,16 +258,23 @@ class SimNetwork:
 
     def _boot(self, device: SimDevice) -> None:
         actions = device.boot(self.now)
+        if self.light.is_light(device.name):
+            self.light.start(device)
         # The Messenger's core asks its transport at once, before any timer.
-        self._tell_connected(device)
+        self.tell_connected(device)
         self._perform(device, actions)
 
     def connected(self, device: SimDevice) -> bool:
+        """What the device's transport answers: a relay peer, or a light-push node that
+        answered and is connected."""
+        if self.light.is_light(device.name):
+            return device.running and self.light.connected(device)
         return device.running and device.link_up and self.relay_up
 
-    def _tell_connected(self, device: SimDevice) -> None:
-        # The Messenger asks its transport before every timer call; a change is news at once.
-        if device.session is not None:
+    def tell_connected(self, device: SimDevice) -> None:
+        """The Messenger asks its transport before every timer call; a change is news at
+        once (but not to a core that waits for a light push)."""
+        if device.session is not None and device.held is None:
             device.session.set_connected(self.connected(device), self.now)
 
     # -- sending, as the API does -----------------------------------------------------------
@@ -325,11 +296,17 @@ class SimNetwork:
         if len(self._events) >= MAX_EVENTS:
             raise SimulationError(f"{MAX_EVENTS} simulated events are waiting already")
         self._seq += 1
-        heapq.heappush(self._events, _Event(max(at, self.now), self._seq, run))
+        heapq.heappush(self._events, Event(max(at, self.now), self._seq, run))
 
     def next_time(self) -> float | None:
-        """When something happens next: a network event or a device's deadline."""
-        times = [d.session.next_deadline() for d in self.devices.values() if d.session]
+        """When something happens next: a network event, a device's deadline (unless its
+        core waits for a light push) or a light transport's."""
+        times = [
+            d.session.next_deadline()
+            for d in self.devices.values()
+            if d.session is not None and d.held is None
+        ]
+        times.append(self.light.next_deadline())
         if self._events:
             times.append(self._events[0].at)
         found = [t for t in times if t is not None]
@@ -349,10 +326,15 @@ class SimNetwork:
             if self._events and self._events[0].at <= self.now:
                 heapq.heappop(self._events).run()
                 continue
+            for name in self.light.due(self.now):
+                stuck[f"light {name}"] = stuck.get(f"light {name}", 0) + 1
+                if stuck[f"light {name}"] > MAX_TIMERS_AT_ONCE:
+                    raise SimulationError(f"{name}'s filter plan keeps a deadline at {self.now}")
+                self.light.pump(self.devices[name])
             for device in list(self.devices.values()):
                 session = device.session
                 deadline = session.next_deadline() if session is not None else None
-                if session is None or deadline is None or deadline > self.now:
+                if session is None or deadline is None or deadline > self.now or device.held:
                     continue
                 stuck[device.name] = stuck.get(device.name, 0) + 1
                 if stuck[device.name] > MAX_TIMERS_AT_ONCE:
@@ -387,24 +369,37 @@ class SimNetwork:
     # -- carrying out a session's actions ---------------------------------------------------
 
     def _perform(self, device: SimDevice, actions: list[Action]) -> None:
-        for action in actions:
+        for index, action in enumerate(actions):
             session = device.session
             if session is None:
                 return
+            if device.held is not None:
+                # The core waits for a light push (started here or by a nested call):
+                # the rest waits behind it, in order.
+                device.held += actions[index:]
+                return
             if isinstance(action, Commit):
                 device.db.apply(action)
+            elif isinstance(action, Publish) and self.light.is_light(device.name):
+                device.held = []
+                incarnation = device.incarnation
+                done = functools.partial(self._light_published, device, incarnation, action)
+                self.light.publish(device, action, done)
             elif isinstance(action, Publish):
                 outcome = self._publish(device, action)
                 self._perform(device, session.published(action, outcome, self.now))
             elif isinstance(action, Deliver):
                 self._deliver(device, action)
             elif isinstance(action, Listen):
-                device.topics.update(action.content_topics)
+                device.listen(action.content_topics)
             elif isinstance(action, CheckStored):
-                self._ask_store(device, functools.partial(self._stored, device, action))
+                ask = functools.partial(_holds, action.hashes)
+                self._ask_store(device, ask, functools.partial(self._stored, device))
             elif isinstance(action, SyncHistory):
                 answer = functools.partial(self._history, device, action)
-                self._ask_store(device, answer, history=True)
+                self._ask_store(
+                    device, functools.partial(_history_of, action), answer, history=True
+                )
             elif isinstance(action, AdvertiseContactCode):
                 self._perform(device, device.advertise_contact_code(self.now))
             elif isinstance(action, AnnounceDevice):
@@ -426,6 +421,36 @@ class SimNetwork:
 
         self.schedule(self.now + self._write_delay, commit)
 
+    def _light_published(
+        self,
+        device: SimDevice,
+        incarnation: int,
+        action: Publish,
+        outcome: tuple[bytes, int] | None,
+    ) -> None:
+        """A light push was answered: the core goes on with what waited, then its inbox."""
+        if device.incarnation != incarnation or device.session is None:
+            return  # it crashed while it waited
+        held, device.held = device.held or [], None
+        self.stats.light_publish_failures += outcome is None
+        self._perform(device, device.session.published(action, outcome, self.now) + held)
+        while device.held is None and device.inbox and device.session is not None:
+            message, digest = device.inbox.popleft()
+            self._perform(device, device.session.receive(message, digest, self.now))
+
+    def received(self, device: SimDevice, message: WakuMessage, digest: bytes) -> None:
+        """A light device's transport hands over a message (queued while its core waits
+        for a light push, as the Messenger's inbox, bounded)."""
+        session = device.session
+        if session is None:
+            return
+        if device.held is None:
+            self._perform(device, session.receive(message, digest, self.now))
+        elif len(device.inbox) < MAX_INBOX:
+            device.inbox.append((message, digest))
+        else:
+            self.stats.inbox_dropped += 1
+
     # -- the network ------------------------------------------------------------------------
 
     def _publish(self, device: SimDevice, action: Publish) -> tuple[bytes, int] | None:
@@ -437,12 +462,12 @@ class SimNetwork:
         )
         digest = message_hash(self.pubsub_topic, message)
         self.stats.published += 1
-        relay = self._relay_incarnation
+        relay = self.relay_incarnation
         sender = device.name
-        self._cross(sender, lambda: self._at_relay(sender, relay, message, digest))
+        self.cross(sender, lambda: self.at_relay(sender, relay, message, digest))
         return digest, 1
 
-    def _cross(self, name: str, arrive: Callable[[], None]) -> None:
+    def cross(self, name: str, arrive: Callable[[], None]) -> None:
         """One message over ``name``'s link, as its faults have it."""
         faults = self.faults(name)
         if self.rng.random() < faults.loss:
@@ -458,8 +483,8 @@ class SimNetwork:
                 delay += self.rng.uniform(0.0, faults.reorder_delay)
             self.schedule(self.now + delay, arrive)
 
-    def _at_relay(self, sender: str, relay: int, message: WakuMessage, digest: bytes) -> None:
-        if relay != self._relay_incarnation or not self.relay_up:
+    def at_relay(self, sender: str, relay: int, message: WakuMessage, digest: bytes) -> None:
+        if relay != self.relay_incarnation or not self.relay_up:
             self.stats.dropped_offline += 1  # the relay restarted under it
             return
         if digest in self._relay_seen:
@@ -470,20 +495,21 @@ class SimNetwork:
             self._relay_seen.popitem(last=False)
         if self.store_up and self.store.keep(digest, message):
             self.stats.archived += 1
+        self.light.relayed(sender, message, digest)
         for device in self.devices.values():
-            if device.name == sender or not device.link_up:
+            if device.name == sender or not device.link_up or self.light.is_light(device.name):
                 continue
             self.stats.forwarded += 1
             incarnation = device.incarnation
             arrive = functools.partial(self._arrive, device, incarnation, relay, message, digest)
-            self._cross(device.name, arrive)
+            self.cross(device.name, arrive)
 
     def _arrive(
         self, device: SimDevice, incarnation: int, relay: int, message: WakuMessage, digest: bytes
     ) -> None:
         if (
             device.incarnation != incarnation
-            or relay != self._relay_incarnation
+            or relay != self.relay_incarnation
             or not self.connected(device)
         ):
             self.stats.dropped_offline += 1
@@ -498,10 +524,28 @@ class SimNetwork:
         return self.connected(device) and self.store_up
 
     def _ask_store(
-        self, device: SimDevice, answer: Callable[[], None], *, history: bool = False
+        self,
+        device: SimDevice,
+        ask: Callable[[SimStore], T],
+        answer: Callable[[T], None],
+        *,
+        history: bool = False,
     ) -> None:
+        """``ask`` a store node, then ``answer`` with what it said (``store_failed`` when
+        none answered): the hub's store for a relay device, its store nodes in failover
+        order for a light one."""
         self.stats.store_queries += 1
         session = device.live()
+        if self.light.is_light(device.name):
+            incarnation = device.incarnation
+
+            def failed() -> None:
+                if device.incarnation == incarnation:
+                    self.stats.store_failures += 1
+                    device.live().store_failed(self.now, history=history)
+
+            self.light.store_query(device, ask, answer, failed)
+            return
         if not self._store_reachable(device):
             self.stats.store_failures += 1
             session.store_failed(self.now, history=history)
@@ -515,19 +559,18 @@ class SimNetwork:
                 self.stats.store_failures += 1
                 device.live().store_failed(self.now, history=history)
                 return
-            answer()
+            answer(ask(self.store))
 
         self.schedule(self.now + self._store_rtt, reply)
 
-    def _stored(self, device: SimDevice, action: CheckStored) -> None:
-        live = device.live()
-        self._perform(device, live.store_answer(self.store.holds(action.hashes), self.now))
+    def _stored(self, device: SimDevice, found: list[bytes]) -> None:
+        self._perform(device, device.live().store_answer(found, self.now))
 
-    def _history(self, device: SimDevice, query: SyncHistory) -> None:
+    def _history(
+        self, device: SimDevice, query: SyncHistory, found: list[tuple[bytes, WakuMessage]]
+    ) -> None:
         live = device.live()
-        for digest, message in self.store.history(
-            query.content_topics, query.start_ns, query.end_ns
-        ):
+        for digest, message in found:
             if device.session is not live:
                 return
             if live.seen(digest):
@@ -545,3 +588,11 @@ class SimNetwork:
 
     def public_chat(self, viewer: str, name: str) -> list[StoredText]:
         return self.devices[viewer].db.chat(name)
+
+
+def _holds(hashes: tuple[bytes, ...], store: SimStore) -> list[bytes]:
+    return store.holds(hashes)
+
+
+def _history_of(query: SyncHistory, store: SimStore) -> list[tuple[bytes, WakuMessage]]:
+    return store.history(query.content_topics, query.start_ns, query.end_ns)

@@ -1,0 +1,135 @@
+"""The plain parts of the simulated network (:mod:`pystatus.testnet.simnet`): what a link
+does to what crosses it, the counters, a store node's archive and the clock's events."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from pystatus.testnet.simdevice import SimulationError
+from pystatus.waku.message import WakuMessage
+
+MAX_ARCHIVE = 1_000_000
+"""Messages a store node keeps."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkFaults:
+    """What one device's link does to each message crossing it, either way (relay traffic;
+    a light client's requests, answers and filter pushes)."""
+
+    loss: float = 0.0
+    """Probability that a crossing is lost."""
+    duplicate: float = 0.0
+    """Probability that a crossing arrives twice (each copy delayed on its own)."""
+    delay: float = 0.01
+    """Seconds every crossing takes at least."""
+    jitter: float = 0.04
+    """Up to this many seconds more, uniformly at random (which reorders)."""
+    reorder: float = 0.0
+    """Probability that a crossing is held back a further ``reorder_delay`` at most."""
+    reorder_delay: float = 2.0
+
+    def __post_init__(self) -> None:
+        for name in ("loss", "duplicate", "reorder"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"LinkFaults.{name} is a probability, not {value}")
+        if min(self.delay, self.jitter, self.reorder_delay) < 0:
+            raise ValueError("LinkFaults delays are seconds, not negative")
+
+
+PERFECT = LinkFaults()
+
+
+@dataclass(slots=True)
+class SimStats:
+    """What the network did (the simulator's counters)."""
+
+    published: int = 0
+    refused: int = 0
+    """Publishes while the device was offline (nothing took them)."""
+    lost: int = 0
+    duplicated: int = 0
+    forwarded: int = 0
+    dropped_offline: int = 0
+    """Crossings that arrived at a link that had gone down, or a relay or device that had."""
+    relay_duplicates: int = 0
+    archived: int = 0
+    store_queries: int = 0
+    store_failures: int = 0
+    history_fetched: int = 0
+    """New messages the store's history answers brought."""
+    timers: int = 0
+    idle_timers: int = 0
+    """Timer calls at a session's deadline that found nothing due (the clock is then nudged
+    a microsecond on, as a real one would have moved)."""
+    rejected: int = 0
+    """Delivered messages the content handlers refused."""
+    inbox_dropped: int = 0
+    """Messages that arrived while a device's core waited and its inbox was full."""
+    # -- light clients (pystatus.testnet.simlight) ------------------------------------------
+    light_pushes: int = 0
+    """Light pushes a service node answered 200."""
+    light_push_failures: int = 0
+    """Light push attempts at one node that failed (refused, timed out, connection lost)."""
+    light_publish_failures: int = 0
+    """Publishes no light-push node took."""
+    filter_requests: int = 0
+    """Subscribe, unsubscribe and ping requests sent."""
+    filter_failures: int = 0
+    filter_pushes: int = 0
+    """Filter pushes handed to a light client's session (after dropping duplicates)."""
+    filter_duplicates: int = 0
+    """Filter pushes of a message another node had pushed already."""
+    filter_undelivered: int = 0
+    """Pushes a service node had no live connection for."""
+    failovers: int = 0
+    """Filter nodes a light client gave up (its subscriptions moved to another node)."""
+    dials: int = 0
+    dial_failures: int = 0
+    service_dropped: int = 0
+    """Light pushes a service node took and never answered (its faults)."""
+    service_swallowed: int = 0
+    """Light pushes a service node answered 200 and never relayed (its faults)."""
+
+
+class SimStore:
+    """A store node's archive: message hash -> the message, in arrival order."""
+
+    def __init__(self) -> None:
+        self.archive: OrderedDict[bytes, WakuMessage] = OrderedDict()
+
+    def keep(self, digest: bytes, message: WakuMessage) -> bool:
+        """Archive ``message``; False when it was there. Raises :class:`SimulationError`
+        past :data:`MAX_ARCHIVE`."""
+        if digest in self.archive:
+            return False
+        if len(self.archive) >= MAX_ARCHIVE:
+            raise SimulationError(f"the simulated store holds {MAX_ARCHIVE} messages already")
+        self.archive[digest] = message
+        return True
+
+    def holds(self, hashes: Iterable[bytes]) -> list[bytes]:
+        return [h for h in hashes if h in self.archive]
+
+    def history(
+        self, content_topics: Iterable[str], start_ns: int, end_ns: int
+    ) -> list[tuple[bytes, WakuMessage]]:
+        """What reached ``content_topics`` with a timestamp in [start_ns, end_ns]."""
+        wanted = set(content_topics)
+        return [
+            (digest, message)
+            for digest, message in self.archive.items()
+            if message.content_topic in wanted and start_ns <= (message.timestamp or 0) <= end_ns
+        ]
+
+
+@dataclass(order=True, slots=True)
+class Event:
+    """Something that happens at virtual time ``at`` (ties in scheduling order)."""
+
+    at: float
+    seq: int
+    run: Callable[[], None] = field(compare=False)
