@@ -175,6 +175,7 @@ class WakuRelay:
         self._observers: list[Callable[[RelayedMessage], None]] = []
         self._tasks = TaskSet("relay")
         self._heartbeat: asyncio.Task[None] | None = None
+        self._stopping = False
         self._faults: dict[bytes, LinkFaults] = {}
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -190,6 +191,7 @@ class WakuRelay:
         self._heartbeat = self._tasks.spawn(self._heartbeat_loop(), name="relay heartbeat")
 
     async def stop(self) -> None:
+        self._stopping = True  # no stream is reopened from here on
         self.host.remove_stream_handler(RELAY_PROTOCOL_ID)
         for subscription in list(self._subscriptions):
             subscription._closed = True
@@ -355,7 +357,7 @@ class WakuRelay:
         are kept. Streams are reopened only while a connection to the peer stays up.
         """
         key = writer.peer.to_bytes()
-        if self._writers.get(key) is not writer:
+        if self._stopping or self._writers.get(key) is not writer:
             return
         metrics.RELAY_STREAM_FAILURES.labels(kind).inc()
         now = self._clock()
