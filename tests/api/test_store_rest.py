@@ -32,6 +32,8 @@ CHAT = "/app/1/chat/proto"
 NEWS = "/app/1/news/proto"
 BASE = 1_700_000_000 * 10**9
 PATH = "/store/v3/messages"
+NOBODY = "16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ"
+"""A peer id no test node has."""
 
 
 def _archived(index: int, *, topic: str = TOPIC, content: str = CHAT) -> ArchivedMessage:
@@ -121,10 +123,7 @@ async def test_content_topics_alone_are_answered_across_shards(api: httpx.AsyncC
 async def test_a_store_node_with_a_storenode_answers_from_its_own_archive(
     tmp_path: Path,
 ) -> None:
-    storenode = Multiaddr.from_string(
-        f"/ip4/127.0.0.1/tcp/{_closed_port()}/p2p/"
-        "16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ"
-    )
+    storenode = Multiaddr.from_string(f"/ip4/127.0.0.1/tcp/{_closed_port()}/p2p/{NOBODY}")
     async with _api(_config(tmp_path, storenode=storenode)) as (_, api):
         reply = await _get(api, "pageSize=100")
         assert len(_hashes(reply)) == len(HISTORY)
@@ -268,3 +267,25 @@ async def test_other_parameters_read_as_nwaku_reads_them(api: httpx.AsyncClient)
     _bad_request(await _get(api, "pageSize=ten"), "page size parsing error")
     # The last page carries no cursor at all (nwaku leaves the field out).
     assert "paginationCursor" not in (await _get(api, f"{topic}&pageSize=100")).json()
+
+
+async def test_a_store_peers_answers_pass_through_as_nwaku_passes_them(tmp_path: Path) -> None:
+    """With peerAddr, nwaku hands the store peer's refusal on in a 200 carrying its code, and a
+    failed dial as its own 504 (PEER_DIAL_FAILURE) in a 200; a bad address is a plain 400."""
+    async with (
+        _api(_config(tmp_path / "a")) as (store, _),
+        _api(_config(tmp_path / "b", store=None)) as (_, api),
+    ):
+        peer = quote(str(store.host.full_addrs()[0]), safe="")
+        reply = await _get(api, f"peerAddr={peer}&pageSize=2&ascending=false")
+        assert _hashes(reply) == _hex(*HISTORY[-2:])
+        mixed = f"hashes={HISTORY[0].hash.hex()}&contentTopics={quote(CHAT, safe='')}"
+        refused = await _get(api, f"peerAddr={peer}&{mixed}")
+        assert refused.status_code == 200
+        assert refused.json()["statusCode"] == 400 and refused.json()["messages"] == []
+        gone = quote(f"/ip4/127.0.0.1/tcp/{_closed_port()}/p2p/{NOBODY}", safe="")
+        unreachable = await _get(api, f"peerAddr={gone}")
+        assert unreachable.status_code == 200
+        assert unreachable.json()["statusCode"] == 504
+        assert unreachable.json()["statusDesc"].startswith("PEER_DIAL_FAILURE")
+        _bad_request(await _get(api, "peerAddr=nonsense"), "Failed parsing remote peer info")
