@@ -17,7 +17,7 @@ from typing import Any
 
 import h11
 import uvicorn
-from prometheus_client import Counter, make_asgi_app
+from prometheus_client import REGISTRY, Counter, make_asgi_app
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pystatus.api.app import create_app
@@ -155,8 +155,35 @@ class RestServer(AsgiServer):
         super().__init__(create_app(node, messenger), config.address, config.port, name="REST API")
 
 
+# What nwaku's metrics log reports (waku/node/waku_metrics.nim), in this node's metric names.
+_SUMMARY = (
+    ("connections", "libp2p_open_connections"),
+    ("peers", "libp2p_peers"),
+    ("relay peers", "waku_relay_peers"),
+    ("relayed messages", "waku_relay_messages"),
+    ("filter subscribers", "waku_filter_subscriptions"),
+    ("light push requests", "waku_lightpush_messages"),
+    ("peer exchange peers", "waku_px_peers_cached"),
+    ("protocol errors", "waku_protocol_errors"),
+)
+
+
+def metrics_summary() -> dict[str, float]:
+    """Totals over every label of the metrics nwaku's ``--metrics-logging`` reports."""
+    wanted = {name: label for label, name in _SUMMARY}
+    totals = dict.fromkeys((label for label, _ in _SUMMARY), 0.0)
+    for family in REGISTRY.collect():
+        if family.name not in wanted:
+            continue
+        for sample in family.samples:
+            if sample.name in (family.name, f"{family.name}_total"):
+                totals[wanted[family.name]] += sample.value
+    return totals
+
+
 class MetricsServer(AsgiServer):
-    """Prometheus exposition of every metric the process registered, at ``/metrics``."""
+    """Prometheus exposition of every metric the process registered, at ``/metrics``; with
+    ``config.logging``, a summary logged every ``config.log_interval`` seconds (INFO)."""
 
     def __init__(self, node: WakuNode, config: MetricsConfig) -> None:
         exposition = make_asgi_app()
@@ -166,3 +193,24 @@ class MetricsServer(AsgiServer):
             await exposition(scope, receive, send)
 
         super().__init__(app, config.address, config.port, name="metrics server")
+        self._node = node
+        self._config = config
+        self._logger: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await super().start()
+        if self._config.logging:
+            self._logger = asyncio.create_task(self._log_metrics(), name="metrics log")
+
+    async def _log_metrics(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.log_interval)
+            self._node.refresh_gauges()
+            summary = metrics_summary()
+            log.info("metrics: %s", ", ".join(f"{k} {v:g}" for k, v in summary.items()))
+
+    async def stop(self) -> None:
+        if self._logger is not None:
+            self._logger.cancel()
+            await asyncio.gather(self._logger, return_exceptions=True)
+        await super().stop()

@@ -323,6 +323,22 @@ def node(
     ] = "false",
     metrics_server_address: Annotated[str, typer.Option(help="Metrics address")] = "127.0.0.1",
     metrics_server_port: Annotated[int, typer.Option(help="Metrics port")] = 8008,
+    metrics_logging: Annotated[
+        str,
+        typer.Option(
+            metavar="true|false",
+            help="With --metrics-server, log a summary of the metrics every 10 minutes",
+        ),
+    ] = "true",
+    relay_peer_exchange: Annotated[
+        str,
+        typer.Option(
+            metavar="true|false",
+            help="nwaku's gossipsub peer exchange: accepted for nwaku's scripts, and a no-op "
+            "here (a PRUNE names other mesh peers, but peers named to this node are not "
+            "dialled: they come without signed records)",
+        ),
+    ] = "false",
     chat: Annotated[
         str,
         typer.Option(
@@ -431,13 +447,22 @@ def node(
             lightpushnode=_first_addr(lightpushnode),
             light_chat=light_chat,
             metrics=(
-                MetricsConfig(address=metrics_server_address, port=metrics_server_port)
+                MetricsConfig(
+                    address=metrics_server_address,
+                    port=metrics_server_port,
+                    logging=_flag("metrics-logging", metrics_logging),
+                )
                 if _flag("metrics-server", metrics_server)
                 else None
             ),
             relay_faults=FaultPlan.parse(relay_faults) if relay_faults else None,
             rate_limits=rate_limits,
         )
+        if _flag("relay-peer-exchange", relay_peer_exchange):
+            logging.getLogger(__name__).warning(
+                "--relay-peer-exchange: peers named in gossipsub PRUNEs are not dialled here; "
+                "the flag changes nothing"
+            )
         if chat_history_interval <= 0:
             raise ConfigError("--chat-history-interval must be positive")
         reliability = ReliabilityConfig(history_interval=chat_history_interval)

@@ -22,6 +22,8 @@ BOOLEAN_FLAGS = frozenset(
         "lightpush",
         "peer-exchange",
         "metrics-server",
+        "metrics-logging",
+        "relay-peer-exchange",
         "chat",
         "dns-discovery",
     }

@@ -115,10 +115,16 @@ class LightChatConfig:
 class MetricsConfig:
     address: str = "127.0.0.1"
     port: int = 8008
+    logging: bool = True
+    """Log a summary of the metrics every ``log_interval`` seconds (nwaku's
+    ``--metrics-logging``, on by default, every 10 minutes)."""
+    log_interval: float = 600.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 0xFFFF:
             raise ConfigError(f"--metrics-server-port {self.port} is not a port")
+        if self.log_interval <= 0:
+            raise ConfigError("the metrics log interval must be positive")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
