@@ -21,6 +21,12 @@ from pystatus.cli.nwaku_args import UnsupportedFlag, normalize, parse_bool
         (["--rln-relay=false", "--discv5-discovery:false"], []),
         (["--store", "--store-resume", "false"], ["--store=true", "--store-resume=false"]),
         (["node", "--tcp-port", "1"], ["node", "--tcp-port", "1"]),
+        (
+            ["--relay-peer-exchange", "--metrics-logging", "false"],
+            ["--relay-peer-exchange=true", "--metrics-logging=false"],
+        ),
+        (["--rate-limit:store:100/1s"], ["--rate-limit=store:100/1s"]),
+        (["--rate-limit", "px:1/1h"], ["--rate-limit", "px:1/1h"]),
     ],
 )
 def test_normalize(given: list[str], expected: list[str]) -> None:
