@@ -195,7 +195,9 @@ class WakuNode:
 
     async def _resume(self, storenode: Multiaddr) -> None:
         assert self.store is not None
-        added = await self.store.resume(storenode, list(self.config.relay_topics))
+        # What is relayed at start: the shards and the auto-shards of --content-topic.
+        topics = self.shards.topics() if self.shards is not None else self.config.relay_topics
+        added = await self.store.resume(storenode, list(topics))
         log.info("resumed %d messages from %s", added, storenode)
 
     async def stop(self) -> None:
