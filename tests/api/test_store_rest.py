@@ -289,3 +289,15 @@ async def test_a_store_peers_answers_pass_through_as_nwaku_passes_them(tmp_path:
         assert unreachable.json()["statusCode"] == 504
         assert unreachable.json()["statusDesc"].startswith("PEER_DIAL_FAILURE")
         _bad_request(await _get(api, "peerAddr=nonsense"), "Failed parsing remote peer info")
+
+
+async def test_local_refusals_are_plain_text(tmp_path: Path) -> None:
+    """From its own archive, nwaku's answers other than 200 are plain text: a cursor naming no
+    stored message is the caller's mistake (400), an archive that fails is a 500."""
+    async with _api(_config(tmp_path)) as (node, api):
+        _bad_request(await _get(api, f"cursor={'ab' * 32}"), "pagination cursor not found")
+        assert node.store is not None
+        await node.store.archive.close()
+        failed = await _get(api, "")
+        assert failed.status_code == 500, failed.text
+        assert failed.headers["content-type"].startswith("text/plain")
