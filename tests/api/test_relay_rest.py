@@ -98,7 +98,8 @@ async def test_a_rest_subscription_relays_archives_and_serves_the_shard(tmp_path
         reply = await api.post("/relay/v1/subscriptions", json=[SHARD_1])
         assert reply.status_code == 200, reply.text
         assert SHARD_1 in service.relay.topics
-        assert service.relayed_shards() == (0, 1)  # what metadata answers name
+        assert service.relayed_shards() == (0, 1)
+        assert (await within(peer.metadata.query(service.peer_id))).shards == (0, 1)
         # Joined its mesh: the peer relaying shard 1 is meshed with the service node.
         await wait_for(lambda: service.relay is not None and service.relay.mesh_size(SHARD_1) > 0)
         # Served: a filter subscription for the shard is accepted, light push publishes on it.
@@ -128,6 +129,7 @@ async def test_a_rest_subscription_relays_archives_and_serves_the_shard(tmp_path
         assert reply.status_code == 200, reply.text
         assert SHARD_1 not in service.relay.topics
         assert service.relayed_shards() == (0,)
+        assert (await within(peer.metadata.query(service.peer_id))).shards == (0,)
         with pytest.raises(RequestRefused):
             await light.filter_client.subscribe(filter_peer, SHARD_1, ["/other/1/t/proto"])
         reply = await api.post(_path(SHARD_1), json=_body(b"after leaving"))
