@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import socket
@@ -12,6 +13,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from pystatus.api import light
 from pystatus.api.light import NO_SERVICE_PEER
 from pystatus.api.server import RestServer
 from pystatus.node import NodeConfig, RestConfig, WakuNode
@@ -175,3 +177,35 @@ async def test_malformed_bodies_answer_in_each_routes_format() -> None:
         assert (v1.status_code, v1.headers["content-type"].split(";")[0]) == (400, "text/plain")
         poll = await api.get(f"/filter/v2/messages/{quote(CONTENT, safe='')}")
         assert (poll.status_code, poll.text) == (400, f"Not subscribed to topic: {CONTENT}")
+
+
+async def test_a_silent_service_peer_times_out_in_nwakus_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(light, "SERVICE_TIMEOUT", 0.3)
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept_and_say_nothing(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    silent = await asyncio.start_server(accept_and_say_nothing, "127.0.0.1", 0)
+    try:
+        port = silent.sockets[0].getsockname()[1]
+        peer = PeerId.from_public_key(Secp256k1PrivateKey.generate().public_key)
+        addr = Multiaddr.from_string(f"/ip4/127.0.0.1/tcp/{port}/p2p/{peer}")
+        async with _light(lightpushnode=addr, filternode=addr) as api:
+            started = time.monotonic()
+            v3 = await api.post("/lightpush/v3/message", json={"message": _message()})
+            assert (v3.status_code, v3.json()) == (503, {"statusDesc": "Push request timed out"})
+            assert time.monotonic() - started < 3, "the REST bound, not the protocol's, answered"
+            body = {"requestId": "r3", "contentFilters": [CONTENT], "pubsubTopic": SHARD}
+            reply = await api.post("/filter/v2/subscriptions", json=body)
+            assert (reply.status_code, reply.json()) == (
+                503,
+                {"requestId": "r3", "statusDesc": "Subscription request timed out"},
+            )
+    finally:
+        for writer in held:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()

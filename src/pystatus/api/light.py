@@ -13,6 +13,7 @@ text. A message the network would refuse is the client's fault (400) and is not 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Mapping
@@ -63,6 +64,9 @@ class PushResponse(BaseModel):
     relayPeerCount: int | None = None
 
 
+SERVICE_TIMEOUT = 5.0
+"""Seconds a filter or light push request may take before the REST answer says it timed out
+(nwaku's ``futTimeoutForSubscriptionProcessing`` and ``FutTimeoutForPushRequestProcessing``)."""
 NO_SERVICE_PEER = "No suitable service peer & no discovery method"
 """nwaku's answer when no service peer is configured or connected (and no discovery runs)."""
 FILTER_SUBSCRIPTIONS = "/filter/v2/subscriptions"
@@ -143,7 +147,8 @@ def light_routes(node: WakuNode) -> APIRouter:
         if service is None:
             return filter_answer(request.request_id, 503, NO_SERVICE_PEER)
         try:
-            await node.filter_client.request(service, request)
+            async with asyncio.timeout(SERVICE_TIMEOUT):
+                await node.filter_client.request(service, request)
         except RequestRefused as exc:
             status = exc.status if exc.status in _FILTER_ERRORS else 502
             return filter_answer(request.request_id, status, exc.description)
@@ -292,9 +297,12 @@ def light_routes(node: WakuNode) -> APIRouter:
             server = node.lightpush_server
             if server is None:
                 return _PushOutcome(503, NO_SERVICE_PEER)
-            response = await server.handle(
-                LightPushRequest(message=message, pubsub_topic=body.pubsubTopic), None
-            )
+            request = LightPushRequest(message=message, pubsub_topic=body.pubsubTopic)
+            try:
+                async with asyncio.timeout(SERVICE_TIMEOUT):
+                    response = await server.handle(request, None)
+            except TimeoutError:
+                return _PushOutcome(503, "Push request timed out")
             return _PushOutcome(
                 response.status_code, response.status_desc, response.relay_peer_count
             )
@@ -305,7 +313,8 @@ def light_routes(node: WakuNode) -> APIRouter:
             except PystatusError as exc:
                 return _PushOutcome(400, f"Invalid message! {exc}")
         try:
-            response = await node.lightpush_client.push(service, message, topic, legacy=legacy)
+            async with asyncio.timeout(SERVICE_TIMEOUT):
+                response = await node.lightpush_client.push(service, message, topic, legacy=legacy)
         except RequestRefused as exc:
             return _PushOutcome(exc.status, exc.description)
         except TimeoutError:
