@@ -35,7 +35,8 @@ async def _store_node(tmp_path: Path) -> AsyncIterator[tuple[WakuNode, list[Arch
     )
     async with WakuNode(config) as node:
         assert node.store is not None
-        base = time.time_ns() - COUNT * STEP_NS
+        # Whole milliseconds, so js-waku's Date bounds land exactly on message timestamps.
+        base = (time.time_ns() - COUNT * STEP_NS) // 10**6 * 10**6
         messages = [
             ArchivedMessage.of(
                 TOPIC,
@@ -81,7 +82,8 @@ async def test_js_waku_store_queries(tmp_path: Path) -> None:
         pages = [chat[max(0, end - 20) : end] for end in range(len(chat), 0, -20)]
         assert _hashes(backward) == [m.hash.hex() for page in pages for m in page]
 
-        start, end = messages[50].timestamp, messages[100].timestamp
+        # Both ends inclusive, as nwaku answers: [ts(m51), ts(m101)] holds m51 and m101.
+        start, end = messages[51].timestamp, messages[101].timestamp
         ranged = await js.call(
             "query",
             timeout=60,
@@ -90,7 +92,8 @@ async def test_js_waku_store_queries(tmp_path: Path) -> None:
             timeStartMs=start // 10**6,
             timeEndMs=end // 10**6,
         )
-        assert _hashes(ranged) == [m.hash.hex() for m in chat if start <= m.timestamp < end]
+        assert _hashes(ranged) == [m.hash.hex() for m in chat if start <= m.timestamp <= end]
+        assert _hashes(ranged)[-1] == messages[101].hash.hex()
 
         other = await js.call("query", timeout=60, contentTopic=OTHER, forward=True)
         assert _hashes(other) == [
