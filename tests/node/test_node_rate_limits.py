@@ -10,7 +10,7 @@ import pytest
 
 from pystatus.errors import ConfigError
 from pystatus.node import NodeConfig, WakuNode
-from pystatus.node.config import StoreConfig
+from pystatus.node.config import StoreConfig, status_service_config
 from pystatus.waku.errors import RequestRefused
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.rate_limit import (
@@ -125,3 +125,9 @@ def test_zero_volume_or_period_is_no_limit() -> None:
     limited = PeerRateLimiter.from_setting(RateLimitSetting(3, 1.0))
     assert [limited.allow("peer", 0.0) for _ in range(4)] == [True, True, True, False]
     assert limited.allow("peer", 0.34)
+
+
+def test_the_status_service_node_limits_no_filter_subscriber(tmp_path: Path) -> None:
+    limits = status_service_config(tmp_path).rate_limits
+    assert limits.setting(RateLimitedProtocol.FILTER).unlimited
+    assert NodeConfig().rate_limits.setting(RateLimitedProtocol.FILTER) == FILTER_DEFAULT_PER_PEER

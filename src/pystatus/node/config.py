@@ -272,7 +272,8 @@ def status_service_config(directory: Path, *, store_peer_rate: float = 1000.0) -
     and 64 (status-go v1.1.0's ``protocol/common/shard/shard.go``), relay, a SQLite store in
     ``directory`` keeping an hour, filter and light push. ``store_peer_rate`` (queries per
     second per peer) is high because status-go asks for every chat's history at once after
-    connecting."""
+    connecting; filter is not limited for the same reason (status-go subscribes each chat's
+    topics at once, where nwaku's default would allow 30 requests a minute)."""
     return NodeConfig(
         listen_address="127.0.0.1",
         tcp_port=0,
@@ -285,4 +286,5 @@ def status_service_config(directory: Path, *, store_peer_rate: float = 1000.0) -
         ),
         filter=FilterConfig(),
         lightpush=True,
+        rate_limits=ProtocolRateLimits.parse(["filter:0/1s"]),
     )
