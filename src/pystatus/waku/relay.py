@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 
 from pystatus.p2p.connection import Connection
-from pystatus.p2p.errors import P2PError, RemoteProtocolError
+from pystatus.p2p.errors import RemoteProtocolError
 from pystatus.p2p.faults import FaultCounts, FaultPlan, LinkFaults
 from pystatus.p2p.gossipsub.events import Deliver, Graylisted, SendRpc
 from pystatus.p2p.gossipsub.params import GossipsubParams
@@ -34,15 +34,15 @@ from pystatus.p2p.identify import IdentifyInfo
 from pystatus.p2p.peer_id import PeerId
 from pystatus.p2p.stream import Stream
 from pystatus.p2p.tasks import TaskSet
-from pystatus.p2p.varint import LengthPrefixedReader, length_prefixed
+from pystatus.p2p.varint import LengthPrefixedReader
 from pystatus.waku import metrics
 from pystatus.waku.errors import InvalidMessage, LocalWakuError, RemoteWakuError
 from pystatus.waku.message import MAX_MESSAGE_SIZE, WakuMessage, message_hash, validate_message
 from pystatus.waku.rate_limit import PeerRateLimiter
+from pystatus.waku.relay_writer import PeerWriter
 
 log = logging.getLogger(__name__)
 
-MAX_SEND_QUEUE_BYTES = 8 * 1024 * 1024
 FAULT_KINDS = tuple(f.name for f in dataclasses.fields(FaultCounts))
 
 
@@ -134,22 +134,6 @@ class Subscription:
             self._relay.unsubscribe_topic(topic)
 
 
-class _PeerWriter:
-    """One outbound relay stream, opened after ``delay`` seconds, and its bounded send queue
-    (what the router sends before the stream opens waits there)."""
-
-    def __init__(self, relay: WakuRelay, peer: PeerId, *, outbound: bool, delay: float) -> None:
-        self.peer = peer
-        self.outbound = outbound
-        self.queue: collections.deque[bytes] = collections.deque()
-        self.queued_bytes = 0
-        self.wake = asyncio.Event()
-        self.stream: Stream | None = None
-        self.opened_at: float | None = None
-        """When the stream opened (the relay's clock, seconds)."""
-        self.task = relay._tasks.spawn(relay._write_loop(self, delay), name=f"relay writer {peer}")
-
-
 class WakuRelay:
     def __init__(
         self,
@@ -166,7 +150,7 @@ class WakuRelay:
         if params.max_message_size < self.config.max_message_size:
             params = dataclasses.replace(params, max_message_size=self.config.max_message_size)
         self.router = GossipsubRouter(params, validator=self._validate)
-        self._writers: dict[bytes, _PeerWriter] = {}
+        self._writers: dict[bytes, PeerWriter] = {}
         self._stream_failures: dict[bytes, int] = {}
         """Relay stream failures in a row per connected peer (for the reopening back-off)."""
         self._limiter = PeerRateLimiter(self.config.peer_rate, self.config.peer_burst)
@@ -342,12 +326,23 @@ class WakuRelay:
         if key in self._writers:
             return
         outbound = connection.direction == "outbound"
-        self._writers[key] = _PeerWriter(self, peer, outbound=outbound, delay=0.0)
+        self._writers[key] = self._writer(peer, outbound=outbound, delay=0.0)
         self.router.add_peer(key, self._clock(), outbound=outbound)
         metrics.RELAY_PEERS.set(len(self._writers))
         self._process_events()
 
-    def _stream_failed(self, writer: _PeerWriter, kind: str) -> None:
+    def _writer(self, peer: PeerId, *, outbound: bool, delay: float) -> PeerWriter:
+        return PeerWriter(
+            self.host,
+            peer,
+            outbound=outbound,
+            delay=delay,
+            tasks=self._tasks,
+            clock=self._clock,
+            on_failed=self._stream_failed,
+        )
+
+    def _stream_failed(self, writer: PeerWriter, kind: str) -> None:
         """``writer``'s stream failed to open (``kind`` "open") or died ("reset", "write").
 
         The peer leaves the router (and so every mesh) with its writer, then comes back at
@@ -377,7 +372,7 @@ class WakuRelay:
         metrics.RELAY_STREAM_BACKOFF.set(len(self._stream_failures))
         delay = min(self.config.stream_retry_min * 2**failures, self.config.stream_retry_max)
         log.debug("relay stream to %s failed (%s); reopening in %.2f s", writer.peer, kind, delay)
-        self._writers[key] = _PeerWriter(self, writer.peer, outbound=writer.outbound, delay=delay)
+        self._writers[key] = self._writer(writer.peer, outbound=writer.outbound, delay=delay)
         self.router.add_peer(key, now, outbound=writer.outbound)
         if topics:
             announced = rpc_pb2.RPC(
@@ -394,7 +389,7 @@ class WakuRelay:
         writer = self._writers.pop(key, None)
         if writer is None:
             return
-        writer.task.cancel()
+        writer.cancel()
         self._stream_failures.pop(key, None)
         metrics.RELAY_STREAM_BACKOFF.set(len(self._stream_failures))
         self._limiter.forget(key)
@@ -406,55 +401,8 @@ class WakuRelay:
         writer = self._writers.get(key)
         if writer is None:
             return
-        if writer.queued_bytes + len(rpc) > MAX_SEND_QUEUE_BYTES:
+        if not writer.enqueue(rpc):
             metrics.RELAY_DROPPED_RPCS.inc()
-            return
-        frame = length_prefixed(rpc)
-        writer.queue.append(frame)
-        writer.queued_bytes += len(frame)
-        writer.wake.set()
-
-    async def _write_loop(self, writer: _PeerWriter, delay: float) -> None:
-        if delay > 0:
-            await asyncio.sleep(delay)
-        try:
-            stream = await self.host.new_stream(writer.peer, [RELAY_PROTOCOL_ID])
-        except (P2PError, OSError) as exc:
-            log.debug("relay stream to %s did not open: %r", writer.peer, exc)
-            self._stream_failed(writer, "open")
-            return
-        writer.stream = stream
-        writer.opened_at = self._clock()
-        watcher = self._tasks.spawn(self._watch_stream(writer, stream), name="relay stream watch")
-        kind = "reset"
-        try:
-            while not stream.is_reset:
-                await writer.wake.wait()
-                writer.wake.clear()
-                while writer.queue and not stream.is_reset:
-                    batch = b"".join(writer.queue)
-                    writer.queue.clear()
-                    writer.queued_bytes = 0
-                    await stream.write(batch)
-        except (P2PError, OSError) as exc:
-            log.debug("relay stream to %s ended: %r", writer.peer, exc)
-            kind = "reset" if stream.is_reset else "write"
-        finally:
-            watcher.cancel()
-            if not stream.is_reset:
-                await stream.reset()
-        self._stream_failed(writer, kind)
-
-    async def _watch_stream(self, writer: _PeerWriter, stream: Stream) -> None:
-        """Wake ``writer`` when the peer resets its stream, so the failure is seen when it
-        happens rather than at the next write (whose RPC would be lost with it)."""
-        try:
-            # Gossipsub peers never write on the stream we send on; anything is discarded.
-            # End of stream only says the peer will not write: it may still read.
-            while await stream.read():
-                pass
-        except (P2PError, OSError):
-            writer.wake.set()
 
     async def _inbound(self, stream: Stream) -> None:
         key = stream.connection.remote_peer.to_bytes()
