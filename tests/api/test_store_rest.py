@@ -291,6 +291,22 @@ async def test_a_store_peers_answers_pass_through_as_nwaku_passes_them(tmp_path:
         _bad_request(await _get(api, "peerAddr=nonsense"), "Failed parsing remote peer info")
 
 
+async def test_a_store_peers_429_is_a_plain_429(tmp_path: Path) -> None:
+    limited = StoreConfig(
+        db_url=f"sqlite:///{tmp_path}/a.sqlite3", resume=False, peer_rate=0.001, peer_burst=1
+    )
+    async with (
+        _api(_config(tmp_path / "a", store=limited)) as (store, _),
+        _api(_config(tmp_path / "b", store=None)) as (_, api),
+    ):
+        peer = quote(str(store.host.full_addrs()[0]), safe="")
+        assert len(_hashes(await _get(api, f"peerAddr={peer}"))) == 20
+        flooded = await _get(api, f"peerAddr={peer}")
+        assert flooded.status_code == 429
+        assert flooded.headers["content-type"].startswith("text/plain")
+        assert flooded.text == "Request rate limit reached"
+
+
 async def test_local_refusals_are_plain_text(tmp_path: Path) -> None:
     """From its own archive, nwaku's answers other than 200 are plain text: a cursor naming no
     stored message is the caller's mistake (400), an archive that fails is a 500."""

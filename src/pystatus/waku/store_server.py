@@ -51,14 +51,15 @@ class StoreBackend(Protocol):
 
 class StoreServer:
     """Serves store queries from ``backend``, with a per-peer request rate limit
-    (``peer_rate`` requests per second, bursts of ``peer_burst``)."""
+    (``peer_rate`` requests per second, bursts of ``peer_burst``; a rate of zero, the default
+    as in nwaku, is no limit)."""
 
     def __init__(
         self,
         host: Host,
         backend: StoreBackend,
         *,
-        peer_rate: float = 10.0,
+        peer_rate: float = 0.0,
         peer_burst: float = 30.0,
     ) -> None:
         self.host = host
