@@ -64,6 +64,7 @@ def admin_routes(node: WakuNode) -> APIRouter:
     async def add_peers(
         addresses: Annotated[list[str], Body(max_length=MAX_PEERS_PER_REQUEST)],
     ) -> str:
+        # Answers in the words of nwaku's admin handler (waku/rest_api/endpoint/admin).
         targets: list[Multiaddr] = []
         for text in addresses:
             try:
@@ -72,19 +73,23 @@ def admin_routes(node: WakuNode) -> APIRouter:
                     node.add_enr(enr)
                     dialable = enr.dial_addrs()
                     if not dialable:
-                        raise ApiError(400, f"{text[:24]}...: the record has no TCP address")
+                        raise ApiError(
+                            400, "Couldn't parse remote peer info: the record has no TCP address"
+                        )
                     targets.append(dialable[0])
                 else:
                     targets.append(Multiaddr.from_string(text))
             except (P2PError, PystatusError) as exc:
-                raise ApiError(400, f"bad peer address {text!r}: {exc}") from None
-        for target in targets:
-            if target.peer_id is None:
-                raise ApiError(400, f"{target} names no peer id (/p2p/...)")
+                raise ApiError(400, f"Couldn't parse remote peer info: {exc}") from None
+            if targets[-1].peer_id is None:
+                raise ApiError(400, "Couldn't parse remote peer info: no peer id (/p2p/...)")
+        for index, (text, target) in enumerate(zip(addresses, targets, strict=True)):
             try:
                 await node.connect(target)
-            except (P2PError, TimeoutError) as exc:
-                raise ApiError(400, f"failed to connect to {target}: {exc}") from None
+            except (P2PError, TimeoutError):
+                raise ApiError(
+                    400, f"Failed to connect to peer at index: {index} - {text}"
+                ) from None
         return "OK"
 
     return router
