@@ -8,6 +8,7 @@ The app is driven in-process over ASGI, with a real node and a real SQLite archi
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import socket
@@ -18,13 +19,16 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from pystatus.api import store as store_api
 from pystatus.api.app import create_app
 from pystatus.archive.base import ArchivedMessage
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import StoreConfig
 from pystatus.p2p.multiaddr import Multiaddr
+from pystatus.p2p.stream import Stream
 from pystatus.waku.message import WakuMessage
-from tests.p2p.hosts import within
+from pystatus.waku.store import MAX_REQUEST_SIZE, STORE_PROTOCOL_ID
+from tests.p2p.hosts import running_host, within
 
 TOPIC = "/waku/2/rs/0/0"
 OTHER = "/waku/2/rs/0/1"
@@ -317,3 +321,23 @@ async def test_local_refusals_are_plain_text(tmp_path: Path) -> None:
         failed = await _get(api, "")
         assert failed.status_code == 500, failed.text
         assert failed.headers["content-type"].startswith("text/plain")
+
+
+async def test_a_silent_store_peer_is_a_500_after_nwakus_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nwaku waits 5 s (its ``futTimeout``) for a store peer, then answers 500 in plain text;
+    the wait is shortened here, the answer is the same."""
+    monkeypatch.setattr(store_api, "REMOTE_QUERY_TIMEOUT", 0.5)
+
+    async def never_answers(stream: Stream) -> None:
+        await stream.read_message(MAX_REQUEST_SIZE)
+        await asyncio.Event().wait()  # cancelled when the host stops
+
+    async with running_host() as silent, _api(_config(tmp_path, store=None)) as (_, api):
+        silent.set_stream_handler(STORE_PROTOCOL_ID, never_answers)
+        peer = quote(str(silent.full_addrs()[0]), safe="")
+        reply = await _get(api, f"peerAddr={peer}")
+        assert reply.status_code == 500
+        assert reply.headers["content-type"].startswith("text/plain")
+        assert reply.text == "No history response received (timeout)"

@@ -16,11 +16,12 @@ openapi document (waku-org/waku-rest-api ``api-spec/storeapi.yaml``):
   anything but ``true``; ``pageSize`` defaults to 20 and is capped at 100.
 - Answers: 200 with the JSON response; refusals of the request itself are 400 in plain text;
   a store peer's own refusal comes back as 200 with its ``statusCode``, except 429, which is a
-  plain-text 429; a local archive failure is 500 in plain text.
+  plain-text 429; a local archive failure, or a peer silent for 5 s, is 500 in plain text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import re
@@ -63,6 +64,9 @@ class StoreQueryResponseJson(BaseModel):
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+REMOTE_QUERY_TIMEOUT = 5.0
+"""Seconds (the event loop's clock) a store peer has to answer a REST query, as nwaku's
+``futTimeout``; then the answer is 500 "No history response received (timeout)"."""
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _TRUE = frozenset({"y", "yes", "true", "1", "on"})
@@ -184,7 +188,8 @@ async def _ask_peer(node: WakuNode, target: str, query: StoreQuery) -> JSONRespo
     except (P2PError, ValueError) as exc:
         raise ApiError(400, f"Failed parsing remote peer info: {exc}") from None
     try:
-        response = await node.store_client.query(peer, query)
+        async with asyncio.timeout(REMOTE_QUERY_TIMEOUT):
+            response = await node.store_client.query(peer, query)
     except StoreError as exc:
         if exc.status == 429:
             raise ApiError(429, "Request rate limit reached") from None
