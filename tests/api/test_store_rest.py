@@ -18,9 +18,12 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pystatus.api import store as store_api
 from pystatus.api.app import create_app
+from pystatus.api.errors import ApiError
 from pystatus.archive.base import ArchivedMessage
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import StoreConfig
@@ -341,3 +344,24 @@ async def test_a_silent_store_peer_is_a_500_after_nwakus_timeout(
         assert reply.status_code == 500
         assert reply.headers["content-type"].startswith("text/plain")
         assert reply.text == "No history response received (timeout)"
+
+
+@given(text=st.text(max_size=6000))
+def test_parameter_readers_refuse_with_a_400_and_nothing_else(text: str) -> None:
+    """Whatever arrives, each reader answers a value or an ApiError, never another exception (a
+    5,000-digit time once would have been a ValueError from int(), a 500)."""
+    for reader in (
+        store_api.parse_hash,
+        store_api._parse_time,
+        store_api._parse_page_size,
+        store_api._parse_include_data,
+        store_api._parse_hashes,
+    ):
+        with contextlib.suppress(ApiError):
+            reader(text)
+
+
+def test_very_long_numbers_are_refused() -> None:
+    for reader in (store_api._parse_time, store_api._parse_page_size):
+        with pytest.raises(ApiError):
+            reader("1" * 5000)

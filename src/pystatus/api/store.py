@@ -68,7 +68,7 @@ REMOTE_QUERY_TIMEOUT = 5.0
 """Seconds (the event loop's clock) a store peer has to answer a REST query, as nwaku's
 ``futTimeout``; then the answer is 500 "No history response received (timeout)"."""
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,20}")  # int64 has 19 digits; longer ones are refused
 _TRUE = frozenset({"y", "yes", "true", "1", "on"})
 _FALSE = frozenset({"n", "no", "false", "0", "off"})
 
