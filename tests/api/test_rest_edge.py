@@ -67,3 +67,13 @@ async def test_huge_headers_answer_431_and_a_head_within_the_bound_is_served() -
             "/debug/v1/version", headers={"x-big": "d" * (MAX_REQUEST_HEAD - 1024)}
         )
         assert fits.status_code == 200
+
+
+async def test_a_body_that_cannot_be_decoded_is_refused_in_nwakus_words() -> None:
+    async with _api() as api:
+        missing = await api.post("/lightpush/v1/message", json={"pubsubTopic": "/waku/2/rs/1/0"})
+        assert missing.status_code == 400
+        assert missing.text.startswith("Invalid content body, could not decode. ")
+        assert "message" in missing.text
+        nothing = await api.post("/lightpush/v1/message")
+        assert (nothing.status_code, nothing.text) == (400, "Missing content body")

@@ -96,6 +96,14 @@ def create_app(node: WakuNode, messenger: Messenger | None = None) -> FastAPI:
         body = json_error_body(request.url.path, details)
         if body is not None:
             return JSONResponse(body, status_code=400)
+        errors = exc.errors()
+        if errors and all(error["loc"][:1] == ("body",) for error in errors):
+            # nwaku's words for a body it cannot decode (rest_serdes.nim decodeRequestBody).
+            if any(error["loc"] == ("body",) and error["type"] == "missing" for error in errors):
+                return PlainTextResponse("Missing content body", status_code=400)
+            return PlainTextResponse(
+                f"Invalid content body, could not decode. {details}", status_code=400
+            )
         return PlainTextResponse(f"bad request: {details}", status_code=400)
 
     @app.exception_handler(PystatusError)
