@@ -22,6 +22,9 @@ from pystatus.waku.wire import request
 
 
 class StoreClient:
+    """Store v3 queries from ``host`` to any store peer (a peer id it knows or a multiaddr);
+    each query is one stream, one request, one response (the RFC's "Store Query")."""
+
     def __init__(self, host: Host) -> None:
         self.host = host
 
