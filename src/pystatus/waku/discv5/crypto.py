@@ -9,6 +9,7 @@ AES-CTR for header masking. Errors of the libraries are translated to :class:`Pa
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 import coincurve
 from coincurve.ecdsa import cdata_to_der, deserialize_compact
@@ -25,6 +26,8 @@ KDF_INFO_PREFIX = b"discovery v5 key agreement"
 ID_SIGNATURE_TEXT = b"discovery v5 identity proof"
 
 
+# Ids are asked for again and again (every record of every NODES answer): remember them, bounded.
+@lru_cache(maxsize=8192)
 def node_id_of_key(public_key: bytes) -> bytes:
     """The 32-byte v4 node id: keccak256 of the 64-byte uncompressed key (x || y).
 

@@ -17,7 +17,7 @@ from pystatus.waku.errors import DecodeError
 
 PING, PONG, FINDNODE, NODES, TALKREQ, TALKRESP = 1, 2, 3, 4, 5, 6
 MAX_REQUEST_ID_SIZE = 8
-MAX_DISTANCES = 256
+MAX_DISTANCES = 257  # every distance, 0 to 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,7 @@ def decode_message(plaintext: bytes) -> Message:
     if kind == FINDNODE:
         raw = items[1]
         if not isinstance(raw, list) or len(raw) > MAX_DISTANCES:
-            raise PacketError("message", "distances is not a list of at most 256")
+            raise PacketError("message", "distances is not a list of at most 257")
         return FindNode(rid, tuple(_uint(d, "distance", 256) for d in raw))
     if kind == NODES:
         raw = items[2]
