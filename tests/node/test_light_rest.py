@@ -162,8 +162,9 @@ async def test_admin_peers_lists_and_dials_and_feeds_peer_exchange() -> None:
     async with _network() as (service, _, api):
         listed = (await api.get("/admin/v1/peers")).json()
         entry = next(p for p in listed if p["multiaddr"].endswith(str(service.peer_id)))
-        assert entry["connected"] is True
-        protocols = {p["protocol"] for p in entry["protocols"]}
+        assert entry["connected"] == "Connected"
+        assert entry["origin"] == "Static"
+        protocols = set(entry["protocols"])
         assert "/vac/waku/filter-subscribe/2.0.0-beta1" in protocols
         assert "/vac/waku/lightpush/3.0.0" in protocols
         assert service.enr.capabilities == (

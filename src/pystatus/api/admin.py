@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Body
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 from pystatus.api.errors import ApiError
 from pystatus.errors import PystatusError
 from pystatus.node.node import WakuNode
+from pystatus.node.peer_manager_rules import Origin
 from pystatus.p2p.errors import P2PError
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku.enr import Enr
@@ -18,16 +20,19 @@ from pystatus.waku.enr import Enr
 MAX_PEERS_PER_REQUEST = 100
 
 
-class ProtocolState(BaseModel):
-    protocol: str
-    connected: bool
-
-
 class WakuPeer(BaseModel):
+    """One peer as nwaku's REST admin shapes it (``waku/rest_api/endpoint/admin/types.nim``):
+    ``connected`` is a ``Connectedness`` name (Connected, CanConnect, CannotConnect,
+    NotConnected), ``origin`` a ``PeerOrigin`` name (Static, Dns, Discv5, PeerExchange, or
+    UnknownOrigin for a peer that dialed us), ``score`` the gossipsub score of a relay peer."""
+
     multiaddr: str
-    protocols: list[ProtocolState]
-    connected: bool
-    enr: str | None = None
+    protocols: list[str]
+    shards: list[int]
+    connected: str
+    agent: str
+    origin: str
+    score: float | None = None
 
 
 def admin_routes(node: WakuNode) -> APIRouter:
@@ -35,23 +40,30 @@ def admin_routes(node: WakuNode) -> APIRouter:
 
     @router.get("/admin/v1/peers")
     async def peers() -> list[WakuPeer]:
-        known = {e.peer_id: e for e in node.enr_cache.records()}
+        relay = node.relay
+        relay_peers = set(relay.relay_peers()) if relay is not None else set()
+        now = time.monotonic()
         result = []
-        for peer in node.host.peerstore.peers():
+        for info in node.peer_manager.book.peers():
+            peer = info.peer_id
             if peer == node.peer_id:
                 continue
             record = node.host.peerstore.get(peer)
-            connected = bool(node.host.connections(peer))
-            addrs = list(record.addrs) if record is not None else []
+            addrs = list(record.addrs) if record is not None and record.addrs else info.addrs
             addr = f"{addrs[0].decapsulate_p2p()}/p2p/{peer}" if addrs else f"/p2p/{peer}"
-            protocols = sorted(record.protocols) if record is not None else []
-            enr = known.get(peer)
+            protocols = record.protocols if record is not None and record.protocols else ()
+            score = None
+            if relay is not None and peer in relay_peers:
+                score = relay.router.peer_score(peer.to_bytes(), now)
             result.append(
                 WakuPeer(
                     multiaddr=addr,
-                    protocols=[ProtocolState(protocol=p, connected=connected) for p in protocols],
-                    connected=connected,
-                    enr=enr.to_text() if enr is not None else None,
+                    protocols=sorted(protocols or info.protocols),
+                    shards=list(info.shards),
+                    connected=info.connectedness.value,
+                    agent=info.agent or (record.agent_version or "" if record else ""),
+                    origin=info.origin.value,
+                    score=score,
                 )
             )
         return result
@@ -70,7 +82,7 @@ def admin_routes(node: WakuNode) -> APIRouter:
             try:
                 if text.startswith("enr:"):
                     enr = Enr.from_text(text)
-                    node.add_enr(enr)
+                    node.add_enr(enr, Origin.STATIC)
                     dialable = enr.dial_addrs()
                     if not dialable:
                         raise ApiError(
@@ -84,9 +96,13 @@ def admin_routes(node: WakuNode) -> APIRouter:
             if targets[-1].peer_id is None:
                 raise ApiError(400, "Couldn't parse remote peer info: no peer id (/p2p/...)")
         for index, (text, target) in enumerate(zip(addresses, targets, strict=True)):
+            if target.peer_id is not None:
+                node.peer_manager.learn_addr(target, Origin.STATIC)
             try:
                 await node.connect(target)
             except (P2PError, TimeoutError):
+                if target.peer_id is not None:
+                    node.peer_manager.book.dial_failed(target.peer_id, time.monotonic())
                 raise ApiError(
                     400, f"Failed to connect to peer at index: {index} - {text}"
                 ) from None

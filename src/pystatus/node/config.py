@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.errors import ConfigError
+from pystatus.node.peer_manager_rules import PeerManagerLimits
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.faults import FaultPlan
 from pystatus.p2p.multiaddr import Multiaddr
@@ -149,6 +150,14 @@ class NodeConfig:
     """Largest Waku message relayed or light-pushed, in bytes (nwaku's --max-msg-size); None
     follows the cluster: 1 MiB on 16, the Status network, as status-go; 150 KiB elsewhere."""
     max_connections: int = 300
+    relay_service_ratio: str = "60:40"
+    """nwaku's ``--relay-service-ratio``: shares of ``max_connections`` for relay peers (a
+    third of them outbound) and for service peers (see :mod:`pystatus.node.peer_manager_rules`)."""
+    peer_store_path: Path | None = None
+    """SQLite file the peer manager keeps its peers in across restarts
+    (``<data dir>/peers.sqlite3`` with ``--peer-persistence``); None keeps them in memory."""
+    peer_store_capacity: int = 1000
+    """Peers known at most, in memory and saved (nwaku's ``--peer-store-capacity``)."""
     rest: RestConfig | None = None
     store: StoreConfig | None = None
     storenode: Multiaddr | None = None
@@ -205,6 +214,7 @@ class NodeConfig:
                 raise ConfigError(f"{name} {port} is not a port")
         if self.max_connections < 1:
             raise ConfigError("--max-connections must be at least 1")
+        self.peer_manager_limits()
         if not 0 <= self.cluster_id <= 0xFFFF:
             raise ConfigError(f"--cluster-id {self.cluster_id} is out of range 0..65535")
         if self.max_message_size is not None and not (
@@ -234,6 +244,16 @@ class NodeConfig:
                 ContentTopic.parse(content_topic)
             except InvalidTopic as exc:
                 raise ConfigError(f"--content-topic {content_topic!r}: {exc}") from None
+
+    def peer_manager_limits(self, service_protocols: tuple[str, ...] = ()) -> PeerManagerLimits:
+        """The peer manager's budget from these flags; raises :class:`ConfigError`."""
+        return PeerManagerLimits(
+            max_connections=self.max_connections,
+            relay_service_ratio=self.relay_service_ratio,
+            cluster_id=self.cluster_id,
+            service_protocols=service_protocols,
+            capacity=self.peer_store_capacity,
+        )
 
     @property
     def message_size_limit(self) -> int:

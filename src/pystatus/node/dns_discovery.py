@@ -11,6 +11,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from pystatus.node.peer_manager_rules import Origin
 from pystatus.p2p.errors import P2PError
 from pystatus.waku import metrics
 from pystatus.waku.dns_discovery import DnsDiscovery
@@ -57,7 +58,7 @@ async def dial_records(node: WakuNode, records: list[Enr]) -> int:
         if shards is not None and shards[0] != cluster:
             metrics.DNSDISC_REFUSED.labels("other_cluster").inc()
             continue
-        node.add_enr(enr)
+        node.add_enr(enr, Origin.DNS)
         if not node.host.connections(enr.peer_id):
             wanted.append(enr)
     return sum(await asyncio.gather(*(dial(enr) for enr in wanted)))

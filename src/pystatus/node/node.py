@@ -14,6 +14,8 @@ from pystatus.node import metrics
 from pystatus.node.config import NodeConfig
 from pystatus.node.dns_discovery import dns_discovery, dns_discovery_loop
 from pystatus.node.message_cache import FilterMessageCache, MessageCache
+from pystatus.node.peer_manager import SERVICE_PROTOCOLS, PeerManager
+from pystatus.node.peer_manager_rules import Origin
 from pystatus.node.shards import RelayedShards
 from pystatus.node.store_service import StoreService
 from pystatus.p2p import metrics as p2p_metrics
@@ -137,6 +139,13 @@ class WakuNode:
             self.host, self.enr_cache, peer_rate=px_limit.rate, peer_burst=px_limit.burst
         )
         self.px_client = PeerExchangeClient(self.host)
+        self.peer_manager = PeerManager(
+            self.host,
+            config.peer_manager_limits(SERVICE_PROTOCOLS if self.relay is None else ()),
+            shards=self.relayed_shards,
+            relay=self.relay,
+            store_path=config.peer_store_path,
+        )
         self._tasks = TaskSet("node")
         self._enr: Enr | None = None
         self._started = False
@@ -174,6 +183,12 @@ class WakuNode:
             if self.relay is None:
                 log.warning("light push served without relay: every request is refused")
         self.host.on_connected(lambda c: self.enr_cache.mark_reached(c.remote_peer))
+        configured = [self.config.filternode, self.config.lightpushnode, self.config.storenode]
+        for addr in [*self.config.static_nodes, *(a for a in configured if a is not None)]:
+            self.peer_manager.learn_addr(addr, Origin.STATIC)
+        for enr in await self.peer_manager.start():
+            # Records saved by an earlier run were learned by discovery or reached then.
+            self.enr_cache.add(enr, time.monotonic(), reached=True)
         for enr in self.config.known_enrs:
             self.add_enr(enr)
         if self.config.peer_exchange:
@@ -202,6 +217,7 @@ class WakuNode:
 
     async def stop(self) -> None:
         await self._tasks.cancel_all()
+        await self.peer_manager.stop()
         if self.filter_server is not None:
             await self.filter_server.stop()
         await self.filter_client.stop()
@@ -312,10 +328,17 @@ class WakuNode:
         connection = await self.host.connect(addr)
         return connection.remote_peer
 
-    def add_enr(self, enr: Enr) -> None:
-        """Remember a peer's signed record (for peer exchange) and its addresses."""
-        self.enr_cache.add(enr, time.monotonic(), reached=bool(self.host.connections(enr.peer_id)))
+    def add_enr(self, enr: Enr, origin: Origin = Origin.STATIC) -> None:
+        """Remember a peer's signed record, found by ``origin``, and its addresses. The peer
+        manager keeps it (and dials it when a shard or service slot needs it); peer exchange
+        offers it when it is of our cluster and was found by DNS or discv5 or reached, as
+        nwaku serves peer exchange from its peer store."""
         self.host.peerstore.add_addrs(enr.peer_id, enr.dial_addrs())
+        if not self.peer_manager.learn_enr(enr, origin):
+            return
+        reached = bool(self.host.connections(enr.peer_id))
+        served = reached or origin in (Origin.DNS, Origin.DISCV5)
+        self.enr_cache.add(enr, time.monotonic(), reached=served)
 
     async def discover(self, peer: Multiaddr | PeerId, wanted: int = PX_PEERS_WANTED) -> int:
         """Ask ``peer`` for records by peer exchange and dial the new ones; returns how many
@@ -325,7 +348,7 @@ class WakuNode:
         for enr in records:
             if enr.peer_id == self.peer_id:
                 continue
-            self.add_enr(enr)
+            self.add_enr(enr, Origin.PX)
             if self.host.connections(enr.peer_id):
                 continue
             try:
