@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pystatus.api.server import MAX_REQUEST_HEAD, RestServer
+from pystatus.api.server import MAX_REQUEST_BODY, MAX_REQUEST_HEAD, RestServer
 from pystatus.node import NodeConfig, RestConfig, WakuNode
 
 
@@ -77,3 +77,23 @@ async def test_a_body_that_cannot_be_decoded_is_refused_in_nwakus_words() -> Non
         assert "message" in missing.text
         nothing = await api.post("/lightpush/v1/message")
         assert (nothing.status_code, nothing.text) == (400, "Missing content body")
+
+
+async def test_a_body_over_16_mib_answers_413_declared_or_chunked() -> None:
+    async with _api() as api:
+        body = b"x" * (MAX_REQUEST_BODY + 1)
+        head = (
+            b"POST /lightpush/v1/message HTTP/1.1\r\nHost: node\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        answer = await _raw_request(str(api.base_url), head + body)
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+        assert answer.endswith(b"Request Entity Too Large")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(17):
+                yield b"y" * (1024 * 1024)
+
+        chunked = await api.post("/lightpush/v1/message", content=chunks())
+        assert (chunked.status_code, chunked.text) == (413, "Request Entity Too Large")
+        assert (await api.get("/debug/v1/version")).status_code == 200

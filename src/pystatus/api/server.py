@@ -3,7 +3,8 @@
 A request whose line and headers exceed :data:`MAX_REQUEST_HEAD` bytes is answered 431, as
 nwaku's REST server answers one over its 64 KiB default (``--rest-max-request-headers-size``),
 and the rest of it is read and dropped before the connection closes, so the client reads the
-answer instead of a reset.
+answer instead of a reset. A body over :data:`MAX_REQUEST_BODY` (nwaku's 16 MiB) is answered
+413 the same way, before the app would hold it in memory.
 """
 
 from __future__ import annotations
@@ -85,6 +86,85 @@ class _BoundedH11Protocol(H11Protocol):
         self.loop.call_later(DRAIN_SECONDS, transport.close)
 
 
+MAX_REQUEST_BODY = 16 * 1024 * 1024
+"""Bytes of request body accepted (nwaku's REST default, 16 MiB); more is answered 413."""
+
+_Scope = dict[str, Any]
+_Message = dict[str, Any]
+
+
+class _BodyLimit:
+    """ASGI middleware answering 413 to a body over ``limit`` bytes, before the app holds it
+    all in memory; what the client still sends is first read and dropped (for up to
+    :data:`DRAIN_SECONDS`), so it reads the answer instead of a reset."""
+
+    def __init__(self, app: Any, limit: int = MAX_REQUEST_BODY) -> None:
+        self._app = app
+        self._limit = limit
+
+    async def __call__(self, scope: _Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length", b"")
+        if declared.isdigit():
+            # h11 holds the body to its declared length.
+            if int(declared) > self._limit:
+                await self._refuse(receive, send)
+            else:
+                await self._app(scope, receive, send)
+            return
+        # A chunked body, of no declared length: read it up to the bound before the app does.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message: _Message = await receive()
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self._limit:
+                await self._refuse(receive, send, more=bool(message.get("more_body")))
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                break
+        replayed = False
+
+        async def replay() -> _Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return message
+            return await receive()  # type: ignore[no-any-return]
+
+        await self._app(scope, replay, send)
+
+    async def _refuse(self, receive: Any, send: Any, *, more: bool = True) -> None:
+        REST_REFUSED.labels("body_too_large").inc()
+        # Read the rest first: uvicorn closes once the answer is sent, and unread bytes would
+        # turn that close into a reset.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN_SECONDS):
+                while more:
+                    message = await receive()
+                    if message["type"] != "http.request" or not message.get("more_body"):
+                        break
+        body = b"Request Entity Too Large"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", b"%d" % len(body)),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
 class _EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -152,7 +232,9 @@ class RestServer(AsgiServer):
     def __init__(
         self, node: WakuNode, config: RestConfig, messenger: Messenger | None = None
     ) -> None:
-        super().__init__(create_app(node, messenger), config.address, config.port, name="REST API")
+        super().__init__(
+            _BodyLimit(create_app(node, messenger)), config.address, config.port, name="REST API"
+        )
 
 
 # What nwaku's metrics log reports (waku/node/waku_metrics.nim), in this node's metric names.
