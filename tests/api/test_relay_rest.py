@@ -176,6 +176,24 @@ async def test_message_bodies_are_read_as_nwaku_reads_them() -> None:
         for name, body in refused.items():
             reply = await api.post(_path(SHARD_0), json=body)
             assert reply.status_code == 400, (name, reply.text)
+        # A field named twice, a body that is not JSON, a media type nwaku does not read.
+        twice = b'{"payload": "eA==", "contentTopic": "a", "contentTopic": "b"}'
+        json_type = {"content-type": "application/json"}
+        reply = await api.post(_path(SHARD_0), content=twice, headers=json_type)
+        assert reply.status_code == 400 and "Multiple `contentTopic`" in reply.text
+        reply = await api.post(_path(SHARD_0), content=b"[" * 100_000, headers=json_type)
+        assert reply.status_code == 400
+        form = {"content-type": "application/x-www-form-urlencoded"}
+        reply = await api.post(
+            "/relay/v1/subscriptions", content=b'["/waku/2/rs/0/0"]', headers=form
+        )
+        assert reply.status_code == 400 and "Content-Type" in reply.text
+        # nwaku also reads JSON sent as text/plain.
+        text = {"content-type": "text/plain"}
+        reply = await api.post(
+            "/relay/v1/subscriptions", content=b'["/waku/2/rs/0/0"]', headers=text
+        )
+        assert reply.status_code == 200, reply.text
         # Timestamp 0 and no timestamp: stamped with the node's clock, as nwaku does.
         before = time.time_ns()
         for payload, body in ((b"zero", _body(b"zero", timestamp=0)), (b"none", _body(b"none"))):

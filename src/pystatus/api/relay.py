@@ -15,19 +15,22 @@ import binascii
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from pystatus.api.errors import ApiError
 from pystatus.api.messages import RestMessage, to_rest
+from pystatus.api.relay_body import documented_body, read_body
 from pystatus.node.node import WakuNode
 from pystatus.node.shards import RelayedShards, TooManySubscriptions
 from pystatus.waku.errors import InvalidTopic, LocalWakuError
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.relay import RelayedMessage
 
-Topics = Annotated[list[str], Body(description="topics", max_length=100)]
+_TOPICS: TypeAdapter[list[str]] = TypeAdapter(
+    Annotated[list[str], Field(description="topics", max_length=100)]
+)
 
 _TEXT = {"text/plain": {"schema": {"type": "string"}}}
 _NOT_SUBSCRIBED: dict[int | str, dict[str, Any]] = {
@@ -50,6 +53,11 @@ class RelayPostMessage(BaseModel):
     meta: str = Field(default="", description="base64")
     ephemeral: bool = False
     proof: str = Field(default="", description="base64 RLN proof")
+
+
+_MESSAGE: TypeAdapter[RelayPostMessage] = TypeAdapter(RelayPostMessage)
+_TOPICS_BODY = documented_body(_TOPICS)
+_MESSAGE_BODY = documented_body(_MESSAGE)
 
 
 def _b64(text: str, field: str) -> bytes:
@@ -119,19 +127,25 @@ def relay_routes(node: WakuNode) -> APIRouter:
             raise ApiError(404, f"Not subscribed to topic: {topic}")
         return [to_rest(item.message) for item in items]
 
-    @relay.post("/relay/v1/subscriptions", response_class=PlainTextResponse)
-    async def subscribe(topics: Topics) -> str:
+    @relay.post(
+        "/relay/v1/subscriptions", response_class=PlainTextResponse, openapi_extra=_TOPICS_BODY
+    )
+    async def subscribe(request: Request) -> str:
         """Relay these pubsub topics (join their meshes, archive and serve them) and keep
         their messages for GET."""
+        topics = await read_body(request, _TOPICS)
         _check_pubsub_topics(shards, topics)
         for topic in topics:
             shards.subscribe_pubsub_topic(topic)
             topic_cache.subscribe(topic)
         return "OK"
 
-    @relay.delete("/relay/v1/subscriptions", response_class=PlainTextResponse)
-    async def unsubscribe(topics: Topics) -> str:
+    @relay.delete(
+        "/relay/v1/subscriptions", response_class=PlainTextResponse, openapi_extra=_TOPICS_BODY
+    )
+    async def unsubscribe(request: Request) -> str:
         """Stop relaying these pubsub topics and keeping their messages."""
+        topics = await read_body(request, _TOPICS)
         _check_pubsub_topics(shards, topics)
         for topic in topics:
             topic_cache.unsubscribe(topic)
@@ -142,18 +156,27 @@ def relay_routes(node: WakuNode) -> APIRouter:
     async def topic_messages(pubsub_topic: str) -> list[RestMessage]:
         return _messages(topic_cache.take(pubsub_topic), pubsub_topic)
 
-    @relay.post("/relay/v1/messages/{pubsub_topic:path}", response_class=PlainTextResponse)
-    async def publish(pubsub_topic: str, body: RelayPostMessage) -> PlainTextResponse:
+    @relay.post(
+        "/relay/v1/messages/{pubsub_topic:path}",
+        response_class=PlainTextResponse,
+        openapi_extra=_MESSAGE_BODY,
+    )
+    async def publish(pubsub_topic: str, request: Request) -> PlainTextResponse:
         """Publish on a pubsub topic the node relays (else 400, as nwaku: with no mesh the
         message would go nowhere, and it is not archived)."""
         _check_pubsub_topics(shards, [pubsub_topic])
         if not shards.relays(pubsub_topic):
             raise ApiError(400, f"Failed to publish: Node not subscribed to topic: {pubsub_topic}")
-        return await _publish(node, pubsub_topic, body)
+        return await _publish(node, pubsub_topic, await read_body(request, _MESSAGE))
 
-    @relay.post("/relay/v1/auto/subscriptions", response_class=PlainTextResponse)
-    async def auto_subscribe(topics: Topics) -> str:
+    @relay.post(
+        "/relay/v1/auto/subscriptions",
+        response_class=PlainTextResponse,
+        openapi_extra=_TOPICS_BODY,
+    )
+    async def auto_subscribe(request: Request) -> str:
         """Relay the auto-shards of these content topics and keep their messages for GET."""
+        topics = await read_body(request, _TOPICS)
         for topic in topics:
             _content_pubsub(shards, topic)
         for topic in topics:
@@ -164,8 +187,13 @@ def relay_routes(node: WakuNode) -> APIRouter:
             content_cache.subscribe(topic)
         return "OK"
 
-    @relay.delete("/relay/v1/auto/subscriptions", response_class=PlainTextResponse)
-    async def auto_unsubscribe(topics: Topics) -> str:
+    @relay.delete(
+        "/relay/v1/auto/subscriptions",
+        response_class=PlainTextResponse,
+        openapi_extra=_TOPICS_BODY,
+    )
+    async def auto_unsubscribe(request: Request) -> str:
+        topics = await read_body(request, _TOPICS)
         for topic in topics:
             _content_pubsub(shards, topic)
         for topic in topics:
@@ -177,11 +205,13 @@ def relay_routes(node: WakuNode) -> APIRouter:
     async def content_messages(content_topic: str) -> list[RestMessage]:
         return _messages(content_cache.take(content_topic), content_topic)
 
-    @relay.post("/relay/v1/auto/messages", response_class=PlainTextResponse)
-    async def auto_publish(body: RelayPostMessage) -> PlainTextResponse:
+    @relay.post(
+        "/relay/v1/auto/messages", response_class=PlainTextResponse, openapi_extra=_MESSAGE_BODY
+    )
+    async def auto_publish(request: Request) -> PlainTextResponse:
         """Publish on the content topic's auto-shard; as nwaku, whether or not the node
         relays it (then it goes out by fanout and is not archived)."""
-        pubsub_topic = _content_pubsub(shards, body.contentTopic)
-        return await _publish(node, pubsub_topic, body)
+        body = await read_body(request, _MESSAGE)
+        return await _publish(node, _content_pubsub(shards, body.contentTopic), body)
 
     return relay
