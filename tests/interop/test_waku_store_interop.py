@@ -35,8 +35,10 @@ async def _store_node(tmp_path: Path) -> AsyncIterator[tuple[WakuNode, list[Arch
     )
     async with WakuNode(config) as node:
         assert node.store is not None
-        # Whole milliseconds, so js-waku's Date bounds land exactly on message timestamps.
-        base = (time.time_ns() - COUNT * STEP_NS) // 10**6 * 10**6
+        # js-waku sends a Date bound as ms * 1e6 in a double, exact only for multiples of 256
+        # ns at today's magnitude (2^60..2^61 ns); multiples of 4 ms (and a 60 s step) are both,
+        # so its bounds land exactly on message timestamps.
+        base = (time.time_ns() - COUNT * STEP_NS) // 4_000_000 * 4_000_000
         messages = [
             ArchivedMessage.of(
                 TOPIC,
