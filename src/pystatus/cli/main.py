@@ -52,6 +52,7 @@ from pystatus.node.datadir import (
 )
 from pystatus.node.light_chat import light_transport
 from pystatus.node.node import WakuNode
+from pystatus.node.peer_store import PEER_STORE_FILE
 from pystatus.node.presets import Preset
 from pystatus.node.presets import preset as find_preset
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey, load_nodekey
@@ -237,6 +238,13 @@ def node(
         ),
     ] = None,
     max_connections: Annotated[int, typer.Option(help="Most connections at once")] = 300,
+    relay_service_ratio: Annotated[
+        str, typer.Option(help="<relay>:<service> shares of --max-connections")
+    ] = "60:40",
+    peer_persistence: Annotated[
+        str, typer.Option(metavar="true|false", help="Keep peers in <data dir>/peers.sqlite3")
+    ] = "true",
+    peer_store_capacity: Annotated[int, typer.Option(help="Peers known at most")] = 1000,
     rest: Annotated[str, typer.Option(metavar="true|false", help="Serve the REST API")] = "false",
     rest_address: Annotated[str, typer.Option(help="REST API address")] = "127.0.0.1",
     rest_port: Annotated[int, typer.Option(help="REST API port")] = 8645,
@@ -417,6 +425,8 @@ def node(
                 else network.max_message_size
             ),
             max_connections=max_connections,
+            relay_service_ratio=relay_service_ratio,
+            peer_store_capacity=peer_store_capacity,
             rest=rest_config,
             store=_store_config(
                 _flag("store", store),
@@ -475,6 +485,8 @@ def node(
         held = _node_data_dir(data_dir, _flag("chat", chat), config.store, store_message_db_url)
         if nodekey is None and held is not None:
             config = replace(config, identity=held.node_key())
+        if held is not None and _flag("peer-persistence", peer_persistence):
+            config = replace(config, peer_store_path=held.path / PEER_STORE_FILE)
         if held is not None:
             origin = "--nodekey" if nodekey else f"{held.path}/nodekey"
             print(f"data dir {held.path} (node key from {origin})", flush=True)

@@ -26,6 +26,7 @@ BOOLEAN_FLAGS = frozenset(
         "relay-peer-exchange",
         "chat",
         "dns-discovery",
+        "peer-persistence",
     }
 )
 
