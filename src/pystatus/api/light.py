@@ -294,7 +294,9 @@ def light_routes(node: WakuNode) -> APIRouter:
             )
         service = node.config.lightpushnode
         if service is None:
-            server = node.lightpush_server
+            # The node serves the push itself only when it relays (a relay-less node serving
+            # light push refuses every push; nwaku's REST then looks for a service peer).
+            server = node.lightpush_server if node.relay is not None else None
             if server is None:
                 return _PushOutcome(503, NO_SERVICE_PEER)
             request = LightPushRequest(message=message, pubsub_topic=body.pubsubTopic)
