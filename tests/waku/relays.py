@@ -17,9 +17,9 @@ CONTENT_TOPIC = "/pystatus/1/test/proto"
 
 @contextlib.asynccontextmanager
 async def relay_node(
-    config: RelayConfig | None = None, transport: str = "tcp"
+    config: RelayConfig | None = None, transport: str = "tcp", muxer: str | None = None
 ) -> AsyncIterator[WakuRelay]:
-    host = Host(make_config(transport))
+    host = Host(make_config(transport, muxer))
     relay = WakuRelay(host, config)
     await host.start()
     await relay.start()

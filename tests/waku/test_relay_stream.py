@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 
+import pytest
 from prometheus_client import REGISTRY
 
 from pystatus.p2p.connection import Connection
@@ -65,11 +66,12 @@ async def _publish_and_check(
         assert [(await _next(subscription)).message for _ in sent] == sent
 
 
-async def test_a_reset_relay_stream_is_reopened_and_nothing_is_lost_after() -> None:
+@pytest.mark.parametrize("muxer", ["yamux", "mplex"])
+async def test_a_reset_relay_stream_is_reopened_and_nothing_is_lost_after(muxer: str) -> None:
     async with (
-        relay_node(FAST_RETRY) as a,
-        relay_node(FAST_RETRY) as b,
-        relay_node(FAST_RETRY) as c,
+        relay_node(FAST_RETRY, muxer=muxer) as a,
+        relay_node(FAST_RETRY, muxer=muxer) as b,
+        relay_node(FAST_RETRY, muxer=muxer) as c,
     ):
         opened = _reset_first_streams(b, 2)
         before = _failures("open", "reset", "write")
