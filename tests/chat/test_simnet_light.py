@@ -291,7 +291,7 @@ def test_a_public_chat_of_light_and_relay_members_reaches_everyone_once() -> Non
 )
 def test_a_public_message_whose_light_push_failed_everywhere_is_sent_again() -> None:
     net, chat = _public_chat(33, LinkFaults(loss=0.1, duplicate=0.1))
-    assert net.run_until_true(lambda: chat.settled("stored"), limit=600.0), chat.statuses()
+    assert net.run_until_true(lambda: chat.settled("stored"), limit=120.0), chat.statuses()
 
 
 def test_light_scenarios_repeat_under_a_seed() -> None:

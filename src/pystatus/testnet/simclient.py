@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from pystatus.chat.light import LightConfig
 from pystatus.chat.light_core import Failure, FilterPlan, RecentHashes, ServiceNodes
+from pystatus.testnet.simparts import Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,8 @@ class Pending:
 
     node: str
     failed: Callable[[Failure], None]
+    timeout: Event | None = None
+    """Cancelled once the request ends another way."""
 
 
 class SimLightClient:

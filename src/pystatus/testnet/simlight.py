@@ -456,17 +456,18 @@ class LightNet:
         the device's link; ``failed`` on a timeout or a lost connection, once."""
         self._seq += 1
         token = self._seq
-        client.pending[token] = Pending(name, failed)
+        pending = client.pending[token] = Pending(name, failed)
 
         def fail(failure: Failure) -> None:
             if client.pending.pop(token, None) is not None:
+                _ended(pending)
                 failed(failure)
 
         def answer(reply: Answer) -> None:
-            if (
-                self.clients.get(device.name) is client
-                and client.pending.pop(token, None) is not None
-            ):
+            if self.clients.get(device.name) is not client:
+                return  # the device crashed meanwhile
+            if client.pending.pop(token, None) is not None:
+                _ended(pending)
                 answered(*reply)
 
         def send() -> None:
@@ -477,7 +478,7 @@ class LightNet:
             arrive = functools.partial(self._at_server, device, client, name, incarnation)
             self.net.cross(device.name, lambda: arrive(serve, answer))
 
-        self.net.schedule(self.net.now + timeout, lambda: fail(Failure.TIMEOUT))
+        pending.timeout = self.net.schedule(self.net.now + timeout, lambda: fail(Failure.TIMEOUT))
         if name in client.conns:
             send()
         else:
@@ -551,6 +552,7 @@ class LightNet:
         for token, pending in list(client.pending.items()):
             if pending.node == name:
                 del client.pending[token]
+                _ended(pending)
                 pending.failed(Failure.ERROR)
         if name in client.setup.filternodes:
             client.plan.disconnected(name, self.net.now)
@@ -558,3 +560,8 @@ class LightNet:
         if name in client.setup.pushnodes and name not in client.redialing:
             self._redial(device, client, name, 0.0)
         self.net.tell_connected(device)
+
+
+def _ended(pending: Pending) -> None:
+    if pending.timeout is not None:
+        pending.timeout.cancelled = True

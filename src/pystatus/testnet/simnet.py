@@ -57,7 +57,15 @@ from pystatus.errors import ChatError
 from pystatus.testnet.simclient import LightSetup
 from pystatus.testnet.simdevice import SimDevice, SimulationError, StoredText
 from pystatus.testnet.simlight import RELAY, LightNet
-from pystatus.testnet.simparts import PERFECT, Event, LinkFaults, SimStats, SimStore
+from pystatus.testnet.simparts import (
+    PERFECT,
+    Event,
+    LinkFaults,
+    SimStats,
+    SimStore,
+    history_of,
+    holds_of,
+)
 from pystatus.testnet.simservice import ServiceFaults, SimServiceNode
 from pystatus.waku.message import WakuMessage, message_hash
 
@@ -68,9 +76,6 @@ __all__ = [
     "LinkFaults",
     "ServiceFaults",
     "SimNetwork",
-    "SimServiceNode",
-    "SimStats",
-    "SimStore",
 ]
 
 T = TypeVar("T")
@@ -292,11 +297,14 @@ class SimNetwork:
 
     # -- the clock --------------------------------------------------------------------------
 
-    def schedule(self, at: float, run: Callable[[], None]) -> None:
+    def schedule(self, at: float, run: Callable[[], None]) -> Event:
+        """``run`` at virtual time ``at`` (or now, if that passed); the event, to cancel."""
         if len(self._events) >= MAX_EVENTS:
             raise SimulationError(f"{MAX_EVENTS} simulated events are waiting already")
         self._seq += 1
-        heapq.heappush(self._events, Event(max(at, self.now), self._seq, run))
+        event = Event(max(at, self.now), self._seq, run)
+        heapq.heappush(self._events, event)
+        return event
 
     def next_time(self) -> float | None:
         """When something happens next: a network event, a device's deadline (unless its
@@ -307,6 +315,8 @@ class SimNetwork:
             if d.session is not None and d.held is None
         ]
         times.append(self.light.next_deadline())
+        while self._events and self._events[0].cancelled:
+            heapq.heappop(self._events)
         if self._events:
             times.append(self._events[0].at)
         found = [t for t in times if t is not None]
@@ -393,13 +403,11 @@ class SimNetwork:
             elif isinstance(action, Listen):
                 device.listen(action.content_topics)
             elif isinstance(action, CheckStored):
-                ask = functools.partial(_holds, action.hashes)
+                ask = functools.partial(holds_of, action.hashes)
                 self._ask_store(device, ask, functools.partial(self._stored, device))
             elif isinstance(action, SyncHistory):
                 answer = functools.partial(self._history, device, action)
-                self._ask_store(
-                    device, functools.partial(_history_of, action), answer, history=True
-                )
+                self._ask_store(device, functools.partial(history_of, action), answer, history=True)
             elif isinstance(action, AdvertiseContactCode):
                 self._perform(device, device.advertise_contact_code(self.now))
             elif isinstance(action, AnnounceDevice):
@@ -588,11 +596,3 @@ class SimNetwork:
 
     def public_chat(self, viewer: str, name: str) -> list[StoredText]:
         return self.devices[viewer].db.chat(name)
-
-
-def _holds(hashes: tuple[bytes, ...], store: SimStore) -> list[bytes]:
-    return store.holds(hashes)
-
-
-def _history_of(query: SyncHistory, store: SimStore) -> list[tuple[bytes, WakuMessage]]:
-    return store.history(query.content_topics, query.start_ns, query.end_ns)

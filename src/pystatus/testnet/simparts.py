@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from pystatus.chat.actions import SyncHistory
 from pystatus.testnet.simdevice import SimulationError
 from pystatus.waku.message import WakuMessage
 
@@ -126,6 +127,16 @@ class SimStore:
         ]
 
 
+def holds_of(hashes: tuple[bytes, ...], store: SimStore) -> list[bytes]:
+    """A store check's answer (:class:`~pystatus.chat.actions.CheckStored`)."""
+    return store.holds(hashes)
+
+
+def history_of(query: SyncHistory, store: SimStore) -> list[tuple[bytes, WakuMessage]]:
+    """A history query's answer (:class:`~pystatus.chat.actions.SyncHistory`)."""
+    return store.history(query.content_topics, query.start_ns, query.end_ns)
+
+
 @dataclass(order=True, slots=True)
 class Event:
     """Something that happens at virtual time ``at`` (ties in scheduling order)."""
@@ -133,3 +144,5 @@ class Event:
     at: float
     seq: int
     run: Callable[[], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+    """Set to skip it (a timeout whose request was answered): it costs no clock step."""
