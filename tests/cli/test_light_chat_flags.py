@@ -16,7 +16,7 @@ import pytest
 from pystatus.chat.account import Account
 from pystatus.chat.light import LightConfig
 from pystatus.chat.messenger import Messenger
-from pystatus.cli.main import _first_addr, _light_chat
+from pystatus.cli.node_options import _first_addr, _light_chat
 from pystatus.errors import ConfigError
 from pystatus.node.config import LightChatConfig
 from pystatus.node.light_chat import light_transport
