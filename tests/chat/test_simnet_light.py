@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from pystatus.chat.light import LightConfig
-from pystatus.chat.light_core import Criterion
+from pystatus.chat.light_core import MAX_CRITERIA_PER_NODE, Criterion
 from pystatus.chat.reliability import ReliabilityConfig
+from pystatus.testnet.simdevice import SimulationError
 from pystatus.testnet.simnet import (
     PERFECT,
     RELAY,
@@ -26,6 +27,7 @@ from pystatus.testnet.simnet import (
     ServiceFaults,
     SimNetwork,
 )
+from pystatus.testnet.simservice import MAX_SUBSCRIBERS, SimServiceNode
 from tests.chat.test_simnet import SETTLE, Conversation, TwoSessions, _talk
 
 NODES = ("svc-1", "svc-2", "svc-3")
@@ -303,6 +305,36 @@ def test_light_scenarios_repeat_under_a_seed() -> None:
         return net.stats.light_pushes, net.stats.lost, net.stats.timers, net.stats.dials
 
     assert run() == run()
+
+
+def test_a_service_node_answers_as_nwaku_and_keeps_its_bounds() -> None:
+    node = SimServiceNode("svc")
+    topic = "/waku/2/rs/16/32"
+    assert node.ping("alice") == 404, "no subscription yet"
+    assert node.unsubscribe("alice", topic, ["/t/1"]) == 404
+    assert node.subscribe("alice", topic, ["/t/1", "/t/2"]) == 200
+    assert node.ping("alice") == 200
+    assert node.subscribers(topic, "/t/2") == ["alice"]
+    too_many = [f"/x/{n}" for n in range(MAX_CRITERIA_PER_NODE - 1)]  # 1001 with the two
+    assert node.subscribe("alice", topic, too_many) == 503, "past --filter-max-criteria"
+    assert node.unsubscribe("alice", topic, ["/t/1", "/t/2"]) == 200
+    assert node.ping("alice") == 404
+    for n in range(MAX_SUBSCRIBERS):
+        assert node.subscribe(f"peer-{n}", topic, ["/t/1"]) == 200
+    assert node.subscribe("one-more", topic, ["/t/1"]) == 503, "past the subscriber limit"
+    node.stop()
+    assert node.subscribers(topic, "/t/1") == [], "a restart forgets every subscriber"
+    with pytest.raises(ValueError, match="probabilities"):
+        ServiceFaults(drop_pushes=0.6, swallow_pushes=0.6)
+
+
+def test_a_light_device_needs_filter_and_light_push_nodes() -> None:
+    net = SimNetwork(seed=35)
+    net.add_service_node("svc-1", lightpush=False)
+    with pytest.raises(SimulationError):
+        net.add_device("alice", light=True)
+    with pytest.raises(SimulationError):
+        net.add_service_node("svc-1")
 
 
 # -- any interleaving ------------------------------------------------------------------------
