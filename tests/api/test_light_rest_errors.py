@@ -209,3 +209,12 @@ async def test_a_silent_service_peer_times_out_in_nwakus_words(
             writer.close()
         silent.close()
         await silent.wait_closed()
+
+
+async def test_forty_rest_pushes_in_a_row_all_go_out() -> None:
+    # The 31st was refused when the service limited light push to bursts of 30.
+    async with _through_service() as api:
+        for n in range(40):
+            body = {"pubsubTopic": SHARD, "message": _message(b"%d" % n)}
+            reply = await api.post("/lightpush/v1/message", json=body)
+            assert (reply.status_code, reply.text) == (200, "OK"), n
