@@ -15,10 +15,12 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from pystatus.api.server import RestServer
 from pystatus.node import NodeConfig, RestConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
+from pystatus.node.shards import RelayedShards, TooManySubscriptions
 from pystatus.waku.errors import RequestRefused
 from pystatus.waku.message import WakuMessage, message_hash
 from pystatus.waku.store import StoreQuery
@@ -278,3 +280,33 @@ async def test_content_topic_flag_subscribes_its_auto_shard_at_start() -> None:
         assert node.relay is not None
         assert node.relay.topics == ["/waku/2/rs/1/0", "/waku/2/rs/1/3"]
         assert node.relayed_shards() == (0, 3)
+
+
+async def test_leaving_over_rest_keeps_what_an_in_process_consumer_holds() -> None:
+    """A Messenger's relay subscription keeps its shard joined when REST leaves it; REST's
+    own hold on the shard is what DELETE ends."""
+    async with WakuNode(_config(shards=(0, 1))) as node, _api(node) as api:
+        assert node.relay is not None
+        consumer = node.relay.subscribe(SHARD_1)
+        reply = await api.request("DELETE", "/relay/v1/subscriptions", json=[SHARD_1])
+        assert reply.status_code == 200
+        assert SHARD_1 in node.relay.topics  # the consumer still holds it
+        consumer.close()
+        assert SHARD_1 not in node.relay.topics
+
+
+async def test_content_topic_subscriptions_are_bounded_and_counted() -> None:
+    async with WakuNode(_config(rest=None, cluster_id=1)) as node:
+        assert node.relay is not None
+        shards = RelayedShards(node.relay, cluster_id=1, shard_count=8, max_content_topics=2)
+        shards.subscribe_content_topic("/a/1/x/proto")
+        shards.subscribe_content_topic("/a/1/y/proto")
+        shards.subscribe_content_topic("/a/1/y/proto")  # again: no new entry
+        with pytest.raises(TooManySubscriptions):
+            shards.subscribe_content_topic("/a/1/z/proto")
+        gauge = REGISTRY.get_sample_value(
+            "pystatus_node_relay_subscriptions", {"kind": "content_topic"}
+        )
+        assert gauge == 2
+        shards.unsubscribe_content_topic("/a/1/x/proto")
+        shards.subscribe_content_topic("/a/1/z/proto")
