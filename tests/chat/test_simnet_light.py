@@ -328,6 +328,18 @@ def test_a_service_node_answers_as_nwaku_and_keeps_its_bounds() -> None:
         ServiceFaults(drop_pushes=0.6, swallow_pushes=0.6)
 
 
+def test_a_service_node_restarted_while_down_waits_from_the_second_restart() -> None:
+    net = SimNetwork(seed=36)
+    node = net.add_service_node("svc-1")
+    net.light.restart("svc-1", 100.0)
+    net.run_for(50.0)
+    net.light.restart("svc-1", 100.0, silent=True)
+    net.run_for(70.0)
+    assert not node.up, "the first restart's end no longer brings it back"
+    net.run_for(40.0)
+    assert node.up and not node.silent
+
+
 def test_a_light_device_needs_filter_and_light_push_nodes() -> None:
     net = SimNetwork(seed=35)
     net.add_service_node("svc-1", lightpush=False)

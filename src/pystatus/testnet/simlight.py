@@ -110,10 +110,13 @@ class LightNet:
     # -- faults -----------------------------------------------------------------------------
 
     def down(self, name: str, *, silent: bool = False) -> None:
-        """Stop service node ``name`` (or the hub, :data:`RELAY`); ``silent``: its host
-        vanishes and clients' connections stay half-open until a request times out."""
+        """Stop service node ``name`` (the hub, :data:`RELAY`, with the relay's restart);
+        ``silent``: its host vanishes and clients' connections stay half-open until a request
+        times out. A node already down stays down (an earlier :meth:`restart` no longer
+        brings it back)."""
         node = self._node(name)
         if not node.up:
+            node.incarnation += 1
             return
         node.stop()
         node.silent = silent
@@ -124,10 +127,12 @@ class LightNet:
                 self._conn_lost(self.net.devices[device_name], client, name)
 
     def up(self, name: str) -> None:
-        self._node(name).up = True
+        node = self._node(name)
+        node.up, node.silent = True, False
 
     def restart(self, name: str, down_for: float, *, silent: bool = False) -> None:
-        """Service node ``name`` is down now and back ``down_for`` seconds later."""
+        """Service node ``name`` is down now and back ``down_for`` seconds later (a restart
+        while it is down starts the wait over)."""
         self.down(name, silent=silent)
         incarnation = self._node(name).incarnation
 
