@@ -126,7 +126,7 @@ async def test_a_peer_that_always_resets_backs_off_and_stays_bounded() -> None:
         await within(a.host.connect(b.host.full_addrs()[0]))
         await wait_for(lambda: len(opened) >= 5, timeout=10, what="retries")
         # One writer at most, whatever the number of failures; its queue stays bounded.
-        assert len(a._writers) <= 1
+        assert len(a._writers) <= 1 and a.unopened_streams() <= 1
         for i in range(50):
             a.publish(TOPIC, message(f"lost {i}".encode()))
         assert a.send_queue_bytes() <= 8 * 1024 * 1024

@@ -27,7 +27,8 @@ RELAY_STREAM_FAILURES = Counter(
     ["kind"],
 )
 RELAY_STREAM_BACKOFF = Gauge(
-    "waku_relay_stream_backoff_peers", "Connected peers whose relay stream is being reopened"
+    "waku_relay_stream_backoff_peers",
+    "Relay peers whose outgoing stream is not open: opening, or waiting to reopen after a failure",
 )
 RELAY_FAULTS = Counter(
     "waku_relay_injected_faults", "What the testing fault layer did to incoming messages", ["kind"]

@@ -364,16 +364,16 @@ class WakuRelay:
         self.router.remove_peer(key, now)
         if not self.host.connections(writer.peer):
             self._stream_failures.pop(key, None)
-            metrics.RELAY_STREAM_BACKOFF.set(len(self._stream_failures))
             metrics.RELAY_PEERS.set(len(self._writers))
+            metrics.RELAY_STREAM_BACKOFF.set(self.unopened_streams())
             self._process_events()
             return
         self._stream_failures[key] = failures + 1
-        metrics.RELAY_STREAM_BACKOFF.set(len(self._stream_failures))
         delay = min(self.config.stream_retry_min * 2**failures, self.config.stream_retry_max)
         log.debug("relay stream to %s failed (%s); reopening in %.2f s", writer.peer, kind, delay)
         self._writers[key] = self._writer(writer.peer, outbound=writer.outbound, delay=delay)
         self.router.add_peer(key, now, outbound=writer.outbound)
+        metrics.RELAY_STREAM_BACKOFF.set(self.unopened_streams())
         if topics:
             announced = rpc_pb2.RPC(
                 subscriptions=[rpc_pb2.RPC.SubOpts(subscribe=True, topicid=t) for t in topics]
@@ -391,7 +391,7 @@ class WakuRelay:
             return
         writer.cancel()
         self._stream_failures.pop(key, None)
-        metrics.RELAY_STREAM_BACKOFF.set(len(self._stream_failures))
+        metrics.RELAY_STREAM_BACKOFF.set(self.unopened_streams())
         self._limiter.forget(key)
         self.router.remove_peer(key, self._clock())
         metrics.RELAY_PEERS.set(len(self._writers))
@@ -483,11 +483,17 @@ class WakuRelay:
             self.router.heartbeat(self._clock())
             self._process_events()
             metrics.RELAY_SEND_QUEUE.set(self.send_queue_bytes())
+            metrics.RELAY_STREAM_BACKOFF.set(self.unopened_streams())
 
     # -- waiting helpers for callers ----------------------------------------------------------
 
     def mesh_size(self, pubsub_topic: str) -> int:
         return len(self.router.mesh_peers(pubsub_topic))
+
+    def unopened_streams(self) -> int:
+        """Relay peers whose outgoing stream is not open yet (opening, or waiting out the
+        back-off after a failure)."""
+        return sum(1 for writer in self._writers.values() if writer.stream is None)
 
     def send_queue_bytes(self) -> int:
         """Bytes queued for peers and not yet written: what a fast publisher waits on."""
