@@ -191,6 +191,7 @@ def test_lookups_find_everyone_from_one_bootstrap() -> None:
         return all(len(net.found[net.endpoint_of(n)]) >= everyone for n in nodes)
 
     assert net.run_until(all_found, 120)
+    assert all(source != datagram.endpoint for source, datagram in net.sent)  # never to itself
     for node in nodes:
         found = {crypto.node_id(r) for r in net.found[net.endpoint_of(node)]}
         assert found == {n.local_id for n in [boot, *nodes]} - {node.local_id}

@@ -502,7 +502,9 @@ class Discv5Core:
             if lookup is not None:
                 lookup.finished(request.node_id, answered)
                 for record in request.records:
-                    lookup.add(crypto.node_id(record), record)
+                    found_id = crypto.node_id(record)
+                    if found_id != self.local_id:
+                        lookup.add(found_id, record)
                 self._step_lookup(lookup, now, out)
 
     def _on_failure(self, request: _Request) -> None:
@@ -544,6 +546,10 @@ class Discv5Core:
             out += events
 
     def _step_lookup(self, lookup: Lookup, now: float, out: list[Event]) -> None:
+        # A sparse table (just bootstrapped, or a small network) asks for 16 distances at once
+        # rather than 3: the answer is still at most 16 records, but a node sharing no
+        # distance with the target is no longer missed until a random walk happens upon it.
+        spread = 3 if len(self.table) >= self.config.bucket_size else 16
         while True:
             chosen = lookup.next_to_query()
             if not chosen:
@@ -558,7 +564,7 @@ class Discv5Core:
                     "lookup",
                     now,
                     out,
-                    distances=lookup_distances(lookup.target, node_id),
+                    distances=lookup_distances(lookup.target, node_id, spread),
                     lookup_id=lookup.lookup_id,
                 )
                 if not sent:
