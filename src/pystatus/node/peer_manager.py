@@ -320,22 +320,26 @@ class PeerManager:
         log.debug("dialed %s for %s", action.peer, action.reason)
 
     async def _measure_service_peers(self) -> None:
-        """Ping connected service peers (libp2p ping) and keep each round trip; a failed ping
-        counts as a failure."""
+        """Ping connected service peers (libp2p ping), at once, and keep each round trip; a
+        failed ping counts as a failure. Only a node that uses service peers (a light
+        client: the limits name service protocols) measures them."""
+        wanted = self.limits.service_protocols
         peers = [
             i.peer_id
             for i in self.book.peers()
-            if i.connected and any(p in i.protocols for p in SERVICE_PROTOCOLS)
+            if i.connected and any(p in i.protocols for p in wanted)
         ][:MAX_PINGS_PER_CHECK]
-        for peer in peers:
-            try:
-                async with asyncio.timeout(PING_TIMEOUT):
-                    rtts = await self.host.ping(peer)
-            except (P2PError, OSError, TimeoutError):
-                self.book.request_failed(peer, self._clock())
-                continue
-            if rtts:
-                self.book.record_rtt(peer, rtts[0])
+        await asyncio.gather(*(self._measure(peer) for peer in peers))
+
+    async def _measure(self, peer: PeerId) -> None:
+        try:
+            async with asyncio.timeout(PING_TIMEOUT):
+                rtts = await self.host.ping(peer)
+        except (P2PError, OSError, TimeoutError):
+            self.book.request_failed(peer, self._clock())
+            return
+        if rtts:
+            self.book.record_rtt(peer, rtts[0])
 
     def _count(self) -> None:
         peers = self.book.peers()
