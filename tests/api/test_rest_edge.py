@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
@@ -97,3 +98,23 @@ async def test_a_body_over_16_mib_answers_413_declared_or_chunked() -> None:
         chunked = await api.post("/lightpush/v1/message", content=chunks())
         assert (chunked.status_code, chunked.text) == (413, "Request Entity Too Large")
         assert (await api.get("/debug/v1/version")).status_code == 200
+
+
+async def test_answers_go_out_at_once_not_after_the_clients_delayed_ack() -> None:
+    config = NodeConfig(
+        listen_address="127.0.0.1", tcp_port=0, relay=False, rest=RestConfig(port=0)
+    )
+    async with WakuNode(config) as node:
+        assert config.rest is not None
+        server = RestServer(node, config.rest)
+        await server.start()
+        try:
+            async with httpx.AsyncClient(base_url=server.url, timeout=20) as api:
+                assert (await api.get("/debug/v1/version")).status_code == 200
+                connections = server._server.server_state.connections
+                assert connections
+                for protocol in connections:
+                    sock = protocol.transport.get_extra_info("socket")
+                    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        finally:
+            await server.stop()
