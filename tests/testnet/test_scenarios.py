@@ -21,7 +21,7 @@ import pytest
 from pystatus.testnet.scenario import SCENARIOS, run_scenario
 
 MESSAGES = 200
-RATE = 20.0
+RATE = 40.0  # 20 a second from each account
 
 
 @pytest.mark.timeout(300)

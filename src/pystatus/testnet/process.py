@@ -17,6 +17,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from pystatus.errors import PystatusError
+from pystatus.p2p.crypto.keys import load_nodekey
+from pystatus.p2p.peer_id import PeerId
 
 START_TIMEOUT = 30.0
 REQUEST_TIMEOUT = 20.0
@@ -46,6 +48,13 @@ class NodeSpec:
     @property
     def multiaddr_prefix(self) -> str:
         return f"/ip4/127.0.0.1/tcp/{self.tcp_port}/p2p/"
+
+    @property
+    def multiaddr(self) -> str:
+        """Where the node listens, known from its node key before its process runs (so
+        nodes naming each other as ``--staticnode`` can start together)."""
+        peer = PeerId.from_public_key(load_nodekey(self.nodekey).public_key)
+        return self.multiaddr_prefix + str(peer)
 
 
 class NodeProcess:

@@ -36,6 +36,8 @@ CLUSTER = 16
 SHARD = 32  # status-go's default shard: where every chat topic travels
 SETTLE_TIMEOUT = 300.0
 SCRAPE_INTERVAL = 2.0
+STATUS_READS = 8
+"""Status reads in flight at once per report."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,22 +179,23 @@ class LocalNetwork:
         return self.relays[int(name.removeprefix("relay-")) - 1]
 
     async def start(self) -> None:
-        previous: NodeProcess | None = None
-        for index in range(self._relay_count):
-            name = f"relay-{index + 1}"
+        """Start every node at once (Python's start-up is most of each node's time): each
+        node's peer id follows from its node key, so every ``--staticnode`` address is known
+        before any process runs, and a node dials again until its peer listens."""
+        specs: list[tuple[NodeSpec, bool]] = []  # (spec, is a chat node)
+        relay_specs = [self._spec(f"relay-{i + 1}", []) for i in range(self._relay_count)]
+        for index, spec in enumerate(relay_specs):
             args = ["--store=true"] if index == 0 else []
             if index == 0 and self.light:
                 args += ["--filter=true", "--lightpush=true"]
-            if previous is not None:
-                args.append(f"--staticnode={previous.multiaddr}")
-            process = NodeProcess(self._spec(name, args), self.directory / f"{name}.log")
-            await process.start()
-            self.relays.append(process)
-            previous = process
-        store = self.relays[0].multiaddr
-        for name, relay in (("alice", self.relays[0]), ("bob", self.relays[-1])):
+            if index > 0:
+                args.append(f"--staticnode={relay_specs[index - 1].multiaddr}")
+            spec.args += args
+            specs.append((spec, False))
+        store = relay_specs[0].multiaddr
+        for name, relay in (("alice", relay_specs[0]), ("bob", relay_specs[-1])):
             if self.light:
-                relay = self.relays[0]  # the one service node
+                relay = relay_specs[0]  # the one service node
             account, _ = Account.create(
                 self.directory / name / "account", PASSWORD, params=ScryptParams(n=1 << 12)
             )
@@ -210,9 +213,22 @@ class LocalNetwork:
                     f"--lightpushnode={relay.multiaddr}",
                 ]
             spec = self._spec(name, args, {"PYSTATUS_PASSWORD": PASSWORD})
-            process = NodeProcess(spec, self.directory / f"{name}.log")
-            await process.start()
-            self.chat[name] = process
+            specs.append((spec, True))
+        for spec, is_chat in specs:
+            process = NodeProcess(spec, self.directory / f"{spec.name}.log")
+            if is_chat:
+                self.chat[spec.name] = process
+            else:
+                self.relays.append(process)
+        # Registered before starting, so that stop() ends whichever did start.
+        async with asyncio.TaskGroup() as group:
+            for process in self.all():
+                group.create_task(process.start())
+        for process in self.all():
+            if process.multiaddr != process.spec.multiaddr:
+                raise NodeProcessError(
+                    f"{process.spec.name} runs as {process.peer_id}, not as its node key says"
+                )
 
     async def wait_connected(self, deadline: float = 60.0) -> None:
         """Until every node has its relay peers, and every light client its filter
@@ -240,15 +256,16 @@ class LocalNetwork:
         return [*self.relays, *self.chat.values()]
 
     async def scrape(self) -> None:
-        for process in self.all():
+        async def one(process: NodeProcess) -> None:
             if process.running:
                 with contextlib.suppress(Exception):
                     await process.scrape()
 
+        await asyncio.gather(*(one(process) for process in self.all()))
+
     async def stop(self) -> None:
         await self.scrape()
-        for process in self.all():
-            await process.stop()
+        await asyncio.gather(*(process.stop() for process in self.all()))
 
 
 class _Watcher:
@@ -394,8 +411,12 @@ async def _send_all(
     progress: Progress,
     tell: Callable[[str | None], None],
 ) -> None:
+    """Each account sends its half in a loop of its own, in order, at ``rate / 2`` messages a
+    second (monotonic clock), so that together they keep ``rate`` however long one request
+    takes; a sender whose node is down waits for it. An outage begins once its fraction of
+    all the messages has been sent."""
     outages = sorted(scenario.outages, key=lambda o: o.at_fraction)
-    pending_outages: list[asyncio.Task[None]] = []
+    interval = 2.0 / rate
 
     async def outage(item: Outage) -> None:
         process = net.node(item.node)
@@ -403,33 +424,38 @@ async def _send_all(
         await asyncio.sleep(item.seconds)
         await process.start()
 
-    senders = ["alice", "bob"]
-    next_index = {"alice": 0, "bob": 0}
-    interval = 1.0 / rate
-    count = 0
-    while count < messages:
-        while outages and count >= outages[0].at_fraction * messages:
-            pending_outages.append(asyncio.get_running_loop().create_task(outage(outages.pop(0))))
-        sender = senders[count % 2]
-        if not net.chat[sender].running:
-            sender = senders[(count + 1) % 2]  # the other one talks meanwhile
-        other = "bob" if sender == "alice" else "alice"
-        index = next_index[sender]
-        try:
-            answer = await net.chat[sender].post(
-                "/chat/v1/messages", {"to": net.keys[other], "text": f"{sender} {index}"}
-            )
-        except (NodeProcessError, httpx.HTTPError, OSError):
-            await asyncio.sleep(0.2)  # the node is restarting
-            continue
-        assert isinstance(answer, dict)
-        sent.append(Sent(sender, index, answer["id"], time.time()))
-        next_index[sender] += 1
-        count += 1
-        progress.sent = count
-        tell(None)
-        await asyncio.sleep(interval)
-    await asyncio.gather(*pending_outages)
+    async with asyncio.TaskGroup() as group:
+
+        def begin_due_outages() -> None:
+            while outages and len(sent) >= outages[0].at_fraction * messages:
+                group.create_task(outage(outages.pop(0)))
+
+        async def talk(sender: str, count: int) -> None:
+            process, other = net.chat[sender], _other(sender)
+            index = 0
+            next_at = time.monotonic()
+            while index < count:
+                begin_due_outages()
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                if not process.running:
+                    await asyncio.sleep(0.2)  # killed: until the outage restarts it
+                    continue
+                try:
+                    answer = await process.post(
+                        "/chat/v1/messages", {"to": net.keys[other], "text": f"{sender} {index}"}
+                    )
+                except (NodeProcessError, httpx.HTTPError, OSError):
+                    await asyncio.sleep(0.2)  # the node is restarting
+                    continue
+                assert isinstance(answer, dict)
+                sent.append(Sent(sender, index, answer["id"], time.time()))
+                index += 1
+                progress.sent = len(sent)
+                tell(None)
+                next_at = max(next_at + interval, time.monotonic())
+
+        group.create_task(talk("alice", messages - messages // 2))
+        group.create_task(talk("bob", messages // 2))
 
 
 def _other(name: str) -> str:
@@ -500,11 +526,17 @@ async def _measure(
     report.latency_ms = _percentiles(latencies)
     report.latency_samples = len(latencies)
     statuses: defaultdict[str, int] = defaultdict(int)
-    for item in sent:
-        with contextlib.suppress(NodeProcessError, httpx.HTTPError, OSError):
-            answer = await net.chat[item.sender].get(f"/chat/v1/messages/{item.id}")
-            assert isinstance(answer, dict)
-            statuses[answer["status"]] += 1
+    # A few requests in flight at a time: one after another they took seconds.
+    slots = asyncio.Semaphore(STATUS_READS)
+
+    async def read_status(item: Sent) -> None:
+        async with slots:
+            with contextlib.suppress(NodeProcessError, httpx.HTTPError, OSError):
+                answer = await net.chat[item.sender].get(f"/chat/v1/messages/{item.id}")
+                assert isinstance(answer, dict)
+                statuses[answer["status"]] += 1
+
+    await asyncio.gather(*(read_status(item) for item in sent))
     report.statuses = dict(statuses)
     report.acknowledged = statuses.get("delivered", 0)
 
