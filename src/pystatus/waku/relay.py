@@ -363,7 +363,9 @@ class WakuRelay:
         del self._writers[key]
         self.router.remove_peer(key, now)
         if not self.host.connections(writer.peer):
+            # The connection went first: nothing to reopen, and _disconnected finds no writer.
             self._stream_failures.pop(key, None)
+            self._limiter.forget(key)
             metrics.RELAY_PEERS.set(len(self._writers))
             metrics.RELAY_STREAM_BACKOFF.set(self.unopened_streams())
             self._process_events()
