@@ -16,6 +16,7 @@ from bench.archive import run_archive
 from bench.bandwidth import DEFAULT_INTERVAL, JSON_PATH, bandwidth_report
 from bench.bandwidth import default_messages as default_bandwidth_messages
 from bench.chat import run_chat
+from bench.gowaku import gowaku_tables
 from bench.light import FanoutResult, run_fanout, run_lightpush
 from bench.p2p import P2PResult, run_p2p
 from bench.relay import RelayResult, run_relay
@@ -309,6 +310,7 @@ def main() -> int:
             "reliability",
             "statusgo",
             "bandwidth",
+            "gowaku",
         ],
     )
     parser.add_argument(
@@ -341,6 +343,12 @@ def main() -> int:
     )
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--archive-messages", type=int, default=1_000_000)
+    parser.add_argument(
+        "--gowaku-store-messages",
+        type=int,
+        default=1_000_000,
+        help="archive size for the store queries beside go-waku (1,000,000)",
+    )
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--samples", type=int, default=500)
     args = parser.parse_args()
@@ -368,6 +376,9 @@ def main() -> int:
             console.print(item)
     if args.only in (None, "archive"):
         console.print(archive_table(args.archive_messages, args.samples))
+    if args.only in (None, "gowaku"):
+        for table in gowaku_tables(args.messages, args.samples, args.gowaku_store_messages):
+            console.print(table)
     return 0
 
 

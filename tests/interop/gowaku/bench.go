@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -92,90 +91,169 @@ func init() {
 		n.stats.reset()
 		return nil, nil
 	})
-	command("bench_wait", cmdBenchWait)
-	command("bench_flood", cmdBenchFlood)
+	command("bench_relay", cmdBenchRelay)
+	command("bench_latency", cmdBenchLatency)
 	command("legacy_store_fill", cmdLegacyStoreFill)
 	command("store_bench", cmdStoreBench)
 }
 
-// bench_wait waits until the node has received count bench messages (or the timeout) and
-// answers how many arrived, over how long, and their latencies in microseconds.
-func cmdBenchWait(ctx context.Context, p *peer, a *struct {
-	nodeArgs
-	Count int `json:"count"`
-}) (obj, error) {
-	n, err := p.node(a.Node)
-	if err != nil {
-		return nil, err
-	}
-	deadline := time.NewTimer(seconds(a.Timeout, 60))
-	defer deadline.Stop()
+// waitReceived blocks until the node has received at least want bench messages; false when
+// the deadline passes first.
+func (s *relayStats) waitReceived(ctx context.Context, want int, deadline time.Time) bool {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
 	for {
-		n.stats.mu.Lock()
-		done, changed := n.stats.received >= a.Count, n.stats.changed
-		n.stats.mu.Unlock()
+		s.mu.Lock()
+		done, changed := s.received >= want, s.changed
+		s.mu.Unlock()
 		if done {
-			break
+			return true
 		}
 		select {
 		case <-changed:
-		case <-deadline.C:
-			goto out
+		case <-timer.C:
+			return false
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return false
 		}
 	}
-out:
-	n.stats.mu.Lock()
-	defer n.stats.mu.Unlock()
-	lat := make([]int64, len(n.stats.latencies))
-	for i, l := range n.stats.latencies {
-		lat[i] = l / 1000
-	}
-	return obj{
-		"received":    n.stats.received,
-		"firstAtNs":   n.stats.firstAt.UnixNano(),
-		"lastAtNs":    n.stats.lastAt.UnixNano(),
-		"latenciesUs": lat,
-	}, nil
 }
 
-// bench_flood publishes count messages of size random bytes, each stamped with the wall
-// clock when it is published, at most rate per second (0: as fast as publish returns).
-func cmdBenchFlood(ctx context.Context, p *peer, a *struct {
+type benchRelayArgs struct {
 	nodeArgs
-	PubsubTopic  string  `json:"pubsubTopic"`
-	ContentTopic string  `json:"contentTopic"`
-	Count        int     `json:"count"`
-	Size         int     `json:"size"`
-	Rate         float64 `json:"rate"`
-}) (obj, error) {
-	n, err := p.node(a.Node)
+	To           int    `json:"to"`
+	PubsubTopic  string `json:"pubsubTopic"`
+	ContentTopic string `json:"contentTopic"`
+	Count        int    `json:"count"`
+	Size         int    `json:"size"`
+	Window       int    `json:"window"`
+	Warmup       int    `json:"warmup"`
+}
+
+func (a *benchRelayArgs) message() (*wpb.WakuMessage, error) {
+	payload := make([]byte, a.Size)
+	if _, err := rand.Read(payload); err != nil {
+		return nil, err
+	}
+	ts := time.Now().UnixNano()
+	return &wpb.WakuMessage{Payload: payload, ContentTopic: a.ContentTopic, Timestamp: &ts}, nil
+}
+
+// bench_relay publishes count messages of size random bytes at node and answers how fast
+// node "to" (which ran bench_listen) received them: messages per second from the first
+// publish to the last arrival. At most window messages are in flight (published, not yet
+// arrived): go-libp2p-pubsub drops what overflows a peer's 32-message outbound queue, so an
+// unbounded flood would measure drops, not relaying.
+func cmdBenchRelay(ctx context.Context, p *peer, a *benchRelayArgs) (obj, error) {
+	from, err := p.node(a.Node)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, seconds(a.Timeout, 120))
+	to, err := p.node(a.To)
+	if err != nil {
+		return nil, err
+	}
+	if a.Window <= 0 {
+		a.Window = 32
+	}
+	deadline := time.Now().Add(seconds(a.Timeout, 120))
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	// Gossipsub forwards only along mesh links, which form at heartbeats after the peers
+	// meet: probe until one message crosses the whole line before timing anything.
+	if err := probe(ctx, from, to, a, deadline); err != nil {
+		return nil, err
+	}
+	to.stats.reset()
 	start := time.Now()
-	failed := 0
+	lost := 0
 	for i := 0; i < a.Count; i++ {
-		if a.Rate > 0 {
-			due := start.Add(time.Duration(float64(i) / a.Rate * float64(time.Second)))
-			if wait := time.Until(due); wait > 0 {
-				time.Sleep(wait)
+		// A message lost on the way never arrives: after a second without progress it is
+		// counted lost (so the window does not shrink for good) and the flood goes on; the
+		// reply's "received" tells the loss.
+		if i-lost >= a.Window {
+			want := i - lost - a.Window + 1
+			if !to.stats.waitReceived(ctx, want, minTime(deadline, time.Now().Add(time.Second))) {
+				lost++
 			}
 		}
-		payload := make([]byte, a.Size)
-		if _, err := rand.Read(payload); err != nil {
+		if ctx.Err() != nil {
+			break
+		}
+		msg, err := a.message()
+		if err != nil {
 			return nil, err
 		}
-		ts := time.Now().UnixNano()
-		msg := &wpb.WakuMessage{Payload: payload, ContentTopic: a.ContentTopic, Timestamp: &ts}
-		if _, err := n.node.Relay().Publish(ctx, msg, relay.WithPubSubTopic(a.PubsubTopic)); err != nil {
-			failed++
+		if _, err := from.node.Relay().Publish(ctx, msg, relay.WithPubSubTopic(a.PubsubTopic)); err != nil {
+			return nil, fmt.Errorf("publish %d: %w", i, err)
 		}
 	}
-	return obj{"sent": a.Count - failed, "failed": failed, "seconds": time.Since(start).Seconds()}, nil
+	to.stats.waitReceived(ctx, a.Count, deadline)
+	to.stats.mu.Lock()
+	defer to.stats.mu.Unlock()
+	return obj{"received": to.stats.received, "seconds": to.stats.lastAt.Sub(start).Seconds()}, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func probe(ctx context.Context, from, to *wakuNode, a *benchRelayArgs, deadline time.Time) error {
+	for {
+		to.stats.reset()
+		msg, err := a.message()
+		if err != nil {
+			return err
+		}
+		if _, err := from.node.Relay().Publish(ctx, msg, relay.WithPubSubTopic(a.PubsubTopic)); err != nil {
+			return fmt.Errorf("probe: %w", err)
+		}
+		if to.stats.waitReceived(ctx, 1, minTime(deadline, time.Now().Add(500*time.Millisecond))) {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("no probe crossed from node %d to node %d", from.index, to.index)
+		}
+	}
+}
+
+// bench_latency publishes one message at a time at node and times each until node "to" has
+// it (both nodes are in this process: one clock); the first warmup are left out. Answers the
+// round trips in microseconds.
+func cmdBenchLatency(ctx context.Context, p *peer, a *benchRelayArgs) (obj, error) {
+	from, err := p.node(a.Node)
+	if err != nil {
+		return nil, err
+	}
+	to, err := p.node(a.To)
+	if err != nil {
+		return nil, err
+	}
+	if err := probe(ctx, from, to, a, time.Now().Add(30*time.Second)); err != nil {
+		return nil, err
+	}
+	to.stats.reset()
+	lat := make([]int64, 0, a.Count)
+	for i := 0; i < a.Warmup+a.Count; i++ {
+		msg, err := a.message()
+		if err != nil {
+			return nil, err
+		}
+		began := time.Now()
+		if _, err := from.node.Relay().Publish(ctx, msg, relay.WithPubSubTopic(a.PubsubTopic)); err != nil {
+			return nil, fmt.Errorf("publish %d: %w", i, err)
+		}
+		if !to.stats.waitReceived(ctx, i+1, time.Now().Add(10*time.Second)) {
+			return nil, fmt.Errorf("message %d did not arrive in 10 s", i)
+		}
+		if i >= a.Warmup {
+			lat = append(lat, time.Since(began).Microseconds())
+		}
+	}
+	return obj{"latenciesUs": lat}, nil
 }
 
 // legacy_store_fill writes count messages straight into the node's store database in one
@@ -302,7 +380,5 @@ func cmdStoreBench(ctx context.Context, p *peer, a *struct {
 		lat = append(lat, time.Since(began).Microseconds())
 		total += got
 	}
-	sorted := append([]int64(nil), lat...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
 	return obj{"latenciesUs": lat, "messages": total}, nil
 }
