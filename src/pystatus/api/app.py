@@ -21,6 +21,7 @@ from pystatus import __version__
 from pystatus.api.admin import admin_routes
 from pystatus.api.chat import chat_routes
 from pystatus.api.errors import ApiError
+from pystatus.api.health import health_report
 from pystatus.api.light import json_error_body, light_routes
 from pystatus.api.relay import relay_routes
 from pystatus.api.store import store_routes
@@ -35,6 +36,8 @@ class InfoResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
+    """nwaku's health report (see :mod:`pystatus.api.health`)."""
+
     nodeHealth: str
     protocolsHealth: list[dict[str, str]]
 
@@ -125,14 +128,9 @@ def create_app(node: WakuNode, messenger: Messenger | None = None) -> FastAPI:
     async def version() -> str:
         return f"v{__version__}"
 
-    @debug.get("/health")
+    @debug.get("/health", response_model=HealthResponse)
     async def health() -> JSONResponse:
-        protocols = []
-        if node.relay is not None:
-            ready = bool(node.relay.relay_peers())
-            protocols.append({"Relay": "Ready" if ready else "NOT_READY"})
-        body = HealthResponse(nodeHealth="Ready", protocolsHealth=protocols)
-        return JSONResponse(body.model_dump())
+        return JSONResponse(health_report(node))
 
     app.include_router(debug)
     app.include_router(store_routes(node))
