@@ -81,7 +81,8 @@ async def _stop(gowaku: GoWakuPeer, *nodes: GoWakuNode) -> None:
 
 
 async def _relay_linked(gowaku: GoWakuPeer, go: GoWakuNode, py: WakuNode) -> None:
-    """Connect ``py`` to ``go`` and wait until each has the other in its ``TOPIC`` mesh."""
+    """Connect ``py`` to ``go`` and wait until ``py`` has ``go`` in its ``TOPIC`` mesh and
+    ``go`` knows ``py`` on the topic (go-waku publishes to every topic peer: flood publish)."""
     await within(py.connect(go.addr), 20)
     relay = py.relay
     assert relay is not None
