@@ -7,6 +7,7 @@ from prometheus_client import REGISTRY
 
 from pystatus.waku.discv5 import crypto, packet
 from pystatus.waku.discv5.config import Discv5Config
+from pystatus.waku.discv5.core import Discv5Core
 from pystatus.waku.discv5.events import Event, LookupFinished, PongReceived, SendDatagram
 from pystatus.waku.discv5.filter import WakuEnrFilter
 from pystatus.waku.discv5.messages import Nodes, TalkReq, TalkResp, encode_message
@@ -33,7 +34,9 @@ def test_handshake_then_ping_pong() -> None:
         lambda: any(isinstance(e, PongReceived) for e in net.events[("127.0.0.1", 9001)]), 5
     )
     flags = [
-        packet.decode_packet(d.data, crypto.node_id(net.cores[d.endpoint].local_record)).flag
+        packet.decode_packet(
+            d.data, crypto.node_id(net.cores[d.endpoint].local_record), packet.WAKU_PROTOCOL_ID
+        ).flag
         for _, d in net.sent
     ]
     # random packet, WHOAREYOU, handshake carrying PING, PONG
@@ -231,3 +234,28 @@ def test_filter_rules() -> None:
     assert WakuEnrFilter.of(1)(relay_store) == "cluster"
     assert WakuEnrFilter.of(16)(Enr.build(key, cluster_id=16, shards=[32])) == "not_waku"
     assert WakuEnrFilter.of(16)(Enr.build(key, capabilities=Capabilities.RELAY)) == "no_shards"
+
+
+def test_waku_network_is_isolated_by_its_protocol_id() -> None:
+    """33/WAKU2-DISCV5: Waku speaks discv5 under protocol-id "d5waku" (go-waku, nwaku); an
+    Ethereum "discv5" packet is not for it, and a core told b"discv5" speaks Ethereum's."""
+    from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
+
+    from .test_vectors import NODE_B_KEY, PING_PACKET
+
+    key = Secp256k1PrivateKey.from_bytes(NODE_B_KEY)
+    record = Enr.build(key, ip="127.0.0.1", udp=9002)
+    waku = Discv5Core(key, record, now=0.0)
+    before = _metric("waku_discv5_dropped_packets_total", reason="protocol")
+    assert waku.receive(PING_PACKET, ("127.0.0.1", 9001), 0.0) == []
+    assert _metric("waku_discv5_dropped_packets_total", reason="protocol") == before + 1
+    ethereum = Discv5Core(key, record, now=0.0, config=Discv5Config(protocol_id=b"discv5"))
+    [challenge] = ethereum.receive(PING_PACKET, ("127.0.0.1", 9001), 0.0)
+    assert isinstance(challenge, SendDatagram)
+    from .test_vectors import NODE_A_ID
+
+    whoareyou = packet.decode_packet(challenge.data, NODE_A_ID)
+    assert whoareyou.flag == packet.FLAG_WHOAREYOU
+    assert whoareyou.nonce == bytes.fromhex("ffffffffffffffffffffffff")
+    waku.close()
+    ethereum.close()

@@ -30,6 +30,9 @@ class Discv5Config:
     refresh_interval: float = 30.0
     max_nodes_responses: int = 16
     judged_records: int = 4096
+    # 33/WAKU2-DISCV5: Waku's discv5 network is its own ("d5waku", as go-waku and nwaku);
+    # b"discv5" joins Ethereum's.
+    protocol_id: bytes = b"d5waku"
 
     def __post_init__(self) -> None:
         for name in ("request_timeout", "handshake_timeout"):
@@ -52,5 +55,7 @@ class Discv5Config:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"discv5 {name} must be at least 1")
+        if len(self.protocol_id) != 6:
+            raise ConfigError("a discv5 protocol_id is 6 bytes")
         if self.replacements < 0:
             raise ConfigError("discv5 replacements must be 0 or more")

@@ -122,6 +122,7 @@ class Discv5Core:
             max_challenges=self.config.max_challenges,
             max_initiations=self.config.max_challenges,
             handshake_timeout=self.config.handshake_timeout,
+            protocol_id=self.config.protocol_id,
         )
         self.table = RoutingTable(
             self.local_id,

@@ -16,6 +16,9 @@ from pystatus.waku.discv5.crypto import aes_ctr, aes_gcm_decrypt, aes_gcm_encryp
 from pystatus.waku.discv5.errors import PacketError
 
 PROTOCOL_ID = b"discv5"
+# 33/WAKU2-DISCV5: Waku runs its own discv5 network, isolated from Ethereum's by this
+# protocol-id (go-waku's waku/v2/discv5/discover.go; nwaku builds with the same).
+WAKU_PROTOCOL_ID = b"d5waku"
 VERSION = 1
 MIN_PACKET_SIZE = 63
 MAX_PACKET_SIZE = 1280
@@ -78,11 +81,11 @@ class Packet:
         return self.masking_iv + self.header
 
 
-def _header(flag: int, nonce: bytes, authdata: bytes) -> bytes:
-    if len(nonce) != NONCE_SIZE:
-        raise ValueError("a discv5 nonce is 12 bytes")
+def _header(flag: int, nonce: bytes, authdata: bytes, protocol_id: bytes) -> bytes:
+    if len(nonce) != NONCE_SIZE or len(protocol_id) != 6:
+        raise ValueError("a discv5 nonce is 12 bytes, a protocol-id 6")
     return (
-        PROTOCOL_ID + struct.pack(">HB", VERSION, flag) + nonce + struct.pack(">H", len(authdata))
+        protocol_id + struct.pack(">HB", VERSION, flag) + nonce + struct.pack(">H", len(authdata))
     ) + authdata
 
 
@@ -98,18 +101,25 @@ def encode_message(
     nonce: bytes,
     key: bytes,
     plaintext: bytes,
+    protocol_id: bytes = PROTOCOL_ID,
 ) -> bytes:
     """An ordinary message packet (flag 0) sealing ``plaintext`` (type || RLP) under ``key``."""
-    header = _header(FLAG_MESSAGE, nonce, src_id)
+    header = _header(FLAG_MESSAGE, nonce, src_id, protocol_id)
     sealed = aes_gcm_encrypt(key, nonce, plaintext, masking_iv + header)
     return _mask(dest_id, masking_iv, header, sealed)
 
 
 def encode_whoareyou(
-    *, dest_id: bytes, masking_iv: bytes, nonce: bytes, id_nonce: bytes, enr_seq: int
+    *,
+    dest_id: bytes,
+    masking_iv: bytes,
+    nonce: bytes,
+    id_nonce: bytes,
+    enr_seq: int,
+    protocol_id: bytes = PROTOCOL_ID,
 ) -> tuple[bytes, bytes]:
     """(packet, challenge-data) of a WHOAREYOU answering the packet whose nonce was ``nonce``."""
-    header = _header(FLAG_WHOAREYOU, nonce, id_nonce + struct.pack(">Q", enr_seq))
+    header = _header(FLAG_WHOAREYOU, nonce, id_nonce + struct.pack(">Q", enr_seq), protocol_id)
     return _mask(dest_id, masking_iv, header, b""), masking_iv + header
 
 
@@ -124,6 +134,7 @@ def encode_handshake(
     id_signature: bytes,
     ephemeral_pubkey: bytes,
     record: bytes | None,
+    protocol_id: bytes = PROTOCOL_ID,
 ) -> bytes:
     """A handshake message packet (flag 2); ``record`` is our ENR when the peer's is stale."""
     authdata = (
@@ -133,7 +144,7 @@ def encode_handshake(
         + ephemeral_pubkey
         + (record or b"")
     )
-    header = _header(FLAG_HANDSHAKE, nonce, authdata)
+    header = _header(FLAG_HANDSHAKE, nonce, authdata, protocol_id)
     sealed = aes_gcm_encrypt(key, nonce, plaintext, masking_iv + header)
     return _mask(dest_id, masking_iv, header, sealed)
 
@@ -161,8 +172,9 @@ def _parse_auth(flag: int, authdata: bytes) -> Authdata:
     )
 
 
-def decode_packet(data: bytes, local_id: bytes) -> Packet:
-    """Unmask and parse a datagram addressed to ``local_id``; :class:`PacketError` if invalid.
+def decode_packet(data: bytes, local_id: bytes, protocol_id: bytes = PROTOCOL_ID) -> Packet:
+    """Unmask and parse a datagram addressed to ``local_id``; :class:`PacketError` if invalid
+    (``protocol`` for another protocol-id: Ethereum's "discv5" and Waku's "d5waku" differ).
 
     The message stays sealed: which key opens it depends on the session.
     """
@@ -171,7 +183,7 @@ def decode_packet(data: bytes, local_id: bytes) -> Packet:
     masking_iv = data[:MASKING_IV_SIZE]
     key = local_id[:16]
     static = aes_ctr(key, masking_iv, data[MASKING_IV_SIZE : MASKING_IV_SIZE + STATIC_HEADER_SIZE])
-    if static[:6] != PROTOCOL_ID:
+    if static[:6] != protocol_id:
         raise PacketError("protocol", "not a discv5 packet for us")
     version, flag = struct.unpack_from(">HB", static, 6)
     if version != VERSION:

@@ -85,9 +85,10 @@ class SessionLayer:
     """Sessions, challenges and handshakes for one local node.
 
     ``secret`` is our 32-byte static key, ``known_record(node_id)`` returns the record we
-    hold for a node (or ``None``), ``rng(n)`` gives n random bytes. Limits: ``max_sessions``
-    (LRU), ``max_challenges`` and ``max_initiations`` (oldest dropped), ``handshake_timeout``
-    seconds for a challenge or a first packet to be answered.
+    hold for a node (or ``None``), ``rng(n)`` gives n random bytes, ``protocol_id`` is the
+    6-byte network name of the header (Waku's "d5waku" unless told otherwise). Limits:
+    ``max_sessions`` (LRU), ``max_challenges`` and ``max_initiations`` (oldest dropped),
+    ``handshake_timeout`` seconds for a challenge or a first packet to be answered.
     """
 
     def __init__(
@@ -101,8 +102,10 @@ class SessionLayer:
         max_challenges: int = 1024,
         max_initiations: int = 1024,
         handshake_timeout: float = 1.0,
+        protocol_id: bytes = packet.WAKU_PROTOCOL_ID,
     ) -> None:
         self._secret = secret
+        self._protocol_id = protocol_id
         self.local_record = local_record
         self.local_id = crypto.node_id(local_record)
         self._known_record = known_record
@@ -179,6 +182,7 @@ class SessionLayer:
             nonce=nonce,
             key=self._rng(16),
             plaintext=self._rng(20),
+            protocol_id=self._protocol_id,
         )
         queued = pending.queued if pending is not None else []
         if pending is None:
@@ -209,6 +213,7 @@ class SessionLayer:
             nonce=nonce,
             key=session.write_key,
             plaintext=plaintext,
+            protocol_id=self._protocol_id,
         )
         return datagram, nonce
 
@@ -231,7 +236,7 @@ class SessionLayer:
 
         Raises :class:`PacketError` for anything that must be dropped; the caller counts it.
         """
-        decoded = packet.decode_packet(data, self.local_id)
+        decoded = packet.decode_packet(data, self.local_id, self._protocol_id)
         auth = decoded.auth
         if isinstance(auth, MessageAuth):
             return self._on_message(decoded, auth, endpoint, now)
@@ -263,6 +268,7 @@ class SessionLayer:
             nonce=nonce,
             id_nonce=self._rng(16),
             enr_seq=record.seq if record is not None else 0,
+            protocol_id=self._protocol_id,
         )
         key = (src_id, endpoint)
         if key not in self._challenges:
@@ -315,6 +321,7 @@ class SessionLayer:
             id_signature=signature,
             ephemeral_pubkey=ephemeral_pub,
             record=ours.to_bytes() if auth.enr_seq < ours.seq else None,
+            protocol_id=self._protocol_id,
         )
         session = _Session(write_key=initiator_key, read_key=recipient_key)
         self._store_session(key, session)
