@@ -28,7 +28,6 @@ from pystatus.archive.base import ArchivedMessage
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
 from pystatus.p2p.errors import P2PError
-from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku.enr import Enr
 from pystatus.waku.filter_client import FilterPush
 from pystatus.waku.message import WakuMessage, message_hash
@@ -269,10 +268,8 @@ async def test_pystatus_store_client_against_gowaku_is_refused_not_hung(
 async def test_pystatus_filter_client_with_gowaku_service(gowaku: GoWakuPeer) -> None:
     service = await _go_node(gowaku, filter=True)
     try:
-        # A node runs the filter push handler only when it names a --filternode (nwaku's
-        # flag), as a light client does.
-        light = _config(relay=False, filternode=Multiaddr.from_string(service.addr))
-        async with WakuNode(light) as py:
+        # No --filternode: the subscription itself must mount the push handler.
+        async with WakuNode(_config(relay=False)) as py:
             pushes: list[FilterPush] = []
             py.filter_client.on_push(pushes.append)
             await within(py.filter_client.subscribe(service.addr, TOPIC, [CHAT]), 20)

@@ -77,7 +77,17 @@ class FilterClient:
         return {peer: set(c) for peer, c in self._criteria.items() if c}
 
     async def request(self, peer: PeerId | Multiaddr | str, request: FilterRequest) -> PeerId:
-        """Send one request; raises :class:`FilterError` for a non-2xx answer."""
+        """Send one request; raises :class:`FilterError` for a non-2xx answer.
+
+        A subscription also mounts the push handler when :meth:`start` has not: without it
+        every push would be refused at protocol negotiation, and lost without a word (go-waku
+        logs "protocols not supported" and drops the message).
+        """
+        if (
+            request.type is RequestType.SUBSCRIBE
+            and FILTER_PUSH_PROTOCOL_ID not in self.host.protocols
+        ):
+            self.host.set_stream_handler(FILTER_PUSH_PROTOCOL_ID, self._receive)
         remote, data = await wire.request(
             self.host,
             peer,
