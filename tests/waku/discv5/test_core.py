@@ -259,3 +259,28 @@ def test_waku_network_is_isolated_by_its_protocol_id() -> None:
     assert whoareyou.nonce == bytes.fromhex("ffffffffffffffffffffffff")
     waku.close()
     ethereum.close()
+
+
+def test_requests_beyond_a_peers_budget_are_dropped_and_counted() -> None:
+    net = SimNet()
+    a = net.add(9001)
+    b = net.add(9002, config=Discv5Config(request_rate=10.0, request_burst=20))
+    net.feed(("127.0.0.1", 9001), a.ping(b.local_record, net.now))
+    net.run_until(lambda: False, 1)
+    before = _metric("waku_discv5_dropped_packets_total", reason="rate_limited")
+    now = net.now + 10.0  # the bucket is full again: 20
+    answered = 0
+    for _ in range(100):  # a burst at one instant
+        out: list[Event] = []
+        a._request(b.local_id, b.local_record, ("127.0.0.1", 9002), "ping", now, out)
+        answered += len(b.receive(_datagram(out[0]).data, ("127.0.0.1", 9001), now))
+    assert answered == 20
+    assert _metric("waku_discv5_dropped_packets_total", reason="rate_limited") == before + 80
+    # A second later, ten more are answered.
+    later = now + 1.0
+    answered = 0
+    for _ in range(20):
+        out = []
+        a._request(b.local_id, b.local_record, ("127.0.0.1", 9002), "ping", later, out)
+        answered += len(b.receive(_datagram(out[0]).data, ("127.0.0.1", 9001), later))
+    assert answered == 10

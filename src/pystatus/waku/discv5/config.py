@@ -30,6 +30,11 @@ class Discv5Config:
     refresh_interval: float = 30.0
     max_nodes_responses: int = 16
     judged_records: int = 4096
+    # Requests answered per peer: a token bucket. go-waku's random walk, alone with one peer,
+    # asks it FINDNODE back to back (about 1,000 a second, seen in tests): answer a steady
+    # 10 a second with bursts of 20, drop the rest (counted), and its walk slows down.
+    request_rate: float = 10.0
+    request_burst: int = 20
     # 33/WAKU2-DISCV5: Waku's discv5 network is its own ("d5waku", as go-waku and nwaku);
     # b"discv5" joins Ethereum's.
     protocol_id: bytes = b"d5waku"
@@ -55,6 +60,8 @@ class Discv5Config:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"discv5 {name} must be at least 1")
+        if not self.request_rate > 0 or self.request_burst < 1:
+            raise ConfigError("discv5 request_rate must be positive and request_burst >= 1")
         if len(self.protocol_id) != 6:
             raise ConfigError("a discv5 protocol_id is 6 bytes")
         if self.replacements < 0:

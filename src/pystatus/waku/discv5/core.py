@@ -138,6 +138,8 @@ class Discv5Core:
         self._bootstrap: list[Enr] = []
         # The same records come back in many NODES answers: each raw form is verified once.
         self._verified: OrderedDict[bytes, Enr] = OrderedDict()
+        # node id -> (tokens, last refill): per-peer request budgets, bounded like sessions.
+        self._budgets: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
         self._next_revalidate = now + self.config.revalidate_interval
         self._next_refresh = now + self.config.refresh_interval
         self._local_raw = record.to_bytes()
@@ -392,6 +394,9 @@ class Discv5Core:
             # An authenticated packet from the endpoint its record names: the handshake
             # round trip proved the node answers there.
             self.table.mark_live(node_id, now)
+        if isinstance(message, Ping | FindNode | TalkReq) and not self._admit(node_id, now):
+            m.DROPPED.labels("rate_limited").inc()
+            return
         match message:
             case Ping(request_id, enr_seq):
                 ip, port = endpoint
@@ -405,6 +410,16 @@ class Discv5Core:
                 self._send(node_id, endpoint, TalkResp(request_id, b""), now, out)
             case Pong() | Nodes() | TalkResp():
                 self._on_response(node_id, message, now, out)
+
+    def _admit(self, node_id: bytes, now: float) -> bool:
+        burst = float(self.config.request_burst)
+        tokens, last = self._budgets.pop(node_id, (burst, now))
+        tokens = min(burst, tokens + (now - last) * self.config.request_rate)
+        admitted = tokens >= 1.0
+        self._budgets[node_id] = (tokens - 1.0 if admitted else tokens, now)
+        if len(self._budgets) > self.config.max_sessions:
+            self._budgets.popitem(last=False)
+        return admitted
 
     def _maybe_fetch_record(
         self, node_id: bytes, endpoint: Endpoint, seq: int, now: float, out: list[Event]
