@@ -148,6 +148,9 @@ func runVectors(args []string) error {
 	if files["mvds.json"], err = mvdsVectors(keys, wrapped); err != nil {
 		return fmt.Errorf("mvds: %w", err)
 	}
+	if files["membership.json"], err = membershipVectors(keys); err != nil {
+		return fmt.Errorf("membership: %w", err)
+	}
 
 	if *out == "" {
 		enc := json.NewEncoder(os.Stdout)
