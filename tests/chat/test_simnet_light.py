@@ -27,7 +27,7 @@ from pystatus.testnet.simnet import (
     ServiceFaults,
     SimNetwork,
 )
-from pystatus.testnet.simservice import MAX_SUBSCRIBERS, SimServiceNode
+from pystatus.testnet.simservice import MAX_SUBSCRIBERS, SUBSCRIPTION_TIMEOUT, SimServiceNode
 from tests.chat.test_simnet import SETTLE, Conversation, TwoSessions, _talk
 
 NODES = ("svc-1", "svc-2", "svc-3")
@@ -315,22 +315,32 @@ def test_light_scenarios_repeat_under_a_seed() -> None:
 def test_a_service_node_answers_as_nwaku_and_keeps_its_bounds() -> None:
     node = SimServiceNode("svc")
     topic = "/waku/2/rs/16/32"
-    assert node.ping("alice") == 404, "no subscription yet"
-    assert node.unsubscribe("alice", topic, ["/t/1"]) == 404
-    assert node.subscribe("alice", topic, ["/t/1", "/t/2"]) == 200
-    assert node.ping("alice") == 200
-    assert node.subscribers(topic, "/t/2") == ["alice"]
+    assert node.ping("alice", 0.0) == 404, "no subscription yet"
+    assert node.unsubscribe("alice", topic, ["/t/1"], 0.0) == 404
+    assert node.subscribe("alice", topic, ["/t/1", "/t/2"], 0.0) == 200
+    assert node.ping("alice", 0.0) == 200
+    assert node.subscribers(topic, "/t/2", 0.0) == ["alice"]
     too_many = [f"/x/{n}" for n in range(MAX_CRITERIA_PER_NODE - 1)]  # 1001 with the two
-    assert node.subscribe("alice", topic, too_many) == 503, "past --filter-max-criteria"
-    assert node.unsubscribe("alice", topic, ["/t/1", "/t/2"]) == 200
-    assert node.ping("alice") == 404
+    assert node.subscribe("alice", topic, too_many, 0.0) == 503, "past --filter-max-criteria"
+    assert node.unsubscribe("alice", topic, ["/t/1", "/t/2"], 0.0) == 200
+    assert node.ping("alice", 0.0) == 404
     for n in range(MAX_SUBSCRIBERS):
-        assert node.subscribe(f"peer-{n}", topic, ["/t/1"]) == 200
-    assert node.subscribe("one-more", topic, ["/t/1"]) == 503, "past the subscriber limit"
+        assert node.subscribe(f"peer-{n}", topic, ["/t/1"], 0.0) == 200
+    assert node.subscribe("one-more", topic, ["/t/1"], 0.0) == 503, "past the subscriber limit"
     node.stop()
-    assert node.subscribers(topic, "/t/1") == [], "a restart forgets every subscriber"
+    assert node.subscribers(topic, "/t/1", 0.0) == [], "a restart forgets every subscriber"
     with pytest.raises(ValueError, match="probabilities"):
         ServiceFaults(drop_pushes=0.6, swallow_pushes=0.6)
+
+
+def test_a_service_node_drops_a_subscriber_that_stopped_pinging() -> None:
+    node = SimServiceNode("svc")
+    topic = "/waku/2/rs/16/32"
+    assert node.subscribe("alice", topic, ["/t/1"], 0.0) == 200
+    assert node.subscribe("bob", topic, ["/t/1"], 0.0) == 200
+    assert node.ping("alice", SUBSCRIPTION_TIMEOUT - 1.0) == 200
+    assert node.subscribers(topic, "/t/1", SUBSCRIPTION_TIMEOUT) == ["alice"]
+    assert node.ping("bob", SUBSCRIPTION_TIMEOUT) == 404
 
 
 def test_a_service_node_restarted_while_down_waits_from_the_second_restart() -> None:

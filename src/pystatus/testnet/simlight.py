@@ -145,7 +145,7 @@ class LightNet:
     def forget(self, name: str) -> None:
         """Service node ``name`` drops every subscriber but keeps its connections (nwaku's
         subscription timeout): their next ping is answered 404."""
-        self._node(name).subscriptions.clear()
+        self._node(name).forget()
 
     # -- a light device's life --------------------------------------------------------------
 
@@ -216,10 +216,12 @@ class LightNet:
             if not node.serves_filter:
                 return UNAVAILABLE, None
             if isinstance(action, Ping):
-                return node.ping(subscriber), None
+                return node.ping(subscriber, self.net.now), None
             if isinstance(action, Subscribe):
-                return node.subscribe(subscriber, action.pubsub_topic, action.content_topics), None
-            return node.unsubscribe(subscriber, action.pubsub_topic, action.content_topics), None
+                topics = action.content_topics
+                return node.subscribe(subscriber, action.pubsub_topic, topics, self.net.now), None
+            topics = action.content_topics
+            return node.unsubscribe(subscriber, action.pubsub_topic, topics, self.net.now), None
 
         def answered(status: int, _: object) -> None:
             now = self.net.now
@@ -265,7 +267,7 @@ class LightNet:
         if node.store is not None:
             node.store.keep(digest, message)
         pubsub_topic = self.net.pubsub_topic
-        for subscriber in node.subscribers(pubsub_topic, message.content_topic):
+        for subscriber in node.subscribers(pubsub_topic, message.content_topic, self.net.now):
             device = self.net.devices.get(subscriber)
             client = self.clients.get(subscriber)
             if device is None or client is None or client.conns.get(node.name) != incarnation:

@@ -18,6 +18,9 @@ from pystatus.testnet.simparts import SimStore
 
 MAX_SUBSCRIBERS = 1000
 """Subscribers a filter node serves (nwaku's ``--filter-max-peers-to-serve`` default)."""
+SUBSCRIPTION_TIMEOUT = 300.0
+"""Seconds without a subscribe or ping after which a subscriber's criteria are dropped
+(pystatus's and nwaku's filter subscription timeout)."""
 MAX_SEEN = 100_000
 """Message hashes a service node remembers having relayed."""
 OK = 200
@@ -44,7 +47,8 @@ class ServiceFaults:
 
 class SimServiceNode:
     """A service node: filter subscriptions by subscriber (device name), and an archive when
-    it stores. ``incarnation`` counts its stops: connections of an earlier one are dead."""
+    it stores. ``incarnation`` counts its stops: connections of an earlier one are dead.
+    ``now`` arguments are the network's virtual monotonic seconds."""
 
     def __init__(
         self, name: str, *, serves_filter: bool = True, lightpush: bool = True, store: bool = False
@@ -59,14 +63,27 @@ class SimServiceNode:
         self.incarnation = 0
         self.faults = ServiceFaults()
         self.subscriptions: dict[str, set[Criterion]] = {}
+        self._active: dict[str, float] = {}
+        """Subscriber -> when it last subscribed or pinged."""
         self._seen: OrderedDict[bytes, None] = OrderedDict()
 
     def stop(self) -> None:
         """Down: what it held in memory (subscribers, the seen cache) is gone."""
         self.up = False
         self.incarnation += 1
-        self.subscriptions.clear()
+        self.forget()
         self._seen.clear()
+
+    def forget(self) -> None:
+        """Drop every subscriber (connections stay): their next ping is answered 404."""
+        self.subscriptions.clear()
+        self._active.clear()
+
+    def _expire(self, now: float) -> None:
+        for subscriber, at in list(self._active.items()):
+            if at + SUBSCRIPTION_TIMEOUT <= now:
+                del self._active[subscriber]
+                self.subscriptions.pop(subscriber, None)
 
     def remember(self, digest: bytes) -> bool:
         """True when ``digest`` is new to it (gossipsub's seen cache, bounded)."""
@@ -77,7 +94,10 @@ class SimServiceNode:
             self._seen.popitem(last=False)
         return True
 
-    def subscribe(self, subscriber: str, pubsub_topic: str, content_topics: Iterable[str]) -> int:
+    def subscribe(
+        self, subscriber: str, pubsub_topic: str, content_topics: Iterable[str], now: float
+    ) -> int:
+        self._expire(now)
         held = self.subscriptions.get(subscriber)
         if held is None and len(self.subscriptions) >= MAX_SUBSCRIBERS:
             return UNAVAILABLE
@@ -85,20 +105,31 @@ class SimServiceNode:
         if len(wanted) > MAX_CRITERIA_PER_NODE:
             return UNAVAILABLE
         self.subscriptions[subscriber] = wanted
+        self._active[subscriber] = now
         return OK
 
-    def unsubscribe(self, subscriber: str, pubsub_topic: str, content_topics: Iterable[str]) -> int:
+    def unsubscribe(
+        self, subscriber: str, pubsub_topic: str, content_topics: Iterable[str], now: float
+    ) -> int:
+        self._expire(now)
         held = self.subscriptions.get(subscriber)
         if not held:
             return NOT_FOUND
         held -= {(pubsub_topic, t) for t in content_topics}
         if not held:
             del self.subscriptions[subscriber]
+            del self._active[subscriber]
         return OK
 
-    def ping(self, subscriber: str) -> int:
-        return OK if self.subscriptions.get(subscriber) else NOT_FOUND
+    def ping(self, subscriber: str, now: float) -> int:
+        self._expire(now)
+        if not self.subscriptions.get(subscriber):
+            return NOT_FOUND
+        self._active[subscriber] = now
+        return OK
 
-    def subscribers(self, pubsub_topic: str, content_topic: str) -> list[str]:
+    def subscribers(self, pubsub_topic: str, content_topic: str, now: float) -> list[str]:
+        """Who gets a push of a message on ``content_topic``."""
+        self._expire(now)
         criterion = (pubsub_topic, content_topic)
         return [name for name, held in self.subscriptions.items() if criterion in held]
