@@ -40,3 +40,6 @@ FILTERED = Counter(
 FOUND_DROPPED = Counter(
     "waku_discv5_found_dropped", "Found records dropped because no one read them in time"
 )
+ENR_UPDATES = Counter(
+    "waku_discv5_enr_updates", "Our record re-signed with the endpoint peers see us at"
+)

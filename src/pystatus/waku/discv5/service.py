@@ -15,6 +15,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pystatus.errors import ConfigError
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.waku.discv5 import metrics as m
+from pystatus.waku.discv5.autoupdate import (
+    EndpointVote,
+    record_endpoints,
+    record_with_endpoint,
+)
 from pystatus.waku.discv5.config import Discv5Config
 from pystatus.waku.discv5.core import Discv5Core
 from pystatus.waku.discv5.errors import Discv5LocalError
@@ -55,6 +60,8 @@ class Discv5Service:
     reported (:meth:`found`, ``on_found``, :meth:`lookup`); ``on_pong`` sees every PONG (the
     address peers see us at). At most ``found_queue_size`` unread records wait in
     :meth:`found`; older ones are dropped and counted (``waku_discv5_found_dropped``).
+    ``enr_auto_update`` re-signs our record with the ip/udp that most peers' PONGs report
+    (3 agreeing peers at least; :mod:`.autoupdate`), counted in ``waku_discv5_enr_updates``.
     Raises :class:`~pystatus.errors.ConfigError` for an unusable record or address.
     """
 
@@ -71,6 +78,7 @@ class Discv5Service:
         on_found: Callable[[Enr], None] | None = None,
         on_pong: Callable[[PongReceived], None] | None = None,
         found_queue_size: int = 1024,
+        enr_auto_update: bool = False,
     ) -> None:
         if found_queue_size < 1:
             raise ConfigError("discv5 found_queue_size must be at least 1")
@@ -91,6 +99,7 @@ class Discv5Service:
         self._timer: asyncio.TimerHandle | None = None
         self._armed_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._vote = EndpointVote() if enr_auto_update else None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -205,9 +214,28 @@ class Discv5Service:
                 future = self._lookups.pop(event.lookup_id, None)
                 if future is not None and not future.done():
                     future.set_result(event.records)
-            elif self._on_pong is not None:
-                self._on_pong(event)
+            else:
+                self._on_pong_event(event)
         self._rearm()
+
+    def _on_pong_event(self, event: PongReceived) -> None:
+        if self._on_pong is not None:
+            self._on_pong(event)
+        if self._vote is None or self._core is None or self._loop is None:
+            return
+        self._vote.insert(event.node_id, (event.ip, event.port), self._loop.time())
+        majority = self._vote.majority(self._loop.time())
+        record = self._core.local_record
+        if majority is None or majority in record_endpoints(record):
+            return
+        try:
+            updated = record_with_endpoint(record, self._key, majority)
+        except Discv5LocalError:
+            m.ERRORS.labels("enr_update").inc()
+            return
+        self._core.update_record(updated)
+        self._enr = updated
+        m.ENR_UPDATES.inc()
 
     def _report(self, record: Enr) -> None:
         if self._found.full():
