@@ -28,7 +28,7 @@ from tests.interop.test_gowaku_interop import (
     _store_node,
     gowaku,
 )
-from tests.p2p.hosts import within
+from tests.p2p.hosts import wait_for, within
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio(loop_scope="module")]
 
@@ -147,3 +147,41 @@ async def test_gowaku_filter_subscription_to_an_unserved_shard_is_refused(
                 )
     finally:
         await _stop(gowaku, client)
+
+
+async def test_gowaku_filter_ping_and_unsubscribe_all_at_pystatus(gowaku: GoWakuPeer) -> None:
+    """go-waku's light node pings its subscriptions; a ping from a peer with none is refused
+    (RFC 12: 404), and unsubscribe-all drops every criterion."""
+    client = await _go_node(gowaku, relay=False, filterClient=True)
+    try:
+        async with WakuNode(_config(filter=FilterConfig())) as service:
+            addr = str(service.host.full_addrs()[0])
+            server = service.filter_server
+            assert server is not None
+            with pytest.raises(GoWakuPeerError, match="filter_ping failed"):
+                await gowaku.call("filter_ping", client, timeout=15, peer=addr)
+            await gowaku.call(
+                "filter_subscribe",
+                client,
+                peer=addr,
+                pubsubTopic=TOPIC,
+                contentTopics=[CHAT, OTHER],
+            )
+            await gowaku.call("filter_ping", client, timeout=15, peer=addr)
+            assert server.subscriptions.criteria_count == 2
+            await gowaku.call("filter_unsubscribe_all", client, timeout=15, peer=addr)
+            assert server.subscriptions.criteria_count == 0
+    finally:
+        await _stop(gowaku, client)
+
+
+async def test_other_cluster_is_disconnected(gowaku: GoWakuPeer) -> None:
+    """A pystatus node of another cluster dialing go-waku does not stay connected (go-waku's
+    metadata check and pystatus's each drop the link)."""
+    go = await _go_node(gowaku)
+    try:
+        async with WakuNode(_config(cluster_id=1, shards=(0,))) as py:
+            peer = await within(py.connect(go.addr), 20)
+            await wait_for(lambda: not py.host.connections(peer), timeout=15, what="disconnect")
+    finally:
+        await _stop(gowaku, go)

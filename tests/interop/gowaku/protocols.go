@@ -67,6 +67,8 @@ func init() {
 	command("legacy_store_query", cmdLegacyStoreQuery)
 	command("filter_subscribe", cmdFilterSubscribe)
 	command("filter_unsubscribe", cmdFilterUnsubscribe)
+	command("filter_ping", cmdFilterPing)
+	command("filter_unsubscribe_all", cmdFilterUnsubscribeAll)
 	command("lightpush", cmdLightpush)
 	command("px_request", cmdPxRequest)
 }
@@ -268,6 +270,48 @@ func cmdFilterUnsubscribe(ctx context.Context, p *peer, a *topicArgs) (obj, erro
 	for _, e := range result.Errors() {
 		if e.Err != nil {
 			return nil, fmt.Errorf("unsubscribe at %s: %w", e.PeerID, e.Err)
+		}
+	}
+	return nil, nil
+}
+
+// filter_ping sends a subscriber ping to the filter service at peer (as go-waku's light node
+// does periodically to check its subscriptions are alive).
+func cmdFilterPing(ctx context.Context, p *peer, a *topicArgs) (obj, error) {
+	n, err := p.node(a.Node)
+	if err != nil {
+		return nil, err
+	}
+	id, err := peerIDOf(a.Peer)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, seconds(a.Timeout, 20))
+	defer cancel()
+	if err := n.node.FilterLightnode().Ping(ctx, id); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func cmdFilterUnsubscribeAll(ctx context.Context, p *peer, a *topicArgs) (obj, error) {
+	n, err := p.node(a.Node)
+	if err != nil {
+		return nil, err
+	}
+	id, err := peerIDOf(a.Peer)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, seconds(a.Timeout, 20))
+	defer cancel()
+	result, err := n.node.FilterLightnode().UnsubscribeAll(ctx, filter.WithPeer(id))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range result.Errors() {
+		if e.Err != nil {
+			return nil, fmt.Errorf("unsubscribe all at %s: %w", e.PeerID, e.Err)
 		}
 	}
 	return nil, nil
