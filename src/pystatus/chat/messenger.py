@@ -46,6 +46,7 @@ from pystatus.chat.encryption import EncryptionService
 from pystatus.chat.events import ChatEvent as ChatEvent
 from pystatus.chat.history import HistoryFetcher
 from pystatus.chat.keys import public_key_from_chat_key_text
+from pystatus.chat.messenger_group import GroupMessaging, is_group_chat_id
 from pystatus.chat.messenger_read import Reading
 from pystatus.chat.messenger_send import PUBLISHED_BYTES, Sending
 from pystatus.chat.mvds import MVDS
@@ -80,7 +81,7 @@ MAX_PENDING_WRITES = 10_000
 """Writes waiting for the database."""
 
 
-class Messenger(Reading, Sending):
+class Messenger(Reading, Sending, GroupMessaging):
     def __init__(
         self,
         account: Account,
@@ -132,6 +133,7 @@ class Messenger(Reading, Sending):
         self._registered = False
         self._contacts = set()
         self._init_outgoing()  # contacts, profile, edits, deletes, pins (outgoing.py)
+        self._init_groups()  # private groups (messenger_group.py)
 
     # -- what tests and callers read --------------------------------------------------------
 
@@ -173,13 +175,15 @@ class Messenger(Reading, Sending):
         self.session.observe_clock(await self.database.max_clock())
         state = await self.database.sync_state()
         self._load_profile(state)
+        self._restore_groups(state)
         if LAST_SYNCED in state:
             self.session.last_synced_ns = int.from_bytes(state[LAST_SYNCED], "big")
         self.session.restore_outbox(await self.database.outbox(), time.monotonic())
         republish: list[Action] = []
         for message_id, status, chat_id in await self.database.unfinished(self._chat_key):
             self.session.track(message_id, chat_id, DeliveryStatus(status))
-            if not chat_id.startswith("0x"):  # public: its resend was in memory only
+            public = not chat_id.startswith("0x") and not is_group_chat_id(chat_id)
+            if public:  # its resend was in memory only
                 stored = await self.database.message(message_id)
                 age_ms = time.time_ns() // 10**6 - (stored.timestamp if stored else 0)
                 if stored is not None and age_ms < REPUBLISH_WINDOW * 1000:

@@ -31,7 +31,7 @@ from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.reliability import DROPPED
 from pystatus.chat.session import ChatSession
 from pystatus.chat.transport import Transport
-from pystatus.chat.wrapper import MessageType, unwrap, wrap
+from pystatus.chat.wrapper import MessageType, Unwrapped, unwrap, wrap
 from pystatus.chat.wrapper import message_id as wrapper_message_id
 from pystatus.chat.writes import Write
 from pystatus.errors import ChatError
@@ -73,6 +73,10 @@ class Sending(Outgoing):
         async def _perform(self, actions: list[Action]) -> None: ...
 
         def _listen(self, content_topics: list[str]) -> None: ...
+
+        def _receive_group(
+            self, message: Unwrapped, outgoing: bool, after: Callable[[], None] | None
+        ) -> None: ...
 
     # -- chats ------------------------------------------------------------------------------
 
@@ -322,6 +326,9 @@ class Sending(Outgoing):
         outgoing = message.author == self._public_key  # our own other device sent it
         if message.type == MessageType.EMOJI_REACTION:
             self._receive_reaction(message.author, message.payload, outgoing, after)
+            return
+        if message.type == MessageType.MEMBERSHIP_UPDATE_MESSAGE:  # messenger_group.py
+            self._receive_group(message, outgoing, after)
             return
         resolve = self._incoming.handler(message, public_chat, outgoing, contact_code=contact_code)
         if resolve is None:

@@ -1,0 +1,255 @@
+"""The messenger's private group chats: the asyncio side of :mod:`pystatus.chat.group`.
+
+A base class of :class:`~pystatus.chat.messenger.Messenger` (its methods are the messenger's).
+What it sends follows status-go v1.1.0 (``protocol/messenger_group_chat.go``
+CreateGroupChatWithMembers, AddMembersToGroupChat, RemoveMembersFromGroupChat,
+LeaveGroupChat; ``protocol/messenger.go`` dispatchMessage): every change and every message is
+one signed ``MEMBERSHIP_UPDATE_MESSAGE`` carrying all of the group's events, stored with one
+MVDS outbox entry per member (each member's 1:1 session), then queued in the session.
+
+A group's events are kept in the chat database's sync state under ``group:<chat id>`` (the
+serialized MembershipUpdateMessage without a message), its chat row of kind ``group``, its
+messages as any chat's; all commit with the received message they came with, before its
+acknowledgement.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pystatus.chat.database import Batch, ChatRow, OutboxEntry, StoredMessage
+from pystatus.chat.delivery import DeliveryStatus
+from pystatus.chat.events import ChatEvent, message_event
+from pystatus.chat.group import GroupChats, GroupReceived, Outgoing, outbox_entries
+from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
+from pystatus.chat.membership import Group, decode_update, encode_update
+from pystatus.chat.proto import chat_message_pb2
+from pystatus.chat.session import ChatSession
+from pystatus.chat.wrapper import Unwrapped
+from pystatus.chat.wrapper import message_id as wrapper_message_id
+from pystatus.chat.writes import Write
+from pystatus.errors import ChatError
+
+GROUP = "group"
+"""The chat kind of a private group (the ``chats`` table's ``kind``)."""
+GROUP_STATE = "group:"
+"""Sync-state key prefix of a group's events."""
+GROUP_EVENT = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupEvent(ChatEvent):
+    """A private group changed: ``id`` and ``chat_id`` are its chat id, ``author`` who made
+    the change (``zQ3...``), ``text`` what happened: ``invitation`` (a group that holds us),
+    ``updated``; ``display_name`` the group's name."""
+
+    kind: str = GROUP_EVENT
+
+
+def is_group_chat_id(chat_id: str) -> bool:
+    """A private group's chat id: ``<uuid>-0x04<creator's key>`` (status-go's form)."""
+    return len(chat_id) == 36 + 1 + 132 and chat_id[36:40] == "-0x0"
+
+
+class GroupMessaging:
+    session: ChatSession
+    _identity: bytes
+    _public_key: bytes
+    _chat_key: str
+    _groups: GroupChats
+
+    if TYPE_CHECKING:  # provided by the Messenger this is mixed into
+
+        def _check_running(self) -> None: ...
+
+        async def _commit(self, write: Write) -> None: ...
+
+        def _queue_write(self, write: Write) -> bool: ...
+
+        def _queue_sync(self, entry: OutboxEntry) -> None: ...
+
+        def _tick(self, seen: int = 0) -> int: ...
+
+        def _observe(self, clock: int) -> None: ...
+
+    def _init_groups(self) -> None:
+        self._groups = GroupChats(self._identity, self._public_key)
+
+    def _restore_groups(self, state: dict[str, bytes]) -> None:
+        """Groups as the database kept them (at start)."""
+        for key, value in state.items():
+            if key.startswith(GROUP_STATE):
+                update = decode_update(value)
+                self._groups.restore(update.chat_id, update.events)
+                self._observe(self._groups.get(update.chat_id).last_clock)  # type: ignore[union-attr]
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def group(self, chat_id: str) -> Group | None:
+        """The group ``chat_id`` as we know it (members and admins as ``0x04...`` keys)."""
+        return self._groups.get(chat_id)
+
+    def groups(self) -> list[Group]:
+        return self._groups.groups()
+
+    # -- changes ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _now_ms() -> int:
+        return time.time_ns() // 10**6
+
+    def _group_batch(self, group: Group, *, active: bool = True) -> Batch:
+        return Batch(
+            chats=[ChatRow(group.chat_id, GROUP, group.name, active)],
+            sync_state={GROUP_STATE + group.chat_id: encode_update(group.chat_id, group.events)},
+        )
+
+    async def _send_group(
+        self,
+        outgoing: Outgoing,
+        stored: StoredMessage | None = None,
+        event: ChatEvent | None = None,
+    ) -> str:
+        """Store ``outgoing`` with its MVDS entries (and the message it carries), then queue
+        them; returns the wrapper's message id."""
+        message_id = "0x" + wrapper_message_id(self._public_key, outgoing.wrapped).hex()
+        if stored is not None:
+            stored = StoredMessage(
+                message_id,
+                stored.chat_id,
+                stored.author,
+                stored.clock,
+                stored.timestamp,
+                stored.body,
+                stored.status,
+            )
+            self.session.track(message_id, stored.chat_id, DeliveryStatus.PENDING)
+        entries = outbox_entries(self.session, outgoing, message_id, time.time_ns())
+        write = Write(
+            stored,
+            None,
+            outbox_added=entries,
+            extra=self._group_batch(outgoing.group),
+            events=[event] if event is not None else [],
+        )
+        await self._commit(write)
+        for entry in entries:
+            self._queue_sync(entry)
+        return message_id
+
+    async def create_group(self, name: str, members: list[str], *, color: str = "#887af9") -> str:
+        """A new group we admin with ``members`` (chat keys, ``zQ3...`` or ``0x04...``);
+        returns its chat id once stored. Raises :class:`ChatError` (a bad key, no name)."""
+        self._check_running()
+        keys = [public_key_from_chat_key_text(m) for m in members]
+        outgoing = self._groups.create(name, keys, self._now_ms(), color=color)
+        await self._send_group(outgoing)
+        return outgoing.group.chat_id
+
+    async def add_group_members(self, chat_id: str, members: list[str]) -> None:
+        """Add ``members`` (chat keys) to a group we are in. Raises :class:`ChatError`."""
+        self._check_running()
+        keys = [public_key_from_chat_key_text(m) for m in members]
+        await self._send_group(self._groups.add_members(chat_id, keys, self._now_ms()))
+
+    async def remove_group_member(self, chat_id: str, member: str) -> None:
+        """Remove ``member`` (we must be an admin, and they not one); they are told, then
+        get nothing more. Raises :class:`ChatError`."""
+        self._check_running()
+        key = public_key_from_chat_key_text(member)
+        await self._send_group(self._groups.remove_member(chat_id, key, self._now_ms()))
+
+    async def leave_group(self, chat_id: str) -> None:
+        """Leave a group (every member is told). Raises :class:`ChatError`."""
+        self._check_running()
+        await self._send_group(self._groups.leave(chat_id, self._now_ms()))
+
+    async def send_group(self, chat_id: str, text: str, *, response_to: str = "") -> str:
+        """Send ``text`` to a group we are a member of; returns the message id once stored.
+        Raises :class:`ChatError` (:class:`~pystatus.chat.group.NotAGroupMember`)."""
+        self._check_running()
+        message = chat_message_pb2.ChatMessage(
+            clock=self._tick(self._groups.next_clock(self._now_ms())),
+            timestamp=self._now_ms(),
+            text=text,
+            response_to=response_to,
+            content_type=chat_message_pb2.ChatMessage.TEXT_PLAIN,
+        )
+        outgoing = self._groups.message(chat_id, message)
+        body = message.SerializeToString()
+        stored = StoredMessage(
+            "", chat_id, self._chat_key, message.clock, message.timestamp, body, "pending"
+        )
+        return await self._send_group(outgoing, stored)
+
+    # -- receiving --------------------------------------------------------------------------
+
+    def _receive_group(
+        self, message: Unwrapped, outgoing: bool, after: Callable[[], None] | None
+    ) -> None:
+        """A ``MEMBERSHIP_UPDATE_MESSAGE``: the group folded with it (raises
+        :class:`~pystatus.chat.membership.InvalidMembershipUpdate`, a :class:`ChatError`),
+        then its chat, events and the message it carries committed before ``after``."""
+        received = self._groups.receive(
+            message.author, decode_update(message.payload), self._now_ms()
+        )
+        group = received.group
+        self._observe(group.last_clock)
+        author = chat_key_text(message.author)
+        events: list[ChatEvent] = []
+        if received.kind != "unchanged":
+            events.append(_group_event(received, author, outgoing))
+        stored = None
+        event = None
+        if received.message is not None:
+            chat = received.message
+            self._observe(chat.clock)
+            message_id = "0x" + message.message_id.hex()
+            stored = StoredMessage(
+                message_id,
+                group.chat_id,
+                author,
+                chat.clock,
+                chat.timestamp,
+                chat.SerializeToString(),
+            )
+            event = message_event(stored, chat, outgoing)
+        active = group.is_member(self._groups.me)
+        self._queue_write(
+            Write(
+                stored,
+                event,
+                after=after,
+                extra=self._group_batch(group, active=active),
+                events=events,
+            )
+        )
+
+
+def _group_event(received: GroupReceived, author: str, outgoing: bool) -> GroupEvent:
+    group = received.group
+    return GroupEvent(
+        group.chat_id,
+        group.chat_id,
+        author,
+        received.kind,
+        group.last_clock,
+        0,
+        "",
+        outgoing,
+        display_name=group.name,
+    )
+
+
+def group_members(group: Group) -> list[str]:
+    """A group's members as chat keys (``zQ3...``)."""
+    return [chat_key_text(bytes.fromhex(m[2:])) for m in group.members]
+
+
+def require_group(group: Group | None, chat_id: str) -> Group:
+    if group is None:
+        raise ChatError(f"no group {chat_id!r}")
+    return group

@@ -1,0 +1,115 @@
+"""Private groups through three Messengers over three pystatus relay nodes: create, exchange,
+remove, leave, and the group surviving a restart (:mod:`pystatus.chat.messenger_group`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from pystatus.chat.account import Account
+from pystatus.chat.keystore import ScryptParams
+from pystatus.chat.messenger import ChatEvent, Messenger, RelayTransport
+from pystatus.chat.messenger_group import GROUP, group_members
+from pystatus.node import NodeConfig, WakuNode
+from tests.p2p.hosts import wait_for, within
+
+FAST = ScryptParams(n=1 << 10)
+
+
+def _config() -> NodeConfig:
+    return NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=16, shards=(32, 64))
+
+
+@contextlib.asynccontextmanager
+async def _nodes(count: int) -> AsyncIterator[list[WakuNode]]:
+    async with contextlib.AsyncExitStack() as stack:
+        nodes = [await stack.enter_async_context(WakuNode(_config())) for _ in range(count)]
+        for node in nodes[1:]:
+            await within(node.connect(nodes[0].host.full_addrs()[0]))
+
+        def meshed() -> bool:
+            return all(
+                node.relay is not None
+                and all(node.relay.mesh_size(t) > 0 for t in node.relay.topics)
+                for node in nodes
+            )
+
+        await wait_for(meshed, timeout=20, what="every shard meshed")
+        yield nodes
+
+
+def _messenger(account: Account, node: WakuNode) -> Messenger:
+    assert node.relay is not None
+    return Messenger(account, RelayTransport(node.relay))
+
+
+async def _next(events: AsyncIterator[ChatEvent], kind: str) -> ChatEvent:
+    async with asyncio.timeout(15):
+        while (event := await anext(events)).kind != kind:
+            pass
+        return event
+
+
+async def test_create_exchange_remove_and_restart(tmp_path: Path) -> None:
+    accounts = [
+        Account.create(tmp_path / n, "group password", params=FAST)[0]
+        for n in ("alice", "bob", "carol")
+    ]
+    async with (
+        _nodes(3) as nodes,
+        _messenger(accounts[0], nodes[0]) as alice,
+        _messenger(accounts[1], nodes[1]) as bob,
+    ):
+        carol = _messenger(accounts[2], nodes[2])
+        await carol.start()
+        try:
+            streams = [m.events() for m in (alice, bob, carol)]
+            chat = await alice.create_group("friends", [bob.chat_key, carol.chat_key])
+            for stream in streams[1:]:
+                invited = await _next(stream, "group")
+                assert (invited.chat_id, invited.text) == (chat, "invitation")
+                assert invited.display_name == "friends"
+            group = bob.group(chat)
+            assert group is not None
+            assert group_members(group) == [alice.chat_key, bob.chat_key, carol.chat_key]
+            assert (chat, GROUP, "friends") in await bob.chats()
+
+            sent = await bob.send_group(chat, "hello group")
+            for stream in (streams[0], streams[2]):
+                got = await _next(stream, "message")
+                assert (got.id, got.chat_id, got.text, got.author) == (
+                    sent,
+                    chat,
+                    "hello group",
+                    bob.chat_key,
+                )
+            await wait_for(lambda: bob.session.unacknowledged() == 0, timeout=15, what="acks")
+
+            await alice.remove_group_member(chat, carol.chat_key)
+            removed = await _next(streams[2], "group")
+            assert removed.text == "updated"
+            carol_view = carol.group(chat)
+            assert carol_view is not None and carol.chat_key not in group_members(carol_view)
+            await _next(streams[1], "group")
+
+            after = await alice.send_group(chat, "carol is gone")
+            got = await _next(streams[1], "message")
+            assert got.id == after
+            await wait_for(lambda: alice.session.unacknowledged() == 0, timeout=15, what="acks")
+            assert all(e.id != after for e in await carol.history(chat))
+        finally:
+            await carol.stop()
+
+        # Carol restarts: her view of the group (removed) comes back from the database.
+        async with _messenger(accounts[2], nodes[2]) as carol_again:
+            restored = carol_again.group(chat)
+            assert restored is not None and not restored.is_member(carol_again._groups.me)
+            assert [e.text for e in await carol_again.history(chat)] == ["hello group"]
+
+        await bob.leave_group(chat)
+        left = await _next(streams[0], "group")
+        assert left.author == bob.chat_key
+        alice_view = alice.group(chat)
+        assert alice_view is not None and group_members(alice_view) == [alice.chat_key]
