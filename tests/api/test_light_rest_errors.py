@@ -21,6 +21,7 @@ from pystatus.node.config import FilterConfig
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.p2p.peer_id import PeerId
+from pystatus.waku.rate_limit import ProtocolRateLimits
 from tests.p2p.hosts import wait_for, within
 
 CONTENT = "/toychat/2/huilong/proto"  # auto-shards to /waku/2/rs/1/3 (shared vectors)
@@ -218,3 +219,21 @@ async def test_forty_rest_pushes_in_a_row_all_go_out() -> None:
             body = {"pubsubTopic": SHARD, "message": _message(b"%d" % n)}
             reply = await api.post("/lightpush/v1/message", json=body)
             assert (reply.status_code, reply.text) == (200, "OK"), n
+
+
+async def test_a_rate_limited_push_is_429_in_nwakus_words() -> None:
+    limits = ProtocolRateLimits.parse(["lightpush:1/1h"])
+    async with (
+        WakuNode(_config(lightpush=True, rate_limits=limits)) as service,
+        WakuNode(_config()) as peer,
+    ):
+        await within(peer.connect(service.host.full_addrs()[0]))
+        await wait_for(lambda: service.relay is not None and service.relay.mesh_size(SHARD) > 0)
+        async with _light(lightpushnode=service.host.full_addrs()[0]) as api:
+            first = await api.post("/lightpush/v3/message", json={"message": _message(b"1")})
+            assert first.status_code == 200
+            v3 = await api.post("/lightpush/v3/message", json={"message": _message(b"2")})
+            assert (v3.status_code, v3.json()) == (429, {"statusDesc": light.TOO_MANY_REQUESTS})
+            body = {"pubsubTopic": SHARD, "message": _message(b"3")}
+            v1 = await api.post("/lightpush/v1/message", json=body)
+            assert (v1.status_code, v1.text) == (429, "Request rate limit reached")

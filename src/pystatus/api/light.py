@@ -67,6 +67,8 @@ class PushResponse(BaseModel):
 SERVICE_TIMEOUT = 5.0
 """Seconds a filter or light push request may take before the REST answer says it timed out
 (nwaku's ``futTimeoutForSubscriptionProcessing`` and ``FutTimeoutForPushRequestProcessing``)."""
+TOO_MANY_REQUESTS = "Request rejected due to too many requests"
+"""nwaku's light push refusal when a rate limit is reached (``waku_lightpush/common.nim``)."""
 NO_SERVICE_PEER = "No suitable service peer & no discovery method"
 """nwaku's answer when no service peer is configured or connected (and no discovery runs)."""
 FILTER_SUBSCRIPTIONS = "/filter/v2/subscriptions"
@@ -318,6 +320,8 @@ def light_routes(node: WakuNode) -> APIRouter:
             async with asyncio.timeout(SERVICE_TIMEOUT):
                 response = await node.lightpush_client.push(service, message, topic, legacy=legacy)
         except RequestRefused as exc:
+            if exc.status == 429:
+                return _PushOutcome(429, TOO_MANY_REQUESTS)
             return _PushOutcome(exc.status, exc.description)
         except TimeoutError:
             return _PushOutcome(503, "Push request timed out")
@@ -350,7 +354,9 @@ def light_routes(node: WakuNode) -> APIRouter:
         status, text = outcome.status, outcome.legacy_description or outcome.description
         if status == 200:
             return PlainTextResponse("OK")
-        if status == 429:
+        # Light push v2 carries no status: a refusal for rate is known by its words, as nwaku's
+        # legacy handler knows it.
+        if status == 429 or "too many requests" in text.lower():
             return PlainTextResponse("Request rate limit reached", status_code=429)
         if 400 <= status < 500:
             # Refused for the request itself: retrying it cannot help.
