@@ -7,7 +7,8 @@ the spec's published vectors (``discv5-wire-test-vectors.md``).
 Public API
 ----------
 ``Discv5Service(key, enr=None, *, bind=("0.0.0.0", 0), bootstrap=(), config=None,
-enr_filter=None, advertise_ip=None, on_found=None, on_pong=None, found_queue_size=1024)``
+enr_filter=None, advertise_ip=None, on_found=None, on_pong=None, found_queue_size=1024,
+enr_auto_update=False)``
     ``key``: :class:`~pystatus.p2p.crypto.keys.Secp256k1PrivateKey`. ``enr``: our record, a
     function ``(ip, udp_port) -> Enr`` called once the socket is bound (for port 0), or
     ``None`` for a bare ip/udp record. ``bootstrap``: records (``enr:`` boot nodes).
@@ -18,7 +19,9 @@ enr_filter=None, advertise_ip=None, on_found=None, on_pong=None, found_queue_siz
       (random target if ``None``); the closest nodes that answered.
     - ``found()``: async iterator of records that passed ``enr_filter`` (new, or newer
       seq); ``on_found(enr)`` is called for the same records.
-    - ``on_pong(PongReceived)``: the ip/port peers see us at (for ``--discv5-enr-auto-update``).
+    - ``on_pong(PongReceived)``: the ip/port a peer sees us at. ``enr_auto_update=True``
+      (nwaku's ``--discv5-enr-auto-update``) re-signs our record with the address most peers
+      report (:mod:`.autoupdate`: ``EndpointVote``, ``record_with_endpoint``).
     - ``local_enr``, ``table_records()``, ``core`` (the :class:`Discv5Core`).
 
 ``WakuEnrFilter.of(cluster_id, shards=None, capabilities=Capabilities(0))``
@@ -30,7 +33,13 @@ enr_filter=None, advertise_ip=None, on_found=None, on_pong=None, found_queue_siz
     Timers (seconds) and bounds: request_timeout 1.0, request_retries 1, handshake_timeout 1.0,
     max_sessions 1024, max_challenges 1024, max_pending_requests 512, bucket_size 16 (k),
     replacements 10, alpha 3, max_lookups 8, revalidate_interval 5.0, refresh_interval 30.0
-    (a random-target lookup that often), max_nodes_responses 16. Bad values: ``ConfigError``.
+    (a random-target lookup that often), max_nodes_responses 16, request_rate 10.0 and
+    request_burst 20 (requests answered per peer), protocol_id b"d5waku". Bad values:
+    ``ConfigError``.
+
+Waku's discv5 network is not Ethereum's: 33/WAKU2-DISCV5 isolates it with the header's
+protocol-id "d5waku" (go-waku ``waku/v2/discv5/discover.go``; nwaku the same), our default.
+``Discv5Config(protocol_id=b"discv5")`` speaks Ethereum's (the spec's vectors use it).
 
 ``Discv5Core(key, record, *, now, config=None, enr_filter=None, rng=os.urandom)``
     The sans-IO node: ``receive(data, (ip, port), now)``, ``handle_timer(now)``,

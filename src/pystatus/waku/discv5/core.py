@@ -54,6 +54,7 @@ from pystatus.waku.discv5.messages import (
     TalkReq,
     TalkResp,
     encode_message,
+    pack_nodes,
 )
 from pystatus.waku.discv5.packet import MAX_PACKET_SIZE
 from pystatus.waku.discv5.sessions import Datagram, Endpoint, Incoming, SessionLayer
@@ -450,16 +451,8 @@ class Discv5Core:
             else:
                 room = _FINDNODE_RESULT_LIMIT - len(records)
                 records += [e.raw for e in self.table.at_distances([distance], room)]
-        packs: list[list[bytes]] = [[]]
-        used = 0
-        for raw in records:
-            if packs[-1] and used + len(raw) > _NODES_RECORD_BUDGET:
-                packs.append([])
-                used = 0
-            packs[-1].append(raw)
-            used += len(raw)
-        for pack in packs:
-            self._send(node_id, endpoint, Nodes(request_id, len(packs), tuple(pack)), now, out)
+        for nodes in pack_nodes(request_id, records, _NODES_RECORD_BUDGET):
+            self._send(node_id, endpoint, nodes, now, out)
 
     def _on_response(
         self, node_id: bytes, message: Pong | Nodes | TalkResp, now: float, out: list[Event]

@@ -94,6 +94,20 @@ def encode_message(message: Message) -> bytes:
     return bytes([kind]) + rlp.encode(body)
 
 
+def pack_nodes(request_id: bytes, records: list[bytes], budget: int) -> list[Nodes]:
+    """NODES answers carrying ``records`` (raw ENRs), at most ``budget`` record bytes each,
+    every one naming the total; one empty answer when there is nothing (discv5-wire.md)."""
+    packs: list[list[bytes]] = [[]]
+    used = 0
+    for raw in records:
+        if packs[-1] and used + len(raw) > budget:
+            packs.append([])
+            used = 0
+        packs[-1].append(raw)
+        used += len(raw)
+    return [Nodes(request_id, len(packs), tuple(pack)) for pack in packs]
+
+
 def _list_prefix(length: int) -> bytes:
     if length < 56:
         return bytes([0xC0 + length])
