@@ -16,18 +16,13 @@ import (
 	"github.com/waku-org/go-waku/waku/v2/protocol/store"
 )
 
-// maxSamples bounds the latencies one node keeps for a bench run.
-const maxSamples = 1 << 20
-
-// relayStats counts the messages a node receives on a bench topic and how long each took
-// since the sender stamped it (wall clock, Unix ns: sender and receiver share this machine).
+// relayStats counts the bench messages a node receives and when the last arrived; waiters
+// are woken through changed, which is closed and replaced on every arrival.
 type relayStats struct {
-	mu        sync.Mutex
-	changed   chan struct{}
-	received  int
-	firstAt   time.Time
-	lastAt    time.Time
-	latencies []int64
+	mu       sync.Mutex
+	changed  chan struct{}
+	received int
+	lastAt   time.Time
 }
 
 func newRelayStats() *relayStats { return &relayStats{changed: make(chan struct{})} }
@@ -35,22 +30,15 @@ func newRelayStats() *relayStats { return &relayStats{changed: make(chan struct{
 func (s *relayStats) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.received, s.latencies = 0, nil
-	s.firstAt, s.lastAt = time.Time{}, time.Time{}
+	s.received, s.lastAt = 0, time.Time{}
 }
 
-func (s *relayStats) record(env *protocol.Envelope) {
+func (s *relayStats) record() {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.received == 0 {
-		s.firstAt = now
-	}
 	s.received++
 	s.lastAt = now
-	if len(s.latencies) < maxSamples {
-		s.latencies = append(s.latencies, now.UnixNano()-env.Message().GetTimestamp())
-	}
 	close(s.changed)
 	s.changed = make(chan struct{})
 }
@@ -72,23 +60,15 @@ func init() {
 					select {
 					case <-p.ctx.Done():
 						return
-					case env, ok := <-ch:
+					case _, ok := <-ch:
 						if !ok {
 							return
 						}
-						n.stats.record(env)
+						n.stats.record()
 					}
 				}
 			}(s.Ch)
 		}
-		return nil, nil
-	})
-	command("bench_reset", func(ctx context.Context, p *peer, a *nodeArgs) (obj, error) {
-		n, err := p.node(a.Node)
-		if err != nil {
-			return nil, err
-		}
-		n.stats.reset()
 		return nil, nil
 	})
 	command("bench_relay", cmdBenchRelay)
