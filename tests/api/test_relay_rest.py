@@ -103,7 +103,9 @@ async def test_a_rest_subscription_relays_archives_and_serves_the_shard(tmp_path
         assert service.relayed_shards() == (0, 1)
         assert (await within(peer.metadata.query(service.peer_id))).shards == (0, 1)
         # Joined its mesh: the peer relaying shard 1 is meshed with the service node.
+        # (Both ends: the peer publishes only to its own mesh.)
         await wait_for(lambda: service.relay is not None and service.relay.mesh_size(SHARD_1) > 0)
+        await wait_for(lambda: peer.relay is not None and peer.relay.mesh_size(SHARD_1) > 0)
         # Served: a filter subscription for the shard is accepted, light push publishes on it.
         pushed: list[WakuMessage] = []
         light.filter_client.start()  # what --filternode does
@@ -122,7 +124,11 @@ async def test_a_rest_subscription_relays_archives_and_serves_the_shard(tmp_path
         assert reply.status_code == 200, reply.text
         await wait_for(lambda: service.store is not None and service.store.writer.pending == 0)
         assert await _archived(service, SHARD_1) == 3
-        kept = {item["payload"] for item in (await api.get(_path(SHARD_1))).json()}
+        items = (await api.get(_path(SHARD_1))).json()
+        # As nwaku writes them: no nulls, meta left out when empty, proof always there.
+        nwaku_keys = {"payload", "contentTopic", "version", "timestamp", "ephemeral", "proof"}
+        assert all(set(item) == nwaku_keys for item in items), items
+        kept = {item["payload"] for item in items}
         assert kept == {base64.b64encode(m.payload).decode() for m in (relayed, lightpushed)} | {
             published["payload"]
         }

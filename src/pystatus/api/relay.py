@@ -20,7 +20,6 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from pystatus.api.errors import ApiError
-from pystatus.api.messages import RestMessage, to_rest
 from pystatus.api.relay_body import documented_body, read_body
 from pystatus.node.node import WakuNode
 from pystatus.node.shards import RelayedShards, TooManySubscriptions
@@ -53,6 +52,35 @@ class RelayPostMessage(BaseModel):
     meta: str = Field(default="", description="base64")
     ephemeral: bool = False
     proof: str = Field(default="", description="base64 RLN proof")
+
+
+class RelayGetMessage(BaseModel):
+    """A relayed message as nwaku's ``toRelayWakuMessage`` writes it: ``meta`` only when the
+    message has one, ``timestamp`` 0 when it has none, ``proof`` always (empty: "")."""
+
+    payload: str = Field(description="base64")
+    contentTopic: str
+    version: int
+    timestamp: int = Field(description="nanoseconds since the Unix epoch; 0: none")
+    meta: str | None = Field(default=None, description="base64; left out when empty")
+    ephemeral: bool
+    proof: str = Field(description="base64 RLN proof")
+
+
+def _b64encode(data: bytes | None) -> str:
+    return base64.b64encode(data or b"").decode()
+
+
+def _relayed(message: WakuMessage) -> RelayGetMessage:
+    return RelayGetMessage(
+        payload=_b64encode(message.payload),
+        contentTopic=message.content_topic,
+        version=message.version,
+        timestamp=message.timestamp or 0,
+        meta=_b64encode(message.meta) if message.meta else None,
+        ephemeral=message.ephemeral,
+        proof=_b64encode(message.rate_limit_proof),
+    )
 
 
 _MESSAGE: TypeAdapter[RelayPostMessage] = TypeAdapter(RelayPostMessage)
@@ -122,10 +150,10 @@ def relay_routes(node: WakuNode) -> APIRouter:
     if shards is None or topic_cache is None or content_cache is None:  # relay is off
         return relay
 
-    def _messages(items: list[RelayedMessage] | None, topic: str) -> list[RestMessage]:
+    def _messages(items: list[RelayedMessage] | None, topic: str) -> list[RelayGetMessage]:
         if items is None:
             raise ApiError(404, f"Not subscribed to topic: {topic}")
-        return [to_rest(item.message) for item in items]
+        return [_relayed(item.message) for item in items]
 
     @relay.post(
         "/relay/v1/subscriptions", response_class=PlainTextResponse, openapi_extra=_TOPICS_BODY
@@ -152,8 +180,12 @@ def relay_routes(node: WakuNode) -> APIRouter:
             shards.unsubscribe_pubsub_topic(topic)
         return "OK"
 
-    @relay.get("/relay/v1/messages/{pubsub_topic:path}", responses=_NOT_SUBSCRIBED)
-    async def topic_messages(pubsub_topic: str) -> list[RestMessage]:
+    @relay.get(
+        "/relay/v1/messages/{pubsub_topic:path}",
+        responses=_NOT_SUBSCRIBED,
+        response_model_exclude_none=True,
+    )
+    async def topic_messages(pubsub_topic: str) -> list[RelayGetMessage]:
         return _messages(topic_cache.take(pubsub_topic), pubsub_topic)
 
     @relay.post(
@@ -201,8 +233,12 @@ def relay_routes(node: WakuNode) -> APIRouter:
             shards.unsubscribe_content_topic(topic)
         return "OK"
 
-    @relay.get("/relay/v1/auto/messages/{content_topic:path}", responses=_NOT_SUBSCRIBED)
-    async def content_messages(content_topic: str) -> list[RestMessage]:
+    @relay.get(
+        "/relay/v1/auto/messages/{content_topic:path}",
+        responses=_NOT_SUBSCRIBED,
+        response_model_exclude_none=True,
+    )
+    async def content_messages(content_topic: str) -> list[RelayGetMessage]:
         return _messages(content_cache.take(content_topic), content_topic)
 
     @relay.post(
