@@ -134,3 +134,19 @@ def test_a_forged_id_signature_is_dropped_and_counted() -> None:
     assert b.receive(datagram, ("127.0.0.1", 9001), net.now) == []
     assert _metric("waku_discv5_dropped_packets_total", reason="signature") == before + 1
     assert not b._sessions.has_session(a.local_id, ("127.0.0.1", 9001))
+
+
+def test_unanswered_challenges_and_first_packets_are_forgotten() -> None:
+    net = SimNet()
+    config = Discv5Config(revalidate_interval=2.0, request_retries=0)
+    a, b = net.add(9001, config=config), net.add(9002, config=config)
+    net.drop = lambda source, datagram: source == ("127.0.0.1", 9002)  # B's WHOAREYOU is lost
+    challenges = _metric("waku_discv5_pending_challenges")
+    pending = _metric("waku_discv5_pending_handshakes")
+    net.feed(("127.0.0.1", 9001), a.ping(b.local_record, net.now))
+    net.run_until(lambda: not net.queue, 1)
+    assert _metric("waku_discv5_pending_challenges") == challenges + 1
+    assert _metric("waku_discv5_pending_handshakes") == pending + 1
+    net.run_for(5)
+    assert _metric("waku_discv5_pending_challenges") == challenges
+    assert _metric("waku_discv5_pending_handshakes") == pending

@@ -243,6 +243,7 @@ class Discv5Core:
             if request.deadline <= now and request_id in self._requests:
                 self._expire(request_id, request, now, out)
         if now >= self._next_revalidate:
+            self._sessions.expire(now)
             self._next_revalidate = now + self.config.revalidate_interval
             self._revalidate(now, out)
         if now >= self._next_refresh:

@@ -138,6 +138,19 @@ class SessionLayer:
         self._initiations.clear()
         self._sent.clear()
 
+    def expire(self, now: float) -> None:
+        """Forget challenges and first packets older than the handshake timeout (oldest first:
+        both tables are kept in the order entries were last written)."""
+        limit = now - self._handshake_timeout
+        while self._challenges and next(iter(self._challenges.values())).sent_at < limit:
+            self._challenges.popitem(last=False)
+            m.CHALLENGES.dec()
+        while self._initiations and next(iter(self._initiations.values())).sent_at < limit:
+            self._initiations.popitem(last=False)
+            m.HANDSHAKES_PENDING.dec()
+        while self._sent and next(iter(self._sent.values())).sent_at < limit:
+            self._sent.popitem(last=False)
+
     # -- sending -----------------------------------------------------------------------------
 
     def send(
