@@ -27,6 +27,7 @@ from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.node import NodeConfig, RestConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
+from pystatus.waku.rate_limit import ProtocolRateLimits
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -59,7 +60,13 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     stop = asyncio.Event()
 
     async def run() -> None:
-        service_config = _config(filter=FilterConfig(), lightpush=True)
+        # Unlimited filter (nwaku allows 30 requests a minute per peer by default): the fuzz's
+        # filter cases reach the service's rules rather than its rate limit.
+        service_config = _config(
+            filter=FilterConfig(),
+            lightpush=True,
+            rate_limits=ProtocolRateLimits.parse(["filter:0/1s"]),
+        )
         async with WakuNode(service_config) as service:
             config = _config(
                 rest=RestConfig(port=0, admin=True),
