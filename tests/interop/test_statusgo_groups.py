@@ -1,0 +1,268 @@
+"""Private group chats between pystatus accounts and a status-go v1.1.0 account.
+
+One pystatus relay + store service node (the Status cluster, shard 32) carries everything;
+the status-go peer's only Waku peer is that node and the pystatus accounts chat from a second
+node beside it. status-go lets a group hold only mutual contacts, so each test first makes
+every pystatus account a mutual contact of the status-go one. Each test reads what the other
+side shows: status-go's own view of its chats through its JSON-line commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pystatus.chat.account import Account
+from pystatus.chat.group import NotAGroupMember
+from pystatus.chat.keystore import ScryptParams
+from pystatus.chat.messenger import (
+    ChatEvent,
+    EventStream,
+    Messenger,
+    RelayTransport,
+    ReliabilityConfig,
+)
+from pystatus.chat.messenger_group import group_members
+from pystatus.node import NodeConfig, WakuNode
+from pystatus.node.config import status_service_config
+from tests.interop.statusgo_peer import Event, StatusGoPeer, require_statusgo
+from tests.p2p.hosts import wait_for
+
+pytestmark = [pytest.mark.interop, pytest.mark.slow]
+
+FAST = ScryptParams(n=1 << 10)
+QUICK = ReliabilityConfig(history_interval=2.0, history_margin=10.0)
+PRIVATE_GROUP_CHAT = 3
+"""status-go's ChatTypePrivateGroupChat."""
+
+
+@dataclass
+class Network:
+    service: WakuNode
+    chat_node: WakuNode
+    service_addr: str
+
+
+@contextlib.asynccontextmanager
+async def _network(tmp_path: Path) -> AsyncIterator[Network]:
+    async with WakuNode(status_service_config(tmp_path)) as service:
+        service_addr = str(service.host.full_addrs()[0])
+        chat_config = NodeConfig(
+            listen_address="127.0.0.1",
+            tcp_port=0,
+            cluster_id=16,
+            shards=(32, 64),
+            storenode=service.host.full_addrs()[0],
+        )
+        async with WakuNode(chat_config) as chat_node:
+            await chat_node.connect(service_addr)
+            yield Network(service, chat_node, service_addr)
+
+
+async def _meshed(network: Network) -> None:
+    relay = network.service.relay
+    assert relay is not None
+    await wait_for(
+        lambda: relay.mesh_size("/waku/2/rs/16/32") >= 2,
+        timeout=60,
+        what="status-go and pystatus in the shard 32 mesh",
+    )
+
+
+def _messenger(network: Network, account: Account) -> Messenger:
+    relay = network.chat_node.require_relay()
+    return Messenger(
+        account, RelayTransport(relay, store=network.chat_node.store_peer()), reliability=QUICK
+    )
+
+
+def _hex(messenger: Messenger) -> str:
+    return "0x" + messenger.account.keys.chat_public_key.hex()
+
+
+async def _next(
+    events: EventStream, kind: str, match: Callable[[ChatEvent], bool] | None = None
+) -> ChatEvent:
+    async with asyncio.timeout(60):
+        while True:
+            event = await anext(events)
+            if event.kind == kind and (match is None or match(event)):
+                return event
+
+
+def _message(text: str, chat_id: str) -> Callable[[Event], bool]:
+    def match(event: Event) -> bool:
+        return (
+            event.get("event") == "message"
+            and event.get("text") == text
+            and event.get("chatId") == chat_id
+        )
+
+    return match
+
+
+async def _mutual(bob: StatusGoPeer, messenger: Messenger) -> None:
+    """status-go asks ``messenger`` to be a contact and it accepts: mutual on both sides."""
+    events = messenger.events()
+    await bob.request("send_contact_request", to=_hex(messenger), text="hi, bob here")
+    await _next(events, "contact_request")
+    await messenger.accept_contact_request(bob.compressed_key)
+
+    async def mutual() -> bool:
+        contacts = (await bob.request("contacts"))["contacts"]
+        return any(c.get("id") == _hex(messenger) and c.get("mutual") for c in contacts)
+
+    async with asyncio.timeout(60):
+        while not await mutual():
+            await bob.wait_event(lambda _: True, timeout=60, since=len(bob.events))
+
+
+async def _statusgo_messages(bob: StatusGoPeer, chat_id: str) -> list[str]:
+    reply = await bob.request("messages", chatId=chat_id)
+    return [str(m["text"]) for m in reply["messages"] if m.get("contentTypeId") == 1]
+
+
+async def test_status_go_creates_a_group_of_two_pystatus_accounts_and_removes_one(
+    tmp_path: Path,
+) -> None:
+    """status-go creates a group with two pystatus accounts; all three exchange messages;
+    status-go (the admin) removes one, who then receives nothing more."""
+    require_statusgo()
+    alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    carol_account, _ = Account.create(tmp_path / "carol", "carol password", params=FAST)
+    async with (
+        _network(tmp_path) as network,
+        StatusGoPeer(waku_nodes=[network.service_addr], display_name="bob") as bob,
+    ):
+        await _meshed(network)
+        async with (
+            _messenger(network, alice_account) as alice,
+            _messenger(network, carol_account) as carol,
+        ):
+            await _mutual(bob, alice)
+            await _mutual(bob, carol)
+            alice_events, carol_events = alice.events(), carol.events()
+
+            created = await bob.request(
+                "group_create", name="mixed", members=[_hex(alice), _hex(carol)]
+            )
+            chat = str(created["chatId"])
+            for events, messenger in ((alice_events, alice), (carol_events, carol)):
+                invited = await _next(events, "group", lambda e: e.chat_id == chat)
+                assert (invited.text, invited.display_name) == ("invitation", "mixed")
+                group = messenger.group(chat)
+                assert group is not None
+                assert group.members == (bob.public_key, _hex(alice), _hex(carol))
+                assert group.admins == (bob.public_key,)
+
+            sent = await bob.request("send", chatId=chat, text="hello from status-go")
+            for events in (alice_events, carol_events):
+                got = await _next(events, "message", lambda e: e.chat_id == chat)
+                assert (got.id, got.text, got.author) == (
+                    sent["messageId"],
+                    "hello from status-go",
+                    bob.compressed_key,
+                )
+
+            from_alice = await alice.send_group(chat, "hello from alice")
+            got_bob = await bob.wait_event(_message("hello from alice", chat), timeout=60)
+            assert got_bob["id"] == from_alice, "the same message id on both sides"
+            got = await _next(carol_events, "message", lambda e: e.text == "hello from alice")
+            assert got.id == from_alice
+            from_carol = await carol.send_group(chat, "hello from carol")
+            await bob.wait_event(_message("hello from carol", chat), timeout=60)
+            got = await _next(alice_events, "message", lambda e: e.text == "hello from carol")
+            assert got.id == from_carol
+
+            # status-go removes Carol: she learns it, and gets nothing sent after.
+            await bob.request("group_remove", chatId=chat, member=_hex(carol))
+            await _next(carol_events, "group", lambda e: e.chat_id == chat)
+            carol_view = carol.group(chat)
+            assert carol_view is not None and _hex(carol) not in carol_view.members
+            await _next(alice_events, "group", lambda e: e.chat_id == chat)
+            alice_view = alice.group(chat)
+            assert alice_view is not None
+            assert group_members(alice_view) == [bob.compressed_key, alice.chat_key]
+            await bob.request("send", chatId=chat, text="after carol left")
+            await _next(alice_events, "message", lambda e: e.text == "after carol left")
+            await alice.send_group(chat, "alice after carol left")
+            await bob.wait_event(_message("alice after carol left", chat), timeout=60)
+            await wait_for(
+                lambda: alice.session.unacknowledged() == 0, timeout=60, what="alice's acks"
+            )
+            carol_texts = [e.text for e in await carol.history(chat)]
+            assert "after carol left" not in carol_texts
+            assert "alice after carol left" not in carol_texts
+            with pytest.raises(NotAGroupMember):
+                await carol.send_group(chat, "still here?")
+
+
+async def test_pystatus_creates_a_group_that_includes_status_go(tmp_path: Path) -> None:
+    """A pystatus account creates a group with status-go and another pystatus account:
+    status-go joins it, all three exchange messages; when the pystatus admin removes
+    status-go, status-go receives nothing after."""
+    require_statusgo()
+    alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    carol_account, _ = Account.create(tmp_path / "carol", "carol password", params=FAST)
+    async with (
+        _network(tmp_path) as network,
+        StatusGoPeer(waku_nodes=[network.service_addr], display_name="bob") as bob,
+    ):
+        await _meshed(network)
+        async with (
+            _messenger(network, alice_account) as alice,
+            _messenger(network, carol_account) as carol,
+        ):
+            await _mutual(bob, alice)
+            alice_events, carol_events = alice.events(), carol.events()
+            chat = await alice.create_group(
+                "made by pystatus", [bob.compressed_key, carol.chat_key]
+            )
+            await _next(carol_events, "group", lambda e: e.chat_id == chat)
+
+            async def joined() -> Event:
+                async with asyncio.timeout(60):
+                    while True:
+                        with contextlib.suppress(Exception):
+                            group = await bob.request("group", chatId=chat)
+                            if group["members"]:
+                                return group
+                        await bob.wait_event(lambda _: True, timeout=60, since=len(bob.events))
+
+            view = await joined()
+            assert view["chatType"] == PRIVATE_GROUP_CHAT
+            assert view["name"] == "made by pystatus"
+            assert set(view["members"]) == {_hex(alice), bob.public_key, _hex(carol)}
+            assert view["admins"] == [_hex(alice)]
+
+            sent = await bob.request("send", chatId=chat, text="status-go in a pystatus group")
+            for events in (alice_events, carol_events):
+                got = await _next(events, "message", lambda e: e.chat_id == chat)
+                assert (got.id, got.text) == (sent["messageId"], "status-go in a pystatus group")
+            from_carol = await carol.send_group(chat, "carol to all")
+            got_bob = await bob.wait_event(_message("carol to all", chat), timeout=60)
+            assert got_bob["id"] == from_carol
+            await _next(alice_events, "message", lambda e: e.text == "carol to all")
+
+            # The pystatus admin removes status-go: it is told, then hears nothing more.
+            await alice.remove_group_member(chat, bob.compressed_key)
+
+            async def removed() -> bool:
+                group = await bob.request("group", chatId=chat)
+                return bob.public_key not in group["members"]
+
+            async with asyncio.timeout(60):
+                while not await removed():
+                    await bob.wait_event(lambda _: True, timeout=60, since=len(bob.events))
+            after = await alice.send_group(chat, "without status-go")
+            await _next(carol_events, "message", lambda e: e.id == after)
+            await wait_for(
+                lambda: alice.session.unacknowledged() == 0, timeout=60, what="alice's acks"
+            )
+            assert "without status-go" not in await _statusgo_messages(bob, chat)
+            assert "carol to all" in await _statusgo_messages(bob, chat)
