@@ -24,10 +24,11 @@ from pystatus.chat.database import Batch, ChatRow, OutboxEntry, StoredMessage
 from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.events import ChatEvent, message_event
 from pystatus.chat.group import GroupChats, GroupReceived, Outgoing, outbox_entries
-from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
+from pystatus.chat.keys import chat_key_text
 from pystatus.chat.membership import Group, decode_update, encode_update
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.session import ChatSession
+from pystatus.chat.user_input import public_key_of
 from pystatus.chat.wrapper import Unwrapped
 from pystatus.chat.wrapper import message_id as wrapper_message_id
 from pystatus.chat.writes import Write
@@ -144,7 +145,7 @@ class GroupMessaging:
         """A new group we admin with ``members`` (chat keys, ``zQ3...`` or ``0x04...``);
         returns its chat id once stored. Raises :class:`ChatError` (a bad key, no name)."""
         self._check_running()
-        keys = [public_key_from_chat_key_text(m) for m in members]
+        keys = [public_key_of(m) for m in members]
         outgoing = self._groups.create(name, keys, self._now_ms(), color=color)
         await self._send_group(outgoing)
         return outgoing.group.chat_id
@@ -152,14 +153,14 @@ class GroupMessaging:
     async def add_group_members(self, chat_id: str, members: list[str]) -> None:
         """Add ``members`` (chat keys) to a group we are in. Raises :class:`ChatError`."""
         self._check_running()
-        keys = [public_key_from_chat_key_text(m) for m in members]
+        keys = [public_key_of(m) for m in members]
         await self._send_group(self._groups.add_members(chat_id, keys, self._now_ms()))
 
     async def remove_group_member(self, chat_id: str, member: str) -> None:
         """Remove ``member`` (we must be an admin, and they not one); they are told, then
         get nothing more. Raises :class:`ChatError`."""
         self._check_running()
-        key = public_key_from_chat_key_text(member)
+        key = public_key_of(member)
         await self._send_group(self._groups.remove_member(chat_id, key, self._now_ms()))
 
     async def leave_group(self, chat_id: str) -> None:

@@ -30,6 +30,7 @@ from pystatus.cli.account import account_app, account_directory, password_or_pro
 from pystatus.cli.chat import chat_app
 from pystatus.cli.enrtree import enrtree_app
 from pystatus.cli.exits import EXIT_FAILURE, EXIT_USAGE, error_line, run_command
+from pystatus.cli.group import group_app
 from pystatus.cli.node_options import (
     _cluster,
     _dns_discovery_urls,
@@ -77,6 +78,7 @@ app = typer.Typer(
 app.add_typer(store_app, name="store")
 app.add_typer(account_app, name="account")
 app.add_typer(chat_app, name="chat")
+app.add_typer(group_app, name="group")
 app.add_typer(enrtree_app, name="enrtree")
 app.command(name="testnet")(run_testnet)
 console = Console(stderr=True, soft_wrap=True)  # an error is one line, never wrapped
