@@ -411,7 +411,7 @@ class LightSessions(TwoSessions):
 
 
 LightSessions.TestCase.settings = settings(
-    max_examples=40,
+    max_examples=60,
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
