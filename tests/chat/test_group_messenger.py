@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from pystatus.chat.account import Account
+from pystatus.chat.database import Batch, ChatDatabase
 from pystatus.chat.keystore import ScryptParams
+from pystatus.chat.membership import REJECTED
 from pystatus.chat.messenger import ChatEvent, Messenger, RelayTransport
-from pystatus.chat.messenger_group import GROUP, group_members
+from pystatus.chat.messenger_group import GROUP, GROUP_STATE, group_members
 from pystatus.node import NodeConfig, WakuNode
 from tests.p2p.hosts import wait_for, within
 
@@ -113,3 +115,17 @@ async def test_create_exchange_remove_and_restart(tmp_path: Path) -> None:
         assert left.author == bob.chat_key
         alice_view = alice.group(chat)
         assert alice_view is not None and group_members(alice_view) == [alice.chat_key]
+
+
+async def test_a_damaged_group_row_is_counted_and_the_account_still_starts(tmp_path: Path) -> None:
+    account = Account.create(tmp_path / "alice", "group password", params=FAST)[0]
+    database = ChatDatabase(account.directory / "chat.sqlite3", account.keys.database)
+    await database.open()
+    try:
+        await database.commit(Batch(sync_state={GROUP_STATE + "broken": b"\x0a\x03abc\x12\x01x"}))
+    finally:
+        await database.close()
+    before = REJECTED.labels("length")._value.get()
+    async with _nodes(2) as nodes, _messenger(account, nodes[0]) as alice:
+        assert alice.groups() == []
+    assert REJECTED.labels("length")._value.get() == before + 1

@@ -15,6 +15,7 @@ acknowledgement.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.events import ChatEvent, message_event
 from pystatus.chat.group import GroupChats, GroupReceived, Outgoing, outbox_entries
 from pystatus.chat.keys import chat_key_text
-from pystatus.chat.membership import Group, decode_update, encode_update
+from pystatus.chat.membership import Group, InvalidMembershipUpdate, decode_update, encode_update
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.session import ChatSession
 from pystatus.chat.user_input import public_key_of
@@ -33,6 +34,8 @@ from pystatus.chat.wrapper import Unwrapped
 from pystatus.chat.wrapper import message_id as wrapper_message_id
 from pystatus.chat.writes import Write
 from pystatus.errors import ChatError
+
+log = logging.getLogger(__name__)
 
 GROUP = "group"
 """The chat kind of a private group (the ``chats`` table's ``kind``)."""
@@ -82,10 +85,17 @@ class GroupMessaging:
     def _restore_groups(self, state: dict[str, bytes]) -> None:
         """Groups as the database kept them (at start)."""
         for key, value in state.items():
-            if key.startswith(GROUP_STATE):
+            if not key.startswith(GROUP_STATE):
+                continue
+            try:
                 update = decode_update(value)
-                self._groups.restore(update.chat_id, update.events)
-                self._observe(self._groups.get(update.chat_id).last_clock)  # type: ignore[union-attr]
+                group = self._groups.restore(update.chat_id, update.events)
+            except InvalidMembershipUpdate as exc:
+                # Written only once valid: a row that no longer folds is damage, not input.
+                # Counted (chat_group_rejected_updates) and logged; the account still starts.
+                log.warning("group %s not restored: %s", key.removeprefix(GROUP_STATE), exc)
+                continue
+            self._observe(group.last_clock)
 
     # -- reading ----------------------------------------------------------------------------
 
