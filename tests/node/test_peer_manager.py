@@ -17,8 +17,9 @@ from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import FilterConfig, RestConfig
 from pystatus.node.peer_manager_rules import Connectedness, Origin
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
-from pystatus.waku.enr import Enr
+from pystatus.waku.enr import Capabilities, Enr
 from pystatus.waku.filter_codec import FILTER_SUBSCRIBE_PROTOCOL_ID
+from pystatus.waku.lightpush_codec import LIGHTPUSH_PROTOCOL_ID
 from tests.p2p.hosts import wait_for, within
 
 
@@ -159,3 +160,26 @@ async def test_a_light_client_measures_its_service_peers_round_trip() -> None:
             assert light.peer_manager.service_peer(FILTER_SUBSCRIBE_PROTOCOL_ID) == (
                 service.peer_id
             )
+
+
+async def test_a_light_client_fills_its_slot_with_a_working_service_peer() -> None:
+    async with WakuNode(_config(lightpush=True)) as good:
+        dead = Enr.build(
+            Secp256k1PrivateKey.generate(),
+            ip="127.0.0.1",
+            tcp=1,
+            capabilities=Capabilities.LIGHTPUSH,
+            cluster_id=16,
+            shards=[32],
+        )
+        async with WakuNode(_config(relay=False)) as light:
+            assert light.service_peer(LIGHTPUSH_PROTOCOL_ID) is None
+            light.add_enr(dead, Origin.PX)
+            light.add_enr(good.enr, Origin.PX)
+            await wait_for(
+                lambda: bool(light.host.connections(good.peer_id)),
+                10,
+                "the light push slot filled with the working peer",
+            )
+            chosen = light.service_peer(LIGHTPUSH_PROTOCOL_ID)
+            assert chosen is not None and chosen.peer_id == good.peer_id

@@ -30,13 +30,16 @@ from pystatus.waku import metrics as waku_metrics
 from pystatus.waku.enr import Capabilities, Enr
 from pystatus.waku.errors import InvalidTopic, RemoteWakuError
 from pystatus.waku.filter import FilterClient, FilterLimits, FilterServer
+from pystatus.waku.filter_codec import FILTER_SUBSCRIBE_PROTOCOL_ID
 from pystatus.waku.lightpush import LightPushClient, LightPushServer
+from pystatus.waku.lightpush_codec import LIGHTPUSH_PROTOCOL_ID
 from pystatus.waku.message import MAX_CLOCK_DRIFT_NS, TWN_CLUSTER_ID, WakuMessage
 from pystatus.waku.metadata import METADATA_PROTOCOL_ID, WakuMetadata
 from pystatus.waku.peer_exchange import EnrCache, PeerExchangeClient, PeerExchangeServer
 from pystatus.waku.rate_limit import RateLimitedProtocol
 from pystatus.waku.relay import PublishOutcome, RelayConfig, RelayedMessage, WakuRelay
 from pystatus.waku.store import StoreClient, StoreQuery, StoreResponse
+from pystatus.waku.store_codec import STORE_PROTOCOL_ID
 from pystatus.waku.topics import RelayShard, pubsub_topic_for_content_topic
 
 log = logging.getLogger(__name__)
@@ -339,6 +342,25 @@ class WakuNode:
         reached = bool(self.host.connections(enr.peer_id))
         served = reached or origin in (Origin.DNS, Origin.DISCV5)
         self.enr_cache.add(enr, time.monotonic(), reached=served)
+
+    def service_peer(self, protocol: str) -> Multiaddr | None:
+        """Where to send a ``protocol`` request (a store, filter subscribe or light push codec)
+        as a client: the node named by flag (``--storenode``, ``--filternode``,
+        ``--lightpushnode``), else the peer manager's pick among known peers announcing it,
+        fewest failures first, then the shortest measured round trip, as nwaku's REST asks
+        its peer manager's ``selectPeer``; None when no peer is known for it."""
+        configured = {
+            STORE_PROTOCOL_ID: self.config.storenode,
+            FILTER_SUBSCRIBE_PROTOCOL_ID: self.config.filternode,
+            LIGHTPUSH_PROTOCOL_ID: self.config.lightpushnode,
+        }.get(protocol)
+        if configured is not None:
+            return configured
+        peer = self.peer_manager.service_peer(protocol)
+        info = self.peer_manager.book.get(peer) if peer is not None else None
+        if info is None or not info.addrs:
+            return None
+        return info.addrs[0].with_peer_id(str(info.peer_id))
 
     async def discover(self, peer: Multiaddr | PeerId, wanted: int = PX_PEERS_WANTED) -> int:
         """Ask ``peer`` for records by peer exchange and dial the new ones; returns how many

@@ -294,8 +294,11 @@ class PeerManager:
             self._count()
             deadline = self.book.next_deadline()
             delay = max(0.0, (deadline if deadline is not None else now) - self._clock())
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel that
+            # lands as the wake-up does, and the loop would then outlive stop().
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     def _run(self, actions: list[Dial | Disconnect]) -> None:
         for action in actions:
@@ -315,6 +318,7 @@ class PeerManager:
             DIALS.labels("failed").inc()
             self.book.dial_failed(action.peer, self._clock())
             log.debug("dial %s (%s) failed: %s", action.peer, action.reason, exc)
+            self._wake.set()  # another peer may fill the shard or slot now
             return
         DIALS.labels("connected").inc()
         log.debug("dialed %s for %s", action.peer, action.reason)
