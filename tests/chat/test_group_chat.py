@@ -229,3 +229,22 @@ def test_an_update_for_a_group_that_never_held_us_is_refused() -> None:
     # Clocks far in the future are refused as status-go refuses them.
     with pytest.raises(InvalidMembershipUpdate, match="clock"):
         bob.groups.receive_wrapped(created.wrapped, net.ms - 200_000)
+
+
+def test_admins_added_and_renamed_reach_every_member() -> None:
+    net = Net("alice", "bob", "carol")
+    alice, bob, carol = (net.devices[n] for n in ("alice", "bob", "carol"))
+    created = alice.groups.create("g", [bob.key, carol.key], net.ms)
+    chat = created.group.chat_id
+    net.send("alice", created)
+    net.run(5.0)
+    with pytest.raises(NotAGroupMember):
+        bob.groups.add_admins(chat, [carol.key], net.ms)  # only an admin names admins
+    net.send("alice", alice.groups.add_admins(chat, [bob.key], net.ms))
+    net.run(5.0)
+    net.send("bob", bob.groups.rename(chat, "bob's now", net.ms))
+    net.run(5.0)
+    for device in (alice, bob, carol):
+        group = device.groups.get(chat)
+        assert group is not None and group.admins == (alice.hex, bob.hex)
+        assert group.name == "bob's now"

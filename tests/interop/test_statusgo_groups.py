@@ -131,7 +131,8 @@ async def test_status_go_creates_a_group_of_two_pystatus_accounts_and_removes_on
     tmp_path: Path,
 ) -> None:
     """status-go creates a group with two pystatus accounts; all three exchange messages;
-    status-go (the admin) removes one, who then receives nothing more."""
+    status-go renames it and makes a pystatus account admin, who renames it in turn;
+    status-go removes the other pystatus account, who then receives nothing more."""
     require_statusgo()
     alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     carol_account, _ = Account.create(tmp_path / "carol", "carol password", params=FAST)
@@ -179,12 +180,42 @@ async def test_status_go_creates_a_group_of_two_pystatus_accounts_and_removes_on
             got = await _next(alice_events, "message", lambda e: e.text == "hello from carol")
             assert got.id == from_carol
 
+            # status-go renames the group and makes Alice an admin; Alice renames it back.
+            await bob.request("group_rename", chatId=chat, name="renamed by status-go")
+            await bob.request("group_add_admins", chatId=chat, members=[_hex(alice)])
+
+            def admin_and_renamed() -> bool:
+                group = alice.group(chat)
+                return (
+                    group is not None
+                    and group.name == "renamed by status-go"
+                    and group.admins == (bob.public_key, _hex(alice))
+                )
+
+            await wait_for(admin_and_renamed, timeout=60, what="status-go's rename and admin")
+            await alice.rename_group(chat, "renamed by pystatus")
+
+            async def statusgo_name() -> str:
+                return str((await bob.request("group", chatId=chat))["name"])
+
+            async with asyncio.timeout(60):
+                while await statusgo_name() != "renamed by pystatus":
+                    await bob.wait_event(lambda _: True, timeout=60, since=len(bob.events))
+            admins = (await bob.request("group", chatId=chat))["admins"]
+            assert sorted(admins) == sorted([bob.public_key, _hex(alice)])
+
             # status-go removes Carol: she learns it, and gets nothing sent after.
             await bob.request("group_remove", chatId=chat, member=_hex(carol))
-            await _next(carol_events, "group", lambda e: e.chat_id == chat)
-            carol_view = carol.group(chat)
-            assert carol_view is not None and _hex(carol) not in carol_view.members
-            await _next(alice_events, "group", lambda e: e.chat_id == chat)
+
+            def carol_out(messenger: Messenger) -> Callable[[], bool]:
+                def out() -> bool:
+                    group = messenger.group(chat)
+                    return group is not None and _hex(carol) not in group.members
+
+                return out
+
+            await wait_for(carol_out(carol), timeout=60, what="carol told of her removal")
+            await wait_for(carol_out(alice), timeout=60, what="alice told of carol's removal")
             alice_view = alice.group(chat)
             assert alice_view is not None
             assert group_members(alice_view) == [bob.compressed_key, alice.chat_key]

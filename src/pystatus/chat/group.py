@@ -238,6 +238,13 @@ class GroupChats:
         group = self._group(chat_id)
         return self._change(group, [self._sign(chat_id, EventType.NAME_CHANGED, now_ms, name=name)])
 
+    def add_admins(self, chat_id: str, members: Sequence[bytes], now_ms: int) -> Outgoing:
+        """ADMINS_ADDED by us, an admin, naming members. Raises :class:`NotAGroupMember`."""
+        keys = [key_text(m) for m in members]
+        group = self._group(chat_id)
+        event = self._sign(chat_id, EventType.ADMINS_ADDED, now_ms, members=keys)
+        return self._change(group, [event])
+
     def message(self, chat_id: str, message: chat_message_pb2.ChatMessage) -> Outgoing:
         """``message`` (its clock, timestamp and content set by the caller) sent to the
         group: chat id and message type set here, every event of the group riding along.

@@ -178,6 +178,18 @@ class GroupMessaging:
         self._check_running()
         await self._send_group(self._groups.leave(chat_id, self._now_ms()))
 
+    async def rename_group(self, chat_id: str, name: str) -> None:
+        """Rename a group we are a member of (status-go lets any member). Raises
+        :class:`ChatError`."""
+        self._check_running()
+        await self._send_group(self._groups.rename(chat_id, name, self._now_ms()))
+
+    async def add_group_admins(self, chat_id: str, members: list[str]) -> None:
+        """Make members admins (we must be one). Raises :class:`ChatError`."""
+        self._check_running()
+        keys = [public_key_of(m) for m in members]
+        await self._send_group(self._groups.add_admins(chat_id, keys, self._now_ms()))
+
     async def send_group(self, chat_id: str, text: str, *, response_to: str = "") -> str:
         """Send ``text`` to a group we are a member of; returns the message id once stored.
         Raises :class:`ChatError` (:class:`~pystatus.chat.group.NotAGroupMember`)."""

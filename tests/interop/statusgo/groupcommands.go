@@ -5,6 +5,8 @@ package main
 //   group_add    {chatId, members: [key]}
 //   group_remove {chatId, member}
 //   group_leave  {chatId}
+//   group_rename {chatId, name}
+//   group_add_admins {chatId, members: [key]}
 //   group        {chatId}                 -> {chatId, name, active, members, admins}
 // Keys are 0x04... or zQ3...; messages go with `send {chatId, text}` and are read with
 // `messages {chatId}`, as in any chat.
@@ -20,6 +22,8 @@ func init() {
 	handlers["group_add"] = (*peer).cmdGroupAdd
 	handlers["group_remove"] = (*peer).cmdGroupRemove
 	handlers["group_leave"] = (*peer).cmdGroupLeave
+	handlers["group_rename"] = (*peer).cmdGroupRename
+	handlers["group_add_admins"] = (*peer).cmdGroupAddAdmins
 	handlers["group"] = (*peer).cmdGroup
 }
 
@@ -126,6 +130,36 @@ func (p *peer) cmdGroupLeave(ctx context.Context, a cmdArgs) (obj, error) {
 func (p *peer) cmdGroup(_ context.Context, a cmdArgs) (obj, error) {
 	chatID, err := a.need("chatId")
 	if err != nil {
+		return nil, err
+	}
+	return p.groupJSON(chatID)
+}
+
+func (p *peer) cmdGroupRename(ctx context.Context, a cmdArgs) (obj, error) {
+	chatID, err := a.need("chatId")
+	if err != nil {
+		return nil, err
+	}
+	name, err := a.need("name")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.messenger.ChangeGroupChatName(ctx, chatID, name); err != nil {
+		return nil, err
+	}
+	return p.groupJSON(chatID)
+}
+
+func (p *peer) cmdGroupAddAdmins(ctx context.Context, a cmdArgs) (obj, error) {
+	chatID, err := a.need("chatId")
+	if err != nil {
+		return nil, err
+	}
+	members, err := a.keys("members")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.messenger.AddAdminsToGroupChat(ctx, chatID, members); err != nil {
 		return nil, err
 	}
 	return p.groupJSON(chatID)
