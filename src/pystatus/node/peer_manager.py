@@ -40,6 +40,8 @@ from pystatus.waku.enr import Capabilities, Enr
 from pystatus.waku.errors import InvalidEnr
 from pystatus.waku.filter_codec import FILTER_SUBSCRIBE_PROTOCOL_ID
 from pystatus.waku.lightpush_codec import LIGHTPUSH_PROTOCOL_ID
+from pystatus.waku.metadata_codec import METADATA_PROTOCOL_ID
+from pystatus.waku.peer_exchange_codec import PEER_EXCHANGE_PROTOCOL_ID
 from pystatus.waku.relay import WakuRelay
 from pystatus.waku.store_codec import STORE_PROTOCOL_ID
 
@@ -51,12 +53,29 @@ PING_TIMEOUT = 5.0
 MAX_PINGS_PER_CHECK = 10
 """Service peers whose round trip is measured at each connectivity check, at most."""
 SERVICE_PROTOCOLS = (STORE_PROTOCOL_ID, FILTER_SUBSCRIBE_PROTOCOL_ID, LIGHTPUSH_PROTOCOL_ID)
+COUNTED_PROTOCOLS = (
+    RELAY_PROTOCOL_ID,
+    *SERVICE_PROTOCOLS,
+    PEER_EXCHANGE_PROTOCOL_ID,
+    METADATA_PROTOCOL_ID,
+)
+"""Protocols ``waku_connected_peers`` counts connections of, as nwaku's getWakuProtos."""
 
-BOOK_PEERS = Gauge("pystatus_peer_manager_peers", "Peers the peer manager knows", ["state"])
+# nwaku's names (peer_manager.nim) where it has the metric.
+PEER_STORE_SIZE = Gauge("waku_peer_store_size", "Number of peers managed by the peer store")
+CONNECTED_PEERS = Gauge(
+    "waku_connected_peers",
+    "Number of physical connections per direction and protocol",
+    ["direction", "protocol"],
+)
+CONNECTED_PER_SHARD = Gauge(
+    "waku_connected_peers_per_shard", "Number of physical connections per shard", ["shard"]
+)
+PEERS_ERRORS = Counter("waku_peers_errors", "Number of peer manager errors", ["type"])
 BOOK_EVICTIONS = Counter(
     "pystatus_peer_manager_evictions", "Peers forgotten by the peer manager's bounded book"
 )
-DIALS = Counter("pystatus_peer_manager_dials", "Dials the peer manager made", ["result"])
+DIALS = Counter("waku_peers_dials", "Number of peer dials", ["outcome"])
 DISCONNECTS = Counter(
     "pystatus_peer_manager_disconnects", "Connections closed by the peer manager", ["reason"]
 )
@@ -120,7 +139,11 @@ class PeerManager:
         :class:`PeerStoreError` when the store file cannot be opened."""
         records: list[Enr] = []
         if self._store_path is not None:
-            self._store = PeerStore(self._store_path, capacity=self.limits.capacity)
+            try:
+                self._store = PeerStore(self._store_path, capacity=self.limits.capacity)
+            except PeerStoreError:
+                PEERS_ERRORS.labels("storage_load_failure").inc()
+                raise
             records = self._load(self._store.load())
         self.host.on_connected(self._on_connected)
         self.host.on_disconnected(self._on_disconnected)
@@ -180,6 +203,7 @@ class PeerManager:
         try:
             self._store.save(self._saved(info, now, wall) for info in self.book.peers())
         except PeerStoreError as exc:
+            PEERS_ERRORS.labels("storage_failure").inc()
             log.warning("peer store not saved: %s", exc)
 
     @staticmethod
@@ -315,12 +339,12 @@ class PeerManager:
             async with asyncio.timeout(DIAL_TIMEOUT):
                 await self.host.connect(action.peer)
         except (P2PError, OSError, TimeoutError) as exc:
-            DIALS.labels("failed").inc()
+            DIALS.labels(type(exc).__name__).inc()
             self.book.dial_failed(action.peer, self._clock())
             log.debug("dial %s (%s) failed: %s", action.peer, action.reason, exc)
             self._wake.set()  # another peer may fill the shard or slot now
             return
-        DIALS.labels("connected").inc()
+        DIALS.labels("successful").inc()
         log.debug("dialed %s for %s", action.peer, action.reason)
 
     async def _measure_service_peers(self) -> None:
@@ -347,9 +371,26 @@ class PeerManager:
 
     def _count(self) -> None:
         peers = self.book.peers()
-        connected = sum(1 for i in peers if i.connected)
-        BOOK_PEERS.labels("connected").set(connected)
-        BOOK_PEERS.labels("known").set(len(peers))
+        PEER_STORE_SIZE.set(len(peers))
+        by_protocol: dict[tuple[str, str], int] = {}
+        by_shard: dict[int, int] = {}
+        for info in peers:
+            if not info.connected:
+                continue
+            direction = "In" if info.direction == "inbound" else "Out"
+            for protocol in info.protocols:
+                if protocol in COUNTED_PROTOCOLS:
+                    key = (direction, protocol)
+                    by_protocol[key] = by_protocol.get(key, 0) + 1
+            for shard in info.shards:
+                by_shard[shard] = by_shard.get(shard, 0) + 1
+        # Fixed labels only: a peer's identify names whatever protocols it likes.
+        for direction in ("In", "Out"):
+            for protocol in COUNTED_PROTOCOLS:
+                count = by_protocol.get((direction, protocol), 0)
+                CONNECTED_PEERS.labels(direction, protocol).set(count)
+        for shard in self._shards():
+            CONNECTED_PER_SHARD.labels(str(shard)).set(by_shard.get(shard, 0))
         new = self.book.evictions - self._evictions_counted
         if new > 0:
             BOOK_EVICTIONS.inc(new)
