@@ -10,7 +10,11 @@ import os
 import re
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
+import pytest_asyncio
 
 from pystatus.chat.account import Account
 from pystatus.chat.keys import public_key_from_chat_key_text
@@ -18,6 +22,10 @@ from pystatus.chat.keystore import ScryptParams
 
 PYSTATUS = str(Path(sys.executable).parent / "pystatus")
 PASSWORD = "chat password"
+
+# One relay node serves the module's tests (each test chats from data dirs and keys of its
+# own, and the relay keeps nothing a test reads), so its start-up is paid once.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 async def _line(stream: asyncio.StreamReader, prefix: str) -> str:
@@ -32,6 +40,16 @@ async def _line_with(stream: asyncio.StreamReader, text: str) -> str:
         if text in line:
             return line.strip()
     raise AssertionError(f"no line with {text!r}")
+
+
+async def _watching(watcher: asyncio.subprocess.Process, *, json_lines: bool = False) -> None:
+    """Until ``chat watch`` says it is watching (within 30 s)."""
+    assert watcher.stdout is not None
+    async with asyncio.timeout(30):
+        if json_lines:
+            await _json_line(watcher, kind="watching")
+        else:
+            await _line(watcher.stdout, "watching as ")
 
 
 async def _start(*args: str, stdin: int | None = None) -> asyncio.subprocess.Process:
@@ -57,18 +75,37 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
-async def test_send_reaches_a_watcher(tmp_path: Path) -> None:
-    fast = ScryptParams(n=1 << 10)
-    alice, _ = Account.create(tmp_path / "alice" / "account", PASSWORD, params=fast)
-    bob, _ = Account.create(tmp_path / "bob" / "account", PASSWORD, params=fast)
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def relay_addr() -> AsyncIterator[str]:
+    """The multiaddr of a `pystatus node` relay on the Status shard, stopped after the module."""
     node = await _start(
         "node", "--listen-address=127.0.0.1", "--tcp-port=0", "--cluster-id=16", "--shard=32"
     )
+    drain: asyncio.Task[None] | None = None
+    try:
+        assert node.stdout is not None and node.stderr is not None
+        async with asyncio.timeout(20):
+            line = await _line(node.stdout, "listening on ")
+        # Nobody reads the node's output from here on: keep its pipes from filling up.
+        drain = asyncio.get_running_loop().create_task(_drain(node))
+        yield line.removeprefix("listening on ")
+    finally:
+        await _stop(node)
+        if drain is not None:
+            await drain
+
+
+async def _drain(process: asyncio.subprocess.Process) -> None:
+    assert process.stdout is not None and process.stderr is not None
+    await asyncio.gather(process.stdout.read(), process.stderr.read())
+
+
+async def test_send_reaches_a_watcher(tmp_path: Path, relay_addr: str) -> None:
+    fast = ScryptParams(n=1 << 10)
+    alice, _ = Account.create(tmp_path / "alice" / "account", PASSWORD, params=fast)
+    bob, _ = Account.create(tmp_path / "bob" / "account", PASSWORD, params=fast)
     watcher = None
     try:
-        assert node.stdout is not None
-        async with asyncio.timeout(20):
-            relay_addr = (await _line(node.stdout, "listening on ")).removeprefix("listening on ")
         watcher = await _start(
             "chat", "watch", "--staticnode", relay_addr, "--data-dir", str(tmp_path / "bob")
         )
@@ -152,7 +189,6 @@ async def test_send_reaches_a_watcher(tmp_path: Path) -> None:
     finally:
         if watcher is not None:
             await _stop(watcher)
-        await _stop(node)
 
 
 async def _run(*args: str) -> tuple[str, str]:
@@ -163,26 +199,19 @@ async def _run(*args: str) -> tuple[str, str]:
     return out.decode(), err.decode()
 
 
-async def test_contact_request_accept_and_list(tmp_path: Path) -> None:
+async def test_contact_request_accept_and_list(tmp_path: Path, relay_addr: str) -> None:
     fast = ScryptParams(n=1 << 10)
     alice, _ = Account.create(tmp_path / "alice" / "account", PASSWORD, params=fast)
     bob, _ = Account.create(tmp_path / "bob" / "account", PASSWORD, params=fast)
-    node = await _start(
-        "node", "--listen-address=127.0.0.1", "--tcp-port=0", "--cluster-id=16", "--shard=32"
-    )
     watcher = None
+
+    def as_(who: str) -> tuple[str, ...]:
+        return ("--staticnode", relay_addr, "--data-dir", str(tmp_path / who))
+
     try:
-        assert node.stdout is not None
-        async with asyncio.timeout(20):
-            relay_addr = (await _line(node.stdout, "listening on ")).removeprefix("listening on ")
-
-        def as_(who: str) -> tuple[str, ...]:
-            return ("--staticnode", relay_addr, "--data-dir", str(tmp_path / who))
-
         watcher = await _start("chat", "watch", *as_("bob"))
         assert watcher.stdout is not None
-        async with asyncio.timeout(30):
-            await _line(watcher.stdout, "watching as ")
+        await _watching(watcher)
         await _run("chat", "name", "Alice Liddell", *as_("alice"))
         out, _ = await _run("chat", "request", bob.chat_key, "--text", "hi bob", *as_("alice"))
         request_id = out.strip().splitlines()[-1]
@@ -193,14 +222,15 @@ async def test_contact_request_accept_and_list(tmp_path: Path) -> None:
             line = await _line_with(watcher.stdout, " contact ")
             assert alice.chat_key in line and line.endswith("received")
         await _stop(watcher)
-        out, _ = await _run("chat", "requests", "--json", "--data-dir", str(tmp_path / "bob"))
-        [waiting] = json.loads(out)["requests"]
-        assert waiting["chatKey"] == alice.chat_key and waiting["requestText"] == "hi bob"
-
         watcher = await _start("chat", "watch", *as_("alice"))
         assert watcher.stdout is not None
-        async with asyncio.timeout(30):
-            await _line(watcher.stdout, "watching as ")
+        async with asyncio.TaskGroup() as group:
+            listing = group.create_task(
+                _run("chat", "requests", "--json", "--data-dir", str(tmp_path / "bob"))
+            )
+            group.create_task(_watching(watcher))
+        [waiting] = json.loads(listing.result()[0])["requests"]
+        assert waiting["chatKey"] == alice.chat_key and waiting["requestText"] == "hi bob"
         out, _ = await _run("chat", "requests", "accept", alice.chat_key, *as_("bob"))
         assert out.strip() == "mutual"
         async with asyncio.timeout(20):
@@ -211,7 +241,6 @@ async def test_contact_request_accept_and_list(tmp_path: Path) -> None:
     finally:
         if watcher is not None:
             await _stop(watcher)
-        await _stop(node)
 
 
 async def _json_line(process: asyncio.subprocess.Process, **wanted: object) -> dict[str, object]:
@@ -225,18 +254,12 @@ async def _json_line(process: asyncio.subprocess.Process, **wanted: object) -> d
     raise AssertionError(f"no JSON line with {wanted}: {(await process.stderr.read()).decode()}")
 
 
-async def test_public_chat_reply_react_and_history(tmp_path: Path) -> None:
+async def test_public_chat_reply_react_and_history(tmp_path: Path, relay_addr: str) -> None:
     fast = ScryptParams(n=1 << 10)
     alice_account, _ = Account.create(tmp_path / "alice" / "account", PASSWORD, params=fast)
     Account.create(tmp_path / "bob" / "account", PASSWORD, params=fast)
-    node = await _start(
-        "node", "--listen-address=127.0.0.1", "--tcp-port=0", "--cluster-id=16", "--shard=32"
-    )
     watcher = None
     try:
-        assert node.stdout is not None
-        async with asyncio.timeout(20):
-            relay_addr = (await _line(node.stdout, "listening on ")).removeprefix("listening on ")
         alice = ("--staticnode", relay_addr, "--data-dir", str(tmp_path / "alice"))
         watcher = await _start(
             "chat",
@@ -249,9 +272,7 @@ async def test_public_chat_reply_react_and_history(tmp_path: Path) -> None:
             "--data-dir",
             str(tmp_path / "bob"),
         )
-        assert watcher.stdout is not None
-        async with asyncio.timeout(30):
-            await _json_line(watcher, kind="watching")
+        await _watching(watcher, json_lines=True)
         out, _ = await _run("chat", "public", "join", "#Pystatus-Test", *alice)
         assert out.strip() == "pystatus-test", "named as the app names it"
         out, _ = await _run("chat", "public", "send", "pystatus-test", "hello all", *alice)
@@ -299,4 +320,3 @@ async def test_public_chat_reply_react_and_history(tmp_path: Path) -> None:
     finally:
         if watcher is not None:
             await _stop(watcher)
-        await _stop(node)

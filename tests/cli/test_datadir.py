@@ -12,8 +12,9 @@ import signal
 import stat
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -29,6 +30,10 @@ AT_ONCE = 30.0
 """Seconds any one command here may take before it counts as hung. Refused commands take about
 1.5 s (starting Python and importing pystatus); the generous bound is for a machine shared by
 several test runs. That they stop before doing anything is shown by what they print."""
+LANES = 2
+"""Commands run side by side where a test runs several: as many as CI's machine has cores,
+so that each still ends well within :data:`AT_ONCE` (mostly Python's start-up, CPU-bound)."""
+T = TypeVar("T")
 NOBODY = "/ip4/127.0.0.1/tcp/9/p2p/16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ"
 NODEKEY = "0b" * 32
 NODEKEY_PEER = "16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ"
@@ -98,6 +103,24 @@ async def _run(
     return process.returncode, stdout.decode(), stderr.decode()
 
 
+async def _together(*runs: Awaitable[T]) -> list[T]:
+    """Independent commands (each a :func:`_run`), :data:`LANES` at a time; results in order.
+    The first failure cancels the rest (each kills its process on the way out)."""
+    lanes = asyncio.Semaphore(LANES)
+
+    async def one(run: Awaitable[T]) -> T:
+        async with lanes:
+            return await run
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(run)) for run in runs]
+    return [task.result() for task in tasks]
+
+
+async def _run_all(commands: list[tuple[str, ...]]) -> list[tuple[int, str, str]]:
+    return await _together(*(_run(*args) for args in commands))
+
+
 def _one_line(stderr: str) -> str:
     assert "Traceback" not in stderr
     lines = stderr.strip().splitlines()
@@ -144,15 +167,16 @@ async def test_a_second_process_is_refused_and_a_killed_one_leaves_no_lock(
             (*_chat("send", data_dir), "--to", bob.chat_key, "--text", "hello"),
             ("chat", "contacts", f"--data-dir={data_dir}"),
         ]
-        for args in ours + chats:  # one at a time: each within AT_ONCE even on a busy machine
-            code, _, stderr = await _run(*args)
+        # `account show` reads the keystore's public part only: no lock wanted.
+        show = ("account", "show", f"--data-dir={data_dir}")
+        results = await _run_all([*ours, *chats, show])
+        for args, (code, _, stderr) in zip(ours + chats, results, strict=False):
             assert code == 1, (args, stderr)
             if args in ours:
                 assert _one_line(stderr) == f"error: {in_use}", args
             else:  # pystatus.cli.chat prints errors through its own console
                 assert "Traceback" not in stderr and in_use in _flat(stderr), (args, stderr)
-        # `account show` reads the keystore's public part only: no lock wanted.
-        code, stdout, _ = await _run("account", "show", f"--data-dir={data_dir}")
+        code, stdout, _ = results[-1]
         assert code == 0 and "chat key" in stdout
     finally:
         holder.kill()  # SIGKILL: no clean-up of ours runs
@@ -208,23 +232,25 @@ async def test_a_file_where_the_data_dir_should_be_gives_one_line(tmp_path: Path
         (_node(where / "below"), f"error: data dir {where}/below: cannot create it: "),
         (("account", "create", f"--data-dir={where}"), f"data dir {where} is not a directory"),
     ]
-    results = await asyncio.gather(*(_run(*args) for args, _ in commands))
-    for (args, expected), (code, _, stderr) in zip(commands, results, strict=True):
-        assert code == 1, (args, stderr)
-        assert expected in _one_line(stderr), args
-    code, _, stderr = await _run("chat", "watch", f"--data-dir={where}", f"--staticnode={NOBODY}")
+    watch = ("chat", "watch", f"--data-dir={where}", f"--staticnode={NOBODY}")
+    *results, (code, _, stderr) = await _run_all([*(args for args, _ in commands), watch])
+    for (args, expected), (code_, _, stderr_) in zip(commands, results, strict=True):
+        assert code_ == 1, (args, stderr_)
+        assert expected in _one_line(stderr_), args
     assert code == 1 and "Traceback" not in stderr
     assert f"data dir {where} is not a directory" in _flat(stderr)
 
 
 async def test_a_full_data_dir_gives_one_line_and_no_hang(tmp_path: Path) -> None:
-    code, _, stderr = await _run(*_node(tmp_path / "full"), preexec=_full)
+    (code, _, stderr), (created, _, create_err) = await _together(
+        _run(*_node(tmp_path / "full"), preexec=_full),
+        _run("account", "create", f"--data-dir={tmp_path}/new", preexec=_full),
+    )
     assert code == 1
     assert _one_line(stderr) == (
         f"error: data dir {tmp_path / 'full'}: cannot write its lock file: File too large"
     )
-    code, _, stderr = await _run("account", "create", f"--data-dir={tmp_path}/new", preexec=_full)
-    assert code == 1 and "File too large" in _one_line(stderr)
+    assert created == 1 and "File too large" in _one_line(create_err)
     # The lock and the key fit, the chat database does not: the start fails, the command ends.
     data_dir = tmp_path / "nearly"
     bob = _account(tmp_path / "bob")
@@ -330,20 +356,20 @@ async def test_event_numbers_go_on_after_a_restart(tmp_path: Path) -> None:
     assert {name: mode for name, mode in modes.items() if mode not in (0o600, 0o700)} == {}
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("node", "--tcp-port=many"),
-        ("node", "--chat=perhaps"),
-        ("account", "create", "--no-such-flag"),
-        ("chat", "send", "--text", "no recipient"),
-        ("store", "query"),
-    ],
-)
-async def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
-    code, _, stderr = await _run(*args)
-    assert code == 2, stderr
-    assert "Traceback" not in stderr
+USAGE_ERRORS = [
+    ("node", "--tcp-port=many"),
+    ("node", "--chat=perhaps"),
+    ("account", "create", "--no-such-flag"),
+    ("chat", "send", "--text", "no recipient"),
+    ("store", "query"),
+]
+
+
+async def test_usage_errors_exit_2() -> None:
+    # One test running them side by side: each is a Python start-up and little else.
+    for args, (code, _, stderr) in zip(USAGE_ERRORS, await _run_all(USAGE_ERRORS), strict=True):
+        assert code == 2, (args, stderr)
+        assert "Traceback" not in stderr, args
 
 
 async def test_bad_account_input_exits_2_and_a_taken_one_1(tmp_path: Path) -> None:
@@ -361,15 +387,16 @@ async def test_an_unreadable_file_in_the_data_dir_gives_one_line(tmp_path: Path)
     """Root reads any file, so "unreadable" is a directory where the file should be."""
     keyless = tmp_path / "keyless"
     (keyless / NODEKEY_FILE).mkdir(parents=True)
-    code, _, stderr = await _run(*_node(keyless))
+    storeless = tmp_path / "storeless"
+    _account(storeless)
+    (storeless / "account" / "chat.sqlite3").mkdir()
+    (code, _, stderr), (storeless_code, _, storeless_err) = await _run_all(
+        [_node(keyless), _node(storeless, "--chat")]
+    )
     assert code == 1
     assert _one_line(stderr) == (
         f"error: data dir {keyless}: cannot read the node key: {keyless}/{NODEKEY_FILE}: "
         "Is a directory"
     )
-    storeless = tmp_path / "storeless"
-    _account(storeless)
-    (storeless / "account" / "chat.sqlite3").mkdir()
-    code, _, stderr = await _run(*_node(storeless, "--chat"))
-    assert code == 1 and _one_line(stderr).startswith("error: ")
-    assert "chat.sqlite3" in stderr or "sqlite3.OperationalError" in stderr
+    assert storeless_code == 1 and _one_line(storeless_err).startswith("error: ")
+    assert "chat.sqlite3" in storeless_err or "sqlite3.OperationalError" in storeless_err
