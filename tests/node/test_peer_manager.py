@@ -16,7 +16,9 @@ from pystatus.api.server import RestServer
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import FilterConfig, RestConfig
 from pystatus.node.peer_manager_rules import Connectedness, Origin
+from pystatus.node.peer_store import PeerStore, SavedPeer
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
+from pystatus.p2p.peer_id import PeerId
 from pystatus.waku.enr import Capabilities, Enr
 from pystatus.waku.filter_codec import FILTER_SUBSCRIBE_PROTOCOL_ID
 from pystatus.waku.lightpush_codec import LIGHTPUSH_PROTOCOL_ID
@@ -183,3 +185,31 @@ async def test_a_light_client_fills_its_slot_with_a_working_service_peer() -> No
             )
             chosen = light.service_peer(LIGHTPUSH_PROTOCOL_ID)
             assert chosen is not None and chosen.peer_id == good.peer_id
+
+
+async def test_a_tampered_peer_store_does_not_stop_the_node(tmp_path: Path) -> None:
+    path = tmp_path / "peers.sqlite3"
+    other = _unreachable(16)
+    store = PeerStore(path)
+    rows = []
+    for enr in ("enr:-not-a-record", other.to_text()):
+        rows.append(
+            SavedPeer(
+                peer_id=PeerId.from_public_key(Secp256k1PrivateKey.generate().public_key),
+                addrs=(),
+                enr=enr,
+                origin="Dns",
+                protocols=(),
+                cluster_id=16,
+                shards=(32,),
+                last_seen=1.0,
+                failures=0,
+            )
+        )
+    store.save(rows)
+    store.close()
+    before = _sample("waku_peers_errors_total", type="bad_saved_record")
+    async with WakuNode(_config(peer_store_path=path, peer_exchange=True)) as node:
+        assert len(node.enr_cache) == 0, "neither record is offered by peer exchange"
+        assert {r.peer_id for r in rows} <= {i.peer_id for i in node.peer_manager.book.peers()}
+    assert _sample("waku_peers_errors_total", type="bad_saved_record") == before + 2

@@ -187,9 +187,16 @@ class PeerManager:
                 self.host.peerstore.add_addrs(row.peer_id, list(row.addrs))
             if row.enr is not None:
                 try:
-                    records.append(Enr.from_text(row.enr))
+                    enr = Enr.from_text(row.enr)  # its signature is checked again
                 except (InvalidEnr, WakuError, P2PError, ValueError):
-                    log.debug("saved record of %s does not parse", row.peer_id)
+                    PEERS_ERRORS.labels("bad_saved_record").inc()
+                    info.enr = None
+                    continue
+                if enr.peer_id != row.peer_id:
+                    PEERS_ERRORS.labels("bad_saved_record").inc()
+                    info.enr = None
+                    continue
+                records.append(enr)
         self._count()
         log.info("peer store: %d peers loaded", len(self.book))
         return records
