@@ -271,11 +271,6 @@ def test_a_public_message_lost_before_its_sender_crashed_is_sent_again() -> None
     assert net.devices["bob"].db.announced[lost.id] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ChatSession publishes a public message once: when nothing took it (offline, or "
-    "every light-push node failed) it stays pending until the device restarts",
-)
 def test_a_public_message_sent_while_offline_goes_out_once_back_online() -> None:
     net = SimNetwork(seed=12)
     for name in ("alice", "bob"):

@@ -68,7 +68,7 @@ from pystatus.chat.events import STATUS, ChatEvent, StatusEvent
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.listening import Listening
 from pystatus.chat.one_to_one import Sealed, seal_pairing, seal_private
-from pystatus.chat.public import seal_public
+from pystatus.chat.public import Unpublished, seal_public
 from pystatus.chat.receiving import Receiving
 from pystatus.chat.reliability import Drops, ReliabilityConfig
 from pystatus.chat.segmentation import (
@@ -135,6 +135,7 @@ class ChatSession(Receiving):
         self._segments = Reassembler()
         self._saved_changes = -1
         self._acks_on_reconnect: dict[bytes, list[bytes]] = {}
+        self.unpublished = Unpublished()
         self._next_tick = 0.0
         self._next_check = 0.0
         self._checking = False
@@ -345,6 +346,9 @@ class ChatSession(Receiving):
         """How a :class:`Publish` went: (RFC 14 hash, peers it reached), or None when
         nothing took it (what it carried then waits for its resend)."""
         if outcome is None:
+            public = action.retry[:1] == ("public",)
+            if public and not self.unpublished.add(action.retry, action.carried, now):
+                EVICTED.labels("unpublished").inc()
             return []
         digest, peers = outcome
         self.saw(digest)
@@ -436,6 +440,7 @@ class ChatSession(Receiving):
                 for ack in acks:
                     self.mvds.acknowledge(peer, ack, now)
             self._acks_on_reconnect.clear()
+            self.unpublished.reconnected(now)
             if self.has_store:
                 self._next_history = now
         self.connected = connected
@@ -457,6 +462,8 @@ class ChatSession(Receiving):
             times.append(0.0 if code_at is None else code_at + CONTACT_CODE_INTERVAL)
         if self._offline_recheck is not None:
             times.append(self._offline_recheck)
+        if self.connected and (unpublished := self.unpublished.next_deadline()) is not None:
+            times.append(unpublished)
         segments = self._segments.next_deadline()
         if segments is not None:
             times.append(segments)
@@ -490,6 +497,9 @@ class ChatSession(Receiving):
                 out += self._retry(envelope, now, now_ns)
         if self._next_history is not None and not self._syncing and self._next_history <= now:
             out.append(self.history_query(now, now_ns))
+        if self.connected:
+            for retry, carried in self.unpublished.due(now):
+                out += self._retry(Envelope(b"", now, list(carried), retry), now, now_ns)
         return out
 
     def _tick(self, now: float, now_ns: int) -> list[Action]:
@@ -565,10 +575,13 @@ class ChatSession(Receiving):
             for ack in acks:
                 self.mvds.acknowledge(peer, ack, now)
             return []
-        if contents[0] == "public" and self.connected:
+        if contents[0] == "public":
             _, name, data = contents
             outstanding = set(self.tracker.outstanding())
             carried_ids = [m for m in envelope.messages if m in outstanding]
-            if carried_ids:
+            if carried_ids and not self.connected:  # sent again once connected
+                if not self.unpublished.add(contents, tuple(carried_ids), now):
+                    EVICTED.labels("unpublished").inc()
+            elif carried_ids:
                 return self.send_public(name, data, now_ns, carried_ids)
         return []
