@@ -52,6 +52,8 @@ DIAL_TIMEOUT = 10.0
 PING_TIMEOUT = 5.0
 MAX_PINGS_PER_CHECK = 10
 """Service peers whose round trip is measured at each connectivity check, at most."""
+SAVE_INTERVAL = 30.0
+"""Seconds between writes of the book to the peer store at most (and once more on stop)."""
 SERVICE_PROTOCOLS = (STORE_PROTOCOL_ID, FILTER_SUBSCRIBE_PROTOCOL_ID, LIGHTPUSH_PROTOCOL_ID)
 COUNTED_PROTOCOLS = (
     RELAY_PROTOCOL_ID,
@@ -130,6 +132,7 @@ class PeerManager:
         self._tasks = TaskSet("peer manager")
         self._wake = asyncio.Event()
         self._evictions_counted = 0
+        self._saved_at: float | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -207,6 +210,7 @@ class PeerManager:
         if self._store is None:
             return
         now, wall = self._clock(), self._wall()
+        self._saved_at = now
         try:
             self._store.save(self._saved(info, now, wall) for info in self.book.peers())
         except PeerStoreError as exc:
@@ -321,7 +325,8 @@ class PeerManager:
             )
             self._run(actions)
             await self._measure_service_peers()
-            self.save()
+            if self._saved_at is None or self._clock() - self._saved_at >= SAVE_INTERVAL:
+                self.save()
             self._count()
             deadline = self.book.next_deadline()
             delay = max(0.0, (deadline if deadline is not None else now) - self._clock())
