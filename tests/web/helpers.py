@@ -1,0 +1,60 @@
+"""A chat account on its own relay node with the web client in front of it, for tests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pystatus.api.server import AsgiServer
+from pystatus.chat.account import Account
+from pystatus.chat.keystore import ScryptParams
+from pystatus.chat.messenger import Messenger, RelayTransport
+from pystatus.node import NodeConfig, WakuNode
+from pystatus.web.app import create_web_app
+from pystatus.web.security import UnlockLimiter
+from pystatus.web.server import node_panel
+
+FAST = ScryptParams(n=1 << 10)
+
+
+def node_config(port: int = 0) -> NodeConfig:
+    return NodeConfig(listen_address="127.0.0.1", tcp_port=port, cluster_id=16, shards=(32, 64))
+
+
+def account(directory: Path, password: str) -> Account:
+    """The account in ``directory``, made on first use (cheap scrypt for tests)."""
+    if (directory / "keystore.json").exists():
+        return Account.unlock(directory, password)
+    made, _ = Account.create(directory, password, params=FAST)
+    return made
+
+
+@dataclass
+class WebPeer:
+    node: WakuNode
+    messenger: Messenger
+    url: str
+
+
+@contextlib.asynccontextmanager
+async def web_peer(
+    directory: Path,
+    password: str,
+    *,
+    node: WakuNode,
+    limiter: UnlockLimiter | None = None,
+) -> AsyncIterator[WebPeer]:
+    """The web client of the account in ``directory`` on a free port of 127.0.0.1, chatting
+    over ``node`` (already started); stopped on exit."""
+    assert node.relay is not None
+    messenger = Messenger(account(directory, password), RelayTransport(node.relay))
+    app = create_web_app(messenger, node_view=lambda: node_panel(node), limiter=limiter)
+    server = AsgiServer(app, "127.0.0.1", 0, name="web client")
+    async with messenger:
+        await server.start()
+        try:
+            yield WebPeer(node, messenger, server.url)
+        finally:
+            await server.stop()
