@@ -201,7 +201,7 @@ class PeerManager:
                     continue
                 records.append(enr)
         self._count()
-        log.info("peer store: %d peers loaded", len(self.book))
+        log.debug("peer store: %d peers loaded", len(self.book))
         return records
 
     def save(self) -> None:
