@@ -44,6 +44,7 @@ from pystatus.cli.node_options import (
     _size,
     _static_addr,
     _store_config,
+    _web_config,
 )
 from pystatus.cli.store import store_app
 from pystatus.cli.testnet import run_testnet
@@ -66,6 +67,7 @@ from pystatus.p2p.crypto.keys import Secp256k1PrivateKey, load_nodekey
 from pystatus.p2p.faults import FaultPlan
 from pystatus.waku.enr import Enr
 from pystatus.waku.rate_limit import ProtocolRateLimits
+from pystatus.web.server import WebConfig, WebServer
 
 app = typer.Typer(
     name="pystatus",
@@ -258,6 +260,14 @@ def node(
             help="Chat as the account in the data dir (REST /chat/v1; PYSTATUS_PASSWORD)",
         ),
     ] = "false",
+    web: Annotated[
+        str,
+        typer.Option(
+            metavar="true|false", help="With --chat, serve the web client (a browser's chat)"
+        ),
+    ] = "false",
+    web_address: Annotated[str, typer.Option(help="Web client address")] = "127.0.0.1",
+    web_port: Annotated[int, typer.Option(help="Web client port")] = 8646,
     chat_history_interval: Annotated[
         float,
         typer.Option(help="Seconds between asking --storenode for chat messages we missed"),
@@ -380,6 +390,7 @@ def node(
         if chat_history_interval <= 0:
             raise ConfigError("--chat-history-interval must be positive")
         reliability = ReliabilityConfig(history_interval=chat_history_interval)
+        web_config = _web_config(_flag("web", web), _flag("chat", chat), web_address, web_port)
         if network is not None and network.warning:
             console.print(f"[yellow]warning:[/yellow] {network.warning}", highlight=False)
     except PystatusError as exc:
@@ -402,7 +413,7 @@ def node(
             account = Account.unlock(
                 directory, password_or_prompt(os.environ.get("PYSTATUS_PASSWORD"), confirm=False)
             )
-        asyncio.run(_run_node(config, account, reliability))
+        asyncio.run(_run_node(config, account, reliability, web_config))
     except PystatusError as exc:
         error_line(console, str(exc))
         raise typer.Exit(EXIT_FAILURE) from None
@@ -415,6 +426,7 @@ async def _run_node(
     config: NodeConfig,
     account: Account | None = None,
     reliability: ReliabilityConfig | None = None,
+    web_config: WebConfig | None = None,
 ) -> None:
     node = WakuNode(config)
     stop = asyncio.Event()
@@ -448,7 +460,12 @@ async def _run_node(
                     flush=True,
                 )
         metrics = MetricsServer(node, config.metrics) if config.metrics is not None else None
-        for wanted in (rest, metrics):
+        web = (
+            WebServer(node, messenger, web_config)
+            if web_config is not None and messenger is not None
+            else None
+        )
+        for wanted in (rest, metrics, web):
             if wanted is not None:
                 await wanted.start()
                 servers.append(wanted)
@@ -468,6 +485,8 @@ async def _run_node(
             print(f"REST API on {rest.url}", flush=True)
         if metrics is not None:
             print(f"metrics on {metrics.url}/metrics", flush=True)
+        if web is not None:
+            print(f"web client on {web.url}/", flush=True)
         await stop.wait()
         print("shutting down", flush=True)
     finally:

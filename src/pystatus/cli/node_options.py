@@ -15,6 +15,7 @@ from pystatus.node.presets import Preset
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku.enr import Enr
 from pystatus.waku.rate_limit import ProtocolRateLimits, RateLimitedProtocol
+from pystatus.web.server import WebConfig
 
 
 def _ext_ip(nat: str) -> str | None:
@@ -60,6 +61,17 @@ def _store_config(
         peer_rate=limit.rate,
         peer_burst=max(limit.burst, 1.0),
     )
+
+
+def _web_config(web: bool, chat: bool, address: str, port: int) -> WebConfig | None:
+    """``--web`` serves the browser client of the ``--chat`` account (issue 18)."""
+    if not web:
+        return None
+    if not chat:
+        raise ConfigError("--web needs --chat: the web client chats as the node's account")
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--web-port {port} is not a port")
+    return WebConfig(address=address, port=port)
 
 
 def _static_addr(text: str) -> Multiaddr:
