@@ -21,11 +21,17 @@ from pystatus.chat.group import (
     Outgoing,
     outbox_entries,
 )
-from pystatus.chat.membership import InvalidMembershipUpdate, decode_update, key_text
+from pystatus.chat.membership import (
+    InvalidMembershipUpdate,
+    decode_update,
+    is_group_chat_id,
+    key_text,
+)
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.reliability import ReliabilityConfig
 from pystatus.chat.session import ChatSession
 from pystatus.chat.wrapper import MessageType, unwrap
+from pystatus.errors import ChatError
 from pystatus.waku.message import WakuMessage, message_hash
 
 PUBSUB = "/waku/2/rs/16/32"
@@ -248,3 +254,15 @@ def test_admins_added_and_renamed_reach_every_member() -> None:
         group = device.groups.get(chat)
         assert group is not None and group.admins == (alice.hex, bob.hex)
         assert group.name == "bob's now"
+
+
+def test_nothing_of_a_group_goes_out_on_a_public_topic_named_by_it() -> None:
+    """A reaction, edit or reply filed under a group's id must not fall through to the
+    public-chat path (a topic and key anyone can derive from the id)."""
+    net = Net("alice", "bob")
+    alice, bob = net.devices["alice"], net.devices["bob"]
+    chat = alice.groups.create("g", [bob.key], net.ms).group.chat_id
+    assert is_group_chat_id(chat) and not is_group_chat_id("status")
+    with pytest.raises(ChatError, match="private group"):
+        alice.session.send_public(chat, b"wrapped", net.ns)
+    alice.session.send_public("status", b"wrapped", net.ns)

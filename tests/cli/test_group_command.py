@@ -1,5 +1,6 @@
 """`pystatus group ...` as users run them, through a `pystatus node` relay: create (the
-member's watcher acknowledges), send, list and history, and bad ids refused with exit 2."""
+member's watcher acknowledges), send, `chat reply` in a group, list and history, and bad ids
+refused with exit 2."""
 
 from __future__ import annotations
 
@@ -112,6 +113,16 @@ async def test_create_send_list_and_history(tmp_path: Path, relay_addr: str) -> 
     finally:
         await _stop(watcher)
 
+    # `chat reply` to a group message answers in the group (to each member).
+    watcher = await _start("chat", "watch", "--json", *as_("alice"))
+    try:
+        await _json_line(watcher, kind="watching")
+        reply = (await _run("chat", "reply", sent, "indeed", *as_("bob"))).strip()
+        got = await _json_line(watcher, kind="message", chatId=chat)
+        assert (got["id"], got["text"], got["responseTo"]) == (reply, "indeed", sent)
+    finally:
+        await _stop(watcher)
+
     bob_dir = ("--data-dir", str(tmp_path / "bob"))
     listed = json.loads(await _run("group", "list", "--json", *bob_dir))["groups"]
     assert [(g["chatId"], g["name"]) for g in listed] == [(chat, "friends")]
@@ -121,4 +132,4 @@ async def test_create_send_list_and_history(tmp_path: Path, relay_addr: str) -> 
         _run("group", "history", "not-a-group", *bob_dir, code=2),
         _run("group", "send", "x" * 169, "hi", *as_("bob"), code=2),
     )
-    assert [m["text"] for m in json.loads(history_out)["messages"]] == ["hello group"]
+    assert [m["text"] for m in json.loads(history_out)["messages"]] == ["hello group", "indeed"]

@@ -98,6 +98,12 @@ def new_chat_id(creator_public_key: bytes, unique: uuid.UUID | None = None) -> s
     return f"{unique or uuid.uuid4()}-{key_text(creator_public_key)}"
 
 
+def is_group_chat_id(chat_id: str) -> bool:
+    """Whether ``chat_id`` has the form of a private group's: 36 characters of UUID text,
+    ``-0x04`` and the 128 remaining hex digits of the creator's key (status-go's form)."""
+    return len(chat_id) == 36 + 1 + 132 and chat_id[36:41] == "-0x04"
+
+
 @dataclass(frozen=True, slots=True)
 class MembershipEvent:
     """One signed event of a group. ``author`` is the signer's key (``0x04...`` hex);

@@ -26,7 +26,13 @@ from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.events import ChatEvent, message_event
 from pystatus.chat.group import GroupChats, GroupReceived, Outgoing, outbox_entries
 from pystatus.chat.keys import chat_key_text
-from pystatus.chat.membership import Group, InvalidMembershipUpdate, decode_update, encode_update
+from pystatus.chat.membership import (
+    Group,
+    InvalidMembershipUpdate,
+    decode_update,
+    encode_update,
+)
+from pystatus.chat.membership import is_group_chat_id as is_group_chat_id
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.session import ChatSession
 from pystatus.chat.user_input import public_key_of
@@ -51,11 +57,6 @@ class GroupEvent(ChatEvent):
     ``updated``; ``display_name`` the group's name."""
 
     kind: str = GROUP_EVENT
-
-
-def is_group_chat_id(chat_id: str) -> bool:
-    """A private group's chat id: ``<uuid>-0x04<creator's key>`` (status-go's form)."""
-    return len(chat_id) == 36 + 1 + 132 and chat_id[36:40] == "-0x0"
 
 
 class GroupMessaging:

@@ -67,6 +67,7 @@ from pystatus.chat.encryption import (
 from pystatus.chat.events import STATUS, ChatEvent, StatusEvent
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.listening import Listening
+from pystatus.chat.membership import is_group_chat_id
 from pystatus.chat.one_to_one import Sealed, seal_pairing, seal_private
 from pystatus.chat.public import Unpublished, seal_public
 from pystatus.chat.receiving import Receiving
@@ -75,6 +76,7 @@ from pystatus.chat.segmentation import (
     Reassembler,
 )
 from pystatus.chat.state import dump_device_state
+from pystatus.errors import ChatError
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +283,10 @@ class ChatSession(Receiving):
         self, name: str, wrapped: bytes, now_ns: int, carried: Iterable[str] = ()
     ) -> list[Action]:
         """Publish to a public chat; ``carried``: our message ids in it, tracked (a
-        segmented message by its last segment)."""
+        segmented message by its last segment). Raises :class:`ChatError` for a private
+        group's chat id: what belongs to a group never goes out on a topic named by it."""
+        if is_group_chat_id(name):
+            raise ChatError("a private group is no public chat: its messages go to each member")
         sealed = seal_public(
             self.encryption,
             self.identity,

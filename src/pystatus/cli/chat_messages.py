@@ -16,6 +16,7 @@ from pystatus.chat.database import ChatDatabase
 from pystatus.chat.errors import InvalidChatKey, UnknownMessage
 from pystatus.chat.events import ChatEvent, message_event
 from pystatus.chat.keys import chat_key_text
+from pystatus.chat.membership import is_group_chat_id
 from pystatus.chat.messenger import Messenger
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.topics import STATUS_CLUSTER
@@ -77,7 +78,7 @@ def reply(
     timeout: Timeout = 30.0,
     json_output: Json = False,
 ) -> None:
-    """Reply to a message, in its chat (1:1 or public); print the reply's id."""
+    """Reply to a message, in its chat (1:1, group or public); print the reply's id."""
     target = message_id_or_exit(message_id)
     body = read_text(text, text_file)
 
@@ -86,6 +87,8 @@ def reply(
         if chat_id.startswith("0x"):  # a 1:1 chat: the other person's key
             chat_key = chat_key_text(bytes.fromhex(chat_id[2:]))
             sent = await messenger.send(chat_key, body, response_to=target)
+        elif is_group_chat_id(chat_id):  # a private group: to each member
+            sent = await messenger.send_group(chat_id, body, response_to=target)
         else:
             sent = await messenger.send_public(chat_id, body, response_to=target)
         return Outcome(sent, {"id": sent, "chatId": chat_id, "responseTo": target})
