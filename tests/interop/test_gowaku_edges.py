@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from pystatus.node import WakuNode
 from pystatus.node.config import FilterConfig
 from pystatus.waku.message import WakuMessage, message_hash
 from tests.interop.gowaku_peer import GoWakuPeer, GoWakuPeerError, message_json, message_of
@@ -24,6 +23,7 @@ from tests.interop.test_gowaku_interop import (
     _go_node,
     _pages,
     _relay_linked,
+    _running,
     _stop,
     _store_node,
     gowaku,
@@ -41,7 +41,7 @@ async def test_large_messages_both_ways(gowaku: GoWakuPeer) -> None:
     """Near the Status cluster's 1 MiB cap: gossipsub frames both ways carry them whole."""
     go = await _go_node(gowaku, maxMessageSize=STATUS_MAX_MESSAGE)
     try:
-        async with WakuNode(_config()) as py:
+        async with _running(_config()) as py:
             assert py.relay is not None
             subscription = py.relay.subscribe(TOPIC)
             await gowaku.call("relay_subscribe", go, pubsubTopic=TOPIC)
@@ -115,7 +115,7 @@ async def test_gowaku_lightpush_refused_without_relay_peers(gowaku: GoWakuPeer) 
     refusal as an error, at once."""
     client = await _go_node(gowaku, relay=False)
     try:
-        async with WakuNode(_config(lightpush=True)) as service:
+        async with _running(_config(lightpush=True)) as service:
             message = WakuMessage(b"nobody to relay to", CHAT, timestamp=time.time_ns())
             with pytest.raises(GoWakuPeerError, match="lightpush failed"):
                 await gowaku.call(
@@ -135,7 +135,7 @@ async def test_gowaku_filter_subscription_to_an_unserved_shard_is_refused(
 ) -> None:
     client = await _go_node(gowaku, relay=False, filterClient=True)
     try:
-        async with WakuNode(_config(filter=FilterConfig())) as service:
+        async with _running(_config(filter=FilterConfig())) as service:
             with pytest.raises(GoWakuPeerError, match="filter_subscribe failed"):
                 await gowaku.call(
                     "filter_subscribe",
@@ -154,7 +154,7 @@ async def test_gowaku_filter_ping_and_unsubscribe_all_at_pystatus(gowaku: GoWaku
     (RFC 12: 404), and unsubscribe-all drops every criterion."""
     client = await _go_node(gowaku, relay=False, filterClient=True)
     try:
-        async with WakuNode(_config(filter=FilterConfig())) as service:
+        async with _running(_config(filter=FilterConfig())) as service:
             addr = str(service.host.full_addrs()[0])
             server = service.filter_server
             assert server is not None
@@ -180,7 +180,7 @@ async def test_other_cluster_is_disconnected(gowaku: GoWakuPeer) -> None:
     metadata check and pystatus's each drop the link)."""
     go = await _go_node(gowaku)
     try:
-        async with WakuNode(_config(cluster_id=1, shards=(0,))) as py:
+        async with _running(_config(cluster_id=1, shards=(0,))) as py:
             peer = await within(py.connect(go.addr), 20)
             await wait_for(lambda: not py.host.connections(peer), timeout=15, what="disconnect")
     finally:

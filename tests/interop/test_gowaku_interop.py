@@ -67,6 +67,21 @@ def _config(**overrides: object) -> NodeConfig:
     return NodeConfig(**(settings | overrides))  # type: ignore[arg-type]
 
 
+@contextlib.asynccontextmanager
+async def _running(config: NodeConfig) -> AsyncIterator[WakuNode]:
+    """A started pystatus node, stopped within 20 s (a stop that hangs fails the test here,
+    by name, rather than at pytest's timeout)."""
+    node = WakuNode(config)
+    await within(node.start(), 20)
+    try:
+        yield node
+    finally:
+        try:
+            await within(node.stop(), 20)
+        except TimeoutError as exc:
+            raise AssertionError(f"WakuNode.stop() of {node.peer_id} hung for 20 s") from exc
+
+
 async def _go_node(gowaku: GoWakuPeer, *, relay: bool = True, **options: Any) -> GoWakuNode:
     return await gowaku.start_node(
         cluster_id=CLUSTER, pubsub_topics=[TOPIC], relay=relay, **options
@@ -110,7 +125,7 @@ def _events(gowaku: GoWakuPeer, name: str, node: GoWakuNode) -> list[dict[str, A
 async def test_relay_both_ways(gowaku: GoWakuPeer) -> None:
     go = await _go_node(gowaku)
     try:
-        async with WakuNode(_config()) as py:
+        async with _running(_config()) as py:
             assert py.relay is not None
             subscription = py.relay.subscribe(TOPIC)
             await gowaku.call("relay_subscribe", go, pubsubTopic=TOPIC)
@@ -151,7 +166,7 @@ STEP_NS = 10**9
 @contextlib.asynccontextmanager
 async def _store_node(tmp_path: Path) -> AsyncIterator[tuple[WakuNode, list[ArchivedMessage]]]:
     config = _config(store=StoreConfig(db_url=f"sqlite:///{tmp_path}/store.sqlite3"))
-    async with WakuNode(config) as node:
+    async with _running(config) as node:
         assert node.store is not None
         base = time.time_ns() - STORE_COUNT * STEP_NS
         messages = [
@@ -255,7 +270,7 @@ async def test_pystatus_store_client_against_gowaku_is_refused_not_hung(
     error at once (protocol negotiation fails), never a hang."""
     store = await _go_node(gowaku, store=True, storeDb=str(tmp_path / "gowaku.sqlite3"))
     try:
-        async with WakuNode(_config(relay=False)) as py:
+        async with _running(_config(relay=False)) as py:
             with pytest.raises(P2PError):
                 await within(py.store_client.query(store.addr, StoreQuery(pubsub_topic=TOPIC)), 10)
     finally:
@@ -269,7 +284,7 @@ async def test_pystatus_filter_client_with_gowaku_service(gowaku: GoWakuPeer) ->
     service = await _go_node(gowaku, filter=True)
     try:
         # No --filternode: the subscription itself must mount the push handler.
-        async with WakuNode(_config(relay=False)) as py:
+        async with _running(_config(relay=False)) as py:
             pushes: list[FilterPush] = []
             py.filter_client.on_push(pushes.append)
             await within(py.filter_client.subscribe(service.addr, TOPIC, [CHAT]), 20)
@@ -314,7 +329,7 @@ async def test_pystatus_filter_client_with_gowaku_service(gowaku: GoWakuPeer) ->
 async def test_gowaku_filter_client_with_pystatus_service(gowaku: GoWakuPeer) -> None:
     client = await _go_node(gowaku, relay=False, filterClient=True)
     try:
-        async with WakuNode(_config(filter=FilterConfig())) as service:
+        async with _running(_config(filter=FilterConfig())) as service:
             addr = str(service.host.full_addrs()[0])
             await gowaku.call(
                 "filter_subscribe", client, peer=addr, pubsubTopic=TOPIC, contentTopics=[CHAT]
@@ -350,7 +365,7 @@ async def test_gowaku_filter_client_with_pystatus_service(gowaku: GoWakuPeer) ->
 async def test_pystatus_lightpush_client_with_gowaku_service(gowaku: GoWakuPeer) -> None:
     service = await _go_node(gowaku, lightpush=True)
     try:
-        async with WakuNode(_config()) as receiver, WakuNode(_config(relay=False)) as client:
+        async with _running(_config()) as receiver, _running(_config(relay=False)) as client:
             assert receiver.relay is not None
             subscription = receiver.relay.subscribe(TOPIC)
             await _relay_linked(gowaku, service, receiver)
@@ -369,7 +384,7 @@ async def test_gowaku_lightpush_client_with_pystatus_service(gowaku: GoWakuPeer)
     receiver = await _go_node(gowaku)
     client = await _go_node(gowaku, relay=False)
     try:
-        async with WakuNode(_config(lightpush=True)) as service:
+        async with _running(_config(lightpush=True)) as service:
             await gowaku.call("relay_subscribe", receiver, pubsubTopic=TOPIC)
             await _relay_linked(gowaku, receiver, service)
             pushed = _message("light-pushed through pystatus")
@@ -405,7 +420,7 @@ def _free_udp_port() -> int:
 async def test_gowaku_px_client_with_pystatus_server(gowaku: GoWakuPeer) -> None:
     client = await _go_node(gowaku)
     try:
-        async with WakuNode(_config()) as known, WakuNode(_config(peer_exchange=True)) as server:
+        async with _running(_config()) as known, _running(_config(peer_exchange=True)) as server:
             # pystatus hands out only records of peers it has reached.
             await within(known.connect(server.host.full_addrs()[0]), 10)
             server.add_enr(known.enr)
@@ -432,7 +447,7 @@ async def test_pystatus_px_client_with_gowaku_server(gowaku: GoWakuPeer) -> None
         gowaku, peerExchange=True, discv5UdpPort=_free_udp_port(), bootnodes=[other.enr]
     )
     try:
-        async with WakuNode(_config(relay=False)) as py:
+        async with _running(_config(relay=False)) as py:
             records: list[Enr] = []
             async with asyncio.timeout(30):
                 # go-waku fills its exchange cache from discv5 walks, a few seconds apart.
