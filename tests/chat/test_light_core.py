@@ -21,6 +21,7 @@ from pystatus.chat.light_core import (
     NodeDown,
     NodeUp,
     Ping,
+    PushLedger,
     RecentHashes,
     ServiceNodes,
     Subscribe,
@@ -271,3 +272,18 @@ def test_any_history_settles_with_each_topic_at_enough_nodes(
     for criterion in plan.wanted():
         assert plan.holders(criterion) == min(2, nodes), (criterion, held)
     assert all(criteria <= plan.wanted() for criteria in held.values())
+
+
+def test_a_push_node_whose_messages_a_store_keeps_missing_is_at_fault() -> None:
+    ledger = PushLedger(capacity=3)
+    ledger.took(b"a", "svc-1")
+    ledger.took(b"b", "svc-2")
+    ledger.took(b"c", "svc-1")
+    # The store may lag once: a first miss blames nobody; a find clears the message.
+    assert ledger.verdict([b"a", b"b", b"c"], [b"b"]) == []
+    assert ledger.verdict([b"a", b"c"], []) == ["svc-1"]  # each node once
+    assert len(ledger) == 0
+    for digest in (b"1", b"2", b"3", b"4"):
+        ledger.took(digest, "svc-3")
+    assert len(ledger) == 3  # bounded: the oldest forgotten
+    assert ledger.verdict([b"1"], []) == []

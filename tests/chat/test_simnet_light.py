@@ -199,12 +199,6 @@ def test_pushing_to_two_nodes_gets_past_one_that_answers_and_never_relays() -> N
     assert net.stats.service_swallowed > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a light-push node that answers 200 and never relays keeps being chosen first "
-    "(ServiceNodes prefers nodes that answered; the store check's verdict never reaches "
-    "the transport), so with push_peers=1 nothing the client sends gets out",
-)
 def test_one_node_that_answers_and_never_relays_does_not_silence_a_light_client() -> None:
     net = _net(29)
     net.light.nodes["svc-1"].faults = ServiceFaults(swallow_pushes=1.0)

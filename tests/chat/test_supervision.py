@@ -64,6 +64,9 @@ class MemoryTransport:
     def connected(self) -> bool:
         return True
 
+    def store_verdict(self, asked: Collection[bytes], found: Collection[bytes]) -> None:
+        pass
+
 
 def _account(tmp_path: Path, name: str) -> Account:
     return Account.create(tmp_path / name, "password1", params=FAST)[0]

@@ -37,6 +37,7 @@ from pystatus.chat.light_core import (
     LightClientError,
     NodeDown,
     Ping,
+    PushLedger,
     RecentHashes,
     ServiceNodes,
     Subscribe,
@@ -217,6 +218,7 @@ class LightTransport:
                 clock=clock,
             )
         self._recent = RecentHashes(self.config.recent_hashes)
+        self.ledger = PushLedger()
         self._callbacks: list[Callable[[Received], None]] = []
         self._failing_callbacks: set[int] = set()
         self._pending_pushes = 0
@@ -317,12 +319,20 @@ class LightTransport:
                 continue
             LIGHT_REQUESTS.labels("lightpush", "ok").inc()
             self._push_answered(name)
+            self.ledger.took(digest, name)
             accepted += 1
             if accepted >= self.config.push_peers:
                 break
         if not accepted:
             raise TransportError("no light-push node took the message: " + "; ".join(failures))
         return Published(digest, accepted)
+
+    def store_verdict(self, asked: Collection[bytes], found: Collection[bytes]) -> None:
+        """A light-push node whose messages a store keeps missing took them and never relayed
+        them: it fails as if it had not answered, so the next node is used."""
+        for name in self.ledger.verdict(asked, found):
+            LIGHT_REQUESTS.labels("lightpush", "not_stored").inc()
+            self._push_failed(name, TransportError("what it took never reached a store"))
 
     def _push_failed(self, name: str, exc: BaseException) -> None:
         if self.push_nodes.failed(name, self._clock()):

@@ -458,3 +458,51 @@ class RecentHashes:
         if len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
         return True
+
+
+PUSH_LEDGER = 10_000
+"""Recent light pushes remembered with the node that took them."""
+STORE_MISSES = 2
+"""Store checks a pushed message may miss before the node that took it is held at fault."""
+
+
+class PushLedger:
+    """Which light-push node took each recent message, so store checks can find a node that
+    answers 200 and never relays: its messages never reach a store. Without this, such a
+    node stays first in :class:`ServiceNodes` order (it answers) and nothing the client sends
+    gets out. A message missed :data:`STORE_MISSES` checks in a row puts its node at fault
+    (the store may lag once); one found clears it. Bounded at ``capacity`` (oldest dropped).
+    """
+
+    def __init__(self, capacity: int = PUSH_LEDGER, misses: int = STORE_MISSES) -> None:
+        self._took: collections.OrderedDict[bytes, tuple[str, int]] = collections.OrderedDict()
+        self.capacity = capacity
+        self._misses = misses
+
+    def __len__(self) -> int:
+        return len(self._took)
+
+    def took(self, digest: bytes, node: str) -> None:
+        self._took[digest] = (node, 0)
+        if len(self._took) > self.capacity:
+            self._took.popitem(last=False)
+
+    def verdict(self, asked: Iterable[bytes], found: Iterable[bytes]) -> list[str]:
+        """A store answered a check of ``asked`` holding ``found``: the nodes now at fault,
+        each once (their entries forgotten)."""
+        held = set(found)
+        at_fault: dict[str, None] = {}
+        for digest in asked:
+            entry = self._took.get(digest)
+            if entry is None:
+                continue
+            if digest in held:
+                del self._took[digest]
+                continue
+            node, missed = entry[0], entry[1] + 1
+            if missed >= self._misses:
+                del self._took[digest]
+                at_fault[node] = None
+            else:
+                self._took[digest] = (node, missed)
+        return list(at_fault)

@@ -23,6 +23,7 @@ from pystatus.chat.events import ChatEvent, ContactRequestEvent, MessageEvent, m
 from pystatus.chat.history import HistoryFetcher
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.session import ChatSession
+from pystatus.chat.transport import Transport
 from pystatus.errors import ChatError, PystatusError
 
 log = logging.getLogger("pystatus.chat.messenger")
@@ -34,6 +35,7 @@ class Reading:
     session: ChatSession
     database: ChatDatabase
     fetcher: HistoryFetcher | None
+    transport: Transport
     _chat_key: str
     _wake: asyncio.Event
     _pubsub_for: Callable[[str], str]
@@ -56,6 +58,7 @@ class Reading:
             log.info("store unreachable: %s", exc)
             self.session.store_failed(time.monotonic())
         else:
+            self.transport.store_verdict(action.hashes, found)
             self._perform_later(self.session.store_answer(found, time.monotonic()))
         self._wake.set()
 

@@ -73,3 +73,6 @@ class RelayTransport:
 
     def connected(self) -> bool:
         return bool(self.relay.relay_peers())
+
+    def store_verdict(self, asked: Collection[bytes], found: Collection[bytes]) -> None:
+        """Nothing to learn: a relay node's own peers took the message."""

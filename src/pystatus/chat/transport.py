@@ -74,3 +74,8 @@ class Transport(Protocol):
         """Whether a message published now would reach the network (a relay peer, or a
         light-push service node that answers)."""
         ...
+
+    def store_verdict(self, asked: Collection[bytes], found: Collection[bytes]) -> None:
+        """A store check of our messages ``asked`` found ``found`` (a light client learns
+        which light-push node takes messages and never relays them)."""
+        ...

@@ -9,7 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pystatus.chat.light import LightConfig
-from pystatus.chat.light_core import Failure, FilterPlan, RecentHashes, ServiceNodes
+from pystatus.chat.light_core import (
+    Failure,
+    FilterPlan,
+    PushLedger,
+    RecentHashes,
+    ServiceNodes,
+)
 from pystatus.testnet.simparts import Event
 
 
@@ -51,6 +57,7 @@ class SimLightClient:
         self.push_nodes = ServiceNodes(list(setup.pushnodes), retry_min=config.retry_min)
         self.store_nodes = ServiceNodes(list(setup.storenodes), retry_min=config.retry_min)
         self.recent = RecentHashes(config.recent_hashes)
+        self.ledger = PushLedger()
         self.conns: dict[str, int] = {}
         self.dialing: dict[str, list[tuple[Callable[[], None], Callable[[], None]]]] = {}
         self.redialing: set[str] = set()

@@ -328,6 +328,7 @@ class LightNet:
                 if status == OK:
                     self.net.stats.light_pushes += 1
                     client.push_nodes.succeeded(name)
+                    client.ledger.took(digest, name)
                     accepted += 1
                     attempt(index + 1)
                     return
@@ -372,6 +373,15 @@ class LightNet:
         hub = functools.partial(self.net.at_relay, node.name, relay, message, digest)
         self.net.schedule(self.net.now + BACKBONE_DELAY, hub)
         return OK, None
+
+    def store_verdict(self, device: SimDevice, asked: Iterable[bytes], found: list[bytes]) -> None:
+        """LightTransport.store_verdict: a node whose pushes a store keeps missing fails."""
+        client = self.clients.get(device.name)
+        if client is None:
+            return
+        for name in client.ledger.verdict(asked, found):
+            self.net.stats.light_push_failures += 1
+            self._push_failed(device, client, name)
 
     def _push_failed(self, device: SimDevice, client: SimLightClient, name: str) -> None:
         client.push_nodes.failed(name, self.net.now)

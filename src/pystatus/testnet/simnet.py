@@ -404,7 +404,8 @@ class SimNetwork:
                 device.listen(action.content_topics)
             elif isinstance(action, CheckStored):
                 ask = functools.partial(holds_of, action.hashes)
-                self._ask_store(device, ask, functools.partial(self._stored, device))
+                stored = functools.partial(self._stored, device, action.hashes)
+                self._ask_store(device, ask, stored)
             elif isinstance(action, SyncHistory):
                 answer = functools.partial(self._history, device, action)
                 self._ask_store(device, functools.partial(history_of, action), answer, history=True)
@@ -571,7 +572,9 @@ class SimNetwork:
 
         self.schedule(self.now + self._store_rtt, reply)
 
-    def _stored(self, device: SimDevice, found: list[bytes]) -> None:
+    def _stored(self, device: SimDevice, asked: tuple[bytes, ...], found: list[bytes]) -> None:
+        if self.light.is_light(device.name):
+            self.light.store_verdict(device, asked, found)
         self._perform(device, device.live().store_answer(found, self.now))
 
     def _history(
