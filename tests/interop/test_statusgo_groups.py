@@ -131,7 +131,8 @@ async def test_status_go_creates_a_group_of_two_pystatus_accounts_and_removes_on
     tmp_path: Path,
 ) -> None:
     """status-go creates a group with two pystatus accounts; all three exchange messages;
-    status-go renames it and makes a pystatus account admin, who renames it in turn;
+    reactions go both ways; status-go renames it and makes a pystatus account admin, who
+    renames it in turn;
     status-go removes the other pystatus account, who then receives nothing more."""
     require_statusgo()
     alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
@@ -179,6 +180,21 @@ async def test_status_go_creates_a_group_of_two_pystatus_accounts_and_removes_on
             await bob.wait_event(_message("hello from carol", chat), timeout=60)
             got = await _next(alice_events, "message", lambda e: e.text == "hello from carol")
             assert got.id == from_carol
+
+            # Reactions in a group go to each member, filed under the group on both sides.
+            await bob.request("react", messageId=from_alice, emoji="THUMBS_UP")
+            reacted = await _next(alice_events, "reaction", lambda e: e.id == from_alice)
+            assert (reacted.chat_id, reacted.reaction, reacted.author) == (
+                chat,
+                2,
+                bob.compressed_key,
+            )
+            await alice.react(chat, sent["messageId"], 1)
+            got_reaction = await bob.wait_event(
+                lambda e: e.get("event") == "reaction" and e.get("messageId") == sent["messageId"],
+                timeout=60,
+            )
+            assert (got_reaction["chatId"], got_reaction["emoji"]) == (chat, "LOVE")
 
             # status-go renames the group and makes Alice an admin; Alice renames it back.
             await bob.request("group_rename", chatId=chat, name="renamed by status-go")

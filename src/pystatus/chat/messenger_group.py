@@ -21,16 +21,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pystatus.chat.actions import Action
 from pystatus.chat.database import Batch, ChatRow, OutboxEntry, StoredMessage
 from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.events import ChatEvent, message_event
-from pystatus.chat.group import GroupChats, GroupReceived, Outgoing, outbox_entries
+from pystatus.chat.group import (
+    GroupChats,
+    GroupReceived,
+    NotAGroupMember,
+    Outgoing,
+    outbox_entries,
+)
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.membership import (
     Group,
     InvalidMembershipUpdate,
     decode_update,
     encode_update,
+    key_text,
 )
 from pystatus.chat.membership import is_group_chat_id as is_group_chat_id
 from pystatus.chat.proto import chat_message_pb2
@@ -208,6 +216,25 @@ class GroupMessaging:
             "", chat_id, self._chat_key, message.clock, message.timestamp, body, "pending"
         )
         return await self._send_group(outgoing, stored)
+
+    def _group_private(self, chat_id: str, wrapped: bytes) -> list[Action]:
+        """``wrapped`` to each member but us, each over their 1:1 session without data sync
+        (status-go sends a group's reactions so: SendGroup, SkipGroupMessageWrap). Raises
+        :class:`~pystatus.chat.group.NotAGroupMember` unless we are a member."""
+        group = self._groups.get(chat_id)
+        if group is None or not group.is_member(self._groups.me):
+            raise NotAGroupMember(f"we are not a member of group {chat_id!r}")
+        actions: list[Action] = []
+        for member in group.members:
+            if member != self._groups.me:
+                key = bytes.fromhex(member[2:])
+                actions += self.session.send_private(key, wrapped, time.time_ns())
+        return actions
+
+    def _group_member(self, chat_id: str, author: bytes) -> bool:
+        """Whether ``author`` (uncompressed key) is a member of group ``chat_id`` now."""
+        group = self._groups.get(chat_id)
+        return group is not None and group.is_member(key_text(author))
 
     # -- receiving --------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.events import REACTION, ChatEvent, ReactionEvent
 from pystatus.chat.ids import OneToOneChatId, PublicChatId, parse_chat_id
 from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
+from pystatus.chat.membership import is_group_chat_id
 from pystatus.chat.outgoing import Outgoing
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.reliability import DROPPED
@@ -77,6 +78,10 @@ class Sending(Outgoing):
         def _receive_group(
             self, message: Unwrapped, outgoing: bool, after: Callable[[], None] | None
         ) -> None: ...
+
+        def _group_private(self, chat_id: str, wrapped: bytes) -> list[Action]: ...
+
+        def _group_member(self, chat_id: str, author: bytes) -> bool: ...
 
     # -- chats ------------------------------------------------------------------------------
 
@@ -251,8 +256,9 @@ class Sending(Outgoing):
         if not 1 <= reaction <= 6:
             raise ChatError("a reaction type is 1 to 6")
         self._check_running()
+        group = is_group_chat_id(chat_id)  # messenger_group.py
         chat = parse_chat_id(chat_id)
-        public = isinstance(chat, PublicChatId)
+        public = isinstance(chat, PublicChatId) and not group
         payload = chat_message_pb2.EmojiReaction(
             clock=self._tick(),
             chat_id=chat_id,
@@ -261,8 +267,12 @@ class Sending(Outgoing):
             type=reaction,  # type: ignore[arg-type]
             retracted=retract,
         )
+        if group:
+            payload.message_type = chat_message_pb2.PRIVATE_GROUP
         wrapped = wrap(payload.SerializeToString(), MessageType.EMOJI_REACTION, self._identity)
-        if isinstance(chat, OneToOneChatId):
+        if group:
+            actions = self._group_private(chat_id, wrapped)
+        elif isinstance(chat, OneToOneChatId):
             actions = self.session.send_private(chat.public_key, wrapped, time.time_ns())
         else:
             actions = self.session.send_public(chat.name, wrapped, time.time_ns())
@@ -351,9 +361,15 @@ class Sending(Outgoing):
             reaction.message_id, author_key, reaction.type, reaction.clock, reaction.retracted
         )
         public = reaction.message_type == chat_message_pb2.PUBLIC_GROUP
+        group = reaction.message_type == chat_message_pb2.PRIVATE_GROUP
+        if group and not self._group_member(reaction.chat_id, author):
+            if after is not None:
+                after()  # not a member's (now): dropped, as status-go drops it
+            DROPPED.labels("invalid").inc()
+            return
         event = ReactionEvent(
             reaction.message_id,
-            reaction.chat_id if outgoing or public else OneToOneChatId.of(author).text,
+            reaction.chat_id if outgoing or public or group else OneToOneChatId.of(author).text,
             author_key,
             "",
             reaction.clock,
