@@ -18,7 +18,7 @@ from pystatus.cli.nwaku_args import UnsupportedFlag, normalize, parse_bool
         (["--rest", "--rest-port=0"], ["--rest=true", "--rest-port=0"]),
         (["--nat=extip:1.2.3.4"], ["--nat=extip:1.2.3.4"]),
         (["--lightpush", "--filter:false"], ["--lightpush=true", "--filter=false"]),
-        (["--rln-relay=false", "--discv5-discovery:false"], []),
+        (["--rln-relay=false", "--discv5-discovery:false"], ["--discv5-discovery=false"]),
         (["--store", "--store-resume", "false"], ["--store=true", "--store-resume=false"]),
         (["node", "--tcp-port", "1"], ["node", "--tcp-port", "1"]),
         (
@@ -34,7 +34,7 @@ def test_normalize(given: list[str], expected: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "flag", ["--rln-relay", "--rln-relay=true", "--discv5-discovery", "--discv5-discovery:true"]
+    "flag", ["--rln-relay", "--rln-relay=true", "--rln-relay:true", "--websocket-secure-support"]
 )
 def test_missing_features_are_refused_by_name(flag: str) -> None:
     name = flag[2:].split("=")[0].split(":")[0]

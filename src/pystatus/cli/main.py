@@ -50,6 +50,7 @@ from pystatus.cli.store import store_app
 from pystatus.cli.testnet import run_testnet
 from pystatus.errors import ConfigError, PystatusError
 from pystatus.node.config import (
+    Discv5NodeConfig,
     FilterConfig,
     MetricsConfig,
     NodeConfig,
@@ -218,6 +219,19 @@ def node(
             "unless given)"
         ),
     ] = None,
+    discv5_discovery: Annotated[
+        str, typer.Option(metavar="true|false", help="Find peers with discv5 (33/WAKU2-DISCV5)")
+    ] = "false",
+    discv5_udp_port: Annotated[int, typer.Option(help="discv5 UDP port (0 picks one)")] = 9000,
+    discv5_bootstrap_node: Annotated[
+        list[str] | None, typer.Option(help="enr:... of a discv5 bootstrap node (repeatable)")
+    ] = None,
+    discv5_enr_auto_update: Annotated[
+        str,
+        typer.Option(
+            metavar="true|false", help="Our record follows the address discv5 peers see us at"
+        ),
+    ] = "false",
     filternode: Annotated[
         list[str] | None,
         typer.Option(
@@ -365,6 +379,15 @@ def node(
             peer_exchange_node=_optional_addr(peer_exchange_node),
             dns_discovery_urls=_dns_discovery_urls(dns_discovery, dns_discovery_url, network),
             dns_discovery_name_servers=tuple(dns_discovery_name_server or ()),
+            discv5=(
+                Discv5NodeConfig(
+                    udp_port=discv5_udp_port,
+                    bootstrap=tuple(Enr.from_text(t) for t in discv5_bootstrap_node or ()),
+                    enr_auto_update=_flag("discv5-enr-auto-update", discv5_enr_auto_update),
+                )
+                if _flag("discv5-discovery", discv5_discovery)
+                else None
+            ),
             # A light-client chat pings its filter nodes itself: the node's keep-alive would
             # ping them a second time.
             filternode=None if light_chat is not None else _first_addr(filternode),

@@ -27,18 +27,18 @@ BOOLEAN_FLAGS = frozenset(
         "chat",
         "dns-discovery",
         "peer-persistence",
+        "discv5-discovery",
+        "discv5-enr-auto-update",
     }
 )
 
 # nwaku features pystatus does not implement yet, by flag.
 UNSUPPORTED_FLAGS = {
-    "discv5-discovery": "discv5 discovery",
     "rln-relay": "RLN relay",
     "websocket-secure-support": "secure WebSocket (put a TLS proxy in front)",
 }
 _UNSUPPORTED_BOOLEANS = frozenset(
     {
-        "discv5-discovery",
         "rln-relay",
         "websocket-secure-support",
     }

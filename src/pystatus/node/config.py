@@ -129,6 +129,20 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Discv5NodeConfig:
+    """nwaku's ``--discv5-*`` flags."""
+
+    udp_port: int = 9000
+    """``--discv5-udp-port`` (0 picks a free one)."""
+    bootstrap: tuple[Enr, ...] = ()
+    """``--discv5-bootstrap-node`` records."""
+    enr_auto_update: bool = False
+    """``--discv5-enr-auto-update``: our record follows the address peers see us at."""
+    refresh_interval: float = 30.0
+    """Seconds between random-walk lookups that refresh the routing table."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class NodeConfig:
     identity: Secp256k1PrivateKey = field(default_factory=Secp256k1PrivateKey.generate)
     listen_address: str = "0.0.0.0"
@@ -179,6 +193,8 @@ class NodeConfig:
     """Servers the trees are looked up at; none means nwaku's 1.1.1.1 and 1.0.0.1."""
     dns_discovery_interval: float = 1800.0
     """Seconds between readings of the trees (go-ethereum rechecks a root every 30 minutes)."""
+    discv5: Discv5NodeConfig | None = None
+    """discv5 discovery (``--discv5-discovery``); None runs none."""
     light_chat: LightChatConfig | None = None
     """Service nodes for chat as a light client; None chats over this node's relay."""
     metrics: MetricsConfig | None = None

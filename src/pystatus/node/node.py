@@ -12,6 +12,7 @@ from pystatus.archive import metrics as archive_metrics
 from pystatus.errors import NodeError, WakuError
 from pystatus.node import metrics
 from pystatus.node.config import NodeConfig
+from pystatus.node.discv5 import discv5_service
 from pystatus.node.dns_discovery import dns_discovery, dns_discovery_loop
 from pystatus.node.message_cache import FilterMessageCache, MessageCache
 from pystatus.node.peer_manager import SERVICE_PROTOCOLS, PeerManager
@@ -27,6 +28,7 @@ from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.p2p.peer_id import PeerId
 from pystatus.p2p.tasks import TaskSet
 from pystatus.waku import metrics as waku_metrics
+from pystatus.waku.discv5 import Discv5Service
 from pystatus.waku.enr import Capabilities, Enr
 from pystatus.waku.errors import InvalidTopic, RemoteWakuError
 from pystatus.waku.filter import FilterClient, FilterLimits, FilterServer
@@ -151,6 +153,7 @@ class WakuNode:
         )
         self._tasks = TaskSet("node")
         self._enr: Enr | None = None
+        self.discv5: Discv5Service | None = None
         self._started = False
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -208,7 +211,10 @@ class WakuNode:
         kept = dict.fromkeys([*self.config.static_nodes, *(a for a in service_peers if a)])
         for addr in kept:
             self._tasks.spawn(self._keep_connected(addr), name=f"keep connected {addr}")
-        self._enr = self._build_enr()
+        self._enr = self.build_enr()
+        if self.config.discv5 is not None:
+            self.discv5 = discv5_service(self, self.config.discv5)
+            await self.discv5.start()
         self._started = True
 
     async def _resume(self, storenode: Multiaddr) -> None:
@@ -219,6 +225,8 @@ class WakuNode:
         log.info("resumed %d messages from %s", added, storenode)
 
     async def stop(self) -> None:
+        if self.discv5 is not None:
+            await self.discv5.stop()
         await self._tasks.cancel_all()
         await self.peer_manager.stop()
         if self.filter_server is not None:
@@ -257,18 +265,25 @@ class WakuNode:
 
     @property
     def enr(self) -> Enr:
+        """The node's signed record; with discv5, the one discv5 serves (its UDP port, and
+        the address peers see us at with ``--discv5-enr-auto-update``)."""
+        if self.discv5 is not None and self._started:
+            return self.discv5.local_enr
         if self._enr is None:
             raise NodeError("the node has not started")
         return self._enr
 
-    def _build_enr(self) -> Enr:
+    def build_enr(self, *, ip: str | None = None, udp: int | None = None) -> Enr:
+        """A record of the node as it runs now, at ``ip`` (else ``--nat=extip`` or the listen
+        address) with a discv5 ``udp`` port if given."""
         addrs = self.host.listen_addrs
         tcp = next((a for a in addrs if a.value_for("ws") is None), None)
         others = [a for a in addrs if a is not tcp]
-        ip = self.config.ext_ip or self._routable_ip()
+        ip = ip or self.config.ext_ip or self._routable_ip()
         return Enr.build(
             self.config.identity,
             ip=ip,
+            udp=udp if ip is not None else None,
             tcp=int(tcp.value_for("tcp") or 0) if tcp is not None and ip is not None else None,
             capabilities=self._capabilities(),
             multiaddrs=others,
