@@ -251,8 +251,8 @@ async def test_status_go_creates_a_group_of_two_pystatus_accounts_and_removes_on
 
 async def test_pystatus_creates_a_group_that_includes_status_go(tmp_path: Path) -> None:
     """A pystatus account creates a group with status-go and another pystatus account:
-    status-go joins it, all three exchange messages; when the pystatus admin removes
-    status-go, status-go receives nothing after."""
+    status-go joins it, all three exchange messages, edit, pin and delete them; when the
+    pystatus admin removes status-go, status-go receives nothing after."""
     require_statusgo()
     alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     carol_account, _ = Account.create(tmp_path / "carol", "carol password", params=FAST)
@@ -296,6 +296,36 @@ async def test_pystatus_creates_a_group_that_includes_status_go(tmp_path: Path) 
             assert got_bob["id"] == from_carol
             await _next(alice_events, "message", lambda e: e.text == "carol to all")
 
+            # Edits, pins and deletes go to each member (status-go sends them unwrapped).
+            bob_message = str(sent["messageId"])
+            await bob.request("edit", messageId=bob_message, text="status-go, edited")
+            edited = await _next(alice_events, "edit", lambda e: e.id == bob_message)
+            assert (edited.chat_id, edited.text) == (chat, "status-go, edited")
+            await carol.edit(from_carol, "carol to all, edited")
+
+            async def statusgo_has(text: str) -> None:
+                async with asyncio.timeout(60):
+                    while text not in await _statusgo_messages(bob, chat):
+                        await bob.wait_event(lambda _: True, timeout=60, since=len(bob.events))
+
+            await statusgo_has("carol to all, edited")
+            await bob.request("pin", messageId=from_carol)
+            pinned = await _next(alice_events, "pin", lambda e: e.id == from_carol)
+            assert (pinned.chat_id, pinned.pinned) == (chat, True)
+            await alice.pin(bob_message)
+            got_pin = await bob.wait_event(
+                lambda e: e.get("event") == "pin" and e.get("messageId") == bob_message,
+                timeout=60,
+            )
+            assert (got_pin["chatId"], got_pin["pinned"]) == (chat, True)
+            await carol.delete(from_carol)
+            await bob.wait_event(
+                lambda e: e.get("event") == "deleted" and e.get("messageId") == from_carol,
+                timeout=60,
+            )
+            deleted = await _next(alice_events, "delete", lambda e: e.id == from_carol)
+            assert deleted.chat_id == chat
+
             # The pystatus admin removes status-go: it is told, then hears nothing more.
             await alice.remove_group_member(chat, bob.compressed_key)
 
@@ -312,4 +342,4 @@ async def test_pystatus_creates_a_group_that_includes_status_go(tmp_path: Path) 
                 lambda: alice.session.unacknowledged() == 0, timeout=60, what="alice's acks"
             )
             assert "without status-go" not in await _statusgo_messages(bob, chat)
-            assert "carol to all" in await _statusgo_messages(bob, chat)
+            assert "status-go, edited" in await _statusgo_messages(bob, chat)

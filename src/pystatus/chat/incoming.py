@@ -216,6 +216,10 @@ class Incoming:
             if message_type != ChatMessageType.PUBLIC_GROUP or chat_id != public_chat:
                 raise InvalidContent("not a message of the public chat whose topic it came on")
             return public_chat
+        if message_type == ChatMessageType.PRIVATE_GROUP:  # matchChatEntity: a member's
+            if not self._m._group_member(chat_id, author):
+                raise InvalidContent("not from a member of that group")
+            return chat_id
         if message_type != ChatMessageType.ONE_TO_ONE:
             raise InvalidContent(f"no 1:1 chat takes messages of type {message_type}")
         found = local_chat_id(message_type, chat_id, author=author, me=self._m._public_key)

@@ -231,6 +231,18 @@ class GroupMessaging:
                 actions += self.session.send_private(key, wrapped, time.time_ns())
         return actions
 
+    def _group_entries(self, chat_id: str, wrapped: bytes) -> list[OutboxEntry]:
+        """MVDS entries carrying ``wrapped`` (an edit, delete or pin: status-go sends them
+        unwrapped, ``WrapGroupMessage`` false) to each member but us. Raises
+        :class:`~pystatus.chat.group.NotAGroupMember` unless we are a member."""
+        group = self._groups.get(chat_id)
+        if group is None or not group.is_member(self._groups.me):
+            raise NotAGroupMember(f"we are not a member of group {chat_id!r}")
+        recipients = tuple(bytes.fromhex(m[2:]) for m in group.members if m != self._groups.me)
+        message_id = "0x" + wrapper_message_id(self._public_key, wrapped).hex()
+        outgoing = Outgoing(group, wrapped, recipients)
+        return outbox_entries(self.session, outgoing, message_id, time.time_ns())
+
     def _group_member(self, chat_id: str, author: bytes) -> bool:
         """Whether ``author`` (uncompressed key) is a member of group ``chat_id`` now."""
         group = self._groups.get(chat_id)

@@ -49,6 +49,7 @@ from pystatus.chat.database import Batch, EditRecord, OutboxEntry, PinRecord, St
 from pystatus.chat.errors import NotPermitted, UnknownMessage
 from pystatus.chat.incoming import Incoming, apply_edit, delete_event, edit_event, pin_event
 from pystatus.chat.keys import public_key_from_chat_key_text
+from pystatus.chat.membership import is_group_chat_id
 from pystatus.chat.proto import chat_message_pb2, contact_pb2
 from pystatus.chat.wrapper import MessageType, wrap
 from pystatus.chat.wrapper import message_id as wrapper_message_id
@@ -332,6 +333,9 @@ class Outgoing:
         type: 1:1 through data sync (added to ``write``), public as it is."""
         m = self._m
         wrapped = wrap(payload, kind, m._identity)
+        if is_group_chat_id(chat_id):  # to each member through data sync (messenger_group.py)
+            write.outbox_added += m._group_entries(chat_id, wrapped)
+            return
         if not chat_id.startswith("0x"):
             m._publish_public(chat_id, wrapped, None)
             return
@@ -399,6 +403,8 @@ class Outgoing:
         chat_id = stored.chat_id
         one_to_one = chat_id.startswith("0x")
         kind = ChatMessageType.ONE_TO_ONE if one_to_one else ChatMessageType.PUBLIC_GROUP
+        if is_group_chat_id(chat_id):
+            kind = ChatMessageType.PRIVATE_GROUP
         clock = m._tick()
         payload = build_pin(clock, chat_id, message_id, kind, pinned=pinned)
         record = PinRecord(chat_id, message_id, pinned, clock, m.chat_key)
