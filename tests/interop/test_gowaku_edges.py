@@ -110,6 +110,41 @@ async def test_gowaku_store_client_by_pubsub_topic_alone_and_without_data(
         await _stop(gowaku, client)
 
 
+async def test_gowaku_store_client_time_range_is_inclusive(
+    gowaku: GoWakuPeer, tmp_path: Path
+) -> None:
+    """nwaku's archive reads [start, end] with both ends inclusive; go-waku's client asking
+    pystatus gets the same, down to start == end."""
+    client = await _go_node(gowaku, relay=False)
+    try:
+        async with _store_node(tmp_path) as (store, messages):
+            first, last = messages[10], messages[19]
+            pages = await _pages(
+                gowaku,
+                client,
+                store,
+                pubsubTopic=TOPIC,
+                timeStart=first.timestamp,
+                timeEnd=last.timestamp,
+                pageSize=50,
+                forward=True,
+            )
+            assert [h for page in pages for h in page] == [m.hash.hex() for m in messages[10:20]]
+            one = await _pages(
+                gowaku,
+                client,
+                store,
+                pubsubTopic=TOPIC,
+                timeStart=last.timestamp,
+                timeEnd=last.timestamp,
+                pageSize=50,
+                forward=False,
+            )
+            assert one == [[last.hash.hex()]]
+    finally:
+        await _stop(gowaku, client)
+
+
 async def test_gowaku_lightpush_refused_without_relay_peers(gowaku: GoWakuPeer) -> None:
     """A pystatus service with no relay peer refuses the push; go-waku's client hears the
     refusal as an error, at once."""
