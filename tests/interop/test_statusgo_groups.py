@@ -133,7 +133,8 @@ async def test_status_go_creates_a_group_of_two_pystatus_accounts_and_removes_on
     """status-go creates a group with two pystatus accounts; all three exchange messages;
     reactions go both ways; status-go renames it and makes a pystatus account admin, who
     renames it in turn;
-    status-go removes the other pystatus account, who then receives nothing more."""
+    status-go removes the other pystatus account, who then receives nothing more; the
+    first leaves and status-go shows it."""
     require_statusgo()
     alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     carol_account, _ = Account.create(tmp_path / "carol", "carol password", params=FAST)
@@ -247,6 +248,17 @@ async def test_status_go_creates_a_group_of_two_pystatus_accounts_and_removes_on
             assert "alice after carol left" not in carol_texts
             with pytest.raises(NotAGroupMember):
                 await carol.send_group(chat, "still here?")
+
+            # Alice leaves: status-go shows the group without her.
+            await alice.leave_group(chat)
+
+            async def statusgo_members() -> list[str]:
+                return list((await bob.request("group", chatId=chat))["members"])
+
+            async with asyncio.timeout(60):
+                while _hex(alice) in await statusgo_members():
+                    await bob.wait_event(lambda _: True, timeout=60, since=len(bob.events))
+            assert await statusgo_members() == [bob.public_key]
 
 
 async def test_pystatus_creates_a_group_that_includes_status_go(tmp_path: Path) -> None:
