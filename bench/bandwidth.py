@@ -152,6 +152,9 @@ class TappedTransport:
     def connected(self) -> bool:
         return self.inner.connected()
 
+    def store_verdict(self, asked: Collection[bytes], found: Collection[bytes]) -> None:
+        self.inner.store_verdict(asked, found)
+
 
 class ServiceTap:
     """Waku payload bytes the service node relayed that it did not get over relay: what
