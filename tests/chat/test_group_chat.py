@@ -266,3 +266,25 @@ def test_nothing_of_a_group_goes_out_on_a_public_topic_named_by_it() -> None:
     with pytest.raises(ChatError, match="private group"):
         alice.session.send_public(chat, b"wrapped", net.ns)
     alice.session.send_public("status", b"wrapped", net.ns)
+
+
+def test_name_colour_and_image_change_in_one_update() -> None:
+    net = Net("alice", "bob")
+    alice, bob = net.devices["alice"], net.devices["bob"]
+    created = alice.groups.create("g", [bob.key], net.ms)
+    chat = created.group.chat_id
+    net.send("alice", created)
+    net.run(5.0)
+    edit = bob.groups.edit(chat, net.ms, name="g2", color="#ff0000", image=b"\x89PNG")
+    assert [e.type.name for e in edit.group.events[-3:]] == [
+        "NAME_CHANGED",
+        "COLOR_CHANGED",
+        "IMAGE_CHANGED",
+    ]
+    net.send("bob", edit)
+    net.run(5.0)
+    group = alice.groups.get(chat)
+    assert group is not None
+    assert (group.name, group.color, group.image) == ("g2", "#ff0000", b"\x89PNG")
+    with pytest.raises(NotAGroupMember):
+        alice.groups.edit(chat, net.ms, name="")  # status-go refuses an empty name

@@ -110,6 +110,13 @@ async def test_create_exchange_remove_and_restart(tmp_path: Path) -> None:
             assert restored is not None and not restored.is_member(carol_again._groups.me)
             assert [e.text for e in await carol_again.history(chat)] == ["hello group"]
 
+        await alice.edit_group(chat, name="renamed", color="#00ff00")
+
+        def edited() -> bool:
+            group = bob.group(chat)
+            return group is not None and (group.name, group.color) == ("renamed", "#00ff00")
+
+        await wait_for(edited, timeout=15, what="bob sees the new name and colour")
         await bob.leave_group(chat)
         left = await _next(streams[0], "group")
         assert left.author == bob.chat_key

@@ -166,10 +166,18 @@ class GroupChats:
         members: Sequence[str] = (),
         name: str = "",
         color: str = "",
+        image: bytes = b"",
     ) -> MembershipEvent:
         clock = self.next_clock(now_ms)
         return sign_event(
-            self.identity, chat_id, type, clock, members=members, name=name, color=color
+            self.identity,
+            chat_id,
+            type,
+            clock,
+            members=members,
+            name=name,
+            color=color,
+            image=image,
         )
 
     def _change(self, group: Group, events: Sequence[MembershipEvent]) -> Outgoing:
@@ -237,6 +245,28 @@ class GroupChats:
         """NAME_CHANGED by us. Raises :class:`NotAGroupMember`."""
         group = self._group(chat_id)
         return self._change(group, [self._sign(chat_id, EventType.NAME_CHANGED, now_ms, name=name)])
+
+    def edit(
+        self,
+        chat_id: str,
+        now_ms: int,
+        *,
+        name: str | None = None,
+        color: str | None = None,
+        image: bytes | None = None,
+    ) -> Outgoing:
+        """NAME_CHANGED, COLOR_CHANGED and IMAGE_CHANGED by us, for what is given and
+        differs (status-go's EditGroupChat), in one update. Raises
+        :class:`NotAGroupMember` (also for an empty value, which status-go refuses)."""
+        group = self._group(chat_id)
+        events = []
+        if name is not None and name != group.name:
+            events.append(self._sign(chat_id, EventType.NAME_CHANGED, now_ms, name=name))
+        if color is not None and color != group.color:
+            events.append(self._sign(chat_id, EventType.COLOR_CHANGED, now_ms, color=color))
+        if image is not None and image != group.image:
+            events.append(self._sign(chat_id, EventType.IMAGE_CHANGED, now_ms, image=image))
+        return self._change(group, events)
 
     def add_admins(self, chat_id: str, members: Sequence[bytes], now_ms: int) -> Outgoing:
         """ADMINS_ADDED by us, an admin, naming members. Raises :class:`NotAGroupMember`."""

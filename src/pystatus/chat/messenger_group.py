@@ -193,6 +193,20 @@ class GroupMessaging:
         self._check_running()
         await self._send_group(self._groups.rename(chat_id, name, self._now_ms()))
 
+    async def edit_group(
+        self,
+        chat_id: str,
+        *,
+        name: str | None = None,
+        color: str | None = None,
+        image: bytes | None = None,
+    ) -> None:
+        """Change a group's name, colour (``#rrggbb``) or image (bytes as given), as
+        status-go's EditGroupChat. Raises :class:`ChatError`."""
+        self._check_running()
+        outgoing = self._groups.edit(chat_id, self._now_ms(), name=name, color=color, image=image)
+        await self._send_group(outgoing)
+
     async def add_group_admins(self, chat_id: str, members: list[str]) -> None:
         """Make members admins (we must be one). Raises :class:`ChatError`."""
         self._check_running()
