@@ -7,14 +7,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pystatus.api.server import AsgiServer
 from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.node import NodeConfig, WakuNode
-from pystatus.web.app import create_web_app
 from pystatus.web.security import UnlockLimiter
-from pystatus.web.server import node_panel
+from pystatus.web.server import WebConfig, WebServer
 
 FAST = ScryptParams(n=1 << 10)
 
@@ -50,8 +48,7 @@ async def web_peer(
     over ``node`` (already started); stopped on exit."""
     assert node.relay is not None
     messenger = Messenger(account(directory, password), RelayTransport(node.relay))
-    app = create_web_app(messenger, node_view=lambda: node_panel(node), limiter=limiter)
-    server = AsgiServer(app, "127.0.0.1", 0, name="web client")
+    server = WebServer(node, messenger, WebConfig(port=0), limiter=limiter)
     async with messenger:
         await server.start()
         try:

@@ -353,7 +353,15 @@ def create_web_app(
         Route("/events", guarded(events), methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(_SecurityHeaders)])
+    app = Starlette(routes=routes, middleware=[Middleware(_SecurityHeaders)])
+    app.state.feed = feed
+    return app
+
+
+def end_streams(app: Starlette) -> None:
+    """End the app's open event streams, so that its server can stop."""
+    feed: LiveFeed = app.state.feed
+    feed.end()
 
 
 class _SecurityHeaders:

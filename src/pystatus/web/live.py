@@ -35,7 +35,8 @@ class EventStream:
         self._feed = feed
         self._queue: asyncio.Queue[ChatEvent | None] = asyncio.Queue(STREAM_QUEUE)
 
-    def put(self, event: ChatEvent) -> None:
+    def put(self, event: ChatEvent | None) -> None:
+        """Queue ``event``; None ends the stream."""
         if self._queue.full():
             self._queue.get_nowait()
             WEB_DROPPED.inc()
@@ -70,6 +71,11 @@ class LiveFeed:
         if stream in self._streams:
             self._streams.remove(stream)
         WEB_STREAMS.set(len(self._streams))
+
+    def end(self) -> None:
+        """End every stream (the server stops: it would otherwise wait on them forever)."""
+        for stream in self._streams:
+            stream.put(None)
 
     def _fan_out(self, event: ChatEvent) -> None:
         for stream in self._streams:

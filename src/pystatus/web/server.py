@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pystatus.api.server import AsgiServer
 from pystatus.chat.messenger import Messenger
 from pystatus.node.node import WakuNode
-from pystatus.web.app import create_web_app
+from pystatus.web.app import create_web_app, end_streams
 from pystatus.web.render import NodePanel
+from pystatus.web.security import UnlockLimiter
 
 DEFAULT_ADDRESS = "127.0.0.1"
 DEFAULT_PORT = 8646
@@ -40,10 +41,17 @@ class WebServer(AsgiServer):
     """The web client of ``messenger`` on ``config.address:config.port``. Raises NodeError
     from :meth:`start` when the port cannot be bound."""
 
-    def __init__(self, node: WakuNode, messenger: Messenger, config: WebConfig) -> None:
-        super().__init__(
-            create_web_app(messenger, node_view=lambda: node_panel(node)),
-            config.address,
-            config.port,
-            name="web client",
-        )
+    def __init__(
+        self,
+        node: WakuNode,
+        messenger: Messenger,
+        config: WebConfig,
+        *,
+        limiter: UnlockLimiter | None = None,
+    ) -> None:
+        self._app = create_web_app(messenger, node_view=lambda: node_panel(node), limiter=limiter)
+        super().__init__(self._app, config.address, config.port, name="web client")
+
+    async def stop(self) -> None:
+        end_streams(self._app)
+        await super().stop()
