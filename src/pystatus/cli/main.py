@@ -33,6 +33,7 @@ from pystatus.cli.exits import EXIT_FAILURE, EXIT_USAGE, error_line, run_command
 from pystatus.cli.group import group_app
 from pystatus.cli.node_options import (
     _cluster,
+    _discv5_bootstrap,
     _dns_discovery_urls,
     _ext_ip,
     _first_addr,
@@ -382,7 +383,7 @@ def node(
             discv5=(
                 Discv5NodeConfig(
                     udp_port=discv5_udp_port,
-                    bootstrap=tuple(Enr.from_text(t) for t in discv5_bootstrap_node or ()),
+                    bootstrap=_discv5_bootstrap(discv5_bootstrap_node, network),
                     enr_auto_update=_flag("discv5-enr-auto-update", discv5_enr_auto_update),
                 )
                 if _flag("discv5-discovery", discv5_discovery)

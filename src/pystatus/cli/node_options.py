@@ -132,6 +132,14 @@ def _dns_discovery_urls(
     return tuple(urls or ())
 
 
+def _discv5_bootstrap(texts: list[str] | None, network: Preset | None) -> tuple[Enr, ...]:
+    """``--discv5-bootstrap-node`` records, else the preset's (status-go's fleet
+    ``DiscV5BootstrapNodes``). Raises :class:`~pystatus.waku.enr.InvalidEnr` for a bad one."""
+    if not texts and network is not None:
+        texts = list(network.discv5_bootstrap_nodes)
+    return tuple(Enr.from_text(text) for text in texts or ())
+
+
 def _node_data_dir(
     data_dir: str | None, chat: bool, store: StoreConfig | None, store_db_url: str | None
 ) -> DataDir | None:

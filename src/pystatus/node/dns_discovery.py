@@ -2,7 +2,9 @@
 
 Records of another cluster (by their ``rs``/``rsv`` field) are left out, as nwaku's peer
 manager leaves them; the rest are remembered, so peer exchange offers them too, and dialed
-when not connected already.
+when not connected already. When the node runs discv5 too, every record read also seeds
+discv5's routing table as a bootstrap node (those with an ip and udp port), as nwaku passes
+the records DNS discovery found to discv5 beside ``--discv5-bootstrap-node``.
 """
 
 from __future__ import annotations
@@ -66,8 +68,17 @@ async def dial_records(node: WakuNode, records: list[Enr]) -> int:
 
 async def dns_discovery_loop(node: WakuNode, discovery: DnsDiscovery) -> None:
     """Reads the trees and dials their nodes every ``dns_discovery_interval`` seconds."""
+    seeded: set[tuple[bytes, int]] = set()
     while True:
         records = await discovery.resolve()
+        # node.discv5 is set before start() first yields, so the first resolve finds it
+        # (started or not: the service keeps records given before its start).
+        if node.discv5 is not None:
+            # Only records new since the last reading: the table keeps the others already.
+            fresh = [r for r in records if (r.peer_id.to_bytes(), r.seq) not in seeded]
+            seeded = {(r.peer_id.to_bytes(), r.seq) for r in records}
+            taken = node.discv5.add_bootstrap(fresh)
+            log.debug("DNS discovery: %d records seed discv5", taken)
         reached = await dial_records(node, records)
         log.info("DNS discovery: %d records, %d new peers reached", len(records), reached)
         await asyncio.sleep(node.config.dns_discovery_interval)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 from pystatus.errors import ConfigError
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
@@ -31,9 +31,13 @@ from pystatus.waku.discv5.events import (
     SendDatagram,
 )
 from pystatus.waku.discv5.filter import EnrFilter
+from pystatus.waku.discv5.table import record_endpoint
 from pystatus.waku.enr import Enr
 
 Endpoint = tuple[str, int]
+
+MAX_ADDED_BEFORE_START = 256
+"""Records :meth:`Discv5Service.add_bootstrap` keeps until the service starts."""
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -87,6 +91,8 @@ class Discv5Service:
         self._build_enr = enr if not isinstance(enr, Enr) else None
         self._bind = bind
         self._bootstrap = list(bootstrap)
+        self._added: list[Enr] = []
+        """Records given to :meth:`add_bootstrap` before :meth:`start`."""
         self._config = config or Discv5Config()
         self._filter = enr_filter
         self._advertise_ip = advertise_ip
@@ -134,6 +140,8 @@ class Discv5Service:
             except Discv5LocalError as exc:
                 transport.close()
                 raise ConfigError(f"discv5 bootstrap record refused: {exc}") from None
+        added, self._added = self._added, []
+        self.add_bootstrap(added)
         _, events = core.lookup(now, core.local_id)
         self._dispatch(events)
 
@@ -150,6 +158,32 @@ class Discv5Service:
         for future in self._lookups.values():
             future.cancel()
         self._lookups.clear()
+
+    def add_bootstrap(self, records: Iterable[Enr]) -> int:
+        """Seed the routing table with more bootstrap records, as nwaku adds the records DNS
+        discovery found to discv5's bootstrap nodes. Before :meth:`start` they join the given
+        ones; after it each is added and pinged at once. Records without ip and udp (a tree
+        may list TCP-only nodes) or our own are skipped, counted in
+        ``waku_discv5_errors{kind=bootstrap_skipped}``. Returns how many were taken."""
+        taken = 0
+        for record in records:
+            own = self._enr is not None and record.peer_id == self._enr.peer_id
+            if own or record_endpoint(record) is None:
+                m.ERRORS.labels("bootstrap_skipped").inc()
+                continue
+            if self._core is None or self._loop is None:
+                if len(self._added) >= MAX_ADDED_BEFORE_START:
+                    m.ERRORS.labels("bootstrap_skipped").inc()
+                    continue
+                self._added.append(record)
+            else:
+                try:
+                    self._dispatch(self._core.add_node(record, self._loop.time()))
+                except Discv5LocalError:
+                    m.ERRORS.labels("bootstrap_skipped").inc()
+                    continue
+            taken += 1
+        return taken
 
     # -- queries ------------------------------------------------------------------------------
 
