@@ -12,6 +12,7 @@ import pytest
 
 from pystatus.chat import mvds
 from pystatus.chat.actions import Action, Deliver, Publish
+from pystatus.chat.content import InvalidContent
 from pystatus.chat.encryption import EncryptionService
 from pystatus.chat.group import (
     DROPPED,
@@ -288,3 +289,19 @@ def test_name_colour_and_image_change_in_one_update() -> None:
     assert (group.name, group.color, group.image) == ("g2", "#ff0000", b"\x89PNG")
     with pytest.raises(NotAGroupMember):
         alice.groups.edit(chat, net.ms, name="")  # status-go refuses an empty name
+
+
+def test_an_invalid_message_refuses_the_whole_update() -> None:
+    net = Net("alice", "bob", "carol")
+    alice, bob, carol = (net.devices[n] for n in ("alice", "bob", "carol"))
+    created = alice.groups.create("g", [bob.key], net.ms)
+    chat = created.group.chat_id
+    net.send("alice", created)
+    net.run(5.0)
+    added = alice.groups.add_members(chat, [carol.key], net.ms)
+    blank = text(alice.groups.next_clock(net.ms), "   ")  # status-go refuses blank text
+    bad = alice.groups._outgoing(added.group, blank, added.group.members)
+    with pytest.raises(InvalidContent):
+        bob.groups.receive_wrapped(bad.wrapped, net.ms)
+    group = bob.groups.get(chat)
+    assert group is not None and not group.is_member(carol.hex), "its events were not taken"

@@ -28,6 +28,7 @@ from typing import Protocol
 
 from prometheus_client import Counter, Gauge
 
+from pystatus.chat.content.messages import parse_chat_message
 from pystatus.chat.database import OutboxEntry
 from pystatus.chat.membership import (
     EventType,
@@ -301,9 +302,15 @@ class GroupChats:
 
     def receive(self, author: bytes, update: MembershipUpdate, now_ms: int) -> GroupReceived:
         """A decoded update from ``author``: the group folded with it, and the message it
-        carries if we take it. Raises :class:`InvalidMembershipUpdate` for events status-go
-        refuses, for a group that never held us, or a message from a non-member."""
+        carries if we take it (None: dropped and counted, from someone not a member then).
+        Raises :class:`InvalidMembershipUpdate` for events status-go refuses or a group that
+        never held us, :class:`~pystatus.chat.content.InvalidContent` for a message status-go
+        refuses; nothing of a refused update is taken."""
         check_clocks(update.events, now_ms)
+        if update.message is not None:
+            # status-go's ValidateReceivedChatMessage, before anything of the update is taken:
+            # a bad message refuses the whole update (raises InvalidContent).
+            parse_chat_message(update.message.SerializeToString(), sent_at_ms=now_ms)
         known = self._groups.get(update.chat_id)
         if known is None:
             if not update.events:
