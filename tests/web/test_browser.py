@@ -35,13 +35,14 @@ async def test_two_accounts_chat_in_two_browsers(tmp_path: Path) -> None:
     async with contextlib.AsyncExitStack() as stack:
         browser = await stack.enter_async_context(chromium())
         alice_node = await stack.enter_async_context(WakuNode(node_config()))
-        bob_node = await stack.enter_async_context(WakuNode(node_config()))
+        bob_stack = await stack.enter_async_context(contextlib.AsyncExitStack())
+        bob_node = await bob_stack.enter_async_context(WakuNode(node_config()))
         await within(alice_node.connect(bob_node.host.full_addrs()[0]))
         await _meshed([alice_node, bob_node])
         alice = await stack.enter_async_context(
             web_peer(tmp_path / "alice", "alice password", node=alice_node)
         )
-        bob = await stack.enter_async_context(
+        bob = await bob_stack.enter_async_context(
             web_peer(tmp_path / "bob", "bob password", node=bob_node)
         )
         alice_page = await (await browser.new_context()).new_page()
@@ -117,3 +118,24 @@ async def test_two_accounts_chat_in_two_browsers(tmp_path: Path) -> None:
         )
         await expect(bob_page.locator("#messages li.mine .text")).to_have_text("hi alice")
         assert await serious_violations(bob_page) == []
+
+        # Bob's node stops; Alice writes; Bob's node starts again (same port, same account)
+        # and the message arrives in his browser.
+        bob_port = int(bob_node.host.listen_addrs[0].value_for("tcp") or 0)
+        await bob_stack.aclose()
+        await alice_page.get_by_role("textbox", name="Message").fill("while you were away")
+        await alice_page.get_by_role("button", name="Send", exact=True).click()
+        async with contextlib.AsyncExitStack() as again:
+            bob_node = await again.enter_async_context(WakuNode(node_config(bob_port)))
+            await within(alice_node.connect(bob_node.host.full_addrs()[0]))
+            await _meshed([alice_node, bob_node])
+            bob = await again.enter_async_context(
+                web_peer(tmp_path / "bob", "bob password", node=bob_node)
+            )
+            await bob_page.goto(bob.url + "/")
+            await bob_page.get_by_label("Password").fill("bob password")
+            await bob_page.get_by_role("button", name="Unlock").click()
+            await bob_page.get_by_role("listitem", name=alice_key).get_by_role("link").click()
+            await expect(
+                bob_page.locator("#messages li", has_text="while you were away")
+            ).to_be_visible()
