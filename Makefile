@@ -7,7 +7,7 @@ NPM_DIR := tests/interop
 NPM_STAMP := $(NPM_DIR)/node_modules/.installed
 PROTOS := $(wildcard src/pystatus/*/proto/*.proto src/pystatus/*/*/proto/*.proto)
 
-.PHONY: setup run test lint bench proto lock clean statusgo gowaku
+.PHONY: setup run test lint bench proto lock clean statusgo gowaku chromium screenshots
 
 # Dependencies come from requirements.lock (exact versions and hashes), so every machine and CI
 # build the same set; `make lock` regenerates it after pyproject.toml changes.
@@ -22,7 +22,15 @@ $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
 	cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(PY_STAMP) $(NPM_STAMP)
+setup: $(PY_STAMP) $(NPM_STAMP) chromium
+
+# The web client's browser tests drive Debian's Chromium through Playwright, never a
+# downloaded browser: installed when missing and apt-get can (as root); else they skip.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	fi
 
 # The status-go v1.1.0 peer the interop tests drive (tests/interop/statusgo), built when Go is
 # installed. Its dependencies predate Go 1.23's linkname checks, so it is built with the Go
