@@ -47,7 +47,6 @@ from pystatus.chat.user_input import public_key_of
 from pystatus.chat.wrapper import Unwrapped
 from pystatus.chat.wrapper import message_id as wrapper_message_id
 from pystatus.chat.writes import Write
-from pystatus.errors import ChatError
 
 log = logging.getLogger(__name__)
 
@@ -324,9 +323,3 @@ def _group_event(received: GroupReceived, author: str, outgoing: bool) -> GroupE
 def group_members(group: Group) -> list[str]:
     """A group's members as chat keys (``zQ3...``)."""
     return [chat_key_text(bytes.fromhex(m[2:])) for m in group.members]
-
-
-def require_group(group: Group | None, chat_id: str) -> Group:
-    if group is None:
-        raise ChatError(f"no group {chat_id!r}")
-    return group
