@@ -67,6 +67,10 @@ run: $(PY_STAMP)
 	$(BIN)/pystatus node --rest=true --filter=true --lightpush=true --peer-exchange=true \
 	  --metrics-server=true $(ARGS)
 
+# The web client's main screens, taken in Chromium from two local accounts, into docs/.
+screenshots: $(PY_STAMP) $(NPM_STAMP) chromium
+	$(BIN)/python -m tests.web.screenshots docs
+
 lint: $(PY_STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench

@@ -1,0 +1,89 @@
+"""Screenshots of the web client's main screens into ``docs/`` (``make screenshots``).
+
+Two accounts on two local nodes, as in the browser test: the unlock screen, a chat with
+delivery ticks, a reply and a reaction in the light theme, the same in the dark theme, and
+a contact request waiting. Run: ``python -m tests.web.screenshots [directory]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.async_api import Page, ViewportSize, expect
+
+from pystatus.node import WakuNode
+from tests.p2p.hosts import wait_for, within
+from tests.web.browser import chromium
+from tests.web.helpers import node_config, web_peer
+
+SIZE: ViewportSize = {"width": 1100, "height": 700}
+
+
+async def _unlock(page: Page, url: str, password: str) -> None:
+    await page.goto(url + "/")
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Unlock").click()
+    await expect(page.locator("body[data-live='1']")).to_have_count(1)
+
+
+async def _send(page: Page, text: str) -> None:
+    await page.get_by_role("textbox", name="Message").fill(text)
+    await page.get_by_role("button", name="Send", exact=True).click()
+
+
+async def take(out: Path) -> None:
+    expect.set_options(timeout=20_000)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with contextlib.AsyncExitStack() as stack:
+            browser = await stack.enter_async_context(chromium())
+            nodes = [await stack.enter_async_context(WakuNode(node_config())) for _ in range(2)]
+            await within(nodes[0].connect(nodes[1].host.full_addrs()[0]))
+            await wait_for(
+                lambda: all(
+                    n.relay is not None and all(n.relay.mesh_size(t) for t in n.relay.topics)
+                    for n in nodes
+                ),
+                timeout=20,
+            )
+            alice = await stack.enter_async_context(
+                web_peer(Path(tmp) / "alice", "alice password", node=nodes[0])
+            )
+            bob = await stack.enter_async_context(
+                web_peer(Path(tmp) / "bob", "bob password", node=nodes[1])
+            )
+            await bob.messenger.set_display_name("Bob Builder")
+            await alice.messenger.set_display_name("Alice Liddell")
+            alice_page = await (await browser.new_context(viewport=SIZE)).new_page()
+            bob_page = await (await browser.new_context(viewport=SIZE)).new_page()
+            await alice_page.goto(alice.url + "/")
+            await alice_page.screenshot(path=out / "web-unlock.png")
+            await _unlock(alice_page, alice.url, "alice password")
+            await _unlock(bob_page, bob.url, "bob password")
+            await alice_page.get_by_role("textbox", name="Chat key").fill(bob.messenger.chat_key)
+            await alice_page.get_by_role("button", name="Start chat").click()
+            await alice_page.get_by_role("button", name="Send contact request").click()
+            await expect(bob_page.get_by_role("button", name="Accept")).to_be_visible()
+            await bob_page.screenshot(path=out / "web-request.png")
+            await bob_page.get_by_role("button", name="Accept").click()
+            await _send(alice_page, "Hello Bob, this is the web client.")
+            mine = alice_page.locator("#messages li", has_text="Hello Bob")
+            await expect(mine.locator(".tick")).to_have_attribute("data-status", "delivered")
+            theirs = bob_page.locator("#messages li", has_text="Hello Bob")
+            await theirs.get_by_role("button", name="React thumbs up").click()
+            await theirs.get_by_role("link", name="Reply").click()
+            await _send(bob_page, "Hi Alice! <b>tags</b> stay text.")
+            await expect(alice_page.locator("#messages li", has_text="Hi Alice")).to_be_visible()
+            await expect(mine.locator(".reactions")).to_be_visible()
+            await alice_page.screenshot(path=out / "web-chat-light.png")
+            await alice_page.get_by_role("button", name="Dark theme").click()
+            await alice_page.screenshot(path=out / "web-chat-dark.png")
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
+    target.mkdir(parents=True, exist_ok=True)
+    asyncio.run(take(target))
