@@ -132,10 +132,23 @@ async def test_two_accounts_chat_in_two_browsers(tmp_path: Path) -> None:
             bob = await again.enter_async_context(
                 web_peer(tmp_path / "bob", "bob password", node=bob_node)
             )
+            # From the keyboard alone: the password field has the focus, Enter unlocks; Tab
+            # reaches the chat's link; in the chat the composer has the focus, Tab reaches
+            # Send.
             await bob_page.goto(bob.url + "/")
-            await bob_page.get_by_label("Password").fill("bob password")
-            await bob_page.get_by_role("button", name="Unlock").click()
-            await bob_page.get_by_role("listitem", name=alice_key).get_by_role("link").click()
+            await bob_page.keyboard.type("bob password")
+            await bob_page.keyboard.press("Enter")
+            await expect(bob_page.get_by_role("textbox", name="Chat key")).to_be_visible()
+            link = bob_page.get_by_role("listitem", name=alice_key).get_by_role("link")
+            for _ in range(12):
+                if await link.evaluate("e => e === document.activeElement"):
+                    break
+                await bob_page.keyboard.press("Tab")
+            await bob_page.keyboard.press("Enter")
             await expect(
                 bob_page.locator("#messages li", has_text="while you were away")
             ).to_be_visible()
+            await bob_page.keyboard.type("back again")
+            await bob_page.keyboard.press("Tab")
+            await bob_page.keyboard.press("Enter")
+            await expect(alice_page.locator("#messages li", has_text="back again")).to_be_visible()

@@ -1,0 +1,63 @@
+"""``pystatus node --chat --web``: the flags (issue 18, item 1)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pystatus.chat.account import Account
+from pystatus.cli.node_options import _web_config
+from pystatus.errors import ConfigError
+from tests.web.helpers import FAST
+
+PYSTATUS = str(Path(sys.executable).parent / "pystatus")
+PASSWORD = "web cli password"
+
+
+def test_web_needs_chat_and_a_port() -> None:
+    assert _web_config(False, False, "127.0.0.1", 8646) is None
+    with pytest.raises(ConfigError, match="--web needs --chat"):
+        _web_config(True, False, "127.0.0.1", 8646)
+    with pytest.raises(ConfigError, match="not a port"):
+        _web_config(True, True, "127.0.0.1", 70000)
+    config = _web_config(True, True, "127.0.0.2", 9000)
+    assert config is not None and (config.address, config.port) == ("127.0.0.2", 9000)
+
+
+async def test_node_serves_the_web_client_where_told(tmp_path: Path) -> None:
+    Account.create(tmp_path / "account", PASSWORD, params=FAST)
+    process = await asyncio.create_subprocess_exec(
+        PYSTATUS,
+        "node",
+        f"--data-dir={tmp_path}",
+        "--listen-address=127.0.0.1",
+        "--tcp-port=0",
+        "--chat=true",
+        "--web=true",
+        "--web-port=0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYSTATUS_PASSWORD": PASSWORD},
+    )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            while not (line := (await process.stdout.readline()).decode()).startswith(
+                "web client on"
+            ):
+                assert line, "the node exited before serving the web client"
+        url = re.fullmatch(r"web client on (http://127\.0\.0\.1:\d+)/\n", line)
+        assert url is not None, line
+        async with httpx.AsyncClient(base_url=url.group(1)) as client:
+            page = await client.get("/")
+        assert page.status_code == 200 and ">Unlock</button>" in page.text
+    finally:
+        process.terminate()
+        async with asyncio.timeout(20):
+            await process.wait()
