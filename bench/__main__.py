@@ -16,6 +16,7 @@ from bench.archive import run_archive
 from bench.bandwidth import DEFAULT_INTERVAL, JSON_PATH, bandwidth_report
 from bench.bandwidth import default_messages as default_bandwidth_messages
 from bench.chat import run_chat
+from bench.discovery import discovery_table, run_discovery
 from bench.gowaku import gowaku_tables
 from bench.light import FanoutResult, run_fanout, run_lightpush
 from bench.p2p import P2PResult, run_p2p
@@ -311,6 +312,7 @@ def main() -> int:
             "statusgo",
             "bandwidth",
             "gowaku",
+            "discovery",
         ],
     )
     parser.add_argument(
@@ -349,6 +351,13 @@ def main() -> int:
         default=1_000_000,
         help="archive size for the store queries beside go-waku (1,000,000)",
     )
+    parser.add_argument(
+        "--discovery-nodes", type=int, default=50, help="nodes in the discovery network (50)"
+    )
+    parser.add_argument(
+        "--discovery-target", type=int, default=8, help="peers a new node must reach (8)"
+    )
+    parser.add_argument("--discovery-trials", type=int, default=5, help="new nodes per method (5)")
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--samples", type=int, default=500)
     args = parser.parse_args()
@@ -379,6 +388,11 @@ def main() -> int:
     if args.only in (None, "gowaku"):
         for table in gowaku_tables(args.messages, args.samples, args.gowaku_store_messages):
             console.print(table)
+    if args.only in (None, "discovery"):
+        discovery = run_discovery(
+            args.discovery_nodes, args.discovery_target, args.discovery_trials
+        )
+        console.print(discovery_table(asyncio.run(discovery)))
     return 0
 
 
