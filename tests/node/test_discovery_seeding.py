@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import contextlib
 
+from prometheus_client import REGISTRY
+
 from pystatus.cli.node_options import _discv5_bootstrap
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import Discv5NodeConfig
 from pystatus.node.presets import preset
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
+from pystatus.waku.discv5 import Discv5Service
 from pystatus.waku.enr import Enr
 from pystatus.waku.enrtree import build_tree
 from tests.p2p.hosts import wait_for
@@ -54,6 +57,32 @@ async def test_a_tree_s_records_bootstrap_discv5() -> None:
 
         await wait_for(lambda: found(listed), timeout=15, what="the tree's node in discv5's table")
         await wait_for(lambda: found(hidden), timeout=15, what="a node only discv5 knows, found")
+
+
+def _skipped() -> float:
+    labels = {"kind": "bootstrap_skipped"}
+    return REGISTRY.get_sample_value("waku_discv5_errors_total", labels) or 0.0
+
+
+async def test_records_discv5_cannot_use_are_skipped_and_counted() -> None:
+    """A tree may list TCP-only nodes, and ourselves: neither seeds the table, and neither
+    stops the service, before its start or after."""
+    key = Secp256k1PrivateKey.generate()
+    service = Discv5Service(key, bind=("127.0.0.1", 0))
+    usable = Enr.build(Secp256k1PrivateKey.generate(), ip="127.0.0.1", udp=9)
+    tcp_only = Enr.build(Secp256k1PrivateKey.generate(), ip="127.0.0.1", tcp=9)
+    before = _skipped()
+    assert service.add_bootstrap([usable, tcp_only]) == 1
+    await service.start()
+    try:
+        assert _skipped() == before + 1
+        assert [r.peer_id for r in service.table_records()] == [usable.peer_id]
+        later = Enr.build(Secp256k1PrivateKey.generate(), ip="127.0.0.1", udp=10)
+        assert service.add_bootstrap([service.local_enr, tcp_only, later]) == 1
+        assert _skipped() == before + 3
+        assert {r.peer_id for r in service.table_records()} == {usable.peer_id, later.peer_id}
+    finally:
+        await service.stop()
 
 
 def test_a_status_preset_bootstraps_discv5_from_the_fleet() -> None:
