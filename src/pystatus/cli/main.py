@@ -501,10 +501,14 @@ async def _run_node(
             print(f"relaying {' '.join(node.relay.topics)}", flush=True)
         if node.store is not None:
             print(f"archiving to {node.store.archive.url}", flush=True)
+        if node.discv5 is not None:
+            print(f"discv5 on udp/{node.enr.udp}", flush=True)
         if node.filter_server is not None:
             print("serving filter", flush=True)
         if config.lightpush:
             print("serving light push", flush=True)
+        if config.peer_exchange:
+            print("serving peer exchange", flush=True)
         if rest is not None:
             print(f"REST API on {rest.url}", flush=True)
         if metrics is not None:

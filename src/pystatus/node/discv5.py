@@ -46,6 +46,11 @@ def discv5_service(node: WakuNode, config: Discv5NodeConfig) -> Discv5Service:
     """The discovery service of ``node``; its found records are handed to the node's peer
     manager with origin discv5. Raises :class:`~pystatus.errors.ConfigError` at start for an
     unusable port or bootstrap record."""
+    if not config.bootstrap and not node.config.dns_discovery_urls:
+        log.warning(
+            "discv5 has no bootstrap node (--discv5-bootstrap-node, or a DNS tree): it finds "
+            "peers only once one finds it"
+        )
     shards = node.config.relay_shards if node.relay is not None else None
     return Discv5Service(
         node.config.identity,

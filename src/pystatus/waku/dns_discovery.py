@@ -172,7 +172,7 @@ class DnsDiscovery:
                         walk.lookup_failed(name, failure)
         except InvalidEnrTree as exc:
             metrics.DNSDISC_REFUSED.labels(exc.reason).inc()
-            log.warning("DNS discovery: tree %s refused: %s", link.domain, exc)
+            log.warning("DNS discovery: no nodes from tree %s: %s", link.domain, exc)
             return None
         for error in walk.errors:
             metrics.DNSDISC_REFUSED.labels(error.reason).inc()
@@ -192,9 +192,12 @@ class DnsDiscovery:
         async with self._limit:
             try:
                 answer = await self._resolver.resolve(name, dns.rdatatype.TXT, search=False)
-            except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            except dns.resolver.NXDOMAIN:
                 metrics.DNSDISC_LOOKUPS.labels("not_found").inc()
-                return [], "no TXT record"
+                return [], "the name server says no such name (NXDOMAIN)"
+            except dns.resolver.NoAnswer:
+                metrics.DNSDISC_LOOKUPS.labels("not_found").inc()
+                return [], "the name server has no TXT record there"
             except dns.exception.DNSException as exc:
                 metrics.DNSDISC_LOOKUPS.labels("failed").inc()
                 return [], f"lookup failed ({type(exc).__name__})"
