@@ -136,6 +136,8 @@ async def test_two_accounts_chat_in_two_browsers(tmp_path: Path) -> None:
             # reaches the chat's link; in the chat the composer has the focus, Tab reaches
             # Send.
             await bob_page.goto(bob.url + "/")
+            # Typing before the field has the focus loses keys (seen: "Wrong password").
+            await expect(bob_page.get_by_label("Password")).to_be_focused()
             await bob_page.keyboard.type("bob password")
             await bob_page.keyboard.press("Enter")
             await expect(bob_page.get_by_role("textbox", name="Chat key")).to_be_visible()
