@@ -11,14 +11,27 @@ from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.node import NodeConfig, WakuNode
+from pystatus.node.config import StoreConfig
+from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.web.security import UnlockLimiter
 from pystatus.web.server import WebConfig, WebServer
 
 FAST = ScryptParams(n=1 << 10)
 
 
-def node_config(port: int = 0) -> NodeConfig:
-    return NodeConfig(listen_address="127.0.0.1", tcp_port=port, cluster_id=16, shards=(32, 64))
+def node_config(
+    port: int = 0, *, store: StoreConfig | None = None, storenode: Multiaddr | None = None
+) -> NodeConfig:
+    """A relay node on the Status shards, on loopback; with ``store`` it archives what it
+    relays, with ``storenode`` its messengers catch up from that node."""
+    return NodeConfig(
+        listen_address="127.0.0.1",
+        tcp_port=port,
+        cluster_id=16,
+        shards=(32, 64),
+        store=store,
+        storenode=storenode,
+    )
 
 
 def account(directory: Path, password: str) -> Account:
@@ -47,7 +60,8 @@ async def web_peer(
     """The web client of the account in ``directory`` on a free port of 127.0.0.1, chatting
     over ``node`` (already started); stopped on exit."""
     assert node.relay is not None
-    messenger = Messenger(account(directory, password), RelayTransport(node.relay))
+    transport = RelayTransport(node.relay, store=node.store_peer())
+    messenger = Messenger(account(directory, password), transport)
     server = WebServer(node, messenger, WebConfig(port=0), limiter=limiter)
     async with messenger:
         await server.start()

@@ -9,6 +9,7 @@ import contextlib
 from pathlib import Path
 
 from pystatus.node import WakuNode
+from pystatus.node.config import StoreConfig
 from tests.p2p.hosts import wait_for, within
 from tests.web.browser import chromium, serious_violations
 from tests.web.helpers import node_config, web_peer
@@ -34,9 +35,12 @@ async def test_two_accounts_chat_in_two_browsers(tmp_path: Path) -> None:
 
     async with contextlib.AsyncExitStack() as stack:
         browser = await stack.enter_async_context(chromium())
-        alice_node = await stack.enter_async_context(WakuNode(node_config()))
+        # Alice's node keeps an archive, and Bob's catches up from it after its restart.
+        archive = StoreConfig(db_url=f"sqlite:///{tmp_path}/store.sqlite3", resume=False)
+        alice_node = await stack.enter_async_context(WakuNode(node_config(store=archive)))
+        store_addr = alice_node.host.full_addrs()[0]
         bob_stack = await stack.enter_async_context(contextlib.AsyncExitStack())
-        bob_node = await bob_stack.enter_async_context(WakuNode(node_config()))
+        bob_node = await bob_stack.enter_async_context(WakuNode(node_config(storenode=store_addr)))
         await within(alice_node.connect(bob_node.host.full_addrs()[0]))
         await _meshed([alice_node, bob_node])
         alice = await stack.enter_async_context(
@@ -126,7 +130,9 @@ async def test_two_accounts_chat_in_two_browsers(tmp_path: Path) -> None:
         await alice_page.get_by_role("textbox", name="Message").fill("while you were away")
         await alice_page.get_by_role("button", name="Send", exact=True).click()
         async with contextlib.AsyncExitStack() as again:
-            bob_node = await again.enter_async_context(WakuNode(node_config(bob_port)))
+            bob_node = await again.enter_async_context(
+                WakuNode(node_config(bob_port, storenode=store_addr))
+            )
             await within(alice_node.connect(bob_node.host.full_addrs()[0]))
             await _meshed([alice_node, bob_node])
             bob = await again.enter_async_context(

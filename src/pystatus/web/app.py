@@ -331,7 +331,7 @@ def create_web_app(
             raise _Refused(401, "no_session", "locked: unlock first")
         stream = feed.open()
         if stream is None:
-            raise _Refused(503, "too_many_streams", "too many event streams open")
+            raise _Refused(503, "no_stream", "too many event streams open, or stopping")
 
         async def body() -> AsyncIterator[bytes]:
             with contextlib.closing(stream):

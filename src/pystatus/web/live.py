@@ -56,11 +56,12 @@ class EventStream:
 class LiveFeed:
     def __init__(self, messenger: Messenger) -> None:
         self._streams: list[EventStream] = []
+        self._ended = False
         messenger.add_listener(self._fan_out)
 
     def open(self) -> EventStream | None:
-        """A new stream, or None with :data:`MAX_STREAMS` open."""
-        if len(self._streams) >= MAX_STREAMS:
+        """A new stream, or None with :data:`MAX_STREAMS` open or once :meth:`end` ran."""
+        if len(self._streams) >= MAX_STREAMS or self._ended:
             return None
         stream = EventStream(self)
         self._streams.append(stream)
@@ -73,7 +74,9 @@ class LiveFeed:
         WEB_STREAMS.set(len(self._streams))
 
     def end(self) -> None:
-        """End every stream (the server stops: it would otherwise wait on them forever)."""
+        """End every stream, and refuse new ones (the server stops: it would otherwise wait
+        on them forever)."""
+        self._ended = True
         for stream in self._streams:
             stream.put(None)
 

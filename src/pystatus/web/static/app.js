@@ -14,8 +14,11 @@
     button.textContent = dark ? "Light theme" : "Dark theme";
   }
 
-  // Swap the parts of the page that change for the same parts of a fresh copy.
-  async function refresh(url) {
+  // Swap the parts of the page that change for the same parts of a fresh copy. Events that
+  // arrive while a copy is on its way ask for one more copy, not one each.
+  let fetching = null;
+  let again = false;
+  async function fetchAndSwap(url) {
     const answer = await fetch(url || location.href, { credentials: "same-origin" });
     if (!answer.ok) return;
     const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
@@ -24,6 +27,23 @@
       const next = fresh.getElementById(id);
       if (now && next) now.replaceWith(next);
     }
+  }
+  async function refresh(url) {
+    if (fetching) {
+      again = true;
+      return fetching;
+    }
+    fetching = (async function () {
+      try {
+        do {
+          again = false;
+          await fetchAndSwap(url);
+        } while (again);
+      } finally {
+        fetching = null;
+      }
+    })();
+    return fetching;
   }
 
   let historyUrl = null; // the page with older messages, once paged
