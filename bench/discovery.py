@@ -2,8 +2,9 @@
 peers from one bootstrap node, by discv5, by a DNS tree and by peer exchange, pystatus and
 go-waku side by side.
 
-The network: ``size`` pystatus relay nodes on loopback in this process (cluster 16, shard
-32), each running discv5 from one bootstrap node (which also serves peer exchange), so the
+The network: ``size`` relay nodes on loopback (cluster 16, shard 32), pystatus's in this
+process and, when asked, some go-waku nodes in the go-waku peer (tests/interop/gowaku), each
+running discv5 from one pystatus bootstrap node (which also serves peer exchange), so the
 bootstrap node's discv5 and peer exchange know the network as a live one's would. A local
 authoritative DNS server (dnspython, ``tests/waku/dns_server.py``) serves a signed tree of
 every node's record.
@@ -78,6 +79,8 @@ class DiscoveryResult:
 
     size: int
     target: int
+    gowaku_nodes: int = 0
+    """How many of the network's nodes are go-waku's (the rest pystatus's)."""
     pystatus: dict[str, list[float]] = field(default_factory=dict)
     gowaku: dict[str, list[float]] = field(default_factory=dict)
     gowaku_missing: str = ""
@@ -105,33 +108,54 @@ def _config(
     )
 
 
-async def _network(stack: contextlib.AsyncExitStack, size: int, target: int) -> list[WakuNode]:
-    """``size`` nodes, the first the bootstrap node; returns once every other node reached the
-    bootstrap node and its peer exchange can offer twice the target (what its discv5 found:
-    its routing table keeps 16 nodes a distance, so not all of a large network)."""
+@dataclass(frozen=True)
+class Network:
+    boot: WakuNode
+    records: list[Enr]
+    """Every node's record, the bootstrap node's first."""
+    peer_ids: frozenset[str]
+
+
+async def _network(
+    stack: contextlib.AsyncExitStack, size: int, target: int, peer: GoWakuPeer | None, go: int
+) -> Network:
+    """``size`` nodes, ``go`` of them go-waku's (in ``peer``), the first a pystatus bootstrap
+    node; returns once every other node reached the bootstrap node and its peer exchange can
+    offer twice the target (what its discv5 found: its routing table keeps 16 nodes a
+    distance, so not all of a large network)."""
     boot = await stack.enter_async_context(WakuNode(_config(peer_exchange=True)))
-    nodes = [boot]
-    for _ in range(size - 1):
-        nodes.append(await stack.enter_async_context(WakuNode(_config(bootstrap=(boot.enr,)))))
-    others = {n.peer_id.to_bytes() for n in nodes[1:]}
+    records = [boot.enr]
+    for _ in range(size - 1 - go):
+        node = await stack.enter_async_context(WakuNode(_config(bootstrap=(boot.enr,))))
+        records.append(node.enr)
+    for _ in range(go):
+        assert peer is not None
+        started = await peer.start_node(
+            cluster_id=CLUSTER,
+            pubsub_topics=[TOPIC],
+            discv5UdpPort=_free_udp(),
+            bootnodes=[boot.enr.to_text()],
+        )
+        records.append(Enr.from_text(started.enr))
+    others = {str(r.peer_id) for r in records[1:]}
     offered = min(size - 1, 2 * target)
 
     def formed() -> bool:
-        connected = {p.to_bytes() for p in boot.host.connected_peers()}
+        connected = {str(p) for p in boot.host.connected_peers()}
         return others <= connected and len(boot.enr_cache) >= offered
 
     async with asyncio.timeout(READY_LIMIT):
         while not formed():
             await asyncio.sleep(0.05)
-    return nodes
+    return Network(boot, records, frozenset({str(boot.peer_id), *others}))
 
 
-async def _time_pystatus(config: NodeConfig, network: set[bytes], target: int) -> float:
+async def _time_pystatus(config: NodeConfig, network: frozenset[str], target: int) -> float:
     node = WakuNode(config)
     reached = asyncio.Event()
 
     def check(_: object) -> None:
-        peers = {p.to_bytes() for p in node.host.connected_peers()}
+        peers = {str(p) for p in node.host.connected_peers()}
         if len(peers & network) >= target:
             reached.set()
 
@@ -145,7 +169,7 @@ async def _time_pystatus(config: NodeConfig, network: set[bytes], target: int) -
 
 async def _time_gowaku(
     peer: GoWakuPeer,
-    network: set[str],
+    network: frozenset[str],
     target: int,
     begin: Callable[[], Awaitable[GoWakuNode]],
     after: After | None = None,
@@ -171,22 +195,37 @@ async def _time_gowaku(
 
 
 async def run_discovery(
-    size: int = 50, target: int = 8, trials: int = 5, *, gowaku: bool = True
+    size: int = 50,
+    target: int = 8,
+    trials: int = 5,
+    *,
+    gowaku: bool = True,
+    gowaku_nodes: int = 0,
 ) -> DiscoveryResult:
-    """Build the network and time ``trials`` new nodes per method and implementation
-    (go-waku's only when ``gowaku`` and its peer is built). Raises TimeoutError when the
-    network does not form or a new node misses its target in time."""
+    """Build the network (``gowaku_nodes`` of its nodes go-waku's) and time ``trials`` new
+    nodes per method and implementation (go-waku's only when ``gowaku`` and its peer is
+    built). Raises TimeoutError when the network does not form or a new node misses its
+    target in time, ValueError for a target the network cannot meet, and RuntimeError when
+    go-waku nodes are asked for and its peer is not built."""
     if target >= size:
         raise ValueError("the target must be below the network's size")
-    result = DiscoveryResult(size=size, target=target)
+    if not 0 <= gowaku_nodes < size:
+        raise ValueError("go-waku nodes: from none to all but the bootstrap node")
+    result = DiscoveryResult(size=size, target=target, gowaku_nodes=gowaku_nodes)
+    binary, why = gowaku_binary()
+    if gowaku_nodes and binary is None:
+        raise RuntimeError(why)
     async with contextlib.AsyncExitStack() as stack:
-        nodes = await _network(stack, size, target)
-        boot = nodes[0]
-        link, records = build_tree(Secp256k1PrivateKey.generate(), DOMAIN, [n.enr for n in nodes])
+        peer = None
+        if (gowaku and binary is not None) or gowaku_nodes:
+            peer = await stack.enter_async_context(GoWakuPeer())
+        network = await _network(stack, size, target, peer, gowaku_nodes)
+        boot = network.boot
+        key = Secp256k1PrivateKey.generate()
+        link, records = build_tree(key, DOMAIN, network.records)
         dns = await stack.enter_async_context(TxtServer(records).running())
         url = link.to_url()
         boot_addr = boot.host.full_addrs()[0]
-        ours = {n.peer_id.to_bytes() for n in nodes}
         configs = {
             "discv5": lambda: _config(bootstrap=(boot.enr,), refresh=NEW_NODE_REFRESH),
             "dns": lambda: _config(
@@ -198,22 +237,21 @@ async def run_discovery(
         }
         for method in METHODS:
             result.pystatus[method] = [
-                await _time_pystatus(configs[method](), ours, target) for _ in range(trials)
+                await _time_pystatus(configs[method](), network.peer_ids, target)
+                for _ in range(trials)
             ]
-        binary, why = gowaku_binary()
-        if not gowaku or binary is None:
+        if not gowaku or peer is None:
             result.gowaku_missing = "not asked" if not gowaku else why
             return result
-        peer = await stack.enter_async_context(GoWakuPeer())
         result.gowaku = await _gowaku_trials(
-            peer, nodes, url=url, name_server=dns.address, target=target, trials=trials
+            peer, network, url=url, name_server=dns.address, target=target, trials=trials
         )
     return result
 
 
 async def _gowaku_trials(
     peer: GoWakuPeer,
-    nodes: list[WakuNode],
+    network: Network,
     *,
     url: str,
     name_server: str,
@@ -221,9 +259,8 @@ async def _gowaku_trials(
     trials: int,
 ) -> dict[str, list[float]]:
     """go-waku's new nodes, each method in turn (see the module's docstring)."""
-    boot = nodes[0]
+    boot = network.boot
     boot_addr = str(boot.host.full_addrs()[0])
-    network = {str(n.peer_id) for n in nodes}
 
     async def discv5_node() -> GoWakuNode:
         return await peer.start_node(
@@ -240,7 +277,8 @@ async def _gowaku_trials(
         return await peer.call("dns_discover", node, url=url, nameServer=name_server)
 
     async def px_request(node: GoWakuNode) -> object:
-        return await peer.call("px_request", node, peer=boot_addr, numPeers=len(nodes))
+        wanted = len(network.records)
+        return await peer.call("px_request", node, peer=boot_addr, numPeers=wanted)
 
     plans: dict[str, tuple[Callable[[], Awaitable[GoWakuNode]], After | None]] = {
         "discv5": (discv5_node, None),
@@ -251,7 +289,7 @@ async def _gowaku_trials(
     for method in METHODS:
         begin, after = plans[method]
         times[method] = [
-            await _time_gowaku(peer, network, target, begin, after) for _ in range(trials)
+            await _time_gowaku(peer, network.peer_ids, target, begin, after) for _ in range(trials)
         ]
     return times
 
@@ -267,7 +305,7 @@ def discovery_table(result: DiscoveryResult) -> Table:
     """The bench's table: p50 (and min, max) seconds per method, and the ratio."""
     table = Table(
         title=f"discovery: a new node to {result.target} peers of a {result.size}-node loopback "
-        f"network from one bootstrap node, median of "
+        f"network ({_mix(result)}) from one pystatus bootstrap node, median of "
         f"{len(next(iter(result.pystatus.values()), []))} trials"
     )
     for column in (
@@ -299,6 +337,12 @@ def discovery_table(result: DiscoveryResult) -> Table:
         "(go-ethereum dnsdisc)"
     )
     return table
+
+
+def _mix(result: DiscoveryResult) -> str:
+    if not result.gowaku_nodes:
+        return "pystatus nodes"
+    return f"{result.size - result.gowaku_nodes} pystatus, {result.gowaku_nodes} go-waku nodes"
 
 
 def _range(values: list[float]) -> str:
