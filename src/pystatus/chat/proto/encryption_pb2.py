@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$pystatus/chat/proto/encryption.proto\x12\x11status.encryption\"Q\n\x0cSignedPreKey\x12\x16\n\x0esigned_pre_key\x18\x01 \x01(\x0c\x12\x0f\n\x07version\x18\x02 \x01(\r\x12\x18\n\x10protocol_version\x18\x03 \x01(\r\"\xde\x01\n\x06\x42undle\x12\x10\n\x08identity\x18\x01 \x01(\x0c\x12\x45\n\x0fsigned_pre_keys\x18\x02 \x03(\x0b\x32,.status.encryption.Bundle.SignedPreKeysEntry\x12\x11\n\tsignature\x18\x04 \x01(\x0c\x12\x11\n\ttimestamp\x18\x05 \x01(\x03\x1aU\n\x12SignedPreKeysEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12.\n\x05value\x18\x02 \x01(\x0b\x32\x1f.status.encryption.SignedPreKey:\x02\x38\x01\":\n\x08\x44RHeader\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\t\n\x01n\x18\x02 \x01(\r\x12\n\n\x02pn\x18\x03 \x01(\r\x12\n\n\x02id\x18\x04 \x01(\x0c\"\x17\n\x08\x44HHeader\x12\x0b\n\x03key\x18\x01 \x01(\x0c\"%\n\nX3DHHeader\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\n\n\x02id\x18\x04 \x01(\x0c\"\xbc\x01\n\x15\x44irectMessageProtocol\x12\x32\n\x0bX3DH_header\x18\x01 \x01(\x0b\x32\x1d.status.encryption.X3DHHeader\x12.\n\tDR_header\x18\x02 \x01(\x0b\x32\x1b.status.encryption.DRHeader\x12.\n\tDH_header\x18\x65 \x01(\x0b\x32\x1b.status.encryption.DHHeader\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\"\x9d\x02\n\x0fProtocolMessage\x12\x17\n\x0finstallation_id\x18\x02 \x01(\t\x12*\n\x07\x62undles\x18\x03 \x03(\x0b\x32\x19.status.encryption.Bundle\x12M\n\x0e\x64irect_message\x18\x65 \x03(\x0b\x32\x35.status.encryption.ProtocolMessage.DirectMessageEntry\x12\x16\n\x0epublic_message\x18\x66 \x01(\x0c\x1a^\n\x12\x44irectMessageEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x37\n\x05value\x18\x02 \x01(\x0b\x32(.status.encryption.DirectMessageProtocol:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$pystatus/chat/proto/encryption.proto\x12\x11status.encryption\"Q\n\x0cSignedPreKey\x12\x16\n\x0esigned_pre_key\x18\x01 \x01(\x0c\x12\x0f\n\x07version\x18\x02 \x01(\r\x12\x18\n\x10protocol_version\x18\x03 \x01(\r\"\xde\x01\n\x06\x42undle\x12\x10\n\x08identity\x18\x01 \x01(\x0c\x12\x45\n\x0fsigned_pre_keys\x18\x02 \x03(\x0b\x32,.status.encryption.Bundle.SignedPreKeysEntry\x12\x11\n\tsignature\x18\x04 \x01(\x0c\x12\x11\n\ttimestamp\x18\x05 \x01(\x03\x1aU\n\x12SignedPreKeysEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12.\n\x05value\x18\x02 \x01(\x0b\x32\x1f.status.encryption.SignedPreKey:\x02\x38\x01\":\n\x08\x44RHeader\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\t\n\x01n\x18\x02 \x01(\r\x12\n\n\x02pn\x18\x03 \x01(\r\x12\n\n\x02id\x18\x04 \x01(\x0c\"\x17\n\x08\x44HHeader\x12\x0b\n\x03key\x18\x01 \x01(\x0c\"%\n\nX3DHHeader\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\n\n\x02id\x18\x04 \x01(\x0c\"\x80\x01\n\x08HRHeader\x12\x19\n\x11\x64\x65precated_key_id\x18\x01 \x01(\r\x12\x0e\n\x06seq_no\x18\x02 \x01(\r\x12\x10\n\x08group_id\x18\x03 \x01(\x0c\x12\x0e\n\x06key_id\x18\x04 \x01(\x0c\x12\'\n\x04keys\x18\x05 \x01(\x0b\x32\x19.status.encryption.HRKeys\"\x83\x01\n\nRekeyGroup\x12\x11\n\ttimestamp\x18\x02 \x01(\x04\x12\x35\n\x04keys\x18\x04 \x03(\x0b\x32\'.status.encryption.RekeyGroup.KeysEntry\x1a+\n\tKeysEntry\x12\x0b\n\x03key\x18\x01 \x01(\r\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"d\n\x06HRKeys\x12&\n\x04keys\x18\x01 \x03(\x0b\x32\x18.status.encryption.HRKey\x12\x32\n\x0brekey_group\x18\x02 \x01(\x0b\x32\x1d.status.encryption.RekeyGroup\"B\n\x05HRKey\x12\x19\n\x11\x64\x65precated_key_id\x18\x01 \x01(\r\x12\x0b\n\x03key\x18\x02 \x01(\x0c\x12\x11\n\ttimestamp\x18\x03 \x01(\x04\"\xec\x01\n\x15\x44irectMessageProtocol\x12\x32\n\x0bX3DH_header\x18\x01 \x01(\x0b\x32\x1d.status.encryption.X3DHHeader\x12.\n\tDR_header\x18\x02 \x01(\x0b\x32\x1b.status.encryption.DRHeader\x12.\n\tDH_header\x18\x65 \x01(\x0b\x32\x1b.status.encryption.DHHeader\x12.\n\tHR_header\x18\x66 \x01(\x0b\x32\x1b.status.encryption.HRHeader\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\"\x9d\x02\n\x0fProtocolMessage\x12\x17\n\x0finstallation_id\x18\x02 \x01(\t\x12*\n\x07\x62undles\x18\x03 \x03(\x0b\x32\x19.status.encryption.Bundle\x12M\n\x0e\x64irect_message\x18\x65 \x03(\x0b\x32\x35.status.encryption.ProtocolMessage.DirectMessageEntry\x12\x16\n\x0epublic_message\x18\x66 \x01(\x0c\x1a^\n\x12\x44irectMessageEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x37\n\x05value\x18\x02 \x01(\x0b\x32(.status.encryption.DirectMessageProtocol:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,6 +33,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_BUNDLE_SIGNEDPREKEYSENTRY']._loaded_options = None
   _globals['_BUNDLE_SIGNEDPREKEYSENTRY']._serialized_options = b'8\001'
+  _globals['_REKEYGROUP_KEYSENTRY']._loaded_options = None
+  _globals['_REKEYGROUP_KEYSENTRY']._serialized_options = b'8\001'
   _globals['_PROTOCOLMESSAGE_DIRECTMESSAGEENTRY']._loaded_options = None
   _globals['_PROTOCOLMESSAGE_DIRECTMESSAGEENTRY']._serialized_options = b'8\001'
   _globals['_SIGNEDPREKEY']._serialized_start=59
@@ -47,10 +49,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DHHEADER']._serialized_end=450
   _globals['_X3DHHEADER']._serialized_start=452
   _globals['_X3DHHEADER']._serialized_end=489
-  _globals['_DIRECTMESSAGEPROTOCOL']._serialized_start=492
-  _globals['_DIRECTMESSAGEPROTOCOL']._serialized_end=680
-  _globals['_PROTOCOLMESSAGE']._serialized_start=683
-  _globals['_PROTOCOLMESSAGE']._serialized_end=968
-  _globals['_PROTOCOLMESSAGE_DIRECTMESSAGEENTRY']._serialized_start=874
-  _globals['_PROTOCOLMESSAGE_DIRECTMESSAGEENTRY']._serialized_end=968
+  _globals['_HRHEADER']._serialized_start=492
+  _globals['_HRHEADER']._serialized_end=620
+  _globals['_REKEYGROUP']._serialized_start=623
+  _globals['_REKEYGROUP']._serialized_end=754
+  _globals['_REKEYGROUP_KEYSENTRY']._serialized_start=711
+  _globals['_REKEYGROUP_KEYSENTRY']._serialized_end=754
+  _globals['_HRKEYS']._serialized_start=756
+  _globals['_HRKEYS']._serialized_end=856
+  _globals['_HRKEY']._serialized_start=858
+  _globals['_HRKEY']._serialized_end=924
+  _globals['_DIRECTMESSAGEPROTOCOL']._serialized_start=927
+  _globals['_DIRECTMESSAGEPROTOCOL']._serialized_end=1163
+  _globals['_PROTOCOLMESSAGE']._serialized_start=1166
+  _globals['_PROTOCOLMESSAGE']._serialized_end=1451
+  _globals['_PROTOCOLMESSAGE_DIRECTMESSAGEENTRY']._serialized_start=1357
+  _globals['_PROTOCOLMESSAGE_DIRECTMESSAGEENTRY']._serialized_end=1451
 # @@protoc_insertion_point(module_scope)

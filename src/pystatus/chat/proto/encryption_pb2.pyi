@@ -183,12 +183,160 @@ class X3DHHeader(_message.Message):
 Global___X3DHHeader: _TypeAlias = X3DHHeader  # noqa: Y015
 
 @_typing.final
+class HRHeader(_message.Message):
+    """Hash ratchet (group keys of communities and encrypted channels). seq_no 0 marks a message
+    that carries keys rather than group-encrypted content.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPRECATED_KEY_ID_FIELD_NUMBER: _builtins.int
+    SEQ_NO_FIELD_NUMBER: _builtins.int
+    GROUP_ID_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    KEYS_FIELD_NUMBER: _builtins.int
+    deprecated_key_id: _builtins.int
+    seq_no: _builtins.int
+    group_id: _builtins.bytes
+    key_id: _builtins.bytes
+    @_builtins.property
+    def keys(self) -> Global___HRKeys: ...
+    def __init__(
+        self,
+        *,
+        deprecated_key_id: _builtins.int = ...,
+        seq_no: _builtins.int = ...,
+        group_id: _builtins.bytes = ...,
+        key_id: _builtins.bytes = ...,
+        keys: Global___HRKeys | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "deprecated_key_id",
+        b"deprecated_key_id",
+        "group_id",
+        b"group_id",
+        "key_id",
+        b"key_id",
+        "keys",
+        b"keys",
+        "seq_no",
+        b"seq_no",
+    ]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HRHeader: _TypeAlias = HRHeader  # noqa: Y015
+
+@_typing.final
+class RekeyGroup(_message.Message):
+    """A new group key encrypted for each recipient, keyed by bytes 1..4 (little-endian) of the
+    recipient's uncompressed public key.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class KeysEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.int
+        value: _builtins.bytes
+        def __init__(
+            self,
+            *,
+            key: _builtins.int = ...,
+            value: _builtins.bytes = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    TIMESTAMP_FIELD_NUMBER: _builtins.int
+    KEYS_FIELD_NUMBER: _builtins.int
+    timestamp: _builtins.int
+    @_builtins.property
+    def keys(self) -> _containers.ScalarMap[_builtins.int, _builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        timestamp: _builtins.int = ...,
+        keys: _abc.Mapping[_builtins.int, _builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys", "timestamp", b"timestamp"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RekeyGroup: _TypeAlias = RekeyGroup  # noqa: Y015
+
+@_typing.final
+class HRKeys(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEYS_FIELD_NUMBER: _builtins.int
+    REKEY_GROUP_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___HRKey]: ...
+    @_builtins.property
+    def rekey_group(self) -> Global___RekeyGroup: ...
+    def __init__(
+        self,
+        *,
+        keys: _abc.Iterable[Global___HRKey] | None = ...,
+        rekey_group: Global___RekeyGroup | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rekey_group", b"rekey_group"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys", "rekey_group", b"rekey_group"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HRKeys: _TypeAlias = HRKeys  # noqa: Y015
+
+@_typing.final
+class HRKey(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPRECATED_KEY_ID_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    TIMESTAMP_FIELD_NUMBER: _builtins.int
+    deprecated_key_id: _builtins.int
+    key: _builtins.bytes
+    timestamp: _builtins.int
+    def __init__(
+        self,
+        *,
+        deprecated_key_id: _builtins.int = ...,
+        key: _builtins.bytes = ...,
+        timestamp: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "deprecated_key_id", b"deprecated_key_id", "key", b"key", "timestamp", b"timestamp"
+    ]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HRKey: _TypeAlias = HRKey  # noqa: Y015
+
+@_typing.final
 class DirectMessageProtocol(_message.Message):
+    """status-go calls this EncryptedMessageProtocol."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     X3DH_HEADER_FIELD_NUMBER: _builtins.int
     DR_HEADER_FIELD_NUMBER: _builtins.int
     DH_HEADER_FIELD_NUMBER: _builtins.int
+    HR_HEADER_FIELD_NUMBER: _builtins.int
     PAYLOAD_FIELD_NUMBER: _builtins.int
     payload: _builtins.bytes
     @_builtins.property
@@ -197,16 +345,26 @@ class DirectMessageProtocol(_message.Message):
     def DR_header(self) -> Global___DRHeader: ...
     @_builtins.property
     def DH_header(self) -> Global___DHHeader: ...
+    @_builtins.property
+    def HR_header(self) -> Global___HRHeader: ...
     def __init__(
         self,
         *,
         X3DH_header: Global___X3DHHeader | None = ...,
         DR_header: Global___DRHeader | None = ...,
         DH_header: Global___DHHeader | None = ...,
+        HR_header: Global___HRHeader | None = ...,
         payload: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal[
-        "DH_header", b"DH_header", "DR_header", b"DR_header", "X3DH_header", b"X3DH_header"
+        "DH_header",
+        b"DH_header",
+        "DR_header",
+        b"DR_header",
+        "HR_header",
+        b"HR_header",
+        "X3DH_header",
+        b"X3DH_header",
     ]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal[
@@ -214,6 +372,8 @@ class DirectMessageProtocol(_message.Message):
         b"DH_header",
         "DR_header",
         b"DR_header",
+        "HR_header",
+        b"HR_header",
         "X3DH_header",
         b"X3DH_header",
         "payload",
