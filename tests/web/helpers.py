@@ -15,6 +15,7 @@ from pystatus.node.config import StoreConfig
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.web.security import UnlockLimiter
 from pystatus.web.server import WebConfig, WebServer
+from pystatus.web.setup import AccountSetup
 
 FAST = ScryptParams(n=1 << 10)
 
@@ -69,3 +70,24 @@ async def web_peer(
             yield WebPeer(node, messenger, server.url)
         finally:
             await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def setup_server(directory: Path, *, node: WakuNode) -> AsyncIterator[WebServer]:
+    """The web client of a data dir without an account (its account screens first) on a
+    free port of 127.0.0.1, over ``node`` (already started); its messenger, once made, is
+    stopped with it."""
+    assert node.relay is not None
+    relay = node.relay
+    store = node.store_peer()
+
+    def messenger_for(made: Account) -> Messenger:
+        return Messenger(made, RelayTransport(relay, store=store))
+
+    setup = AccountSetup(directory=directory, messenger_for=messenger_for, params=FAST)
+    server = WebServer(node, None, WebConfig(port=0), setup=setup)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

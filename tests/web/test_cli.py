@@ -61,3 +61,41 @@ async def test_node_serves_the_web_client_where_told(tmp_path: Path) -> None:
         process.terminate()
         async with asyncio.timeout(20):
             await process.wait()
+
+
+async def test_node_without_an_account_offers_to_create_one(tmp_path: Path) -> None:
+    """No keystore in the data dir: the node asks for no password, and the web client's
+    first screen creates or restores the account."""
+    env = {k: v for k, v in os.environ.items() if k != "PYSTATUS_PASSWORD"}
+    process = await asyncio.create_subprocess_exec(
+        PYSTATUS,
+        "node",
+        f"--data-dir={tmp_path}",
+        "--listen-address=127.0.0.1",
+        "--tcp-port=0",
+        "--chat=true",
+        "--web=true",
+        "--web-port=0",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            while not (line := (await process.stdout.readline()).decode()).startswith(
+                "web client on"
+            ):
+                assert line, "the node exited before serving the web client"
+        url = re.fullmatch(r"web client on (http://127\.0\.0\.1:\d+)/\n", line)
+        assert url is not None, line
+        async with httpx.AsyncClient(base_url=url.group(1)) as client:
+            page = await client.get("/")
+        assert page.status_code == 200
+        assert ">Create account</button>" in page.text
+        assert ">Restore account</button>" in page.text
+    finally:
+        process.terminate()
+        async with asyncio.timeout(20):
+            await process.wait()

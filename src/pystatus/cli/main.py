@@ -17,7 +17,7 @@ from rich.console import Console
 
 from pystatus import __version__, redaction
 from pystatus.api.server import AsgiServer, MetricsServer, RestServer
-from pystatus.chat.account import Account
+from pystatus.chat.account import KEYSTORE_FILE, Account
 from pystatus.chat.messenger import (
     HISTORY_INTERVAL,
     Messenger,
@@ -70,6 +70,7 @@ from pystatus.p2p.faults import FaultPlan
 from pystatus.waku.enr import Enr
 from pystatus.waku.rate_limit import ProtocolRateLimits
 from pystatus.web.server import WebConfig, WebServer
+from pystatus.web.setup import AccountSetup
 
 app = typer.Typer(
     name="pystatus",
@@ -431,12 +432,16 @@ def node(
             print(f"data dir {held.path} (node key from {origin})", flush=True)
         elif nodekey is None:
             print("no data dir: a new node key for this run (--data-dir keeps one)", flush=True)
-        account = None
+        account: Account | Path | None = None
         if _flag("chat", chat):
             directory = account_directory(Path(data_dir) if data_dir else None)
-            account = Account.unlock(
-                directory, password_or_prompt(os.environ.get("PYSTATUS_PASSWORD"), confirm=False)
-            )
+            if web_config is not None and not (directory / KEYSTORE_FILE).exists():
+                account = directory  # the web client's first screen creates it
+            else:
+                account = Account.unlock(
+                    directory,
+                    password_or_prompt(os.environ.get("PYSTATUS_PASSWORD"), confirm=False),
+                )
         asyncio.run(_run_node(config, account, reliability, web_config))
     except PystatusError as exc:
         error_line(console, str(exc))
@@ -448,10 +453,12 @@ def node(
 
 async def _run_node(
     config: NodeConfig,
-    account: Account | None = None,
+    account: Account | Path | None = None,
     reliability: ReliabilityConfig | None = None,
     web_config: WebConfig | None = None,
 ) -> None:
+    """Run the node until SIGINT/SIGTERM; ``account`` a Path: the directory of an account
+    the web client creates (its messenger starts once it exists)."""
     node = WakuNode(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -460,15 +467,19 @@ async def _run_node(
     await node.start()
     servers: list[AsgiServer] = []
     messenger: Messenger | None = None
+    light = config.light_chat
+
+    def messenger_for(chatting: Account) -> Messenger:
+        transport: Transport = (
+            light_transport(node)
+            if light is not None
+            else RelayTransport(node.require_relay(), store=node.store_peer())
+        )
+        return Messenger(chatting, transport, reliability=reliability)
+
     try:
-        if account is not None:
-            light = config.light_chat
-            transport: Transport = (
-                light_transport(node)
-                if light is not None
-                else RelayTransport(node.require_relay(), store=node.store_peer())
-            )
-            messenger = Messenger(account, transport, reliability=reliability)
+        if isinstance(account, Account):
+            messenger = messenger_for(account)
         # The REST app is built before the messenger starts: its event log listens from the
         # first event on, since a restarted node acknowledges, resends and receives while
         # start() still awaits, and events told before anyone listened were lost to pollers.
@@ -484,11 +495,12 @@ async def _run_node(
                     flush=True,
                 )
         metrics = MetricsServer(node, config.metrics) if config.metrics is not None else None
-        web = (
-            WebServer(node, messenger, web_config)
-            if web_config is not None and messenger is not None
-            else None
-        )
+        web = None
+        if web_config is not None and messenger is not None:
+            web = WebServer(node, messenger, web_config)
+        elif web_config is not None and isinstance(account, Path):
+            setup = AccountSetup(directory=account, messenger_for=messenger_for)
+            web = WebServer(node, None, web_config, setup=setup)
         for wanted in (rest, metrics, web):
             if wanted is not None:
                 await wanted.start()

@@ -17,16 +17,14 @@ import asyncio
 import contextlib
 import json
 import logging
-import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from prometheus_client import Counter, Gauge
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
@@ -38,7 +36,6 @@ from starlette.responses import (
 )
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pystatus.chat.account import KEYSTORE_FILE
 from pystatus.chat.content import ContentError
@@ -61,9 +58,9 @@ from pystatus.chat.user_input import (
     public_key_of,
 )
 from pystatus.web import render
+from pystatus.web.common import COOKIE, PRE_COOKIE, Refused, SecurityHeaders, read_form, token
 from pystatus.web.live import LiveFeed, Unread
 from pystatus.web.security import (
-    SECURITY_HEADERS,
     Session,
     Sessions,
     UnlockLimiter,
@@ -72,11 +69,6 @@ from pystatus.web.security import (
 )
 
 STATIC = Path(__file__).parent / "static"
-COOKIE = "pystatus_session"
-PRE_COOKIE = "pystatus_unlock"
-"""A random token double-submitted by the unlock form (login CSRF), before any session."""
-MAX_FORM = 64 * 1024
-"""Bytes of a form body read; more is refused with 413."""
 PAGE = 50
 MAX_PAGE = 1000
 
@@ -88,13 +80,6 @@ _log = logging.getLogger(__name__)
 
 NodeView = Callable[[], render.NodePanel]
 """What the node panel shows, read when a page is rendered."""
-
-
-class _Refused(Exception):
-    def __init__(self, status: int, reason: str, text: str) -> None:
-        super().__init__(text)
-        self.status = status
-        self.reason = reason
 
 
 def _check_password(directory: Path, password: str) -> bool:
@@ -123,27 +108,15 @@ def create_web_app(
     def session_of(request: Request) -> Session | None:
         return sessions.get(request.cookies.get(COOKIE), clock())
 
-    async def form_of(request: Request) -> dict[str, str]:
-        if request.headers.get("origin") not in (None, "null", _origin(request)):
-            raise _Refused(403, "origin", "cross-origin request refused")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_FORM:
-                raise _Refused(413, "too_large", "form too large")
-        try:
-            parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=16)
-        except (UnicodeDecodeError, ValueError):
-            raise _Refused(400, "bad_form", "unreadable form") from None
-        return {k: v[0] for k, v in parsed.items()}
+    form_of = read_form
 
     async def state_change(request: Request) -> tuple[Session, dict[str, str]]:
         session = session_of(request)
         if session is None:
-            raise _Refused(401, "no_session", "locked: unlock first")
+            raise Refused(401, "no_session", "locked: unlock first")
         form = await form_of(request)
         if not csrf_matches(session, form.get("csrf")):
-            raise _Refused(403, "csrf", "missing or wrong CSRF token")
+            raise Refused(403, "csrf", "missing or wrong CSRF token")
         return session, form
 
     def guarded(
@@ -152,7 +125,7 @@ def create_web_app(
         async def run(request: Request) -> Response:
             try:
                 response = await handler(request)
-            except _Refused as exc:
+            except Refused as exc:
                 WEB_REQUESTS.labels(exc.reason).inc()
                 response = PlainTextResponse(str(exc), status_code=exc.status)
             except UnlockRateLimited as exc:
@@ -174,11 +147,11 @@ def create_web_app(
         return run
 
     async def unlock_form(request: Request, error: str = "", status: int = 200) -> Response:
-        token = request.cookies.get(PRE_COOKIE) or _token()
+        pre = request.cookies.get(PRE_COOKIE) or token()
         response = HTMLResponse(
-            render.unlock_page(token, messenger.chat_key, error), status_code=status
+            render.unlock_page(pre, messenger.chat_key, error), status_code=status
         )
-        response.set_cookie(PRE_COOKIE, token, httponly=True, samesite="strict")
+        response.set_cookie(PRE_COOKIE, pre, httponly=True, samesite="strict")
         return response
 
     async def index(request: Request) -> Response:
@@ -240,7 +213,7 @@ def create_web_app(
         form = await form_of(request)
         pre = request.cookies.get(PRE_COOKIE)
         if not pre or form.get("csrf") != pre:
-            raise _Refused(403, "csrf", "missing or wrong CSRF token")
+            raise Refused(403, "csrf", "missing or wrong CSRF token")
         limiter.attempt(clock())
         password = form.get("password", "")
         if not await asyncio.to_thread(_check_password, directory, password):
@@ -273,7 +246,7 @@ def create_web_app(
         _, form = await state_change(request)
         name = form.get("name", "")
         if len(name) > 100:
-            raise _Refused(400, "bad_input", "a public chat name is at most 100 characters")
+            raise Refused(400, "bad_input", "a public chat name is at most 100 characters")
         return back(await messenger.join_public_chat(normalize_public_chat_name(name)))
 
     async def contact(request: Request) -> Response:
@@ -288,7 +261,7 @@ def create_web_app(
             await messenger.decline_contact_request(key)
             return RedirectResponse("/", status_code=303)
         else:
-            raise _Refused(404, "not_found", "no such action")
+            raise Refused(404, "not_found", "no such action")
         return back(OneToOneChatId.of(_key_bytes(key)).text)
 
     async def send(request: Request) -> Response:
@@ -311,7 +284,7 @@ def create_web_app(
         if action == "react":
             reaction = form.get("reaction", "")
             if not reaction.isdigit():
-                raise _Refused(400, "bad_input", "a reaction is 1 to 6")
+                raise Refused(400, "bad_input", "a reaction is 1 to 6")
             await messenger.react(chat, message_id, int(reaction))
         elif action == "edit":
             await messenger.edit(message_id, _text(form))
@@ -320,18 +293,18 @@ def create_web_app(
         elif action == "resend":
             event = await messenger.message(message_id)
             if event is None or not event.outgoing or event.status != "failed":
-                raise _Refused(409, "not_failed", "only a failed message of ours is resent")
+                raise Refused(409, "not_failed", "only a failed message of ours is resent")
             await messenger.resend(message_id)
         else:
-            raise _Refused(404, "not_found", "no such action")
+            raise Refused(404, "not_found", "no such action")
         return back(chat)
 
     async def events(request: Request) -> Response:
         if session_of(request) is None:
-            raise _Refused(401, "no_session", "locked: unlock first")
+            raise Refused(401, "no_session", "locked: unlock first")
         stream = feed.open()
         if stream is None:
-            raise _Refused(503, "no_stream", "too many event streams open, or stopping")
+            raise Refused(503, "no_stream", "too many event streams open, or stopping")
 
         async def body() -> AsyncIterator[bytes]:
             with contextlib.closing(stream):
@@ -353,8 +326,9 @@ def create_web_app(
         Route("/events", guarded(events), methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(_SecurityHeaders)])
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
     app.state.feed = feed
+    app.state.sessions = sessions
     return app
 
 
@@ -362,36 +336,6 @@ def end_streams(app: Starlette) -> None:
     """End the app's open event streams, so that its server can stop."""
     feed: LiveFeed = app.state.feed
     feed.end()
-
-
-class _SecurityHeaders:
-    """ASGI middleware: :data:`SECURITY_HEADERS` on every answer, static files included."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS:
-                    headers[name] = value
-                headers.setdefault("cache-control", "no-store")
-            await send(message)
-
-        await self._app(scope, receive, with_headers)
-
-
-def _origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.headers.get('host', '')}"
-
-
-def _token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def _limit(text: str | None) -> int:
@@ -403,9 +347,9 @@ def _limit(text: str | None) -> int:
 def _text(form: dict[str, str]) -> str:
     text = form.get("text", "")
     if not text.strip():
-        raise _Refused(400, "bad_input", "write something first")
+        raise Refused(400, "bad_input", "write something first")
     if len(text) > MAX_TEXT_LENGTH:
-        raise _Refused(400, "bad_input", f"a message is at most {MAX_TEXT_LENGTH} characters")
+        raise Refused(400, "bad_input", f"a message is at most {MAX_TEXT_LENGTH} characters")
     return text
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+
+from starlette.applications import Starlette
 
 from pystatus.api.server import AsgiServer
 from pystatus.chat.messenger import Messenger
@@ -10,6 +13,7 @@ from pystatus.node.node import WakuNode
 from pystatus.web.app import create_web_app, end_streams
 from pystatus.web.render import NodePanel
 from pystatus.web.security import UnlockLimiter
+from pystatus.web.setup import AccountSetup, WebRoot
 
 DEFAULT_ADDRESS = "127.0.0.1"
 DEFAULT_PORT = 8646
@@ -38,20 +42,46 @@ def node_panel(node: WakuNode) -> NodePanel:
 
 
 class WebServer(AsgiServer):
-    """The web client of ``messenger`` on ``config.address:config.port``. Raises NodeError
+    """The web client of ``messenger`` on ``config.address:config.port``; with ``messenger``
+    None, the account screens of ``setup`` first (:mod:`pystatus.web.setup`): the messenger
+    of the account made there is started here and stopped by :meth:`stop`. Raises NodeError
     from :meth:`start` when the port cannot be bound."""
 
     def __init__(
         self,
         node: WakuNode,
-        messenger: Messenger,
+        messenger: Messenger | None,
         config: WebConfig,
         *,
         limiter: UnlockLimiter | None = None,
+        setup: AccountSetup | None = None,
     ) -> None:
-        self._app = create_web_app(messenger, node_view=lambda: node_panel(node), limiter=limiter)
-        super().__init__(self._app, config.address, config.port, name="web client")
+        limiter = limiter if limiter is not None else UnlockLimiter()
+
+        def build(chatting: Messenger) -> Starlette:
+            return create_web_app(chatting, node_view=lambda: node_panel(node), limiter=limiter)
+
+        self._root: WebRoot | None = None
+        if messenger is not None:
+            self._app: Starlette | None = build(messenger)
+            app: object = self._app
+        elif setup is not None:
+            self._app = None
+            self._root = WebRoot(setup, build, clock=time.monotonic, limiter=limiter)
+            app = self._root
+        else:
+            raise ValueError("a web client needs a messenger or an account setup")
+        super().__init__(app, config.address, config.port, name="web client")
+
+    @property
+    def messenger(self) -> Messenger | None:
+        """The messenger started after the account screens, once there is one."""
+        return self._root.messenger if self._root is not None else None
 
     async def stop(self) -> None:
-        end_streams(self._app)
+        main = self._app or (self._root.main if self._root is not None else None)
+        if main is not None:
+            end_streams(main)
         await super().stop()
+        if self._root is not None and self._root.messenger is not None:
+            await self._root.messenger.stop()
