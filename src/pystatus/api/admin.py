@@ -42,7 +42,6 @@ def admin_routes(node: WakuNode) -> APIRouter:
     async def peers() -> list[WakuPeer]:
         relay = node.relay
         relay_peers = set(relay.relay_peers()) if relay is not None else set()
-        now = time.monotonic()
         result = []
         for info in node.peer_manager.book.peers():
             peer = info.peer_id
@@ -54,7 +53,7 @@ def admin_routes(node: WakuNode) -> APIRouter:
             protocols = record.protocols if record is not None and record.protocols else ()
             score = None
             if relay is not None and peer in relay_peers:
-                score = relay.router.peer_score(peer.to_bytes(), now)
+                score = relay.peer_score(peer)
             result.append(
                 WakuPeer(
                     multiaddr=addr,

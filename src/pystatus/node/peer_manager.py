@@ -308,11 +308,8 @@ class PeerManager:
             self._wake.set()  # measure the new service peer's round trip now
 
     def _scores(self) -> dict[PeerId, float]:
-        """Gossipsub scores of relay peers (the router's, on the relay's clock)."""
-        if self._relay is None:
-            return {}
-        router, now = self._relay.router, time.monotonic()
-        return {p: router.peer_score(p.to_bytes(), now) for p in self._relay.relay_peers()}
+        """Gossipsub scores of relay peers (the relay reads them on the router's clock)."""
+        return self._relay.peer_scores() if self._relay is not None else {}
 
     # -- the loop -----------------------------------------------------------------------------
 

@@ -141,10 +141,16 @@ class WakuRelay:
         config: RelayConfig | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` (wall-clock Unix seconds) judges message timestamps and stamps
+        :attr:`RelayedMessage.received_at`; ``monotonic`` (seconds) drives the router (its
+        scores and back-offs), the rate limiter and the stream back-off, which a step of the
+        wall clock must not disturb."""
         self.host = host
         self.config = config or RelayConfig()
         self._clock = clock
+        self._now = monotonic
         # Gossipsub's own bound on a message must let through what the relay's rules accept.
         params = self.config.gossipsub
         if params.max_message_size < self.config.max_message_size:
@@ -193,7 +199,7 @@ class WakuRelay:
         """Join the mesh of ``pubsub_topic`` without a consumer (a service node's shards)."""
         self._topic_refs[pubsub_topic] += 1
         if self._topic_refs[pubsub_topic] == 1:
-            self.router.subscribe(pubsub_topic, self._clock())
+            self.router.subscribe(pubsub_topic, self._now())
             self._process_events()
 
     def unsubscribe_topic(self, pubsub_topic: str) -> None:
@@ -202,7 +208,7 @@ class WakuRelay:
         self._topic_refs[pubsub_topic] -= 1
         if self._topic_refs[pubsub_topic] == 0:
             del self._topic_refs[pubsub_topic]
-            self.router.unsubscribe(pubsub_topic, self._clock())
+            self.router.unsubscribe(pubsub_topic, self._now())
             self._process_events()
 
     def subscribe(self, *pubsub_topics: str, maxlen: int | None = None) -> Subscription:
@@ -232,7 +238,7 @@ class WakuRelay:
             self._apply_rules(message, len(data), now)
         except InvalidMessage as exc:
             raise LocalWakuError(f"refusing to publish: {exc}") from exc
-        result = self.router.publish(pubsub_topic, data, now)
+        result = self.router.publish(pubsub_topic, data, self._now())
         digest = message_hash(pubsub_topic, message)
         if result.duplicate:
             # Publishing is idempotent: a retry of what the network already has succeeds,
@@ -258,15 +264,14 @@ class WakuRelay:
         )
 
     def _validate(self, topic: str, data: bytes, peer: bytes | None) -> ValidationResult:
-        now = self._clock()
-        if peer is not None and not self._limiter.allow(peer, now):
+        if peer is not None and not self._limiter.allow(peer, self._now()):
             metrics.RELAY_INVALID.labels("rate_limited").inc()
             return ValidationResult.REJECT
         if topic not in self._topic_refs:
             return ValidationResult.IGNORE
         try:
             message = WakuMessage.decode(data, max_size=self.config.max_message_size)
-            self._apply_rules(message, len(data), now)
+            self._apply_rules(message, len(data), self._clock())
         except InvalidMessage as exc:
             metrics.RELAY_INVALID.labels(exc.reason).inc()
             return ValidationResult.REJECT
@@ -327,7 +332,7 @@ class WakuRelay:
             return
         outbound = connection.direction == "outbound"
         self._writers[key] = self._writer(peer, outbound=outbound, delay=0.0)
-        self.router.add_peer(key, self._clock(), outbound=outbound)
+        self.router.add_peer(key, self._now(), outbound=outbound)
         metrics.RELAY_PEERS.set(len(self._writers))
         self._process_events()
 
@@ -338,7 +343,7 @@ class WakuRelay:
             outbound=outbound,
             delay=delay,
             tasks=self._tasks,
-            clock=self._clock,
+            clock=self._now,
             on_failed=self._stream_failed,
         )
 
@@ -355,7 +360,7 @@ class WakuRelay:
         if self._stopping or self._writers.get(key) is not writer:
             return
         metrics.RELAY_STREAM_FAILURES.labels(kind).inc()
-        now = self._clock()
+        now = self._now()
         failures = self._stream_failures.get(key, 0)
         if writer.opened_at is not None and now - writer.opened_at >= self.config.stream_retry_max:
             failures = 0  # it had worked a good while: a new series starts
@@ -395,7 +400,7 @@ class WakuRelay:
         self._stream_failures.pop(key, None)
         metrics.RELAY_STREAM_BACKOFF.set(self.unopened_streams())
         self._limiter.forget(key)
-        self.router.remove_peer(key, self._clock())
+        self.router.remove_peer(key, self._now())
         metrics.RELAY_PEERS.set(len(self._writers))
         self._process_events()
 
@@ -419,7 +424,7 @@ class WakuRelay:
                         self._receive_with_faults(key, rpc)
                         continue
                     try:
-                        router.receive_rpc(key, rpc, self._clock())
+                        router.receive_rpc(key, rpc, self._now())
                     except RemoteProtocolError as exc:
                         log.debug("bad RPC from %s: %s", stream.connection.remote_peer, exc)
             finally:
@@ -466,7 +471,7 @@ class WakuRelay:
         if key not in self._writers:
             return  # the peer left meanwhile
         try:
-            self.router.receive_rpc(key, rpc, self._clock())
+            self.router.receive_rpc(key, rpc, self._now())
         except RemoteProtocolError as exc:
             log.debug("bad RPC: %s", exc)
         self._process_events()
@@ -482,7 +487,7 @@ class WakuRelay:
         interval = self.config.gossipsub.heartbeat_interval
         while True:
             await asyncio.sleep(interval)
-            self.router.heartbeat(self._clock())
+            self.router.heartbeat(self._now())
             self._process_events()
             metrics.RELAY_SEND_QUEUE.set(self.send_queue_bytes())
             metrics.RELAY_STREAM_BACKOFF.set(self.unopened_streams())
@@ -503,3 +508,14 @@ class WakuRelay:
 
     def relay_peers(self) -> list[PeerId]:
         return [writer.peer for writer in self._writers.values()]
+
+    def peer_score(self, peer: PeerId) -> float:
+        """``peer``'s gossipsub score now (gossipsub-v1.1.md "The Score Function"), read on
+        the router's own monotonic clock: a caller passing another clock's time gets a
+        meaningless time in mesh (P1). 0.0 for a peer the router does not know."""
+        return self.router.peer_score(peer.to_bytes(), self._now())
+
+    def peer_scores(self) -> dict[PeerId, float]:
+        """The gossipsub score of every relay peer, as :meth:`peer_score`."""
+        now = self._now()
+        return {w.peer: self.router.peer_score(key, now) for key, w in self._writers.items()}
