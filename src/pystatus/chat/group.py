@@ -68,6 +68,12 @@ class NotAGroupMember(ChatError):
     change needs one, or the group is unknown."""
 
 
+class NotAGroupAdmin(NotAGroupMember):
+    """A change only a group's admins may make, tried by a member who is not one (status-go's
+    ``validateEvent``, ``protocol/v1/membership_update_message.go``: only an admin removes a
+    member other than themselves, and never another admin)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """What to send for a group: ``wrapped`` (a signed ``MEMBERSHIP_UPDATE_MESSAGE``) to each
@@ -230,8 +236,16 @@ class GroupChats:
         return self._change(group, [event])
 
     def remove_member(self, chat_id: str, member: bytes, now_ms: int) -> Outgoing:
-        """MEMBER_REMOVED by us, an admin. Raises :class:`NotAGroupMember`."""
+        """MEMBER_REMOVED by us, an admin. Raises :class:`NotAGroupAdmin` when we are a
+        member but not an admin, or ``member`` is an admin; :class:`NotAGroupMember`."""
         group = self._group(chat_id)
+        target = key_text(member)
+        if group.is_member(self.me) and target != self.me:
+            # Said before signing: status-go would refuse the event with no reason given.
+            if not group.is_admin(self.me):
+                raise NotAGroupAdmin("only admins can remove members")
+            if group.is_admin(target):
+                raise NotAGroupAdmin("an admin cannot be removed from a group")
         event = self._sign(chat_id, EventType.MEMBER_REMOVED, now_ms, members=[key_text(member)])
         return self._change(group, [event])
 

@@ -61,7 +61,9 @@ GROUP_EVENT = "group"
 class GroupEvent(ChatEvent):
     """A private group changed: ``id`` and ``chat_id`` are its chat id, ``author`` who made
     the change (``zQ3...``), ``text`` what happened: ``invitation`` (a group that holds us),
-    ``updated``; ``display_name`` the group's name."""
+    ``left`` (the author left the group: a MEMBER_REMOVED naming its own author, as
+    status-go's LeaveGroupChat sends), ``updated`` (any other change); ``display_name`` the
+    group's name."""
 
     kind: str = GROUP_EVENT
 
@@ -307,11 +309,18 @@ class GroupMessaging:
 
 def _group_event(received: GroupReceived, author: str, outgoing: bool) -> GroupEvent:
     group = received.group
+    text = received.kind
+    # A leave is the one change whose author is also the member it removes: the others
+    # should read "<who> left", not a bare "updated".
+    if text == "updated" and [chat_key_text(bytes.fromhex(m[2:])) for m in received.removed] == [
+        author
+    ]:
+        text = "left"
     return GroupEvent(
         group.chat_id,
         group.chat_id,
         author,
-        received.kind,
+        text,
         group.last_clock,
         0,
         "",

@@ -1,11 +1,14 @@
 """`pystatus group create|add|remove|leave|send|history|list`: private group chats.
 
 Groups are status-go's (:mod:`pystatus.chat.messenger_group`): a group is named by its chat id
-(``<uuid>-0x04...``, printed by `create` and `list`); members by chat key (``zQ3...`` or
+(``<uuid>-0x04...``, printed by `create`, and by `list` after the group's name, as the app
+shows groups: ``#`` marks public chats only); members by chat key (``zQ3...`` or
 ``0x04...``). Commands that send wait until every member acknowledged (exit 1 after
 ``--timeout``, the change kept and sent again the next time the account runs); `history` and
 `list` read the account's database only. A malformed chat id or key exits 2; a change the
-group's rules refuse (not a member, not an admin) exits 1.
+group's rules refuse (not a member; not an admin: "only admins can remove members", as
+status-go rules) exits 1. `list` leaves out the groups we left (``--all`` shows them, marked).
+The options every sending command shares are :mod:`pystatus.cli.options`'s.
 """
 
 from __future__ import annotations
@@ -17,13 +20,18 @@ import typer
 
 from pystatus.chat.database import ChatDatabase
 from pystatus.chat.events import ChatEvent, message_event
-from pystatus.chat.membership import Group, InvalidMembershipUpdate, decode_update, fold
+from pystatus.chat.membership import (
+    Group,
+    InvalidMembershipUpdate,
+    decode_update,
+    fold,
+    key_text,
+)
 from pystatus.chat.messenger import Messenger
 from pystatus.chat.messenger_group import GROUP_STATE, group_members, is_group_chat_id
 from pystatus.chat.proto import chat_message_pb2
-from pystatus.chat.topics import STATUS_CLUSTER
 from pystatus.cli.account import DataDir, Password
-from pystatus.cli.chat import Outcome, Timeout, act
+from pystatus.cli.chat import Outcome, act
 from pystatus.cli.chat import _chat_key as chat_key_or_exit
 from pystatus.cli.chat_io import (
     EventPrinter,
@@ -36,14 +44,7 @@ from pystatus.cli.chat_io import (
     run,
     usage_error,
 )
-from pystatus.cli.chat_node import (
-    ClusterId,
-    FilterNodes,
-    Light,
-    LightPushNodes,
-    StaticNodes,
-    light_nodes,
-)
+from pystatus.cli.options import Sending, sending_options
 
 group_app: typer.Typer = typer.Typer(
     help="Private group chats: create, add, remove, leave, send, history, list.",
@@ -80,19 +81,20 @@ def _group_json(group: Group) -> dict[str, object]:
     }
 
 
-def _run_change(
-    change: str,
-    staticnode: list[str],
-    data_dir: DataDir,
-    password: Password,
-    cluster_id: int,
-    timeout: float,
-    json_output: bool,
-    light: bool,
-    filternode: list[str] | None,
-    lightpushnode: list[str] | None,
-    action: Callable[[Messenger], Awaitable[str]],
-) -> None:
+def _act(sending: Sending, action: Callable[[Messenger], Awaitable[Outcome]]) -> None:
+    act(
+        action,
+        sending.staticnode,
+        sending.data_dir,
+        sending.password,
+        sending.cluster_id,
+        sending.timeout,
+        sending.json_output,
+        light=sending.light,
+    )
+
+
+def _change(sending: Sending, change: str, action: Callable[[Messenger], Awaitable[str]]) -> None:
     """Run a membership change; print the chat id for `create` (the group with --json)."""
 
     async def wrapped(messenger: Messenger) -> Outcome:
@@ -101,31 +103,15 @@ def _run_change(
         document = _group_json(group) if group is not None else {"chatId": chat_id}
         return Outcome(chat_id if change == "create" else "", {**document, change: True})
 
-    act(
-        wrapped,
-        staticnode,
-        data_dir,
-        password,
-        cluster_id,
-        timeout,
-        json_output,
-        light=light_nodes(light, filternode, lightpushnode),
-    )
+    _act(sending, wrapped)
 
 
 @group_app.command()
+@sending_options
 def create(
     name: Annotated[str, typer.Argument(help="The group's name")],
     members: Members,
-    staticnode: StaticNodes,
-    data_dir: DataDir = None,
-    password: Password = None,
-    cluster_id: ClusterId = STATUS_CLUSTER,
-    light: Light = False,
-    filternode: FilterNodes = None,
-    lightpushnode: LightPushNodes = None,
-    timeout: Timeout = 30.0,
-    json_output: Json = False,
+    sending: Sending,
 ) -> None:
     """Create a group we admin with these members; print its chat id."""
     keys = _members(members)
@@ -135,109 +121,62 @@ def create(
     async def action(messenger: Messenger) -> str:
         return await messenger.create_group(name, keys)
 
-    _run_change(
-        "create", staticnode, data_dir, password, cluster_id, timeout, json_output,
-        light, filternode, lightpushnode, action,
-    )  # fmt: skip
+    _change(sending, "create", action)
 
 
-@group_app.command()
-def add(
-    chat_id: ChatIdArg,
-    members: Members,
-    staticnode: StaticNodes,
-    data_dir: DataDir = None,
-    password: Password = None,
-    cluster_id: ClusterId = STATUS_CLUSTER,
-    light: Light = False,
-    filternode: FilterNodes = None,
-    lightpushnode: LightPushNodes = None,
-    timeout: Timeout = 30.0,
-    json_output: Json = False,
+def _members_change(
+    change: str, chat_id: str, sending: Sending, do: Callable[[Messenger, str], Awaitable[None]]
 ) -> None:
-    """Add members to a group we are in."""
-    group_id, keys = _group_id(chat_id), _members(members)
-
-    async def action(messenger: Messenger) -> str:
-        await messenger.add_group_members(group_id, keys)
-        return group_id
-
-    _run_change(
-        "add", staticnode, data_dir, password, cluster_id, timeout, json_output,
-        light, filternode, lightpushnode, action,
-    )  # fmt: skip
-
-
-@group_app.command()
-def remove(
-    chat_id: ChatIdArg,
-    member: Annotated[str, typer.Argument(help="The member's chat key")],
-    staticnode: StaticNodes,
-    data_dir: DataDir = None,
-    password: Password = None,
-    cluster_id: ClusterId = STATUS_CLUSTER,
-    light: Light = False,
-    filternode: FilterNodes = None,
-    lightpushnode: LightPushNodes = None,
-    timeout: Timeout = 30.0,
-    json_output: Json = False,
-) -> None:
-    """Remove a member (we must be an admin); they are told and get nothing after."""
-    group_id, key = _group_id(chat_id), chat_key_or_exit(member)
-
-    async def action(messenger: Messenger) -> str:
-        await messenger.remove_group_member(group_id, key)
-        return group_id
-
-    _run_change(
-        "remove", staticnode, data_dir, password, cluster_id, timeout, json_output,
-        light, filternode, lightpushnode, action,
-    )  # fmt: skip
-
-
-@group_app.command()
-def leave(
-    chat_id: ChatIdArg,
-    staticnode: StaticNodes,
-    data_dir: DataDir = None,
-    password: Password = None,
-    cluster_id: ClusterId = STATUS_CLUSTER,
-    light: Light = False,
-    filternode: FilterNodes = None,
-    lightpushnode: LightPushNodes = None,
-    timeout: Timeout = 30.0,
-    json_output: Json = False,
-) -> None:
-    """Leave a group (every member is told)."""
+    """A change to a group we name by ``chat_id`` (checked first: exit 2)."""
     group_id = _group_id(chat_id)
 
     async def action(messenger: Messenger) -> str:
-        await messenger.leave_group(group_id)
+        await do(messenger, group_id)
         return group_id
 
-    _run_change(
-        "leave", staticnode, data_dir, password, cluster_id, timeout, json_output,
-        light, filternode, lightpushnode, action,
-    )  # fmt: skip
+    _change(sending, change, action)
 
 
 @group_app.command()
+@sending_options
+def add(chat_id: ChatIdArg, members: Members, sending: Sending) -> None:
+    """Add members to a group we are in."""
+    _group_id(chat_id)
+    keys = _members(members)
+    _members_change("add", chat_id, sending, lambda m, g: m.add_group_members(g, keys))
+
+
+@group_app.command()
+@sending_options
+def remove(
+    chat_id: ChatIdArg,
+    member: Annotated[str, typer.Argument(help="The member's chat key")],
+    sending: Sending,
+) -> None:
+    """Remove a member (only admins can, and not another admin); they are told and get
+    nothing after."""
+    _group_id(chat_id)
+    key = chat_key_or_exit(member)
+    _members_change("remove", chat_id, sending, lambda m, g: m.remove_group_member(g, key))
+
+
+@group_app.command()
+@sending_options
+def leave(chat_id: ChatIdArg, sending: Sending) -> None:
+    """Leave a group (every member is told); `group list` shows it no more."""
+    _members_change("leave", chat_id, sending, lambda m, g: m.leave_group(g))
+
+
+@group_app.command()
+@sending_options
 def send(
     chat_id: ChatIdArg,
-    staticnode: StaticNodes,
+    sending: Sending,
     text: Annotated[
         str | None,
         typer.Argument(help="The message ('-', or none with stdin not a terminal: stdin)"),
     ] = None,
     text_file: TextFile = None,
-    data_dir: DataDir = None,
-    password: Password = None,
-    cluster_id: ClusterId = STATUS_CLUSTER,
-    light: Light = False,
-    filternode: FilterNodes = None,
-    lightpushnode: LightPushNodes = None,
-    timeout: Timeout = 30.0,
-    json_output: Json = False,
 ) -> None:
     """Send a message to a group; print its id."""
     group_id = _group_id(chat_id)
@@ -247,16 +186,7 @@ def send(
         message_id = await messenger.send_group(group_id, body)
         return Outcome(message_id, {"id": message_id, "chatId": group_id})
 
-    act(
-        action,
-        staticnode,
-        data_dir,
-        password,
-        cluster_id,
-        timeout,
-        json_output,
-        light=light_nodes(light, filternode, lightpushnode),
-    )
+    _act(sending, action)
 
 
 async def _groups(database: ChatDatabase) -> list[Group]:
@@ -284,19 +214,22 @@ def history(
     """Print a group's messages with their times and ids, newest last (no network)."""
     group_id = _group_id(chat_id)
 
-    async def read() -> tuple[str, list[ChatEvent]]:
+    async def read() -> tuple[str, str, list[ChatEvent]]:
         async with chat_database(data_dir, password) as (account, database):
             found: list[ChatEvent] = []
             for stored in await database.history(group_id, limit):
                 body = chat_message_pb2.ChatMessage.FromString(stored.body)
                 found.append(message_event(stored, body, stored.author == account.chat_key))
-            return account.chat_key, found
+            names = [g.name for g in await _groups(database) if g.chat_id == group_id]
+            return account.chat_key, names[0] if names else "", found
 
-    own_key, events = run(read)
+    own_key, name, events = run(read)
     if json_output:
         print_json({"chatId": group_id, "messages": [event_json(e) for e in events]})
         return
     printer = EventPrinter(own_key)
+    if name:
+        printer.learn_group(group_id, name)
     for event in events:
         printer.print(event)
 
@@ -305,22 +238,29 @@ def history(
 def list_groups(
     data_dir: DataDir = None,
     password: Password = None,
+    all_groups: Annotated[
+        bool, typer.Option("--all", help="Also the groups we left or were removed from")
+    ] = False,
     json_output: Json = False,
 ) -> None:
-    """Print each group: chat id, name, then its members (admins marked *) (no network)."""
+    """Print each group we are in: its name and chat id, then its members (admins marked *)
+    (no network). With --all, also those we left, marked (left)."""
 
-    async def read() -> list[Group]:
-        async with chat_database(data_dir, password) as (_, database):
-            return await _groups(database)
+    async def read() -> tuple[str, list[Group]]:
+        async with chat_database(data_dir, password) as (account, database):
+            return key_text(account.keys.chat_public_key), await _groups(database)
 
-    groups = run(read)
+    me, groups = run(read)
+    if not all_groups:
+        groups = [g for g in groups if g.is_member(me)]
     if json_output:
-        print_json({"groups": [_group_json(g) for g in groups]})
+        print_json({"groups": [_group_json(g) | {"left": not g.is_member(me)} for g in groups]})
         return
     for group in groups:
         admins = {
             m for m, k in zip(group_members(group), group.members, strict=True) if k in group.admins
         }
-        print(f"{group.chat_id} {group.name}")
+        # As the app shows a group: its name first; "#" marks public chats only.
+        print(f"{group.name} {group.chat_id}{'' if group.is_member(me) else ' (left)'}")
         for member in group_members(group):
             print(f"  {member}{' *' if member in admins else ''}")
