@@ -212,6 +212,8 @@ def watch(
             printer = EventPrinter(messenger.chat_key)
             for person in await messenger.contacts():
                 printer.learn(person.chat_key, person.display_name)
+            for group in messenger.groups():
+                printer.learn_group(group.chat_id, group.name)
             events = messenger.events()
             while not stop.is_set():
                 next_event = asyncio.ensure_future(anext(events))

@@ -30,6 +30,7 @@ from pystatus.chat.database import ChatDatabase
 from pystatus.chat.errors import InvalidChatKey
 from pystatus.chat.events import ChatEvent
 from pystatus.chat.keys import chat_key_text
+from pystatus.chat.membership import is_group_chat_id
 from pystatus.chat.user_input import (
     MAX_TEXT_LENGTH,
     REACTION_EMOJI,
@@ -161,7 +162,11 @@ def now_ms() -> int:
 
 def chat_label(chat_id: str) -> str:
     """A chat as a person names it: ``#name`` for a public chat, the other person's
-    ``zQ3...`` key for a 1:1 chat (whose id is their uncompressed key in 0x-hex)."""
+    ``zQ3...`` key for a 1:1 chat (whose id is their uncompressed key in 0x-hex), a private
+    group's chat id as it is (``#`` marks public chats only; :class:`EventPrinter` puts the
+    group's name before it)."""
+    if is_group_chat_id(chat_id):
+        return chat_id
     if chat_id.startswith("0x"):
         try:
             return chat_key_text(bytes.fromhex(chat_id[2:]))
@@ -244,12 +249,19 @@ class EventPrinter:
             self._names.popitem(last=False)
             NAMES_FORGOTTEN.inc()
 
+    def learn_group(self, chat_id: str, name: str) -> None:
+        """A private group's name, shown before its chat id (as the app shows groups)."""
+        self.learn(chat_id, name)
+
     def _person(self, chat_key: str) -> str:
         name = self._names.get(chat_key)
         return f"{name} ({chat_key})" if name else chat_key
 
     def _chat(self, chat_id: str) -> str:
         label = chat_label(chat_id)
+        if is_group_chat_id(chat_id):
+            name = self._names.get(chat_id)
+            return f"{name} {chat_id}" if name else chat_id
         return self._names.get(label, label)
 
     def lines(self, event: ChatEvent) -> list[str]:
@@ -257,6 +269,10 @@ class EventPrinter:
         when = local_time(event.timestamp or now_ms())
         if event.kind == "status":
             return [f"{when} status {event.id} {event.status}"]
+        if event.kind == "group":  # display_name is the group's name, not the author's
+            self.learn_group(event.chat_id, event.display_name)
+            who = "I" if event.outgoing else self._person(event.author)
+            return [f"{when} [{self._chat(event.chat_id)}] {who} {_group_change(event.text)}"]
         if not event.outgoing:
             self.learn(event.author, event.display_name)
         if event.kind == "contact":
@@ -278,6 +294,11 @@ class EventPrinter:
         for line in self.lines(event):
             # What people write is not markup, and no line is wrapped or cut.
             console.print(escape(line), soft_wrap=True)
+
+
+def _group_change(text: str) -> str:
+    """A group event's text as the rest of a sentence that starts with who made it."""
+    return {"invitation": "added me to the group", "updated": "changed the group"}.get(text, text)
 
 
 def _reaction_label(reaction: int) -> str:
