@@ -22,7 +22,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from pystatus.chat.actions import AdvertiseContactCode
-from pystatus.chat.reliability import DROPPED, ReliabilityConfig
+from pystatus.chat.reliability import (
+    DROPPED,
+    OWED_ACKS,
+    OWED_EVENTS,
+    OwedAcks,
+    OwedAcksError,
+    ReliabilityConfig,
+)
 from pystatus.chat.wrapper import MessageType, wrap
 from pystatus.testnet.simdevice import StoredText
 from pystatus.testnet.simnet import PERFECT, LinkFaults, SimNetwork
@@ -213,6 +220,44 @@ def test_a_crash_between_receiving_and_committing_loses_nothing() -> None:
     _talk(chat, 50)
     chat.settle()
     chat.check_one_to_one("alice", "bob")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3, 0.9])
+def test_a_crash_right_after_receiving_still_acknowledges_within_seconds(delay: float) -> None:
+    # The recipient committed the message, then died (``delay`` seconds later) before its
+    # acknowledgement (which waits a second for a message to ride along) left. Its restart
+    # sends that acknowledgement: the sender stops within seconds, not at its 30 s resend.
+    net = _net(12)
+    chat = Conversation(net)
+    _talk(chat, 20)
+    chat.settle()
+    sent = chat.send("alice", "bob")
+    bob = net.devices["bob"]
+    assert net.run_until_true(lambda: sent.id in bob.db.messages, limit=5.0, step=0.001)
+    net.run_for(delay)
+    assert net.devices["alice"].status(sent.id) != "delivered", "the ack left before the crash"
+    net.crash("bob")
+    net.run_for(1.0)
+    net.restart("bob")
+    assert net.run_until_true(
+        lambda: net.devices["alice"].status(sent.id) == "delivered", limit=5.0, step=0.1
+    ), "the sender waits for its MVDS resend"
+    alice = net.devices["alice"].live()
+    assert alice.unacknowledged() == 0, "alice keeps resending"
+    chat.check_one_to_one("alice", "bob")
+
+
+def test_malformed_owed_acknowledgements_are_counted_and_skipped() -> None:
+    net = _net(13)
+    bob = net.devices["bob"]
+    net.crash("bob")
+    bob.db.sync_state[OWED_ACKS] = b"\x01" + b"\x04" * 50  # not a whole record
+    before = OWED_EVENTS.labels("unreadable")._value.get()
+    net.restart("bob")
+    assert OWED_EVENTS.labels("unreadable")._value.get() == before + 1
+    assert len(bob.live().owed_acks) == 0
+    with pytest.raises(OwedAcksError):
+        OwedAcks.load(b"\x02")
 
 
 def test_public_chat_with_loss_reaches_every_member_once_in_order() -> None:

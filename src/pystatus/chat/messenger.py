@@ -51,7 +51,7 @@ from pystatus.chat.messenger_read import Reading
 from pystatus.chat.messenger_send import PUBLISHED_BYTES, Sending
 from pystatus.chat.mvds import MVDS
 from pystatus.chat.relay_transport import RelayTransport as RelayTransport
-from pystatus.chat.reliability import DROPPED
+from pystatus.chat.reliability import DROPPED, OWED_ACKS
 from pystatus.chat.reliability import ReliabilityConfig as ReliabilityConfig
 from pystatus.chat.segmentation import segment_size
 from pystatus.chat.session import LAST_SYNCED, ChatSession
@@ -179,6 +179,8 @@ class Messenger(Reading, Sending, GroupMessaging):
         if LAST_SYNCED in state:
             self.session.last_synced_ns = int.from_bytes(state[LAST_SYNCED], "big")
         self.session.restore_outbox(await self.database.outbox(), time.monotonic())
+        if OWED_ACKS in state:  # acknowledgements a crash kept from leaving
+            self.session.restore_owed_acks(state[OWED_ACKS], time.monotonic())
         republish: list[Action] = []
         for message_id, status, chat_id in await self.database.unfinished(self._chat_key):
             self.session.track(message_id, chat_id, DeliveryStatus(status))

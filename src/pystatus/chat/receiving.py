@@ -11,12 +11,13 @@ A base class of the session (its state is the session's), kept apart by concern.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING
 
 import coincurve
 
 from pystatus.chat import mvds
-from pystatus.chat.actions import Action, AnnounceDevice, Deliver
+from pystatus.chat.actions import Action, AnnounceDevice, Commit, Deliver
 from pystatus.chat.encryption import (
     EncryptionError,
     EncryptionService,
@@ -27,7 +28,7 @@ from pystatus.chat.listening import Listener, Listening
 from pystatus.chat.one_to_one import sync_payload
 from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.chat.ratchet import AlreadyRead, RatchetError
-from pystatus.chat.reliability import Drops
+from pystatus.chat.reliability import OWED_ACKS, OWED_EVENTS, Drops, OwedAcks, OwedAcksError
 from pystatus.chat.segmentation import (
     AlreadyCompleted,
     Complete,
@@ -41,6 +42,8 @@ from pystatus.waku.message import WakuMessage
 from pystatus.waku.payload import PayloadError, decrypt_asymmetric, decrypt_symmetric
 from pystatus.waku.wire import parse
 
+log = logging.getLogger("pystatus.chat.session")
+
 
 class Receiving:
     identity: bytes
@@ -49,6 +52,7 @@ class Receiving:
     listening: Listening
     drops: Drops
     mvds: mvds.MVDS
+    owed_acks: OwedAcks
     _segments: Reassembler
 
     if TYPE_CHECKING:  # provided by the ChatSession this is mixed into
@@ -62,6 +66,42 @@ class Receiving:
     def _drop(self, reason: str, sender: bytes | None, detail: object) -> list[Action]:
         self.drops.drop(reason, sender, detail)
         return []
+
+    def acknowledge(self, ack: tuple[bytes, bytes], now: float) -> None:
+        """A delivered message is stored: acknowledge it in the next payload (which waits
+        up to a second for a message of ours to ride along, as status-go's). The
+        acknowledgement is owed, and saved by the next :meth:`handle_timer`'s
+        :class:`Commit`, until a payload carrying it is published."""
+        self.mvds.acknowledge(*ack, now)
+        self.owed_acks.add(*ack)
+
+    def rejected(self, deliver: Deliver, exc: Exception, now: float) -> list[Action]:
+        """A :class:`Deliver` the content handlers refused: counted, and acknowledged (it
+        will not get any better)."""
+        if deliver.ack is not None:
+            self.acknowledge(deliver.ack, now)
+        return self._drop("invalid", None, exc)
+
+    def restore_owed_acks(self, saved: bytes, now: float) -> None:
+        """At start: the acknowledgements owed when the device stopped (sync state
+        :data:`~pystatus.chat.reliability.OWED_ACKS`) go out in the first payloads. Malformed
+        ones are counted (``chat_mvds_owed_acks_events{unreadable}``), logged and skipped:
+        their senders resend."""
+        try:
+            owed = OwedAcks.load(saved)
+        except OwedAcksError as exc:
+            OWED_EVENTS.labels("unreadable").inc()
+            log.warning("owed acknowledgements not restored: %s", exc)
+            return
+        for peer, message in owed:
+            self.mvds.acknowledge(peer, message, now)
+            self.owed_acks.add(peer, message)
+        self.owed_acks.saved()  # what the database holds
+
+    def _owed_commit(self) -> list[Action]:
+        if not self.owed_acks.dirty:
+            return []
+        return [Commit(sync_state=((OWED_ACKS, self.owed_acks.saved()),))]
 
     def receive(self, message: WakuMessage, digest: bytes, now: float) -> list[Action]:
         """A Waku message on a topic we listen to (``digest``: its RFC 14 hash), from the

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from pystatus.chat import mvds
 from pystatus.chat.keys import chat_key_text
+from pystatus.errors import ChatError
 
 log = logging.getLogger("pystatus.chat.session")
 
@@ -23,6 +25,21 @@ CANNOT_READ = ("not_for_this_installation", "no_session")
 """Reasons meaning "this device cannot read it": logged at WARNING, once per sender."""
 MAX_WARNED = 4096
 """Senders remembered as warned about (the oldest forgotten: warned again)."""
+
+OWED_ACKS = "mvds-owed-acks"
+"""The sync-state key under which :class:`OwedAcks` is saved."""
+MAX_OWED_ACKS = 2000
+"""Acknowledgements kept on disk until published (past it the oldest are forgotten, counted:
+their senders resend)."""
+_OWED_VERSION = 1
+_PEER_SIZE = 65
+_ID_SIZE = 32
+OWED = Gauge("chat_mvds_owed_acks", "MVDS acknowledgements of stored messages not yet published")
+OWED_EVENTS = Counter(
+    "chat_mvds_owed_acks_events",
+    "Owed acknowledgements forgotten at the bound (evicted) or unreadable at start (unreadable)",
+    ["what"],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +92,74 @@ class Drops:
             reason,
             detail,
         )
+
+
+class OwedAcksError(ChatError):
+    """The saved owed acknowledgements are malformed (or from a newer pystatus)."""
+
+
+class OwedAcks:
+    """MVDS acknowledgements of messages already stored but not yet published, kept on disk
+    (sync-state key :data:`OWED_ACKS`) so that a crash between storing a message and
+    publishing its acknowledgement does not lose the acknowledgement.
+
+    Without them a restarted device cannot acknowledge again: the store brings the message
+    back, but its Double Ratchet key is spent (``AlreadyRead``), so only the sender's MVDS
+    resend (30 s later, then 60 s...) would make it stop. status-go keeps its acknowledgements
+    in memory only (``protocol/datasync`` over the MVDS node's payload queue) and recovers by
+    that resend alone. Acknowledging twice is harmless: a sender ignores an acknowledgement
+    of what it no longer holds.
+
+    Saved form: a version byte (1), then 97-byte records: the peer's uncompressed public key
+    (65 bytes) and the MVDS message id (32 bytes). Bounded by ``capacity``, the oldest
+    forgotten first."""
+
+    def __init__(self, capacity: int = MAX_OWED_ACKS) -> None:
+        self.capacity = capacity
+        self._owed: OrderedDict[tuple[bytes, bytes], None] = OrderedDict()
+        self.dirty = False
+        """Changed since :meth:`saved` last handed out the state."""
+
+    def __len__(self) -> int:
+        return len(self._owed)
+
+    def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
+        return iter(list(self._owed))
+
+    def add(self, peer: bytes, message: bytes) -> None:
+        """``message`` from ``peer`` is stored: its acknowledgement is owed until published."""
+        if len(peer) != _PEER_SIZE or len(message) != _ID_SIZE:
+            return  # no 1:1 peer (nothing of ours sends to it): not kept across a restart
+        self._owed[(peer, message)] = None
+        self._owed.move_to_end((peer, message))
+        if len(self._owed) > self.capacity:
+            self._owed.popitem(last=False)
+            OWED_EVENTS.labels("evicted").inc()
+        self.dirty = True
+        OWED.set(len(self._owed))
+
+    def published(self, peer: bytes, messages: Iterable[bytes]) -> None:
+        """A payload carrying these acknowledgements reached the network."""
+        for message in messages:
+            if self._owed.pop((peer, message), 0) is None:
+                self.dirty = True
+        OWED.set(len(self._owed))
+
+    def saved(self) -> bytes:
+        """The state to save (clears :attr:`dirty`)."""
+        self.dirty = False
+        return bytes([_OWED_VERSION]) + b"".join(p + m for p, m in self._owed)
+
+    @staticmethod
+    def load(saved: bytes) -> list[tuple[bytes, bytes]]:
+        """(peer, MVDS message id) pairs from :meth:`saved`; raises :class:`OwedAcksError`."""
+        size = _PEER_SIZE + _ID_SIZE
+        if not saved or saved[0] != _OWED_VERSION:
+            raise OwedAcksError(f"owed acknowledgements of unknown version {saved[:1].hex()}")
+        body = saved[1:]
+        if len(body) % size:
+            raise OwedAcksError(f"owed acknowledgements of {len(body)} bytes, not records")
+        return [
+            (body[i : i + _PEER_SIZE], body[i + _PEER_SIZE : i + size])
+            for i in range(0, len(body), size)
+        ]

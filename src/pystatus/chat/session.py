@@ -11,8 +11,9 @@ asyncio adapter passes ``time.monotonic()``, a simulation its virtual clock) and
 timestamps, MVDS timestamps) and store time ranges.
 
 How to drive it: build it; restore what the database kept (the encryption state, then
-:meth:`state_saved`; :meth:`restore_outbox`; :meth:`track` for each unfinished message and
-:meth:`republish` for unconfirmed public ones; ``last_synced_ns``); listen
+:meth:`state_saved`; :meth:`restore_outbox`; :meth:`restore_owed_acks`; :meth:`track` for
+each unfinished message and :meth:`republish` for unconfirmed public ones;
+``last_synced_ns``); listen
 (:meth:`listen_own`, :meth:`watch_public`, :meth:`watch_contact_code` return content topics
 for the transport). Then feed each input as it happens: :meth:`receive` for a Waku message,
 :meth:`outbox_entry` + (after committing it) :meth:`queue` for a 1:1 message, and
@@ -54,7 +55,6 @@ from pystatus.chat.actions import (
     AdvertiseContactCode,
     CheckStored,
     Commit,
-    Deliver,
     Listen,
     Publish,
     SyncHistory,
@@ -71,7 +71,7 @@ from pystatus.chat.membership import is_group_chat_id
 from pystatus.chat.one_to_one import Sealed, seal_pairing, seal_private
 from pystatus.chat.public import Unpublished, seal_public
 from pystatus.chat.receiving import Receiving
-from pystatus.chat.reliability import Drops, ReliabilityConfig
+from pystatus.chat.reliability import Drops, OwedAcks, ReliabilityConfig
 from pystatus.chat.segmentation import (
     Reassembler,
 )
@@ -125,6 +125,7 @@ class ChatSession(Receiving):
         self.listening = Listening(self.public_key)
         """Content topic -> how to open it."""
         self.drops = Drops()
+        self.owed_acks = OwedAcks()
         self.chat_key = chat_key_text(self.public_key)
         self.own_topic = topics.partitioned_content_topic(self.public_key)
         self.contact_code_name = topics.contact_code_topic_name(self.public_key)
@@ -357,6 +358,9 @@ class ChatSession(Receiving):
             return []
         digest, peers = outcome
         self.saw(digest)
+        if action.retry[:1] == ("mvds",):  # its acknowledgements are out: no longer owed
+            _, peer, _, acks = action.retry
+            self.owed_acks.published(cast(bytes, peer), cast(tuple[bytes, ...], acks))
         if not action.carried and not action.track:
             return []
         envelope = Envelope(digest, now, list(action.carried), action.retry)
@@ -366,18 +370,6 @@ class ChatSession(Receiving):
         return [commit] if commit is not None else []
 
     # -- receiving ------------------------------------------------------------------------
-
-    def acknowledge(self, ack: tuple[bytes, bytes], now: float) -> None:
-        """A delivered message is stored: acknowledge it in the next payload (which waits
-        up to a second for a message of ours to ride along, as status-go's)."""
-        self.mvds.acknowledge(*ack, now)
-
-    def rejected(self, deliver: Deliver, exc: Exception, now: float) -> list[Action]:
-        """A :class:`Deliver` the content handlers refused: counted, and acknowledged (it
-        will not get any better)."""
-        if deliver.ack is not None:
-            self.mvds.acknowledge(*deliver.ack, now)
-        return self._drop("invalid", None, exc)
 
     def _acknowledgements(self) -> list[Action]:
         removed = []
@@ -467,6 +459,8 @@ class ChatSession(Receiving):
             times.append(0.0 if code_at is None else code_at + CONTACT_CODE_INTERVAL)
         if self._offline_recheck is not None:
             times.append(self._offline_recheck)
+        if self.owed_acks.dirty:
+            times.append(0.0)  # saved at once
         if self.connected and (unpublished := self.unpublished.next_deadline()) is not None:
             times.append(unpublished)
         segments = self._segments.next_deadline()
@@ -483,6 +477,7 @@ class ChatSession(Receiving):
             self._segments.handle_timer(now)
         if self._offline_recheck is not None and self._offline_recheck <= now:
             self._offline_recheck = now + OFFLINE_RECHECK
+        out += self._owed_commit()
         if self.connected and (
             self._contact_code_at is None or self._contact_code_at + CONTACT_CODE_INTERVAL <= now
         ):

@@ -40,7 +40,7 @@ from pystatus.chat.database_records import OutboxEntry
 from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.encryption import EncryptionService
 from pystatus.chat.messenger import REPUBLISH_WINDOW
-from pystatus.chat.reliability import ReliabilityConfig
+from pystatus.chat.reliability import OWED_ACKS, ReliabilityConfig
 from pystatus.chat.session import LAST_SYNCED, ChatSession
 from pystatus.chat.state import load_device_state
 from pystatus.chat.wrapper import MessageType, unwrap, wrap
@@ -208,6 +208,8 @@ class SimDevice:
         if LAST_SYNCED in self.db.sync_state:
             session.last_synced_ns = int.from_bytes(self.db.sync_state[LAST_SYNCED], "big")
         session.restore_outbox(list(self.db.outbox.values()), now)
+        if OWED_ACKS in self.db.sync_state:
+            session.restore_owed_acks(self.db.sync_state[OWED_ACKS], now)
         republish: list[Action] = []
         for message_id, (status, chat_id) in self.db.statuses.items():
             if status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
