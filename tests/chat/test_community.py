@@ -18,6 +18,7 @@ from pystatus.chat.community import (
     POSTER,
     VIEWER,
     Access,
+    Community,
     InvalidCommunity,
     channel_chat_id,
     community_id_of,
@@ -49,7 +50,7 @@ ALICE = _key()
 BOB = _key()
 
 
-def _community(manual: bool = False) -> tuple[bytes, control.Community]:
+def _community(manual: bool = False) -> tuple[bytes, Community]:
     return control.create(OWNER[1], "Cats", NOW, about="about cats", manual_accept=manual)
 
 
