@@ -32,3 +32,28 @@ class UnknownMessage(ChatError):
 class NotPermitted(ChatError):
     """The action does not apply here: someone else's message, content that cannot be
     edited or deleted, no contact request to answer, our own key."""
+
+
+class HashRatchetError(ChatError):
+    """A hash ratchet (group key) message or key could not be used."""
+
+
+class InvalidGroupMessage(HashRatchetError):
+    """A hash ratchet message or key is malformed (no header, bad key length, no group)."""
+
+
+class UndecryptableGroupMessage(HashRatchetError):
+    """A hash ratchet message does not authenticate under the key it names."""
+
+
+class SeqNoTooHigh(HashRatchetError):
+    """A hash ratchet message's number is too far along its key's chain to walk to."""
+
+
+class UnknownGroupKey(HashRatchetError):
+    """No key of the group (to send), or not the key a message names (to read) yet."""
+
+    def __init__(self, message: str, *, group_id: bytes, key_id: bytes) -> None:
+        super().__init__(message)
+        self.group_id = group_id
+        self.key_id = key_id
