@@ -44,7 +44,16 @@ $(STATUSGO_BIN): $(wildcard $(STATUSGO_DIR)/*.go) $(STATUSGO_DIR)/go.mod $(STATU
 	cd $(STATUSGO_DIR) && GOTOOLCHAIN=$(STATUSGO_TOOLCHAIN) CGO_ENABLED=1 \
 	  go build -tags gowaku_no_rln -trimpath -o bin/statusgo-peer .
 
-statusgo: $(STATUSGO_BIN)
+# status-go's protocol/encryption package alone (tests/interop/statusgo_hr), for the hash ratchet
+# interop tests; same go.mod requirements as the peer, so it reuses its build cache.
+STATUSGO_HR_DIR := tests/interop/statusgo_hr
+STATUSGO_HR_BIN := $(STATUSGO_HR_DIR)/bin/statusgo-hr
+
+$(STATUSGO_HR_BIN): $(wildcard $(STATUSGO_HR_DIR)/*.go) $(STATUSGO_HR_DIR)/go.mod $(STATUSGO_HR_DIR)/go.sum
+	cd $(STATUSGO_HR_DIR) && GOTOOLCHAIN=$(STATUSGO_TOOLCHAIN) CGO_ENABLED=1 \
+	  go build -tags gowaku_no_rln -trimpath -o bin/statusgo-hr .
+
+statusgo: $(STATUSGO_BIN) $(STATUSGO_HR_BIN)
 
 # The go-waku peer (tests/interop/gowaku): go-waku at the version status-go v1.1.0 embeds,
 # driven as a library by a small program of ours; built with the Go its go.mod names.
@@ -59,7 +68,7 @@ $(GOWAKU_BIN): $(wildcard $(GOWAKU_DIR)/*.go) $(GOWAKU_DIR)/go.mod $(GOWAKU_DIR)
 gowaku: $(GOWAKU_BIN)
 
 ifneq ($(GO),)
-setup: $(STATUSGO_BIN) $(GOWAKU_BIN)
+setup: $(STATUSGO_BIN) $(STATUSGO_HR_BIN) $(GOWAKU_BIN)
 endif
 
 # The node needs only the Python environment; the test peers are built by `make test`.
