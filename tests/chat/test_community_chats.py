@@ -38,7 +38,7 @@ def _deliver(to: CommunityChats, sends: list[Send], now: int = NOW) -> list[Send
 
 
 def _dropped(reason: str) -> float:
-    return DROPPED.labels(reason)._value.get()
+    return float(DROPPED.labels(reason)._value.get())
 
 
 def test_join_by_approval_post_and_read_only() -> None:
