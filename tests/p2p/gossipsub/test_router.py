@@ -110,7 +110,7 @@ def test_gossip_recovers_a_message_dropped_on_the_mesh() -> None:
     # Take c out of every mesh and keep it out (backoff both ways): only gossip reaches it now.
     for node, other in ((a, c), (b, c), (c, a), (c, b)):
         node.router.mesh[TOPIC].discard(other.key)
-        node.router._backoff[(TOPIC, other.key)] = network.now + 100
+        node.router._backoffs.extend(TOPIC, other.key, network.now + 100)
     network.tick()
     assert [d.data for d in c.delivered] == [b"gossiped"]
 

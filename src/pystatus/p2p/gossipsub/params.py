@@ -82,6 +82,7 @@ class GossipsubParams:
     max_topic_length: int = 256
     max_seen_messages: int = 200_000
     max_peers: int = 10_000
+    max_backoffs: int = 100_000
 
     def __post_init__(self) -> None:
         if not 0 < self.d_low <= self.d <= self.d_high:

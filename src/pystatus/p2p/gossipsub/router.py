@@ -15,6 +15,7 @@ from enum import Enum
 
 from pystatus.p2p.errors import LocalProtocolError, RemoteProtocolError
 from pystatus.p2p.gossipsub import rpc as wire
+from pystatus.p2p.gossipsub.backoff import Backoffs
 from pystatus.p2p.gossipsub.events import (
     Deliver,
     Graylisted,
@@ -24,6 +25,7 @@ from pystatus.p2p.gossipsub.events import (
     SendRpc,
 )
 from pystatus.p2p.gossipsub.mcache import CachedMessage, MessageCache, SeenCache
+from pystatus.p2p.gossipsub.mesh import maintain_mesh
 from pystatus.p2p.gossipsub.params import GossipsubParams
 from pystatus.p2p.gossipsub.score import PeerScore
 
@@ -86,7 +88,8 @@ class GossipsubRouter:
         self.mesh: dict[str, set[PeerKey]] = {}
         self._fanout: dict[str, set[PeerKey]] = {}
         self._fanout_last_publish: dict[str, float] = {}
-        self._backoff: dict[tuple[str, PeerKey], float] = {}
+        # go-libp2p-pubsub's slack of two heartbeats before grafting after a back-off.
+        self._backoffs = Backoffs(2 * self.params.heartbeat_interval, self.params.max_backoffs)
         self._mcache = MessageCache(self.params.history_length, self.params.history_gossip)
         self._seen = SeenCache(self.params.seen_ttl, self.params.max_seen_messages)
         self._first_seen_at: dict[bytes, float] = {}
@@ -108,6 +111,7 @@ class GossipsubRouter:
             "messages_published": 0,
             "messages_forwarded": 0,
             "graft_during_backoff": 0,
+            "backoffs_evicted": 0,
             "iwant_served": 0,
             "ihave_sent": 0,
         }
@@ -222,7 +226,7 @@ class GossipsubRouter:
             p
             for p in self._topic_peers.get(topic, ())
             if p not in mesh
-            and not self._in_backoff(topic, p, now)
+            and self._backoffs.may_graft(topic, p, now)
             and self.score.score(p, now) >= 0
         ]
         self._rng.shuffle(candidates)
@@ -247,8 +251,14 @@ class GossipsubRouter:
     def _prune(
         self, peer: PeerKey, topic: str, now: float, *, backoff: float, px: bool = False
     ) -> None:
+        """Take ``peer`` (just removed from the topic's mesh) out of the mesh's score."""
         self.score.prune(peer, topic)
-        self._backoff[(topic, peer)] = now + backoff
+        self._send_prune(peer, topic, now, backoff=backoff, px=px)
+
+    def _send_prune(
+        self, peer: PeerKey, topic: str, now: float, *, backoff: float, px: bool = False
+    ) -> None:
+        self._backoff(topic, peer, now + backoff)
         prune = self._control(peer).prune.add(topicID=topic, backoff=int(backoff))
         if px:
             candidates = [
@@ -260,9 +270,9 @@ class GossipsubRouter:
             for candidate in candidates[: self.params.prune_peers]:
                 prune.peers.add(peerID=candidate)
 
-    def _in_backoff(self, topic: str, peer: PeerKey, now: float) -> bool:
-        until = self._backoff.get((topic, peer))
-        return until is not None and until > now
+    def _backoff(self, topic: str, peer: PeerKey, until: float) -> None:
+        if self._backoffs.extend(topic, peer, until):
+            self.counters["backoffs_evicted"] += 1
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -454,23 +464,23 @@ class GossipsubRouter:
         params = self.params
         mesh = self.mesh.get(topic)
         if mesh is None:
-            # Not subscribed: refuse without PX (v1.1 "PRUNE Backoff and Peer Exchange").
-            if topic in state.topics or topic in self._subscriptions:
-                self._prune(peer, topic, now, backoff=params.prune_backoff)
+            # A topic we do not subscribe to: ignored, no PRUNE, as go-libp2p-pubsub and
+            # nim-libp2p do (spam hardening; a PRUNE would also back the peer off for a
+            # minute from a mesh we may join the next moment).
             return
         if peer in mesh:
             return
-        if self._in_backoff(topic, peer, now):
+        if self._backoffs.refuses_graft(topic, peer, now):
             # v1.1: a GRAFT within the backoff period is penalised and refused.
             self.counters["graft_during_backoff"] += 1
             self.score.add_penalty(peer)
-            self._prune(peer, topic, now, backoff=params.prune_backoff)
+            self._send_prune(peer, topic, now, backoff=params.prune_backoff)
             return
         if score < 0:
-            self._prune(peer, topic, now, backoff=params.prune_backoff)
+            self._send_prune(peer, topic, now, backoff=params.prune_backoff)
             return
         if len(mesh) >= params.d_high and not state.outbound:
-            self._prune(peer, topic, now, backoff=params.prune_backoff, px=True)
+            self._send_prune(peer, topic, now, backoff=params.prune_backoff, px=True)
             return
         mesh.add(peer)
         self.score.graft(peer, topic, now)
@@ -485,7 +495,7 @@ class GossipsubRouter:
             self.score.prune(peer, topic)
         backoff = float(prune.backoff) if prune.HasField("backoff") else self.params.prune_backoff
         backoff = min(backoff, 3600.0)
-        self._backoff[(topic, peer)] = max(self._backoff.get((topic, peer), 0.0), now + backoff)
+        self._backoff(topic, peer, now + backoff)
         if prune.peers and score >= self.params.accept_px_threshold:
             exchanged = tuple(p.peerID for p in prune.peers[: self.params.prune_peers] if p.peerID)
             if exchanged:
@@ -512,56 +522,28 @@ class GossipsubRouter:
         self._seen.expire(now)
         for message_id in [m for m in self._first_seen_at if m not in self._seen]:
             del self._first_seen_at[message_id]
-        expired = [key for key, until in self._backoff.items() if until <= now]
-        for key in expired:
-            del self._backoff[key]
+        self._backoffs.expire(now)
 
     def _maintain_mesh(
         self, topic: str, mesh: set[PeerKey], scores: dict[PeerKey, float], now: float
     ) -> None:
         params = self.params
-        for peer in [p for p in mesh if scores.get(p, 0.0) < 0]:
-            mesh.discard(peer)
+        plan = maintain_mesh(
+            mesh,
+            self._topic_peers.get(topic, ()),
+            scores,
+            outbound=lambda p: self._peers[p].outbound,
+            may_graft=lambda p: self._backoffs.may_graft(topic, p, now),
+            params=params,
+            rng=self._rng,
+            opportunistic=self._heartbeat_ticks % params.opportunistic_graft_ticks == 0,
+        )
+        for peer in plan.prune:
             self._prune(peer, topic, now, backoff=params.prune_backoff)
-        candidates = [
-            p
-            for p in self._topic_peers.get(topic, ())
-            if p not in mesh and not self._in_backoff(topic, p, now) and scores.get(p, 0.0) >= 0
-        ]
-        if len(mesh) < params.d_low:
-            self._rng.shuffle(candidates)
-            for peer in candidates[: params.d - len(mesh)]:
-                mesh.add(peer)
-                self._graft(peer, topic, now)
-        elif len(mesh) > params.d_high:
-            ranked = sorted(mesh, key=lambda p: scores.get(p, 0.0), reverse=True)
-            keep = ranked[: params.d_score]
-            rest = ranked[params.d_score :]
-            self._rng.shuffle(rest)
-            keep += rest[: params.d - len(keep)]
-            outbound = [p for p in keep if self._peers[p].outbound]
-            if len(outbound) < params.d_out:
-                spare = [p for p in ranked if p not in keep and self._peers[p].outbound]
-                for peer in spare[: params.d_out - len(outbound)]:
-                    dropped = next(p for p in reversed(keep) if not self._peers[p].outbound)
-                    keep[keep.index(dropped)] = peer
-            for peer in mesh - set(keep):
-                mesh.discard(peer)
-                self._prune(peer, topic, now, backoff=params.prune_backoff, px=True)
-        outbound_count = sum(1 for p in mesh if self._peers[p].outbound)
-        if len(mesh) >= params.d_low and outbound_count < params.d_out:
-            spare = [p for p in candidates if p not in mesh and self._peers[p].outbound]
-            for peer in spare[: params.d_out - outbound_count]:
-                mesh.add(peer)
-                self._graft(peer, topic, now)
-        if self._heartbeat_ticks % params.opportunistic_graft_ticks == 0 and len(mesh) > 1:
-            ordered = sorted(scores.get(p, 0.0) for p in mesh)
-            median = ordered[len(ordered) // 2]
-            if median < params.opportunistic_graft_threshold:
-                better = [p for p in candidates if p not in mesh and scores.get(p, 0.0) > median]
-                for peer in better[: params.opportunistic_graft_peers]:
-                    mesh.add(peer)
-                    self._graft(peer, topic, now)
+        for peer in plan.prune_px:
+            self._prune(peer, topic, now, backoff=params.prune_backoff, px=True)
+        for peer in plan.graft:
+            self._graft(peer, topic, now)
 
     def _maintain_fanout(self, scores: dict[PeerKey, float], now: float) -> None:
         params = self.params

@@ -104,7 +104,7 @@ class PeerScore:
 
     def prune(self, peer: PeerKey, topic: str) -> None:
         stats = self._topic_stats(peer, topic)
-        if stats is not None:
+        if stats is not None and stats.in_mesh:
             self._apply_mesh_failure(stats)
             stats.in_mesh = False
 
@@ -156,7 +156,8 @@ class PeerScore:
         for topic_stats in stats.topics.values():
             value = 0.0
             if topic_stats.in_mesh:
-                mesh_time = now - topic_stats.graft_time
+                # Never negative: P1 rewards time spent, it cannot punish.
+                mesh_time = max(0.0, now - topic_stats.graft_time)
                 quanta = mesh_time / topic_params.time_in_mesh_quantum
                 value += (
                     min(quanta, topic_params.time_in_mesh_cap) * topic_params.time_in_mesh_weight
