@@ -10,6 +10,7 @@ from pystatus.api.server import RestServer
 from pystatus.node import NodeConfig, RestConfig, WakuNode
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.peer_id import PeerId
+from tests.p2p.hosts import wait_for
 
 
 async def test_bad_and_unreachable_peers_are_refused_as_nwaku_words_it() -> None:
@@ -36,6 +37,80 @@ async def test_bad_and_unreachable_peers_are_refused_as_nwaku_words_it() -> None
                 assert (unreachable.status_code, unreachable.text) == (
                     400,
                     f"Failed to connect to peer at index: 0 - {nobody}",
+                )
+        finally:
+            await server.stop()
+
+
+async def test_our_own_peer_id_is_not_dialed_and_is_refused_as_nwaku_does() -> None:
+    """nwaku's connectPeer never dials itself: 400, whatever the address (a closed port with
+    our peer id answered 200 here)."""
+    config = NodeConfig(
+        listen_address="127.0.0.1", tcp_port=0, relay=False, rest=RestConfig(port=0, admin=True)
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with WakuNode(config) as node:
+        assert config.rest is not None
+        server = RestServer(node, config.rest)
+        await server.start()
+        try:
+            async with httpx.AsyncClient(base_url=server.url, timeout=20) as api:
+                for ours in (
+                    f"/ip4/127.0.0.1/tcp/{port}/p2p/{node.peer_id}",
+                    str(node.host.full_addrs()[0]),
+                ):
+                    answer = await api.post("/admin/v1/peers", json=[ours])
+                    assert (answer.status_code, answer.text) == (
+                        400,
+                        f"Failed to connect to peer at index: 0 - {ours}",
+                    )
+        finally:
+            await server.stop()
+
+
+async def test_a_connected_peer_shows_the_shards_its_metadata_answer_named() -> None:
+    """A peer reached by its multiaddr alone (no ENR) showed ``shards: []``; nwaku shows
+    what its metadata answer said (peer_manager.nim onPeerMetadata, getShards)."""
+
+    def config(rest: RestConfig | None = None) -> NodeConfig:
+        return NodeConfig(
+            listen_address="127.0.0.1", tcp_port=0, cluster_id=16, shards=(32, 64), rest=rest
+        )
+
+    admin = config(RestConfig(port=0, admin=True))
+    async with WakuNode(admin) as node, WakuNode(config()) as other:
+        assert admin.rest is not None
+        server = RestServer(node, admin.rest)
+        await server.start()
+        try:
+            async with httpx.AsyncClient(base_url=server.url, timeout=20) as api:
+                added = await api.post("/admin/v1/peers", json=[str(other.host.full_addrs()[0])])
+                assert added.status_code == 200, added.text
+                await wait_for(lambda: other.peer_id in node.metadata.peers, 10, "metadata")
+                peers = (await api.get("/admin/v1/peers")).json()
+                [shown] = [p for p in peers if p["multiaddr"].endswith(str(other.peer_id))]
+                assert shown["shards"] == [32, 64]
+        finally:
+            await server.stop()
+
+
+async def test_admin_routes_left_out_answer_404_naming_the_flag() -> None:
+    config = NodeConfig(
+        listen_address="127.0.0.1", tcp_port=0, relay=False, rest=RestConfig(port=0)
+    )
+    async with WakuNode(config) as node:
+        assert config.rest is not None
+        server = RestServer(node, config.rest)
+        await server.start()
+        try:
+            async with httpx.AsyncClient(base_url=server.url, timeout=20) as api:
+                answer = await api.get("/admin/v1/peers")
+                assert (answer.status_code, answer.text) == (
+                    404,
+                    "/admin endpoints are not available. Please check your configuration:"
+                    " --rest-admin=true",
                 )
         finally:
             await server.stop()

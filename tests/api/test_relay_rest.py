@@ -316,3 +316,19 @@ async def test_content_topic_subscriptions_are_bounded_and_counted() -> None:
         assert gauge == 2
         shards.unsubscribe_content_topic("/a/1/x/proto")
         shards.subscribe_content_topic("/a/1/z/proto")
+
+
+async def test_relay_routes_on_a_node_without_relay_answer_404_naming_the_flag() -> None:
+    """nwaku installs no relay route with ``--relay=false``, and answers any ``/relay`` path
+    404 "/relay endpoints are not available. Please check your configuration: --relay"
+    (rest_api/endpoint/builder.nim); a bare "Not Found" left users guessing."""
+    words = "/relay endpoints are not available. Please check your configuration: --relay"
+    async with WakuNode(_config(relay=False)) as node, _api(node) as api:
+        for answer in (
+            await api.post(_path(SHARD_0), json=_body(b"hi")),
+            await api.post("/relay/v1/auto/messages", json=_body(b"hi", CONTENT)),
+            await api.get(_path(SHARD_0)),
+            await api.post("/relay/v1/subscriptions", json=[SHARD_0]),
+        ):
+            assert (answer.status_code, answer.text) == (404, words)
+        assert (await api.get("/no/such/route")).text == "Not Found"

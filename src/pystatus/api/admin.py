@@ -1,4 +1,10 @@
-"""/admin/v1/peers (with --rest-admin): the peers this node knows, and dialing new ones."""
+"""/admin/v1/peers (with --rest-admin): the peers this node knows, and dialing new ones.
+
+As nwaku's ``waku/rest_api/endpoint/admin/handlers.nim``: a peer's shards come from its
+metadata answer, else its record; POST answers 400 for an address it cannot parse or a peer it
+cannot reach (our own peer id included: never dialed), and 200 for a peer already connected
+whatever the address given. Without --rest-admin these paths answer 404 naming the flag
+(:mod:`pystatus.api.app`)."""
 
 from __future__ import annotations
 
@@ -12,10 +18,12 @@ from pydantic import BaseModel
 from pystatus.api.errors import ApiError
 from pystatus.errors import PystatusError
 from pystatus.node.node import WakuNode
-from pystatus.node.peer_manager_rules import Origin
+from pystatus.node.peer_manager_rules import Origin, PeerInfo
 from pystatus.p2p.errors import P2PError
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku.enr import Enr
+from pystatus.waku.errors import InvalidTopic
+from pystatus.waku.topics import RelayShard
 
 MAX_PEERS_PER_REQUEST = 100
 
@@ -33,6 +41,43 @@ class WakuPeer(BaseModel):
     agent: str
     origin: str
     score: float | None = None
+
+
+def _shards(node: WakuNode, info: PeerInfo) -> list[int]:
+    """The shards ``info``'s peer serves: what it said in its metadata answer (nwaku keeps
+    that in its peer store's ShardBook, ``peer_manager.nim`` onPeerMetadata), else its
+    record's ``rs``/``rsv`` (nwaku's ``getShards``, ``waku_core/peers.nim``), else, for a
+    relay peer that told neither (a plain gossipsub peer such as js-waku's), the shards of our
+    cluster it subscribed to."""
+    said = node.metadata.peers.get(info.peer_id)
+    if said is not None and said.cluster_id == node.config.cluster_id and said.shards:
+        return list(said.shards)
+    if info.shards:
+        return list(info.shards)
+    if node.relay is None:
+        return []
+    found: set[int] = set()
+    for topic in node.relay.router.peer_topics(info.peer_id.to_bytes()):
+        try:
+            shard = RelayShard.parse(topic)
+        except InvalidTopic:
+            continue  # a named topic of no cluster: no shard to show
+        if shard.cluster_id == node.config.cluster_id:
+            found.add(shard.shard)
+    return sorted(found)
+
+
+async def _dial(node: WakuNode, target: Multiaddr) -> bool:
+    """Whether ``target`` was reached (a failed dial is booked for the peer's backoff)."""
+    if target.peer_id is not None:
+        node.peer_manager.learn_addr(target, Origin.STATIC)
+    try:
+        await node.connect(target)
+    except (P2PError, TimeoutError):
+        if target.peer_id is not None:
+            node.peer_manager.book.dial_failed(target.peer_id, time.monotonic())
+        return False
+    return True
 
 
 def admin_routes(node: WakuNode) -> APIRouter:
@@ -58,7 +103,7 @@ def admin_routes(node: WakuNode) -> APIRouter:
                 WakuPeer(
                     multiaddr=addr,
                     protocols=sorted(protocols or info.protocols),
-                    shards=list(info.shards),
+                    shards=_shards(node, info),
                     connected=info.connectedness.value,
                     agent=info.agent or (record.agent_version or "" if record else ""),
                     origin=info.origin.value,
@@ -95,16 +140,10 @@ def admin_routes(node: WakuNode) -> APIRouter:
             if targets[-1].peer_id is None:
                 raise ApiError(400, "Couldn't parse remote peer info: no peer id (/p2p/...)")
         for index, (text, target) in enumerate(zip(addresses, targets, strict=True)):
-            if target.peer_id is not None:
-                node.peer_manager.learn_addr(target, Origin.STATIC)
-            try:
-                await node.connect(target)
-            except (P2PError, TimeoutError):
-                if target.peer_id is not None:
-                    node.peer_manager.book.dial_failed(target.peer_id, time.monotonic())
-                raise ApiError(
-                    400, f"Failed to connect to peer at index: {index} - {text}"
-                ) from None
+            # nwaku's connectPeer never dials itself and reports that as a failure; a peer
+            # already connected counts as reached, whatever the address given, as there.
+            if target.peer_id == node.peer_id or not await _dial(node, target):
+                raise ApiError(400, f"Failed to connect to peer at index: {index} - {text}")
         return "OK"
 
     return router

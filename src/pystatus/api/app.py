@@ -77,6 +77,23 @@ def _document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _not_installed(node: WakuNode) -> dict[str, str]:
+    """First path segment -> the 404 text for a family of routes this node leaves out, as
+    nwaku answers them (``waku/rest_api/endpoint/builder.nim``: with ``--relay=false`` the
+    relay routes are not installed at all, nor the admin routes without ``--rest-admin``), so
+    a user learns which flag is missing rather than meeting a bare "Not Found"."""
+    missing = {}
+    if node.shards is None:  # relay is off: relay_routes installs nothing
+        missing["relay"] = (
+            "/relay endpoints are not available. Please check your configuration: --relay"
+        )
+    if node.config.rest is None or not node.config.rest.admin:
+        missing["admin"] = (
+            "/admin endpoints are not available. Please check your configuration: --rest-admin=true"
+        )
+    return missing
+
+
 def create_app(node: WakuNode, messenger: Messenger | None = None) -> FastAPI:
     app = FastAPI(title="pystatus node REST API", version=__version__)
     _document_errors(app)
@@ -87,8 +104,14 @@ def create_app(node: WakuNode, messenger: Messenger | None = None) -> FastAPI:
             return JSONResponse(dict(exc.body), status_code=exc.status)
         return PlainTextResponse(exc.description, status_code=exc.status)
 
+    not_installed = _not_installed(node)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> PlainTextResponse:
+        if exc.status_code == 404:
+            root = request.url.path.lstrip("/").partition("/")[0]
+            if root in not_installed:
+                return PlainTextResponse(not_installed[root], status_code=404)
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
