@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
@@ -16,6 +18,9 @@ from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.web.security import UnlockLimiter
 from pystatus.web.server import WebConfig, WebServer
 from pystatus.web.setup import AccountSetup
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 FAST = ScryptParams(n=1 << 10)
 
@@ -91,3 +96,32 @@ async def setup_server(directory: Path, *, node: WakuNode) -> AsyncIterator[WebS
         yield server
     finally:
         await server.stop()
+
+
+async def meshed(nodes: list[WakuNode], timeout: float = 20.0) -> None:
+    """Connect every pair of ``nodes`` and wait until each has a mesh peer on every topic."""
+    for i, one in enumerate(nodes):
+        for other in nodes[i + 1 :]:
+            async with asyncio.timeout(10):
+                await one.connect(other.host.full_addrs()[0])
+
+    def ready() -> bool:
+        return all(
+            n.relay is not None and all(n.relay.mesh_size(t) > 0 for t in n.relay.topics)
+            for n in nodes
+        )
+
+    async with asyncio.timeout(timeout):
+        while not ready():
+            await asyncio.sleep(0.01)  # a condition polled on each loop turn, with a deadline
+
+
+async def unlock(page: Page, url: str, password: str) -> None:
+    """Open ``url`` in ``page`` and unlock with ``password``, until the live stream is open."""
+    from playwright.async_api import expect
+
+    await page.goto(url + "/")
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Unlock").click()
+    await expect(page.get_by_role("textbox", name="Chat key")).to_be_visible()
+    await expect(page.locator("body[data-live='1']")).to_have_count(1)

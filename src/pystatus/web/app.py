@@ -47,9 +47,12 @@ from pystatus.chat.errors import (
     WrongPassword,
 )
 from pystatus.chat.events import ChatEvent
+from pystatus.chat.group import NotAGroupMember
 from pystatus.chat.ids import OneToOneChatId, parse_chat_id
 from pystatus.chat.keystore import decrypt, read
+from pystatus.chat.membership import InvalidMembershipUpdate, is_group_chat_id
 from pystatus.chat.messenger import Messenger
+from pystatus.chat.messenger_group import GROUP, group_members
 from pystatus.chat.user_input import (
     MAX_TEXT_LENGTH,
     InvalidChatName,
@@ -59,6 +62,7 @@ from pystatus.chat.user_input import (
 )
 from pystatus.web import render
 from pystatus.web.common import COOKIE, PRE_COOKIE, Refused, SecurityHeaders, read_form, token
+from pystatus.web.groups import group_handlers, group_panel
 from pystatus.web.live import LiveFeed, Unread
 from pystatus.web.security import (
     Session,
@@ -138,9 +142,12 @@ def create_web_app(
             except UnknownMessage as exc:
                 WEB_REQUESTS.labels("unknown_message").inc()
                 response = PlainTextResponse(str(exc), status_code=404)
-            except NotPermitted as exc:
+            except (NotPermitted, NotAGroupMember) as exc:
                 WEB_REQUESTS.labels("not_permitted").inc()
                 response = PlainTextResponse(str(exc), status_code=409)
+            except InvalidMembershipUpdate as exc:
+                WEB_REQUESTS.labels("bad_input").inc()
+                response = PlainTextResponse(str(exc), status_code=400)
             WEB_SESSIONS.set(len(sessions))
             return response
 
@@ -160,6 +167,13 @@ def create_web_app(
             return await unlock_form(request)
         return HTMLResponse(await main_view(request, session))
 
+    async def introduction(request_id: str) -> str:
+        """The text of a contact request (its ContactRequest message), or ""."""
+        if not request_id:
+            return ""
+        event = await messenger.message(request_id)
+        return event.text if event is not None else ""
+
     async def main_view(request: Request, session: Session, notice: str = "") -> str:
         query = request.query_params
         contacts = {c.chat_key: c for c in await messenger.contacts()}
@@ -170,10 +184,16 @@ def create_web_app(
             if row.kind == "one_to_one":
                 person = contacts.get(row.name)
                 name = (person.display_name if person else "") or row.name
+            active = row.active
+            if row.kind == GROUP:  # a group we left or were removed from is not listed
+                group = messenger.group(row.id)
+                active = group is not None and messenger.chat_key in group_members(group)
             unread_here = counts.get(row.id, 0)
-            chats.append(render.ChatItem(row.id, name, row.kind, unread_here, row.active, row.name))
+            chats.append(render.ChatItem(row.id, name, row.kind, unread_here, active, row.name))
         requests = [
-            render.RequestItem(p.chat_key, p.display_name or p.chat_key, "")
+            render.RequestItem(
+                p.chat_key, p.display_name or p.chat_key, await introduction(p.request_id)
+            )
             for p in await messenger.requests()
             if p.state == "received"
         ]
@@ -195,6 +215,12 @@ def create_web_app(
             if shown.kind == "one_to_one":
                 person = contacts.get(shown.key)
                 view.contact_state = person.state if person else "none"
+            group = messenger.group(shown.id) if shown.kind == GROUP else None
+            if group is not None:
+                names = {c.chat_key: c.display_name for c in contacts.values()}
+                view.group = replace(
+                    group_panel(group, messenger.chat_key, names), open=query.get("members") == "1"
+                )
             limit = _limit(query.get("limit"))
             history = await messenger.history(shown.id, limit + 1)
             view.more = len(history) > limit
@@ -269,11 +295,16 @@ def create_web_app(
         chat = form.get("chat", "")
         text = _text(form)
         reply = form.get("response_to", "")
-        target = parse_chat_id(chat)
-        if isinstance(target, OneToOneChatId):
-            await messenger.send(parse_chat_key(chat), text, response_to=reply)
+        if is_group_chat_id(chat):
+            await messenger.send_group(chat, text, response_to=reply)
         else:
-            await messenger.send_public(target.name, text, response_to=reply)
+            target = parse_chat_id(chat)
+            if isinstance(target, OneToOneChatId):
+                await messenger.send(parse_chat_key(chat), text, response_to=reply)
+            else:
+                await messenger.send_public(target.name, text, response_to=reply)
+        if request.headers.get("x-pystatus-fetch") == "1":
+            return Response(status_code=204)  # the page's script fetches the chat again
         return back(chat)
 
     async def message_action(request: Request) -> Response:
@@ -324,6 +355,10 @@ def create_web_app(
         Route("/send", guarded(send), methods=["POST"]),
         Route("/messages/{id}/{action}", guarded(message_action), methods=["POST"]),
         Route("/events", guarded(events), methods=["GET"]),
+        *(
+            Route(path, guarded(handler), methods=["POST"])
+            for path, handler in group_handlers(messenger, state_change, back).items()
+        ),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])

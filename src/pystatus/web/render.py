@@ -13,6 +13,7 @@ from html import escape
 from urllib.parse import urlencode
 
 from pystatus.chat.events import ChatEvent
+from pystatus.web.render_group import GroupPanel, group_panel, new_group_form
 
 REACTIONS = {
     1: ("\u2764\ufe0f", "love"),
@@ -83,6 +84,7 @@ class MainView:
     reply_to: ChatEvent | None = None
     editing: ChatEvent | None = None
     notice: str = ""
+    group: GroupPanel | None = None
 
 
 def page(title: str, body: str) -> str:
@@ -133,8 +135,13 @@ def _post(action: str, csrf: str, label: str, *, fields: dict[str, str] | None =
 _CURRENT = ' aria-current="page"'
 
 
-def _sidebar(view: MainView) -> str:
-    chats = "".join(
+SECTIONS = (("chats", "Chats", ("one_to_one", "public")), ("groups", "Groups", ("group",)))
+"""The sidebar's chat lists: element id, heading, and the chat kinds each holds (a kind
+added here, communities next, gets its own list)."""
+
+
+def _chat_items(view: MainView, kinds: tuple[str, ...]) -> str:
+    return "".join(
         f'<li aria-label="{_e(c.name)}"{_CURRENT if view.chat and view.chat.id == c.id else ""}>'
         f'<a href="{_e(_url(c.id))}">{_e(c.name)}</a>'
         + (
@@ -144,7 +151,15 @@ def _sidebar(view: MainView) -> str:
         )
         + "</li>"
         for c in view.chats
-        if c.active
+        if c.active and c.kind in kinds
+    )
+
+
+def _sidebar(view: MainView) -> str:
+    lists = "".join(
+        f'<h2 id="{key}-title">{title}</h2>'
+        f'<ul id="{key}" aria-labelledby="{key}-title">{_chat_items(view, kinds)}</ul>'
+        for key, title, kinds in SECTIONS
     )
     requests = "".join(
         f'<li aria-label="Request from {_e(r.name)}"><span class="name">{_e(r.name)}</span>'
@@ -176,9 +191,9 @@ def _sidebar(view: MainView) -> str:
             else ""
         )
         + "</div>"
-        + '<h2 id="chats-title">Chats</h2>'
-        + f'<ul id="chats" aria-labelledby="chats-title">{chats}</ul>'
-        '<div class="tools"><button type="button" id="theme">Dark theme</button>'
+        + new_group_form(view.csrf)
+        + lists
+        + '<div class="tools"><button type="button" id="theme">Dark theme</button>'
         '<button type="button" id="notify">Notifications</button>'
         + _post("/lock", view.csrf, "Lock")
         + "</div>"
@@ -287,7 +302,8 @@ def _composer(view: MainView) -> str:
         f'{_csrf(view.csrf)}<input type="hidden" name="chat" value="{_e(chat)}">{reply}'
         '<label for="message">Message</label>'
         '<textarea id="message" name="text" required autofocus></textarea>'
-        '<button type="submit">Send</button></form>'
+        '<button type="submit">Send</button>'
+        '<p id="send-status" role="status" class="error"></p></form>'
     )
 
 
@@ -309,11 +325,14 @@ def _conversation(view: MainView) -> str:
         if view.more
         else ""
     )
+    members = ""
+    if chat.kind == "group" and view.group is not None:
+        members = group_panel(chat.id, view.csrf, view.group)
     messages = "".join(_message(view, m) for m in view.messages)
     notice = f'<p role="status" class="notice">{_e(view.notice)}</p>' if view.notice else ""
     return (
         f'<main id="conversation" data-chat="{_e(chat.id)}" data-limit="{view.limit}">'
-        f"<header><h1>{_e(chat.name)}</h1>{contact}</header>{notice}"
+        f"<header><h1>{_e(chat.name)}</h1>{contact}{members}</header>{notice}"
         f'<div id="history">{older}<ol id="messages" aria-label="Messages">{messages}</ol></div>'
         f"{_composer(view)}</main>"
     )

@@ -22,10 +22,15 @@
     const answer = await fetch(url || location.href, { credentials: "same-origin" });
     if (!answer.ok) return;
     const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
-    for (const id of ["chats", "requests-box", "history", "node-box"]) {
+    for (const id of ["chats", "groups", "requests-box", "history", "members-box", "node-box"]) {
       const now = document.getElementById(id);
       const next = fresh.getElementById(id);
-      if (now && next) now.replaceWith(next);
+      if (!now || !next) continue;
+      if (now.open) next.open = true; // a disclosure the user opened stays open
+      const focused = document.activeElement && now.contains(document.activeElement)
+        ? document.activeElement.id : "";
+      now.replaceWith(next);
+      if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
     }
   }
   async function refresh(url) {
@@ -69,6 +74,42 @@
     new Notification("pystatus", { body: "New message in " + data.chat });
   }
 
+  // Sending: the composer posts with fetch and the page stays (no reload per message); the
+  // server answers 204 and the conversation is fetched again. Without script the form posts
+  // and the server answers 303 back to the page.
+  let sending = false;
+  async function send(form) {
+    if (sending) return;
+    sending = true;
+    const box = form.querySelector("textarea");
+    try {
+      const answer = await fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        credentials: "same-origin",
+        headers: { "x-pystatus-fetch": "1" },
+      });
+      const status = document.getElementById("send-status");
+      if (!answer.ok) {
+        if (status) status.textContent = await answer.text();
+        return;
+      }
+      if (status) status.textContent = "";
+      box.value = "";
+      for (const gone of form.querySelectorAll("input[name=response_to], .replying")) gone.remove();
+      const url = new URL(location.href);
+      if (url.searchParams.has("reply")) {
+        url.searchParams.delete("reply");
+        history.replaceState(null, "", url.href);
+      }
+      await refresh(historyUrl);
+      scrollDown();
+      box.focus();
+    } finally {
+      sending = false;
+    }
+  }
+
   function scrollDown() {
     const history = document.getElementById("history");
     if (history) history.scrollTop = history.scrollHeight;
@@ -97,6 +138,29 @@
       if (link) {
         event.preventDefault();
         older(link);
+      }
+    });
+    document.addEventListener("submit", function (event) {
+      const form = event.target;
+      if (form.id !== "composer" || !window.fetch) return;
+      event.preventDefault();
+      send(form);
+    });
+    // Enter sends, Shift+Enter makes a new line.
+    document.addEventListener("keydown", function (event) {
+      const target = event.target;
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing &&
+          target.matches && target.matches(".composer textarea")) {
+        event.preventDefault();
+        if (target.value.trim()) target.form.requestSubmit();
+      }
+      // Escape closes the open disclosure (menu) the focus is in, and focuses its summary.
+      if (event.key === "Escape") {
+        const open = target.closest ? target.closest("details[open]") : null;
+        if (open) {
+          open.open = false;
+          open.querySelector("summary").focus();
+        }
       }
     });
     document.addEventListener("scroll", function (event) {
