@@ -1,0 +1,146 @@
+"""The connection log's asyncio adapter: feeds the host's connection and identify events into
+:class:`~pystatus.node.peer_log.PeerLog` (peer ids hashed with the data dir's salt first) and
+writes its rows to :class:`~pystatus.node.peer_log_store.PeerLogStore` when its deadline
+comes (every :data:`~pystatus.node.peer_log.FLUSH_INTERVAL` seconds while there is activity),
+then prunes past the retention; a last flush runs on stop.
+
+A killed process (SIGKILL, power cut) loses what was queued since the last flush: at most one
+interval of sightings. A failed write is logged and counted
+(``pystatus_peer_log_write_errors_total``) and its rows dropped
+(``pystatus_peer_log_dropped_total{reason="write_failed"}``): a full disk must not stop the
+node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pystatus.node.peer_log import DROPPED, FLUSH_INTERVAL, PeerDay, PeerLog, day_of, peer_hash
+from pystatus.node.peer_log_store import (
+    RETENTION_DAYS,
+    SALT_FILE,
+    WRITE_ERRORS,
+    PeerLogError,
+    PeerLogStore,
+    load_salt,
+)
+from pystatus.p2p.connection import Connection
+from pystatus.p2p.host import Host
+from pystatus.p2p.identify import IdentifyInfo
+from pystatus.p2p.peer_id import PeerId
+from pystatus.p2p.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+
+class PeerLogRecorder:
+    """Records ``host``'s peers in the log at ``path`` (salt in :data:`SALT_FILE` beside it).
+    ``clock`` is monotonic seconds, ``wall_clock`` Unix seconds."""
+
+    def __init__(
+        self,
+        host: Host,
+        path: Path,
+        *,
+        flush_interval: float = FLUSH_INTERVAL,
+        retention_days: int = RETENTION_DAYS,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.host = host
+        self.path = path
+        self.retention_days = retention_days
+        self.core = PeerLog(flush_interval=flush_interval)
+        self._clock = clock
+        self._wall = wall_clock
+        self._salt: bytes | None = None
+        self._store: PeerLogStore | None = None
+        self._tasks = TaskSet("peer log")
+        self._wake = asyncio.Event()
+        self._listening = False
+
+    def start(self) -> None:
+        """Open the log and its salt (created on first use) and follow the host's
+        connections. Raises :class:`PeerLogError` when either cannot be opened."""
+        self._salt = load_salt(self.path.with_name(SALT_FILE), create=True)
+        self._store = PeerLogStore(self.path)
+        if not self._listening:
+            # The host keeps its listeners for its lifetime; after stop() they do nothing.
+            self.host.on_connected(self._on_connected)
+            self.host.on_disconnected(self._on_disconnected)
+            self.host.on_identified(self._on_identified)
+            self._listening = True
+        for connection in self.host.connections():
+            self._on_connected(connection)
+        self._tasks.spawn(self._loop(), name="peer log")
+
+    async def stop(self) -> None:
+        """Stop the loop, write what is queued (connected peers seen now) and close."""
+        await self._tasks.cancel_all()
+        if self._store is not None:
+            self._write(self.core.drain(wall=self._wall()))
+            self._store.close()
+        self._store = None
+        self._salt = None
+
+    def flush(self) -> None:
+        """Write the queued rows now (connected peers seen now)."""
+        if self._store is not None:
+            self._write(self.core.drain(wall=self._wall()))
+
+    # -- host events --------------------------------------------------------------------------
+
+    def _hash(self, peer: PeerId) -> bytes | None:
+        return None if self._salt is None else peer_hash(self._salt, peer)
+
+    def _on_connected(self, connection: Connection) -> None:
+        hashed = self._hash(connection.remote_peer)
+        if hashed is not None:
+            self.core.connected(hashed, wall=self._wall(), now=self._clock())
+            self._wake.set()
+
+    def _on_disconnected(self, connection: Connection) -> None:
+        hashed = self._hash(connection.remote_peer)
+        if hashed is not None:
+            self.core.disconnected(hashed, wall=self._wall(), now=self._clock())
+            self._wake.set()
+
+    def _on_identified(self, peer: PeerId, info: IdentifyInfo) -> None:
+        hashed = self._hash(peer)
+        if hashed is not None:
+            agent = info.agent_version or ""
+            self.core.identified(
+                hashed, info.protocols, agent, wall=self._wall(), now=self._clock()
+            )
+            self._wake.set()
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            now = self._clock()
+            rows = self.core.handle_timer(now=now, wall=self._wall())
+            if rows:
+                self._write(rows)
+            deadline = self.core.next_deadline()
+            if deadline is None:
+                # Nothing queued and nobody connected: sleep until the next event.
+                await self._wake.wait()
+            else:
+                await asyncio.sleep(max(0.0, deadline - self._clock()))
+
+    def _write(self, rows: list[PeerDay]) -> None:
+        if self._store is None or not rows:
+            return
+        try:
+            self._store.write(rows)
+            self._store.prune(day_of(self._wall()), retention_days=self.retention_days)
+        except PeerLogError as exc:
+            WRITE_ERRORS.inc()
+            DROPPED.labels("write_failed").inc(len(rows))
+            log.warning("peer log not written (%d rows dropped): %s", len(rows), exc)
