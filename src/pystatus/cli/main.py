@@ -47,6 +47,7 @@ from pystatus.cli.node_options import (
     _store_config,
     _web_config,
 )
+from pystatus.cli.report import report_app
 from pystatus.cli.store import store_app
 from pystatus.cli.testnet import run_testnet
 from pystatus.errors import ConfigError, PystatusError
@@ -85,6 +86,7 @@ app.add_typer(account_app, name="account")
 app.add_typer(chat_app, name="chat")
 app.add_typer(group_app, name="group")
 app.add_typer(enrtree_app, name="enrtree")
+app.add_typer(report_app, name="report")
 app.command(name="testnet")(run_testnet)
 console = Console(stderr=True, soft_wrap=True)  # an error is one line, never wrapped
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL")
