@@ -172,6 +172,10 @@ class NodeConfig:
     (``<data dir>/peers.sqlite3`` with ``--peer-persistence``); None keeps them in memory."""
     peer_store_capacity: int = 1000
     """Peers known at most, in memory and saved (nwaku's ``--peer-store-capacity``)."""
+    peer_log_path: Path | None = None
+    """SQLite file of the connection log the operator's user reports read
+    (``<data dir>/peer_log.sqlite3``, salted peer ids; see :mod:`pystatus.node.peer_log`);
+    None records nothing (``--peer-log=false``)."""
     rest: RestConfig | None = None
     store: StoreConfig | None = None
     storenode: Multiaddr | None = None

@@ -15,6 +15,7 @@ from pystatus.node.config import NodeConfig
 from pystatus.node.discv5 import discv5_service
 from pystatus.node.dns_discovery import dns_discovery, dns_discovery_loop
 from pystatus.node.message_cache import FilterMessageCache, MessageCache
+from pystatus.node.peer_log_recorder import PeerLogRecorder
 from pystatus.node.peer_manager import SERVICE_PROTOCOLS, PeerManager
 from pystatus.node.peer_manager_rules import Origin
 from pystatus.node.shards import RelayedShards
@@ -151,6 +152,9 @@ class WakuNode:
             relay=self.relay,
             store_path=config.peer_store_path,
         )
+        self.peer_log: PeerLogRecorder | None = None
+        if config.peer_log_path is not None:
+            self.peer_log = PeerLogRecorder(self.host, config.peer_log_path)
         self._tasks = TaskSet("node")
         self._enr: Enr | None = None
         self.discv5: Discv5Service | None = None
@@ -159,7 +163,14 @@ class WakuNode:
     # -- life cycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.host.start()
+        if self.peer_log is not None:
+            self.peer_log.start()  # before the host: its first connection is logged too
+        try:
+            await self.host.start()
+        except BaseException:
+            if self.peer_log is not None:
+                await self.peer_log.stop()
+            raise
         if self.config.ext_ip is not None:
             self.host.config = self._with_announced(self.host.config)
         self.metadata.start()
@@ -238,6 +249,8 @@ class WakuNode:
             await self.store.stop()
         self.metadata.stop()
         await self.host.stop()
+        if self.peer_log is not None:
+            await self.peer_log.stop()  # after the host: its disconnections are logged too
 
     async def __aenter__(self) -> WakuNode:
         await self.start()
