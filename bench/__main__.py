@@ -358,6 +358,12 @@ def main() -> int:
         "--discovery-target", type=int, default=8, help="peers a new node must reach (8)"
     )
     parser.add_argument("--discovery-trials", type=int, default=5, help="new nodes per method (5)")
+    parser.add_argument(
+        "--discovery-gowaku-nodes",
+        type=int,
+        default=0,
+        help="of the discovery network's nodes, how many are go-waku's (0)",
+    )
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--samples", type=int, default=500)
     args = parser.parse_args()
@@ -390,7 +396,10 @@ def main() -> int:
             console.print(table)
     if args.only in (None, "discovery"):
         discovery = run_discovery(
-            args.discovery_nodes, args.discovery_target, args.discovery_trials
+            args.discovery_nodes,
+            args.discovery_target,
+            args.discovery_trials,
+            gowaku_nodes=args.discovery_gowaku_nodes,
         )
         console.print(discovery_table(asyncio.run(discovery)))
     return 0
