@@ -134,6 +134,12 @@ class Subscription:
             self._relay.unsubscribe_topic(topic)
 
 
+def _remote_ip(connection: Connection) -> str | None:
+    """The peer's IP address, for gossipsub's IP colocation factor (P6)."""
+    addr = connection.remote_addr
+    return addr.value_for("ip4") or addr.value_for("ip6")
+
+
 class WakuRelay:
     def __init__(
         self,
@@ -332,7 +338,7 @@ class WakuRelay:
             return
         outbound = connection.direction == "outbound"
         self._writers[key] = self._writer(peer, outbound=outbound, delay=0.0)
-        self.router.add_peer(key, self._now(), outbound=outbound)
+        self.router.add_peer(key, self._now(), outbound=outbound, ip=_remote_ip(connection))
         metrics.RELAY_PEERS.set(len(self._writers))
         self._process_events()
 
@@ -367,7 +373,8 @@ class WakuRelay:
         topics = self.router.peer_topics(key)
         del self._writers[key]
         self.router.remove_peer(key, now)
-        if not self.host.connections(writer.peer):
+        connections = self.host.connections(writer.peer)
+        if not connections:
             # The connection went first: nothing to reopen, and _disconnected finds no writer.
             self._stream_failures.pop(key, None)
             self._limiter.forget(key)
@@ -379,7 +386,7 @@ class WakuRelay:
         delay = min(self.config.stream_retry_min * 2**failures, self.config.stream_retry_max)
         log.debug("relay stream to %s failed (%s); reopening in %.2f s", writer.peer, kind, delay)
         self._writers[key] = self._writer(writer.peer, outbound=writer.outbound, delay=delay)
-        self.router.add_peer(key, now, outbound=writer.outbound)
+        self.router.add_peer(key, now, outbound=writer.outbound, ip=_remote_ip(connections[0]))
         metrics.RELAY_STREAM_BACKOFF.set(self.unopened_streams())
         if topics:
             announced = rpc_pb2.RPC(

@@ -199,3 +199,24 @@ def test_backoffs_are_bounded() -> None:
     assert not backoffs.refuses_graft(TOPIC, b"\x04", 14.0)
     backoffs.expire(15.5)
     assert len(backoffs) == 1
+
+
+def test_ip_colocation_spares_loopback_and_counts_ipv6_by_its_64() -> None:
+    params = GossipsubParams()
+    router = GossipsubRouter(params)
+    threshold = int(params.ip_colocation_factor_threshold)
+    crowd = threshold + 3
+    for i in range(crowd):
+        router.add_peer(b"local%d" % i, 0.0, outbound=False, ip="127.0.0.1")
+        router.add_peer(b"v4-%d" % i, 0.0, outbound=False, ip="192.0.2.7")
+        router.add_peer(b"v6-%d" % i, 0.0, outbound=False, ip=f"2001:db8::{i + 1}")
+    # Nodes on one machine (tests, a developer's local network) are not a Sybil attack.
+    assert router.peer_score(b"local0", 1.0) == 0.0
+    surplus = crowd - threshold
+    expected = surplus * surplus * params.ip_colocation_factor_weight
+    assert router.peer_score(b"v4-0", 1.0) == expected
+    # Distinct IPv6 addresses in one /64 count as one place.
+    assert router.peer_score(b"v6-0", 1.0) == expected
+    router.remove_peer(b"v4-0", 2.0)
+    surplus -= 1
+    assert router.peer_score(b"v4-1", 2.0) == surplus * surplus * params.ip_colocation_factor_weight

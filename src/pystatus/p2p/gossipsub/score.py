@@ -8,6 +8,7 @@ by reconnecting.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -31,9 +32,25 @@ class TopicStats:
 class PeerStats:
     connected: bool = True
     expires_at: float = 0.0
-    ip: str | None = None
+    ips: tuple[str, ...] = ()
     behaviour_penalty: float = 0.0
     topics: dict[str, TopicStats] = field(default_factory=dict)
+
+
+def colocation_keys(ip: str) -> tuple[str, ...]:
+    """What P6 counts a peer's ``ip`` under, as go-libp2p-pubsub's ``score.go`` getIPs does:
+    nothing for loopback (nodes on one machine are not a Sybil attack), the address and its
+    /64 for IPv6. A string that is no IP address (a simulator's name) counts as itself."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return (ip,)
+    if address.is_loopback:
+        return ()
+    if address.version == 6:
+        network = ipaddress.ip_network(f"{address}/64", strict=False)
+        return (str(address), str(network))
+    return (str(address),)
 
 
 class PeerScore:
@@ -70,19 +87,25 @@ class PeerScore:
             stats = self._peers[peer] = PeerStats()
         stats.connected = True
         if ip is not None:
-            stats.ip = ip
-            self._ips.setdefault(ip, set()).add(peer)
+            self._forget_ips(peer, stats)
+            stats.ips = colocation_keys(ip)
+            for key in stats.ips:
+                self._ips.setdefault(key, set()).add(peer)
+
+    def _forget_ips(self, peer: PeerKey, stats: PeerStats) -> None:
+        for key in stats.ips:
+            colocated = self._ips.get(key)
+            if colocated is not None:
+                colocated.discard(peer)
+                if not colocated:
+                    del self._ips[key]
 
     def remove_peer(self, peer: PeerKey, now: float) -> None:
         stats = self._peers.get(peer)
         if stats is None:
             return
-        if stats.ip is not None:
-            colocated = self._ips.get(stats.ip)
-            if colocated is not None:
-                colocated.discard(peer)
-                if not colocated:
-                    del self._ips[stats.ip]
+        self._forget_ips(peer, stats)
+        stats.ips = ()
         # A peer with a non-negative score is forgotten; a bad one is remembered a while.
         if self.score(peer, now) > 0:
             del self._peers[peer]
@@ -180,9 +203,8 @@ class PeerScore:
             total = min(total, params.topic_score_cap)
         if self._app_score is not None:
             total += self._app_score(peer) * params.app_specific_weight
-        if stats.ip is not None:
-            colocated = len(self._ips.get(stats.ip, ()))
-            surplus = colocated - params.ip_colocation_factor_threshold
+        for key in stats.ips:
+            surplus = len(self._ips.get(key, ())) - params.ip_colocation_factor_threshold
             if surplus > 0:
                 total += surplus * surplus * params.ip_colocation_factor_weight
         excess = stats.behaviour_penalty - params.behaviour_penalty_threshold
