@@ -41,6 +41,7 @@ from pystatus.cli.node_options import (
     _light_chat,
     _node_data_dir,
     _optional_addr,
+    _peer_log_path,
     _shards,
     _size,
     _static_addr,
@@ -156,6 +157,14 @@ def node(
         str, typer.Option(metavar="true|false", help="Keep peers in <data dir>/peers.sqlite3")
     ] = "true",
     peer_store_capacity: Annotated[int, typer.Option(help="Peers known at most")] = 1000,
+    peer_log: Annotated[
+        str | None,
+        typer.Option(
+            metavar="true|false",
+            help="Record connections under salted peer ids in <data dir>/peer_log.sqlite3 for "
+            "'pystatus report users' (on for relay and store nodes)",
+        ),
+    ] = None,
     rest: Annotated[str, typer.Option(metavar="true|false", help="Serve the REST API")] = "false",
     rest_address: Annotated[str, typer.Option(help="REST API address")] = "127.0.0.1",
     rest_port: Annotated[int, typer.Option(help="REST API port")] = 8645,
@@ -414,6 +423,7 @@ def node(
                 "--relay-peer-exchange: peers named in gossipsub PRUNEs are not dialled here; "
                 "the flag changes nothing"
             )
+        peer_log_wanted = _flag("peer-log", peer_log) if peer_log is not None else None
         if chat_history_interval <= 0:
             raise ConfigError("--chat-history-interval must be positive")
         reliability = ReliabilityConfig(history_interval=chat_history_interval)
@@ -429,6 +439,7 @@ def node(
             config = replace(config, identity=held.node_key())
         if held is not None and _flag("peer-persistence", peer_persistence):
             config = replace(config, peer_store_path=held.path / PEER_STORE_FILE)
+        config = replace(config, peer_log_path=_peer_log_path(peer_log_wanted, config, held))
         if held is not None:
             origin = "--nodekey" if nodekey else f"{held.path}/nodekey"
             print(f"data dir {held.path} (node key from {origin})", flush=True)
@@ -517,6 +528,8 @@ async def _run_node(
             print(f"archiving to {node.store.archive.url}", flush=True)
         if node.discv5 is not None:
             print(f"discv5 on udp/{node.enr.udp}", flush=True)
+        if config.peer_log_path is not None:
+            print(f"peer log {config.peer_log_path} (salted peer ids)", flush=True)
         if node.filter_server is not None:
             print("serving filter", flush=True)
         if config.lightpush:

@@ -9,8 +9,9 @@ from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUSTER
 from pystatus.cli import nwaku_args
 from pystatus.errors import ConfigError
-from pystatus.node.config import LightChatConfig, StoreConfig, default_data_dir
+from pystatus.node.config import LightChatConfig, NodeConfig, StoreConfig, default_data_dir
 from pystatus.node.datadir import DataDir, lock_data_dir, use_private_umask
+from pystatus.node.peer_log_store import PEER_LOG_FILE
 from pystatus.node.presets import Preset
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku.enr import Enr
@@ -179,3 +180,18 @@ def _shards(
     if not chat or _cluster(cluster_id, chat) != STATUS_CLUSTER:
         return ()
     return (DEFAULT_SHARD, NON_PROTECTED_SHARD)
+
+
+def _peer_log_path(enabled: bool | None, config: NodeConfig, held: DataDir | None) -> Path | None:
+    """Where ``--peer-log`` records connections: ``<data dir>/peer_log.sqlite3``, on by
+    default for relay and store nodes (those whose peers are users), off with
+    ``--peer-log=false``. Without a data dir nothing is recorded, and asking for it is a
+    ConfigError."""
+    wanted = enabled if enabled is not None else config.relay or config.store is not None
+    if not wanted:
+        return None
+    if held is None:
+        if enabled:
+            raise ConfigError("--peer-log keeps its log in the data dir: give --data-dir")
+        return None
+    return held.path / PEER_LOG_FILE

@@ -27,6 +27,7 @@ BOOLEAN_FLAGS = frozenset(
         "chat",
         "dns-discovery",
         "peer-persistence",
+        "peer-log",
         "discv5-discovery",
         "discv5-enr-auto-update",
     }
