@@ -5,22 +5,33 @@ naming the line (exit 2); no log is one line (exit 1)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import signal
+import stat
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from pystatus.cli.main import app
+from pystatus.cli.node_options import _peer_log_path
+from pystatus.errors import ConfigError
+from pystatus.node import NodeConfig, WakuNode
+from pystatus.node.config import StoreConfig
+from pystatus.node.datadir import DataDir
 from pystatus.node.peer_log import PeerDay, peer_hash
 from pystatus.node.peer_log_store import PEER_LOG_FILE, SALT_FILE, PeerLogStore, load_salt
 from pystatus.node.user_report import day_date
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.peer_id import PeerId
 from tests.node.test_user_report import BASE, synthetic_log
+from tests.p2p.hosts import wait_for, within
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PYSTATUS = str(Path(sys.executable).parent / "pystatus")
 
 
 def _peer() -> PeerId:
@@ -127,3 +138,103 @@ def test_no_log_and_no_salt_are_one_line_each(
     result = CliRunner().invoke(app, _args(directory, "--exclude-file", str(exclude)))
     assert result.exit_code == 1
     assert "no salt at" in result.stderr
+
+
+# -- the node's flag, end to end ----------------------------------------------------------------
+
+
+async def _start_node(directory: Path, *flags: str) -> tuple[asyncio.subprocess.Process, list[str]]:
+    """``pystatus node`` on loopback with ``directory`` as data dir; it and its banner up to
+    the relay line (the peer log's line, when on, comes after it)."""
+    process = await asyncio.create_subprocess_exec(
+        PYSTATUS,
+        "node",
+        "--data-dir",
+        str(directory),
+        "--listen-address",
+        "127.0.0.1",
+        "--tcp-port=0",
+        "--cluster-id=1",
+        "--shard=0",
+        *flags,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    banner = []
+    async with asyncio.timeout(20):
+        while line := (await process.stdout.readline()).decode():
+            banner.append(line.strip())
+            if line.startswith("relaying "):
+                break
+    return process, banner
+
+
+async def _stop(process: asyncio.subprocess.Process) -> str:
+    """Ctrl-C, then the rest of what it printed; killed if it does not stop in time."""
+    try:
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(15):
+            stdout, _ = await process.communicate()
+        assert process.returncode == 0
+        return stdout.decode()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def test_a_relay_node_logs_by_default_and_the_report_counts_its_visitor(
+    tmp_path: Path,
+) -> None:
+    """A ``pystatus node`` process (a few seconds to start) with a visitor, then the report."""
+    process, banner = await _start_node(tmp_path)
+    try:
+        addr = next(
+            line.removeprefix("listening on ")
+            for line in banner
+            if line.startswith("listening on ")
+        )
+        config = NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=1, shards=(0,))
+        async with WakuNode(config) as visitor:
+            await within(visitor.connect(addr))
+            # The node holds the connection once it has answered the visitor's identify.
+            await wait_for(
+                lambda: any(i.protocols for i in visitor.peer_manager.book.peers() if i.connected),
+                10,
+                "identified",
+            )
+    finally:
+        rest = await _stop(process)
+    assert f"peer log {tmp_path / PEER_LOG_FILE} (salted peer ids)" in rest.splitlines()
+    result = CliRunner().invoke(
+        app, ["report", "users", "--data-dir", str(tmp_path), "--since", "1d", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (today,) = json.loads(result.stdout)["days"]
+    assert (today["dau"], today["mau"]) == (1, 1)
+    assert stat.S_IMODE((tmp_path / SALT_FILE).stat().st_mode) == 0o600
+
+
+def test_the_peer_log_is_on_for_relay_and_store_nodes_with_a_data_dir(tmp_path: Path) -> None:
+    held = DataDir(tmp_path)
+    relay = NodeConfig()
+    light = NodeConfig(relay=False)
+    store = NodeConfig(relay=False, store=StoreConfig(db_url="sqlite:///x"))
+    assert _peer_log_path(None, relay, held) == tmp_path / PEER_LOG_FILE
+    assert _peer_log_path(None, store, held) == tmp_path / PEER_LOG_FILE
+    assert _peer_log_path(None, light, held) is None
+    assert _peer_log_path(True, light, held) == tmp_path / PEER_LOG_FILE
+    assert _peer_log_path(False, relay, held) is None
+    assert _peer_log_path(None, relay, None) is None, "no data dir: nowhere to keep it"
+    with pytest.raises(ConfigError, match="give --data-dir"):
+        _peer_log_path(True, light, None)
+
+
+def test_peer_log_flag_values() -> None:
+    result = CliRunner().invoke(app, ["node", "--peer-log=maybe", "--tcp-port=0"])
+    assert result.exit_code == 2
+    assert "--peer-log takes true or false" in result.output
+    result = CliRunner().invoke(app, ["node", "--peer-log=true", "--relay=false", "--tcp-port=0"])
+    assert result.exit_code == 1
+    assert "--peer-log keeps its log in the data dir" in result.output
