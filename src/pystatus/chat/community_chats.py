@@ -259,6 +259,14 @@ class CommunityChats:
         self._keep(community)
         return community.id + channel_id, [self._publish(community)]
 
+    def republish(self, community_id: str, now_ms: int) -> list[Send]:
+        """The description again, clock advanced (status-go's control node publishes it
+        after each change and again periodically, for members who were not listening)."""
+        community, key = self._control(community_id)
+        community = control.resign(community, key, now_ms)
+        self._keep(community)
+        return [self._publish(community)]
+
     def add_category(self, community_id: str, name: str, now_ms: int) -> tuple[str, list[Send]]:
         community, key = self._control(community_id)
         category_id, community = control.add_category(community, key, name, now_ms)
