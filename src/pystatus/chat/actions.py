@@ -68,6 +68,9 @@ class Deliver:
     own_copy: bool = False
     contact_code: bool = False
     """It came on someone's contact-code topic."""
+    bare: bool = False
+    """It came without the encryption layer (no ProtocolMessage), as status-go sends a
+    community's messages; its wrapper may be signed by a community key, not ``sender``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from pystatus.chat.encryption import EncryptionService
 from pystatus.chat.events import ChatEvent as ChatEvent
 from pystatus.chat.history import HistoryFetcher
 from pystatus.chat.keys import public_key_from_chat_key_text
+from pystatus.chat.messenger_community import CommunityMessaging
 from pystatus.chat.messenger_group import GroupMessaging, is_group_chat_id
 from pystatus.chat.messenger_read import Reading
 from pystatus.chat.messenger_send import PUBLISHED_BYTES, Sending
@@ -81,7 +82,7 @@ MAX_PENDING_WRITES = 10_000
 """Writes waiting for the database."""
 
 
-class Messenger(Reading, Sending, GroupMessaging):
+class Messenger(Reading, Sending, GroupMessaging, CommunityMessaging):
     def __init__(
         self,
         account: Account,
@@ -134,6 +135,7 @@ class Messenger(Reading, Sending, GroupMessaging):
         self._contacts = set()
         self._init_outgoing()  # contacts, profile, edits, deletes, pins (outgoing.py)
         self._init_groups()  # private groups (messenger_group.py)
+        self._init_communities()  # communities (messenger_community.py)
 
     # -- what tests and callers read --------------------------------------------------------
 
@@ -176,6 +178,7 @@ class Messenger(Reading, Sending, GroupMessaging):
         state = await self.database.sync_state()
         self._load_profile(state)
         self._restore_groups(state)
+        self._restore_communities(state)
         if LAST_SYNCED in state:
             self.session.last_synced_ns = int.from_bytes(state[LAST_SYNCED], "big")
         self.session.restore_outbox(await self.database.outbox(), time.monotonic())
@@ -364,6 +367,7 @@ class Messenger(Reading, Sending, GroupMessaging):
                 action.ack,
                 own_copy=action.own_copy,
                 contact_code=action.contact_code,
+                bare=action.bare,
             )
         except (ChatError, ValueError) as exc:
             self.session.rejected(action, exc, time.monotonic())

@@ -27,6 +27,7 @@ from pystatus.chat.events import REACTION, ChatEvent, ReactionEvent
 from pystatus.chat.ids import OneToOneChatId, PublicChatId, parse_chat_id
 from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
 from pystatus.chat.membership import is_group_chat_id
+from pystatus.chat.messenger_community import COMMUNITY_TYPES, SIGNED_BY_COMMUNITY
 from pystatus.chat.outgoing import Outgoing
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.reliability import DROPPED
@@ -82,6 +83,20 @@ class Sending(Outgoing):
         def _group_private(self, chat_id: str, wrapped: bytes) -> list[Action]: ...
 
         def _group_member(self, chat_id: str, author: bytes) -> bool: ...
+
+        def _receive_community(
+            self, message: Unwrapped, after: Callable[[], None] | None
+        ) -> None: ...
+
+        def _is_community_channel(self, chat_id: str | None) -> bool: ...
+
+        def _receive_community_post(
+            self,
+            message: Unwrapped,
+            chat_id: str,
+            outgoing: bool,
+            after: Callable[[], None] | None,
+        ) -> None: ...
 
     # -- chats ------------------------------------------------------------------------------
 
@@ -320,13 +335,15 @@ class Sending(Outgoing):
         *,
         own_copy: bool = False,
         contact_code: bool = False,
+        bare: bool = False,
     ) -> None:
         """Store and announce one wrapped message; ``sender``: the envelope's signer, who
         must be its author (None for ``own_copy``, whose wrapper our key must sign);
         ``ack``: the MVDS acknowledgement due once stored. Handled by type in
         :mod:`pystatus.chat.incoming`; raises :class:`ChatError` for what is invalid."""
         message = unwrap(wrapped)
-        if sender is not None and message.author != sender:
+        by_community = bare and message.type in SIGNED_BY_COMMUNITY  # messenger_community.py
+        if sender is not None and message.author != sender and not by_community:
             raise ChatError("the wrapper's author is not the envelope's signer")
         if own_copy and message.author != self._public_key:
             raise ChatError("a copy from our device signed by someone else")
@@ -339,6 +356,13 @@ class Sending(Outgoing):
             return
         if message.type == MessageType.MEMBERSHIP_UPDATE_MESSAGE:  # messenger_group.py
             self._receive_group(message, outgoing, after)
+            return
+        if message.type in COMMUNITY_TYPES:  # messenger_community.py
+            self._receive_community(message, after)
+            return
+        if message.type == MessageType.CHAT_MESSAGE and self._is_community_channel(public_chat):
+            assert public_chat is not None
+            self._receive_community_post(message, public_chat, outgoing, after)
             return
         resolve = self._incoming.handler(message, public_chat, outgoing, contact_code=contact_code)
         if resolve is None:

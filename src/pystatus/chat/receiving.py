@@ -42,6 +42,10 @@ from pystatus.waku.message import WakuMessage
 from pystatus.waku.payload import PayloadError, decrypt_asymmetric, decrypt_symmetric
 from pystatus.waku.wire import parse
 
+BARE_WRAPPER = b"\x0a\x41"
+"""How a bare ApplicationMetadataMessage starts (field 1, a 65-byte signature); a
+ProtocolMessage has no field 1."""
+
 log = logging.getLogger("pystatus.chat.session")
 
 
@@ -117,6 +121,8 @@ class Receiving:
         try:
             if listener.kind == "private":
                 opened = decrypt_asymmetric(message.payload, self.identity)
+            elif listener.kind == "community_control":  # ECIES to a community we control
+                opened = decrypt_asymmetric(message.payload, listener.key)
             else:
                 opened = decrypt_symmetric(message.payload, listener.key)
         except (PayloadError, WakuError, ValueError) as exc:
@@ -125,6 +131,10 @@ class Receiving:
             return self._drop("unsigned", None, "an unsigned envelope")  # status-go's too
         sender = opened.signer
         try:
+            if opened.payload[:2] == BARE_WRAPPER:
+                # A bare wrapper parses as a SegmentMessage too (signature as hash, type as
+                # count): it is taken whole, before the segmentation layer.
+                return self._receive(sender, opened.payload, listener, now)
             reassembled = self._segments.receive(sender, opened.payload, now)
             if isinstance(reassembled, Incomplete | AlreadyCompleted):
                 return []
@@ -142,6 +152,10 @@ class Receiving:
             return self._drop("undecodable", sender, exc)
 
     def _receive(self, sender: bytes, data: bytes, listener: Listener, now: float) -> list[Action]:
+        if data[:2] == BARE_WRAPPER:
+            # status-go's SkipEncryptionLayer (communities): the payload is the wrapper itself.
+            public_chat = listener.name if listener.kind == "public" else None
+            return [Deliver(sender, data, public_chat=public_chat, bare=True)]
         protocol = parse(pb.ProtocolMessage(), data, "protocol message")
         if (
             sender == self.public_key
