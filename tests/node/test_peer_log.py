@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
@@ -27,6 +27,7 @@ from pystatus.node.peer_log import (
     day_of,
     peer_hash,
 )
+from pystatus.node.peer_log_recorder import PeerLogRecorder
 from pystatus.node.peer_log_store import (
     PEER_LOG_FILE,
     PRUNE_BATCH,
@@ -131,6 +132,7 @@ _EVENT = st.tuples(
 )
 
 
+@settings(max_examples=60)  # each example is up to 40 events of long text: about 1 s in all
 @given(st.lists(_EVENT, max_size=40))
 def test_any_events_give_bounded_consistent_rows(
     events: list[tuple[str, bytes, float, list[str], str]],
@@ -283,3 +285,23 @@ async def test_a_node_records_a_real_connection_under_a_salted_id(tmp_path: Path
     assert visitor_id.to_bytes() not in raw
     assert str(visitor_id).encode() not in raw
     assert salt not in raw and salt.hex().encode() not in raw
+
+
+async def test_rows_reach_the_file_within_a_flush_interval_while_the_node_runs(
+    tmp_path: Path,
+) -> None:
+    """What a kill -9 would leave: rows written by the periodic flush, not by stop()."""
+    path = tmp_path / PEER_LOG_FILE
+    node = WakuNode(_config())
+    node.peer_log = PeerLogRecorder(node.host, path, flush_interval=0.1)
+    async with node, WakuNode(_config()) as visitor:
+        await within(visitor.connect(node.host.full_addrs()[0]))
+        await wait_for(lambda: path.exists(), 10, "the log created")
+        reader = PeerLogStore(path, readonly=True)
+        try:
+            await wait_for(lambda: len(reader.rows()) == 1, 10, "a row flushed while running")
+            first = reader.rows()[0]
+            # Still connected: seen again at later flushes.
+            await wait_for(lambda: reader.rows()[0].last_seen > first.last_seen, 10, "seen again")
+        finally:
+            reader.close()
