@@ -120,6 +120,9 @@ async def test_create_send_list_and_history(tmp_path: Path, relay_addr: str) -> 
         reply = (await _run("chat", "reply", sent, "indeed", *as_("bob"))).strip()
         got = await _json_line(watcher, kind="message", chatId=chat)
         assert (got["id"], got["text"], got["responseTo"]) == (reply, "indeed", sent)
+        # `chat react` says what it did in one line, as the other commands do.
+        reacted = await _run("chat", "react", sent, "love", *as_("bob"))
+        assert reacted == f"reacted \u2764\ufe0f to {sent}\n"
     finally:
         await _stop(watcher)
 

@@ -124,7 +124,8 @@ def react(
     timeout: Timeout = 30.0,
     json_output: Json = False,
 ) -> None:
-    """React to a message with one of the six emoji status-go knows (EmojiReaction)."""
+    """React to a message with one of the six emoji status-go knows (EmojiReaction); print
+    what was done ("reacted <emoji> to <id>")."""
     target = message_id_or_exit(message_id)
     try:
         kind = parse_reaction(emoji)
@@ -141,7 +142,8 @@ def react(
             "emoji": REACTION_EMOJI[kind],
             "retracted": retract,
         }
-        return Outcome("", document)
+        done = "took back" if retract else "reacted"
+        return Outcome(f"{done} {REACTION_EMOJI[kind]} to {target}", document)
 
     act(
         action,
