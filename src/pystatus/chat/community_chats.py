@@ -180,6 +180,7 @@ class CommunityChats:
         private_key: bytes | None = None,
         joined: bool = False,
         requested_clock: int = 0,
+        pending: list[tuple[str, int, str]] | None = None,
     ) -> Community:
         """A community as saved (:meth:`saved`): its description and signer (checked
         again), our key when we control it, whether we joined or asked to. Raises
@@ -193,6 +194,11 @@ class CommunityChats:
             self._joined.add(community.id)
         if requested_clock:
             self._requested[community.id] = requested_clock
+        if pending and private_key is not None:
+            table = self._pending.setdefault(community.id, _Pending())
+            for member, clock, name in pending[:MAX_PENDING]:
+                member_key(bytes.fromhex(member[2:]))  # a key, or ValueError
+                table.requests[member] = (int(clock), str(name))
         self._keep(community)
         return community
 

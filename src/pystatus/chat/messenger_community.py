@@ -140,6 +140,7 @@ class CommunityMessaging:
                     private_key=private,
                     joined=bool(record.get("joined")),
                     requested_clock=int(record.get("requested", 0)),
+                    pending=[(str(m), int(c), str(n)) for m, c, n in record.get("pending", [])],
                 )
             except (InvalidCommunity, ValueError, KeyError, TypeError) as exc:
                 # Written only once valid: a row that no longer opens is damage, not input.
@@ -226,6 +227,7 @@ class CommunityMessaging:
             "joined": self._communities.joined(community.id),
             "requested": requested,
             "key": private.hex() if private is not None else "",
+            "pending": self._communities.pending(community.id),
         }
         chats = []
         if self._communities.joined(community.id):
