@@ -28,6 +28,7 @@ from pystatus.chat.transport import Transport
 from pystatus.cli import nwaku_args
 from pystatus.cli.account import account_app, account_directory, password_or_prompt
 from pystatus.cli.chat import chat_app
+from pystatus.cli.community import community_app
 from pystatus.cli.enrtree import enrtree_app
 from pystatus.cli.exits import EXIT_FAILURE, EXIT_USAGE, error_line, run_command
 from pystatus.cli.group import group_app
@@ -86,6 +87,7 @@ app.add_typer(store_app, name="store")
 app.add_typer(account_app, name="account")
 app.add_typer(chat_app, name="chat")
 app.add_typer(group_app, name="group")
+app.add_typer(community_app, name="community")
 app.add_typer(enrtree_app, name="enrtree")
 app.add_typer(report_app, name="report")
 app.command(name="testnet")(run_testnet)
