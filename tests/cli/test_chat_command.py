@@ -243,6 +243,31 @@ async def test_contact_request_accept_and_list(tmp_path: Path, relay_addr: str) 
             await _stop(watcher)
 
 
+async def test_an_act_once_command_to_someone_offline_succeeds_once_sent(
+    tmp_path: Path, relay_addr: str
+) -> None:
+    # Bob is offline: the request is published and kept for resend, which is all the
+    # Status app's "sent" tick promises; only --wait-delivered waits for bob's device.
+    fast = ScryptParams(n=1 << 10)
+    Account.create(tmp_path / "alice" / "account", PASSWORD, params=fast)
+    bob, _ = Account.create(tmp_path / "bob" / "account", PASSWORD, params=fast)
+    alice = ("--staticnode", relay_addr, "--data-dir", str(tmp_path / "alice"))
+    started = asyncio.get_running_loop().time()
+    out, err = await _run("chat", "request", bob.chat_key, "--text", "hi", "--json", *alice)
+    assert asyncio.get_running_loop().time() - started < 20, "it waited for an acknowledgement"
+    document = json.loads(out)
+    assert document["sent"] and not document["acknowledged"]
+    out, err = await _run("chat", "request", bob.chat_key, "--text", "hi again", *alice)
+    assert "delivered when the recipient comes online" in err
+    waiting = await _start(
+        "chat", "request", bob.chat_key, "--text", "and?", "--wait-delivered", "--timeout=1", *alice
+    )
+    async with asyncio.timeout(60):
+        _, err_bytes = await waiting.communicate()
+    assert waiting.returncode == 1
+    assert "not acknowledged within 1 s" in err_bytes.decode()
+
+
 async def _json_line(process: asyncio.subprocess.Process, **wanted: object) -> dict[str, object]:
     assert process.stdout is not None and process.stderr is not None
     while line := await process.stdout.readline():

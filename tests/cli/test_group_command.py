@@ -103,7 +103,7 @@ async def test_create_send_list_and_history(tmp_path: Path, relay_addr: str) -> 
             await _run("group", "create", "friends", bob.chat_key, "--json", *as_("alice"))
         )
         chat = created["chatId"]
-        assert created["acknowledged"] and created["name"] == "friends"
+        assert created["sent"] and created["name"] == "friends"
         assert created["members"][1] == bob.chat_key and len(created["admins"]) == 1
         invited = await _json_line(watcher, kind="group", chatId=chat)
         assert invited["text"] == "invitation"

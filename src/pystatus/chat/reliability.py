@@ -34,6 +34,9 @@ their senders resend)."""
 _OWED_VERSION = 1
 _PEER_SIZE = 65
 _ID_SIZE = 32
+MAX_TRANSMITTED = 10_000
+"""MVDS message ids remembered as having reached a peer at least once (for "sent")."""
+TRANSMITTED = Gauge("chat_mvds_transmitted", "MVDS message ids remembered as published once")
 OWED = Gauge("chat_mvds_owed_acks", "MVDS acknowledgements of stored messages not yet published")
 OWED_EVENTS = Counter(
     "chat_mvds_owed_acks_events",
@@ -163,3 +166,24 @@ class OwedAcks:
             (body[i : i + _PEER_SIZE], body[i + _PEER_SIZE : i + size])
             for i in range(0, len(body), size)
         ]
+
+
+class Transmitted:
+    """The MVDS message ids of ours that a publish took to at least one peer (a relay peer
+    or a light-push node that answered 200): "sent", the Status app's single tick, as opposed
+    to "delivered" (acknowledged). The newest ``capacity`` are remembered."""
+
+    def __init__(self, capacity: int = MAX_TRANSMITTED) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[bytes, None] = OrderedDict()
+
+    def __contains__(self, message: object) -> bool:
+        return message in self._ids
+
+    def add(self, messages: Iterable[bytes]) -> None:
+        for message in messages:
+            self._ids[message] = None
+            self._ids.move_to_end(message)
+            if len(self._ids) > self.capacity:
+                self._ids.popitem(last=False)
+        TRANSMITTED.set(len(self._ids))

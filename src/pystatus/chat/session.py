@@ -71,7 +71,7 @@ from pystatus.chat.membership import is_group_chat_id
 from pystatus.chat.one_to_one import Sealed, seal_pairing, seal_private
 from pystatus.chat.public import Unpublished, seal_public
 from pystatus.chat.receiving import Receiving
-from pystatus.chat.reliability import Drops, OwedAcks, ReliabilityConfig
+from pystatus.chat.reliability import Drops, OwedAcks, ReliabilityConfig, Transmitted
 from pystatus.chat.segmentation import (
     Reassembler,
 )
@@ -126,6 +126,7 @@ class ChatSession(Receiving):
         """Content topic -> how to open it."""
         self.drops = Drops()
         self.owed_acks = OwedAcks()
+        self.transmitted = Transmitted()
         self.chat_key = chat_key_text(self.public_key)
         self.own_topic = topics.partitioned_content_topic(self.public_key)
         self.contact_code_name = topics.contact_code_topic_name(self.public_key)
@@ -358,9 +359,10 @@ class ChatSession(Receiving):
             return []
         digest, peers = outcome
         self.saw(digest)
-        if action.retry[:1] == ("mvds",):  # its acknowledgements are out: no longer owed
-            _, peer, _, acks = action.retry
+        if action.retry[:1] == ("mvds",) and peers > 0:  # its acks are out: no longer owed
+            _, peer, carried, acks = action.retry
             self.owed_acks.published(cast(bytes, peer), cast(tuple[bytes, ...], acks))
+            self.transmitted.add(cast(tuple[bytes, ...], carried))
         if not action.carried and not action.track:
             return []
         envelope = Envelope(digest, now, list(action.carried), action.retry)

@@ -233,7 +233,16 @@ def watch(
     run_chat(run, timeout_message=f"no relay peer answered within {MESH_TIMEOUT:g} s")
 
 
-Timeout = Annotated[float, typer.Option(help="Seconds to wait for acknowledgement")]
+Timeout = Annotated[
+    float, typer.Option(help="Seconds to wait until sent (with --wait-delivered: delivered)")
+]
+WaitDelivered = Annotated[
+    bool,
+    typer.Option(
+        "--wait-delivered",
+        help="Wait until the recipient's device acknowledges it (delivered), not only sent",
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +254,14 @@ class Outcome:
     document: dict[str, object]
 
 
+def _waiting(messenger: Messenger, before: set[bytes]) -> tuple[set[bytes], set[bytes]]:
+    """Of our MVDS messages queued since ``before``: (those not yet acknowledged, those of
+    them no publish has taken to a peer yet)."""
+    session = messenger.session
+    new = {o.message.id for o in session.mvds.outgoing()} - before
+    return new, {m for m in new if m not in session.transmitted}
+
+
 def act(
     action: Callable[[Messenger], Awaitable[Outcome]],
     staticnode: list[str],
@@ -254,37 +271,58 @@ def act(
     timeout: float,
     json_output: bool = False,
     light: LightNodes | None = None,
+    *,
+    wait_delivered: bool = False,
 ) -> None:
-    """Run ``action``, print its outcome, and wait until what it sent is acknowledged (1:1)
-    or has left (public chats). Not acknowledged in time: the outcome (with the message id)
-    is printed all the same, then an error saying it is kept, and exit 1."""
+    """Run ``action``, print its outcome, and wait (up to ``timeout`` seconds) until what it
+    sent has left: published to a peer (the Status app's "sent" tick) and kept in the outbox
+    until acknowledged, so a recipient that is offline gets it from the store or from the
+    resend the next time this account runs; exit 0. With ``wait_delivered``, wait until the
+    recipient's device acknowledged it instead. Not reached in time: the outcome (with the
+    message id) is printed all the same, then an error saying it is kept, and exit 1."""
     check_peers(staticnode)
     done: list[Outcome] = []
-    acknowledged: list[bool] = []
+    reached: dict[str, bool] = {}
 
     async def run() -> None:
         secret = password_or_prompt(password, confirm=False)
         async with open_messenger(
             data_dir, secret, cluster_id, staticnode, light=light
         ) as messenger:
+            before = {o.message.id for o in messenger.session.mvds.outgoing()}
             done.append(await action(messenger))
             try:
-                await until(lambda: not messenger.unacknowledged(), timeout)
+                if wait_delivered:
+                    await until(lambda: not _waiting(messenger, before)[0], timeout)
+                else:
+                    await until(lambda: not _waiting(messenger, before)[1], timeout)
                 await until(lambda: sent_out(messenger), timeout)
-                acknowledged.append(True)
+                reached["sent"] = True
             except TimeoutError:
-                acknowledged.append(False)
+                reached["sent"] = not _waiting(messenger, before)[1]
+            reached["delivered"] = not _waiting(messenger, before)[0]
 
     run_chat(run, timeout_message=f"no relay peer answered within {MESH_TIMEOUT:g} s")
     outcome = done[0]
+    sent, delivered = reached["sent"], reached["delivered"]
     if json_output:
-        print_json({**outcome.document, "acknowledged": acknowledged[0]})
+        print_json({**outcome.document, "sent": sent, "acknowledged": delivered})
     elif outcome.text:
         print(outcome.text, flush=True)
-    if not acknowledged[0]:
+    if not sent:
         runtime_error(
-            f"not acknowledged within {timeout:g} s; kept, and sent again the next time this"
-            " account runs: do not send it twice"
+            f"not sent within {timeout:g} s (no peer took it); kept, and sent again the next"
+            " time this account runs: do not send it twice"
+        )
+    if wait_delivered and not delivered:
+        runtime_error(
+            f"sent, but not acknowledged within {timeout:g} s; kept, and sent again the next"
+            " time this account runs: do not send it twice"
+        )
+    if not delivered and not json_output:
+        errors.print(
+            "sent; not acknowledged yet: delivered when the recipient comes online (kept, and"
+            " sent again each time this account runs until acknowledged)"
         )
 
 
@@ -319,6 +357,7 @@ def request(
     filternode: FilterNodes = None,
     lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
+    wait_delivered: WaitDelivered = False,
     json_output: Json = False,
 ) -> None:
     """Send a contact request; print its message id."""
@@ -338,6 +377,7 @@ def request(
         timeout,
         json_output,
         light=light_nodes(light, filternode, lightpushnode),
+        wait_delivered=wait_delivered,
     )
 
 
@@ -354,6 +394,7 @@ def answer_contact_request(verb: str) -> Callable[..., None]:
         filternode: FilterNodes = None,
         lightpushnode: LightPushNodes = None,
         timeout: Timeout = 30.0,
+        wait_delivered: WaitDelivered = False,
         json_output: Json = False,
     ) -> None:
         chat_key = _chat_key(who)
@@ -372,6 +413,7 @@ def answer_contact_request(verb: str) -> Callable[..., None]:
             timeout,
             json_output,
             light=light_nodes(light, filternode, lightpushnode),
+            wait_delivered=wait_delivered,
         )
 
     return command
@@ -401,6 +443,7 @@ def edit(
     filternode: FilterNodes = None,
     lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
+    wait_delivered: WaitDelivered = False,
 ) -> None:
     """Replace the text of a message of ours."""
     target = _message_id(message_id)
@@ -418,6 +461,7 @@ def edit(
         cluster_id,
         timeout,
         light=light_nodes(light, filternode, lightpushnode),
+        wait_delivered=wait_delivered,
     )
 
 
@@ -432,6 +476,7 @@ def delete(
     filternode: FilterNodes = None,
     lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
+    wait_delivered: WaitDelivered = False,
 ) -> None:
     """Delete a message of ours for everyone."""
     target = _message_id(message_id)
@@ -448,6 +493,7 @@ def delete(
         cluster_id,
         timeout,
         light=light_nodes(light, filternode, lightpushnode),
+        wait_delivered=wait_delivered,
     )
 
 
@@ -463,6 +509,7 @@ def pin(
     filternode: FilterNodes = None,
     lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
+    wait_delivered: WaitDelivered = False,
 ) -> None:
     """Pin a message in its chat."""
     target = _message_id(message_id)
@@ -479,6 +526,7 @@ def pin(
         cluster_id,
         timeout,
         light=light_nodes(light, filternode, lightpushnode),
+        wait_delivered=wait_delivered,
     )
 
 
@@ -493,6 +541,7 @@ def name(
     filternode: FilterNodes = None,
     lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
+    wait_delivered: WaitDelivered = False,
 ) -> None:
     """Set our display name; our contacts learn it."""
     try:
@@ -512,6 +561,7 @@ def name(
         cluster_id,
         timeout,
         light=light_nodes(light, filternode, lightpushnode),
+        wait_delivered=wait_delivered,
     )
 
 

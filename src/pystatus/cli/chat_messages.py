@@ -27,7 +27,7 @@ from pystatus.chat.user_input import (
     parse_reaction,
 )
 from pystatus.cli.account import DataDir, Password
-from pystatus.cli.chat import MessageId, Outcome, Timeout, act
+from pystatus.cli.chat import MessageId, Outcome, Timeout, WaitDelivered, act
 from pystatus.cli.chat import _message_id as message_id_or_exit
 from pystatus.cli.chat_io import (
     EventPrinter,
@@ -76,6 +76,7 @@ def reply(
     filternode: FilterNodes = None,
     lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
+    wait_delivered: WaitDelivered = False,
     json_output: Json = False,
 ) -> None:
     """Reply to a message, in its chat (1:1, group or public); print the reply's id."""
@@ -102,6 +103,7 @@ def reply(
         timeout,
         json_output,
         light=light_nodes(light, filternode, lightpushnode),
+        wait_delivered=wait_delivered,
     )
 
 
@@ -167,6 +169,7 @@ def resend(
     filternode: FilterNodes = None,
     lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
+    wait_delivered: WaitDelivered = False,
     json_output: Json = False,
 ) -> None:
     """Send a message of ours that failed again (same id: nobody sees it twice)."""
@@ -185,6 +188,7 @@ def resend(
         timeout,
         json_output,
         light=light_nodes(light, filternode, lightpushnode),
+        wait_delivered=wait_delivered,
     )
 
 

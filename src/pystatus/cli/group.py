@@ -91,6 +91,7 @@ def _act(sending: Sending, action: Callable[[Messenger], Awaitable[Outcome]]) ->
         sending.timeout,
         sending.json_output,
         light=sending.light,
+        wait_delivered=sending.wait_delivered,
     )
 
 

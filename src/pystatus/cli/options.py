@@ -1,11 +1,12 @@
 """The options every `pystatus` command that sends shares, declared once.
 
 A command that sends (`group create|add|remove|leave|send`, and any other that reaches the
-network and waits for acknowledgements) takes the same nine options: ``--staticnode``,
+network and waits for acknowledgements) takes the same ten options: ``--staticnode``,
 ``--data-dir``, the password, ``--cluster-id``, ``--light`` with ``--filternode`` and
-``--lightpushnode``, ``--timeout`` and ``--json``. :func:`sending_options` adds them to a command's
-own parameters (typer reads the combined signature, so ``--help`` lists them all) and hands
-the command one :class:`Sending` in a parameter named ``sending``.
+``--lightpushnode``, ``--timeout``, ``--wait-delivered`` and ``--json``.
+:func:`sending_options` adds them to a command's own parameters (typer reads the combined
+signature, so ``--help`` lists them all) and hands the command one :class:`Sending` in a
+parameter named ``sending``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,16 @@ from pystatus.cli.chat_node import (
     light_nodes,
 )
 
-Timeout = Annotated[float, typer.Option(help="Seconds to wait for acknowledgement")]
+Timeout = Annotated[
+    float, typer.Option(help="Seconds to wait until sent (with --wait-delivered: delivered)")
+]
+WaitDelivered = Annotated[
+    bool,
+    typer.Option(
+        "--wait-delivered",
+        help="Wait until every member's device acknowledges it (delivered), not only sent",
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +59,8 @@ class Sending:
     light: LightNodes | None
     timeout: float
     json_output: bool
+    wait_delivered: bool = False
+    """Wait for the acknowledgements (delivered), not only until sent."""
 
 
 _SHARED: tuple[tuple[str, Any, object], ...] = (
@@ -60,6 +72,7 @@ _SHARED: tuple[tuple[str, Any, object], ...] = (
     ("filternode", FilterNodes, None),
     ("lightpushnode", LightPushNodes, None),
     ("timeout", Timeout, 30.0),
+    ("wait_delivered", WaitDelivered, False),
     ("json_output", Json, False),
 )
 """Name, typer annotation and default of each shared option, in ``--help``'s order."""
@@ -94,6 +107,7 @@ def sending_options(command: Callable[..., None]) -> Callable[..., None]:
             light=light_nodes(given["light"], given["filternode"], given["lightpushnode"]),
             timeout=given["timeout"],
             json_output=given["json_output"],
+            wait_delivered=given["wait_delivered"],
         )
         command(**values, sending=options)
 
