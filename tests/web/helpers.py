@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import Messenger, RelayTransport
+from pystatus.chat.reliability import ReliabilityConfig
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import StoreConfig
 from pystatus.p2p.multiaddr import Multiaddr
@@ -62,12 +63,13 @@ async def web_peer(
     *,
     node: WakuNode,
     limiter: UnlockLimiter | None = None,
+    reliability: ReliabilityConfig | None = None,
 ) -> AsyncIterator[WebPeer]:
     """The web client of the account in ``directory`` on a free port of 127.0.0.1, chatting
     over ``node`` (already started); stopped on exit."""
     assert node.relay is not None
     transport = RelayTransport(node.relay, store=node.store_peer())
-    messenger = Messenger(account(directory, password), transport)
+    messenger = Messenger(account(directory, password), transport, reliability=reliability)
     server = WebServer(node, messenger, WebConfig(port=0), limiter=limiter)
     async with messenger:
         await server.start()

@@ -21,7 +21,7 @@ WAIT = 20_000  # ms
 PASSWORD = "new web password"
 
 
-async def test_create_account_confirm_phrase(
+async def test_create_account_confirm_phrase_then_restore(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from playwright.async_api import expect
@@ -104,21 +104,13 @@ async def test_create_account_confirm_phrase(
         assert phrase not in caplog.text
         assert (await page.evaluate("document.cookie")) == ""  # HttpOnly, all of them
 
-
-async def test_restore_account_from_phrase(tmp_path: Path) -> None:
-    from playwright.async_api import expect
-
-    expect.set_options(timeout=WAIT)
-    phrase = new_mnemonic()
-    expected = AccountKeys.from_seed(seed_from_mnemonic(phrase)).chat_key_text
-    directory = tmp_path / "account"
-    async with contextlib.AsyncExitStack() as stack:
-        browser = await stack.enter_async_context(chromium())
-        node = await stack.enter_async_context(WakuNode(node_config()))
-        server = await stack.enter_async_context(setup_server(directory, node=node))
+        # Restore, in a new browser context, into another data dir without an account.
+        restorer = await stack.enter_async_context(setup_server(tmp_path / "restored", node=node))
+        phrase = new_mnemonic()
+        expected = AccountKeys.from_seed(seed_from_mnemonic(phrase)).chat_key_text
         page = await (await browser.new_context()).new_page()
         page.set_default_timeout(WAIT)
-        await page.goto(server.url + "/")
+        await page.goto(restorer.url + "/")
         restore = page.get_by_role("region", name="Restore from recovery phrase")
         words = phrase.split()
         bad = " ".join([*words[:11], "zzzz"])
@@ -137,4 +129,4 @@ async def test_restore_account_from_phrase(tmp_path: Path) -> None:
         await restore.get_by_role("button", name="Restore account").click()
         await expect(page.get_by_role("textbox", name="Chat key")).to_be_visible()
         await expect(page.locator(".me .key")).to_have_text(expected)
-        assert server.messenger is not None and server.messenger.chat_key == expected
+        assert restorer.messenger is not None and restorer.messenger.chat_key == expected

@@ -163,7 +163,7 @@ def _sidebar(view: MainView) -> str:
     )
     requests = "".join(
         f'<li aria-label="Request from {_e(r.name)}"><span class="name">{_e(r.name)}</span>'
-        f'<p class="text">{_e(r.text)}</p>'
+        + (f'<p class="text intro">{_e(r.text)}</p>' if r.text else "")
         + _post(f"/contacts/{r.chat_key}/accept", view.csrf, "Accept")
         + _post(f"/contacts/{r.chat_key}/decline", view.csrf, "Decline")
         + "</li>"
@@ -315,7 +315,9 @@ def _conversation(view: MainView) -> str:
     if chat.kind == "one_to_one" and view.contact_state not in ("mutual", "sent"):
         contact = (
             f'<form method="post" action="/contacts/{_e(chat.key)}/request" class="inline">'
-            f'{_csrf(view.csrf)}<input type="hidden" name="text" value="Hi, add me">'
+            f"{_csrf(view.csrf)}"
+            '<label for="introduction">Introduction</label> '
+            '<input id="introduction" name="text" value="Hi, add me" required maxlength="280">'
             '<button type="submit">Send contact request</button></form>'
         )
     elif view.contact_state == "sent":

@@ -71,7 +71,14 @@
   function notify(data) {
     if (!document.hidden || data.outgoing || data.kind !== "message") return;
     if (!("Notification" in window) || Notification.permission !== "granted") return;
-    new Notification("pystatus", { body: "New message in " + data.chat });
+    // Named as the sidebar names the chat (its list item's label), never by message text.
+    let name = "a chat";
+    for (const link of document.querySelectorAll(".sidebar li > a")) {
+      if (new URL(link.href).searchParams.get("chat") === data.chat) {
+        name = link.parentElement.getAttribute("aria-label") || name;
+      }
+    }
+    new Notification("pystatus", { body: "New message in " + name });
   }
 
   // Sending: the composer posts with fetch and the page stays (no reload per message); the
