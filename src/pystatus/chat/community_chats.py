@@ -51,6 +51,8 @@ from pystatus.errors import ChatError
 
 MAX_COMMUNITIES = 1_000
 MAX_PENDING = 100
+MAX_WANTED = 100
+"""Communities we wait for a description of (to join, or to spectate)."""
 """Pending requests kept per community (status-go's ``maxNbPendingRequestedMembers``)."""
 
 COMMUNITIES = Gauge("chat_communities", "Communities held")
@@ -215,6 +217,8 @@ class CommunityChats:
         """Take descriptions of ``community_id`` from now on (spectate). Raises
         :class:`InvalidCommunity` for a malformed id."""
         community_key(community_id)
+        if community_id not in self._watched and len(self._watched) >= MAX_WANTED:
+            raise CommunityNotAllowed(f"watching {MAX_WANTED} communities already")
         self._watched.add(community_id)
 
     # -- as control node ------------------------------------------------------------------
@@ -239,6 +243,8 @@ class CommunityChats:
         manual: bool = False,
     ) -> tuple[Community, list[Send]]:
         """A community we control (open unless ``manual``). Raises :class:`InvalidCommunity`."""
+        if len(self._keys) >= MAX_COMMUNITIES:
+            raise CommunityNotAllowed(f"controlling {MAX_COMMUNITIES} communities already")
         key, community = control.create(
             self.public_key, name, now_ms, about=about, color=color, manual_accept=manual
         )
@@ -332,6 +338,8 @@ class CommunityChats:
         if community_id in self._joined:
             return []
         if community_id not in self._communities:
+            if community_id not in self._want_join and len(self._want_join) >= MAX_WANTED:
+                raise CommunityNotAllowed(f"waiting for {MAX_WANTED} communities already")
             self._want_join[community_id] = display_name
             return []
         self._want_join.pop(community_id, None)

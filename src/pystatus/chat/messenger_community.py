@@ -167,6 +167,10 @@ class CommunityMessaging:
     def community_joined(self, community_id: str) -> bool:
         return self._communities.joined(community_id)
 
+    def community_controlled(self, community_id: str) -> bool:
+        """Whether this account is the community's control node."""
+        return self._communities.controls(community_id)
+
     # -- topics and sending ------------------------------------------------------------------
 
     def _community_topics(self, community: Community) -> list[str]:

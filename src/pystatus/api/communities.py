@@ -1,0 +1,221 @@
+"""/chat/v1/communities: the node's account in communities (with `pystatus node --chat`).
+
+Communities are status-go's (:mod:`pystatus.chat.messenger_community`); ids are the
+community's (``0x02...``/``0x03...``), channels are named by their chat id (community id +
+channel id), members by chat key. Refusals: 400 for a malformed id, key or text; 404 for a
+community this account does not know; 409 for what the community does not allow (a change by
+someone who does not control it, a post in a read-only channel, a banned member).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from pystatus.api.errors import ApiError
+from pystatus.chat.community import Community, InvalidCommunity
+from pystatus.chat.community_chats import CommunityNotAllowed
+from pystatus.chat.content import ContentError
+from pystatus.chat.errors import InvalidChatKey
+from pystatus.chat.keys import chat_key_text
+from pystatus.chat.messenger import Messenger
+from pystatus.chat.user_input import MAX_TEXT_LENGTH
+
+_TEXT = {"text/plain": {"schema": {"type": "string"}}}
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad id, chat key or text", "content": _TEXT},
+    404: {"description": "No such community in this account", "content": _TEXT},
+    409: {"description": "Not allowed in this community", "content": _TEXT},
+}
+
+
+class ChannelJson(BaseModel):
+    chatId: str
+    name: str
+    description: str = ""
+    categoryId: str = ""
+    readOnly: bool = Field(
+        description="Only privileged members post (a CAN_VIEW_CHANNEL permission)"
+    )
+
+
+class MemberJson(BaseModel):
+    chatKey: str
+    privileged: bool = Field(description="Owner, admin or token master")
+
+
+class CommunityJson(BaseModel):
+    id: str = Field(description="0x + the compressed community key")
+    name: str
+    description: str = ""
+    access: str = Field(description="open (AUTO_ACCEPT) or manual (MANUAL_ACCEPT)")
+    clock: int
+    joined: bool
+    controlled: bool = Field(description="This account is its control node")
+    members: list[MemberJson]
+    banned: list[str]
+    channels: list[ChannelJson]
+
+
+class CreateBody(BaseModel):
+    name: str = Field(min_length=1, max_length=30)
+    description: str = Field(default="", max_length=140)
+    manualAccept: bool = False
+
+
+class ChannelBody(BaseModel):
+    name: str = Field(min_length=1, max_length=30)
+    readOnly: bool = False
+
+
+class MemberBody(BaseModel):
+    chatKey: str = Field(description="zQ3..., or 0x04... hex")
+
+
+class PostBody(BaseModel):
+    chatId: str = Field(max_length=200, description="The channel's chat id")
+    text: str = Field(max_length=MAX_TEXT_LENGTH)
+
+
+class RequestJson(BaseModel):
+    chatKey: str
+    clock: int = Field(description="The request's clock, in seconds")
+    displayName: str = ""
+
+
+class SentJson(BaseModel):
+    id: str
+
+
+@contextlib.contextmanager
+def _answers() -> Iterator[None]:
+    try:
+        yield
+    except (InvalidCommunity, InvalidChatKey, ContentError, ValueError) as exc:
+        raise ApiError(400, str(exc)) from None
+    except CommunityNotAllowed as exc:
+        raise ApiError(409, str(exc)) from None
+
+
+def _key(member: str) -> str:
+    return chat_key_text(bytes.fromhex(member[2:]))
+
+
+def community_json(messenger: Messenger, community: Community) -> CommunityJson:
+    return CommunityJson(
+        id=community.id,
+        name=community.name,
+        description=community.about,
+        access="manual" if community.access == 3 else "open",
+        clock=community.clock,
+        joined=messenger.community_joined(community.id),
+        controlled=messenger.community_controlled(community.id),
+        members=[
+            MemberJson(chatKey=_key(k), privileged=community.is_privileged(k))
+            for k in community.members
+        ],
+        banned=[_key(k) for k in sorted(community.banned)],
+        channels=[
+            ChannelJson(
+                chatId=c.chat_id,
+                name=c.name,
+                description=c.description,
+                categoryId=c.category_id,
+                readOnly=c.read_only,
+            )
+            for c in sorted(community.channels.values(), key=lambda c: (c.category_id, c.position))
+        ],
+    )
+
+
+def community_routes(messenger: Messenger) -> APIRouter:
+    router = APIRouter(tags=["communities"])
+
+    def known(community_id: str) -> Community:
+        with _answers():
+            community = messenger.community(community_id)
+        if community is None:
+            raise ApiError(404, f"no community {community_id[:80]}")
+        return community
+
+    @router.get("/chat/v1/communities")
+    async def communities() -> list[CommunityJson]:
+        """The communities this account knows."""
+        return [community_json(messenger, c) for c in messenger.communities()]
+
+    @router.post("/chat/v1/communities", responses=_REFUSED)
+    async def create(body: CreateBody) -> CommunityJson:
+        """Create a community this account controls (open unless ``manualAccept``)."""
+        with _answers():
+            community_id = await messenger.create_community(
+                body.name, about=body.description, manual_accept=body.manualAccept
+            )
+        return community_json(messenger, known(community_id))
+
+    @router.get("/chat/v1/communities/{communityId}", responses=_REFUSED)
+    async def community(communityId: str) -> CommunityJson:
+        return community_json(messenger, known(communityId))
+
+    @router.post("/chat/v1/communities/{communityId}/join", responses=_REFUSED)
+    async def join(communityId: str) -> SentJson:
+        """Ask to join: the request leaves once the description is here (at once if known)."""
+        with _answers():
+            await messenger.join_community(communityId)
+        return SentJson(id=communityId)
+
+    @router.get("/chat/v1/communities/{communityId}/requests", responses=_REFUSED)
+    async def requests(communityId: str) -> list[RequestJson]:
+        """Pending requests to a community this account controls."""
+        known(communityId)
+        return [
+            RequestJson(chatKey=k, clock=c, displayName=n)
+            for k, c, n in messenger.community_requests(communityId)
+        ]
+
+    @router.post("/chat/v1/communities/{communityId}/accept", responses=_REFUSED)
+    async def accept(communityId: str, body: MemberBody) -> CommunityJson:
+        known(communityId)
+        with _answers():
+            await messenger.accept_community_request(communityId, body.chatKey)
+        return community_json(messenger, known(communityId))
+
+    @router.post("/chat/v1/communities/{communityId}/ban", responses=_REFUSED)
+    async def ban(communityId: str, body: MemberBody) -> CommunityJson:
+        known(communityId)
+        with _answers():
+            await messenger.ban_community_member(communityId, body.chatKey)
+        return community_json(messenger, known(communityId))
+
+    @router.get("/chat/v1/communities/{communityId}/members", responses=_REFUSED)
+    async def members(communityId: str) -> list[MemberJson]:
+        return community_json(messenger, known(communityId)).members
+
+    @router.get("/chat/v1/communities/{communityId}/channels", responses=_REFUSED)
+    async def channels(communityId: str) -> list[ChannelJson]:
+        return community_json(messenger, known(communityId)).channels
+
+    @router.post("/chat/v1/communities/{communityId}/channels", responses=_REFUSED)
+    async def add_channel(communityId: str, body: ChannelBody) -> ChannelJson:
+        """Add a channel to a community this account controls."""
+        known(communityId)
+        with _answers():
+            chat_id = await messenger.add_community_channel(
+                communityId, body.name, read_only=body.readOnly
+            )
+        found = [c for c in community_json(messenger, known(communityId)).channels]
+        return next(c for c in found if c.chatId == chat_id)
+
+    @router.post("/chat/v1/communities/{communityId}/posts", responses=_REFUSED)
+    async def post(communityId: str, body: PostBody) -> SentJson:
+        """Post in a channel; 409 where this account may only read."""
+        community = known(communityId)
+        if community.channel_by_chat_id(body.chatId) is None:
+            raise ApiError(404, "no such channel in this community")
+        with _answers():
+            return SentJson(id=await messenger.send_community(body.chatId, body.text))
+
+    return router
