@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pystatus import __version__
 from pystatus.api.admin import admin_routes
 from pystatus.api.chat import chat_routes
+from pystatus.api.communities import community_routes
 from pystatus.api.errors import ApiError
 from pystatus.api.health import health_report
 from pystatus.api.light import json_error_body, light_routes
@@ -160,6 +161,7 @@ def create_app(node: WakuNode, messenger: Messenger | None = None) -> FastAPI:
     app.include_router(light_routes(node))
     if messenger is not None:
         app.include_router(chat_routes(messenger))
+        app.include_router(community_routes(messenger))
     if node.config.rest is not None and node.config.rest.admin:
         app.include_router(admin_routes(node))
     app.include_router(relay_routes(node))
