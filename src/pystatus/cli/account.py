@@ -23,7 +23,7 @@ from pystatus.chat.account import MIN_PASSWORD_LENGTH, Account
 from pystatus.chat.errors import InvalidMnemonic
 from pystatus.errors import PystatusError
 from pystatus.node.config import default_data_dir
-from pystatus.node.datadir import lock_data_dir, unusable, use_private_umask
+from pystatus.node.datadir import DataDirInUse, lock_data_dir, unusable, use_private_umask
 
 account_app = typer.Typer(help="Create, restore and show Status accounts.", no_args_is_help=True)
 console = Console()
@@ -50,6 +50,59 @@ def account_directory(data_dir: Path | None) -> Path:
     """
     use_private_umask()
     return lock_data_dir(data_dir or default_data_dir()).path / ACCOUNT_SUBDIRECTORY
+
+
+INTERACTIVE_HINT = (
+    "one process per data dir: to watch and send at once, run `pystatus node --chat --rest`"
+    " (or --web) instead of `chat watch`, and chat through its REST API (or browser)"
+)
+"""What to run instead when a chat command meets the data dir's lock: usually a `chat watch`
+holds it while its user tries to answer from a second terminal."""
+NODE_HINT = "chat through that node's REST API (--rest) or browser client (--web)"
+"""The same when a `pystatus node` holds it."""
+
+
+class AccountInUse(DataDirInUse):
+    """A chat command's data dir is held by another process (``command``: what it runs, when
+    its command line can be read), said with what to run instead."""
+
+    def __init__(self, held: DataDirInUse, command: str | None) -> None:
+        super().__init__(held.directory, held.pid)
+        self.command = command
+        named = f" (`{command}`)" if command else ""
+        hint = NODE_HINT if command == "pystatus node" else INTERACTIVE_HINT
+        self.args = (f"{held}{named}: {hint}",)
+
+
+def holder_command(pid: int | None) -> str | None:
+    """``pystatus <command> [<subcommand>]`` that ``pid`` runs, read from /proc (Linux);
+    None when it cannot be read or is no `pystatus` command. Only the command's plain words
+    are kept: what follows (keys, texts, options) is not ours to repeat."""
+    if pid is None:
+        return None
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+    for index, word in enumerate(argv):
+        if Path(word).name == "pystatus":
+            words = []
+            for rest in argv[index + 1 : index + 3]:
+                if not rest.isalpha():
+                    break
+                words.append(rest)
+            return " ".join(["pystatus", *words])
+    return None
+
+
+def chat_account_directory(data_dir: Path | None) -> Path:
+    """:func:`account_directory` for the chat commands: raises :class:`AccountInUse` (the
+    holder's command and what to run instead: `pystatus node --chat --rest`) where it raises
+    DataDirInUse."""
+    try:
+        return account_directory(data_dir)
+    except DataDirInUse as exc:
+        raise AccountInUse(exc, holder_command(exc.pid)) from None
 
 
 def open_account(data_dir: Path | None, password: str) -> Account:

@@ -40,7 +40,7 @@ from pystatus.chat.user_input import (
     InvalidText,
     checked_text,
 )
-from pystatus.cli.account import account_directory, password_or_prompt
+from pystatus.cli.account import chat_account_directory, password_or_prompt
 from pystatus.errors import ConfigError, PystatusError
 from pystatus.p2p.multiaddr import Multiaddr
 
@@ -314,7 +314,7 @@ async def chat_database(
     :func:`pystatus.cli.account.account_directory`), and its chat database, open, with no
     network: for commands that only read (history, contacts, requests)."""
     account = Account.unlock(
-        account_directory(data_dir), password_or_prompt(password, confirm=False)
+        chat_account_directory(data_dir), password_or_prompt(password, confirm=False)
     )
     database = ChatDatabase(account.directory / "chat.sqlite3", account.keys.database)
     await database.open()

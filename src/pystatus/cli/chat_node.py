@@ -15,7 +15,7 @@ import typer
 from pystatus.chat.account import Account
 from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUSTER
-from pystatus.cli.account import account_directory
+from pystatus.cli.account import chat_account_directory
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import LightChatConfig
 from pystatus.node.light_chat import light_transport
@@ -102,7 +102,7 @@ async def open_messenger(
 ) -> AsyncIterator[Messenger]:
     """A messenger on a node of its own: a relay peer of the static nodes, or with ``light``
     a light client of its service nodes; yielded once a message sent would go out."""
-    account = Account.unlock(account_directory(data_dir), password)
+    account = Account.unlock(chat_account_directory(data_dir), password)
     async with contextlib.AsyncExitStack() as stack:
         node = await stack.enter_async_context(
             WakuNode(node_config(cluster_id, static_nodes, storenode, light))
