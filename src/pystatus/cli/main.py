@@ -50,6 +50,7 @@ from pystatus.cli.node_options import (
     _web_config,
 )
 from pystatus.cli.report import report_app
+from pystatus.cli.simulate import run_simulate
 from pystatus.cli.store import store_app
 from pystatus.cli.testnet import run_testnet
 from pystatus.errors import ConfigError, PystatusError
@@ -91,6 +92,7 @@ app.add_typer(community_app, name="community")
 app.add_typer(enrtree_app, name="enrtree")
 app.add_typer(report_app, name="report")
 app.command(name="testnet")(run_testnet)
+app.command(name="simulate")(run_simulate)
 console = Console(stderr=True, soft_wrap=True)  # an error is one line, never wrapped
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL")
 
