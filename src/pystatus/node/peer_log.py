@@ -136,9 +136,9 @@ class PeerLog:
     flush_interval: float = FLUSH_INTERVAL
     max_pending: int = MAX_PENDING
     max_open: int = MAX_OPEN
-    _pending: dict[tuple[bytes, int], _Pending] = field(default_factory=dict)
-    _open: dict[bytes, _Open] = field(default_factory=dict)
-    _deadline: float | None = None
+    _pending: dict[tuple[bytes, int], _Pending] = field(default_factory=dict, init=False)
+    _open: dict[bytes, _Open] = field(default_factory=dict, init=False)
+    _deadline: float | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.flush_interval <= 0 or self.max_pending < 1 or self.max_open < 1:
