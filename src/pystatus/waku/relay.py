@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
+from prometheus_client import Counter
 
 from pystatus.p2p.connection import Connection
 from pystatus.p2p.errors import RemoteProtocolError
@@ -173,6 +174,10 @@ class WakuRelay:
         self._heartbeat: asyncio.Task[None] | None = None
         self._stopping = False
         self._faults: dict[bytes, LinkFaults] = {}
+        self._validated: dict[bytes, WakuMessage] = {}
+        """Messages validated during one router call, by their bytes, for delivery to reuse
+        (emptied by each :meth:`_process_events`: at most one RPC's messages)."""
+        self._metric_children: dict[tuple[str, str], tuple[Counter, Counter]] = {}
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -250,8 +255,9 @@ class WakuRelay:
             # Publishing is idempotent: a retry of what the network already has succeeds,
             # and subscribers are not handed it twice.
             return PublishOutcome(digest, self.mesh_size(pubsub_topic), duplicate=True)
-        metrics.RELAY_MESSAGES.labels(pubsub_topic, "out").inc()
-        metrics.RELAY_BYTES.labels(pubsub_topic, "out").inc(len(data))
+        messages, size = self._topic_metrics(pubsub_topic, "out")
+        messages.inc()
+        size.inc(len(data))
         self._process_events()
         if pubsub_topic in self.router.subscriptions:
             self._dispatch(RelayedMessage(pubsub_topic, message, digest, None, now))
@@ -278,6 +284,8 @@ class WakuRelay:
         try:
             message = WakuMessage.decode(data, max_size=self.config.max_message_size)
             self._apply_rules(message, len(data), self._clock())
+            # Kept for _deliver, which follows before _process_events ends.
+            self._validated[data] = message
         except InvalidMessage as exc:
             metrics.RELAY_INVALID.labels(exc.reason).inc()
             return ValidationResult.REJECT
@@ -297,15 +305,36 @@ class WakuRelay:
             elif isinstance(event, Graylisted):
                 metrics.RELAY_GRAYLISTED.inc()
                 log.info("relay peer %s graylisted (score %.1f)", event.peer.hex(), event.score)
+        # Accepted but not delivered (the router's own reasons): nothing to keep.
+        self._validated.clear()
+
+    def _topic_metrics(self, topic: str, direction: str) -> tuple[Counter, Counter]:
+        """The topic's message and byte counters (prometheus_client's labels() lookup costs
+        more than the increment); as many as the topics relayed, which the router bounds."""
+        key = (topic, direction)
+        counters = self._metric_children.get(key)
+        if counters is None:
+            counters = self._metric_children[key] = (
+                metrics.RELAY_MESSAGES.labels(topic, direction),
+                metrics.RELAY_BYTES.labels(topic, direction),
+            )
+        return counters
 
     def _deliver(self, event: Deliver) -> None:
-        try:
-            message = WakuMessage.decode(event.data, max_size=self.config.max_message_size)
-        except RemoteWakuError:
-            return
-        metrics.RELAY_MESSAGES.labels(event.topic, "in").inc()
-        metrics.RELAY_BYTES.labels(event.topic, "in").inc(len(event.data))
-        source = PeerId.from_bytes(event.source) if event.source is not None else None
+        message = self._validated.pop(event.data, None)
+        if message is None:
+            try:
+                message = WakuMessage.decode(event.data, max_size=self.config.max_message_size)
+            except RemoteWakuError:
+                return
+        messages, size = self._topic_metrics(event.topic, "in")
+        messages.inc()
+        size.inc(len(event.data))
+        source = None
+        if event.source is not None:
+            # The writer's PeerId: parsing the key again costs more than the rest of delivery.
+            writer = self._writers.get(event.source)
+            source = writer.peer if writer is not None else PeerId.from_bytes(event.source)
         self._dispatch(
             RelayedMessage(
                 event.topic, message, message_hash(event.topic, message), source, self._clock()

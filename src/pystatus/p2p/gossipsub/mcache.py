@@ -52,12 +52,14 @@ class MessageCache:
 
 
 class SeenCache:
-    """Message ids seen within ``ttl`` seconds, bounded to ``max_size`` (oldest dropped)."""
+    """Message ids seen within ``ttl`` seconds, bounded to ``max_size`` (oldest dropped), and
+    when each one that passed validation did so (for P3's delivery window)."""
 
     def __init__(self, ttl: float, max_size: int) -> None:
         self._ttl = ttl
         self._max_size = max_size
         self._expiry: collections.OrderedDict[bytes, float] = collections.OrderedDict()
+        self._validated_at: dict[bytes, float] = {}
 
     def __len__(self) -> int:
         return len(self._expiry)
@@ -71,13 +73,24 @@ class SeenCache:
             return False
         self._expiry[message_id] = now + self._ttl
         if len(self._expiry) > self._max_size:
-            self._expiry.popitem(last=False)
+            oldest, _ = self._expiry.popitem(last=False)
+            self._validated_at.pop(oldest, None)
         return True
+
+    def mark_validated(self, message_id: bytes, now: float) -> None:
+        """``message_id`` (already added) passed validation at ``now``."""
+        if message_id in self._expiry:
+            self._validated_at[message_id] = now
+
+    def validated_at(self, message_id: bytes) -> float | None:
+        return self._validated_at.get(message_id)
 
     def expire(self, now: float) -> None:
         expiry = self._expiry
+        validated = self._validated_at
         while expiry:
             message_id, deadline = next(iter(expiry.items()))
             if deadline > now:
                 return
             del expiry[message_id]
+            validated.pop(message_id, None)

@@ -92,7 +92,6 @@ class GossipsubRouter:
         self._backoffs = Backoffs(2 * self.params.heartbeat_interval, self.params.max_backoffs)
         self._mcache = MessageCache(self.params.history_length, self.params.history_gossip)
         self._seen = SeenCache(self.params.seen_ttl, self.params.max_seen_messages)
-        self._first_seen_at: dict[bytes, float] = {}
         self._outgoing: dict[PeerKey, _Outgoing] = {}
         self._events: list[RouterEvent] = []
         self._heartbeat_ticks = 0
@@ -297,13 +296,14 @@ class GossipsubRouter:
         subscribed = self._topic_peers.get(topic, set())
         if params.flood_publish:
             # v1.1 "Flood Publishing": every subscribed peer above the publish threshold.
-            return {p for p in subscribed if self.score.score(p, now) >= params.publish_threshold}
+            score = self.score.cached_score
+            return {p for p in subscribed if score(p, now) >= params.publish_threshold}
         if topic in self._subscriptions:
             return set(self.mesh.get(topic, ()))
         fanout = self._fanout.get(topic)
         if not fanout:
             candidates = [
-                p for p in subscribed if self.score.score(p, now) >= params.publish_threshold
+                p for p in subscribed if self.score.cached_score(p, now) >= params.publish_threshold
             ]
             self._rng.shuffle(candidates)
             fanout = self._fanout[topic] = set(candidates[: params.d])
@@ -320,7 +320,7 @@ class GossipsubRouter:
             raise LocalProtocolError("RPC from a peer that was never added")
         self.counters["rpc_received"] += 1
         if state.graylisted:
-            if self.score.score(peer, now) >= self.params.graylist_threshold:
+            if self.score.cached_score(peer, now) >= self.params.graylist_threshold:
                 state.graylisted = False
             else:
                 self.counters["rpc_ignored_graylisted"] += 1
@@ -343,7 +343,7 @@ class GossipsubRouter:
     def _check_graylist(self, peer: PeerKey, state: _Peer, now: float) -> None:
         if state.graylisted:
             return
-        score = self.score.score(peer, now)
+        score = self.score.cached_score(peer, now)
         if score < self.params.graylist_threshold:
             state.graylisted = True
             self._events.append(Graylisted(peer, score))
@@ -387,7 +387,7 @@ class GossipsubRouter:
         message_id = self._message_id(data)
         if message_id in self._seen:
             self.counters["messages_duplicate"] += 1
-            first = self._first_seen_at.get(message_id)
+            first = self._seen.validated_at(message_id)
             if first is not None:
                 self.score.duplicate_delivery(peer, topic, now - first)
             return
@@ -409,7 +409,7 @@ class GossipsubRouter:
         if result is ValidationResult.IGNORE:
             self.counters["messages_ignored"] += 1
             return
-        self._first_seen_at[message_id] = now
+        self._seen.mark_validated(message_id, now)
         self.score.first_delivery(peer, topic)
         fragment = wire.publish_fragment(topic, data)
         self._mcache.put(message_id, CachedMessage(topic, data, fragment))
@@ -510,7 +510,8 @@ class GossipsubRouter:
         if self._next_decay is not None and now >= self._next_decay:
             self.score.refresh(now)
             self._next_decay = now + params.decay_interval
-        scores = {peer: self.score.score(peer, now) for peer in self._peers}
+        self.score.clear_cache()
+        scores = {peer: self.score.cached_score(peer, now) for peer in self._peers}
         for state in self._peers.values():
             state.ihave_received = 0
             state.iwant_served.clear()
@@ -520,8 +521,6 @@ class GossipsubRouter:
         self._emit_gossip(scores)
         self._mcache.shift()
         self._seen.expire(now)
-        for message_id in [m for m in self._first_seen_at if m not in self._seen]:
-            del self._first_seen_at[message_id]
         self._backoffs.expire(now)
 
     def _maintain_mesh(

@@ -64,6 +64,7 @@ class PeerScore:
         self._app_score = app_score
         self._peers: dict[PeerKey, PeerStats] = {}
         self._ips: dict[str, set[PeerKey]] = {}
+        self._cache: dict[PeerKey, float] = {}
 
     def __len__(self) -> int:
         return len(self._peers)
@@ -87,6 +88,7 @@ class PeerScore:
             stats = self._peers[peer] = PeerStats()
         stats.connected = True
         if ip is not None:
+            self._cache.clear()  # P6 of every peer on that address changes
             self._forget_ips(peer, stats)
             stats.ips = colocation_keys(ip)
             for key in stats.ips:
@@ -104,6 +106,10 @@ class PeerScore:
         stats = self._peers.get(peer)
         if stats is None:
             return
+        if stats.ips:
+            self._cache.clear()
+        else:
+            self._cache.pop(peer, None)
         self._forget_ips(peer, stats)
         stats.ips = ()
         # A peer with a non-negative score is forgotten; a bad one is remembered a while.
@@ -118,6 +124,7 @@ class PeerScore:
                 topic_stats.in_mesh = False
 
     def graft(self, peer: PeerKey, topic: str, now: float) -> None:
+        self._cache.pop(peer, None)
         stats = self._topic_stats(peer, topic)
         if stats is not None:
             stats.in_mesh = True
@@ -128,6 +135,7 @@ class PeerScore:
     def prune(self, peer: PeerKey, topic: str) -> None:
         stats = self._topic_stats(peer, topic)
         if stats is not None and stats.in_mesh:
+            self._cache.pop(peer, None)
             self._apply_mesh_failure(stats)
             stats.in_mesh = False
 
@@ -158,16 +166,34 @@ class PeerScore:
             stats.mesh_message_deliveries = min(stats.mesh_message_deliveries + 1, cap)
 
     def invalid_delivery(self, peer: PeerKey, topic: str) -> None:
+        self._cache.pop(peer, None)
         stats = self._topic_stats(peer, topic)
         if stats is not None:
             stats.invalid_message_deliveries += 1
 
     def add_penalty(self, peer: PeerKey, count: float = 1.0) -> None:
+        self._cache.pop(peer, None)
         stats = self._peers.get(peer)
         if stats is not None:
             stats.behaviour_penalty += count
 
     # -- the score ----------------------------------------------------------------------------
+
+    def cached_score(self, peer: PeerKey, now: float) -> float:
+        """:meth:`score`, computed at most once between two :meth:`clear_cache` calls (the
+        router clears it every heartbeat) unless the score may have fallen meanwhile: what
+        lowers a score (invalid messages, penalties, mesh changes, colocation) drops the
+        cached value at once. Rises (deliveries, time in mesh) wait for the next heartbeat,
+        so thresholds judged on it are no laxer than on :meth:`score`, but for the P3
+        deficit that time alone switches on (seen at the next heartbeat). The hot path (one
+        check per message and per RPC) needs no more."""
+        value = self._cache.get(peer)
+        if value is None:
+            value = self._cache[peer] = self.score(peer, now)
+        return value
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
 
     def score(self, peer: PeerKey, now: float) -> float:
         stats = self._peers.get(peer)
@@ -222,6 +248,7 @@ class PeerScore:
             value *= factor
             return 0.0 if value < to_zero else value
 
+        self._cache.clear()
         expired = [
             peer
             for peer, stats in self._peers.items()
