@@ -305,3 +305,20 @@ async def test_rows_reach_the_file_within_a_flush_interval_while_the_node_runs(
             await wait_for(lambda: reader.rows()[0].last_seen > first.last_seen, 10, "seen again")
         finally:
             reader.close()
+
+
+def test_a_full_day_takes_updates_but_no_new_peers(tmp_path: Path) -> None:
+    before = _metric("pystatus_peer_log_dropped_total", reason="day_full")
+    store = PeerLogStore(tmp_path / PEER_LOG_FILE, max_peers_per_day=2)
+    assert store.write([_row(A, DAY, 10.0, 10.0), _row(B, DAY, 20.0, 20.0)]) == 0
+    c, d = b"c" * 32, b"d" * 32
+    assert (
+        store.write([_row(A, DAY, 5.0, 30.0), _row(c, DAY, 1.0, 1.0), _row(d, DAY + 1, 1.0, 1.0)])
+        == 1
+    )
+    rows = _rows(store.rows())
+    assert set(rows) == {(A, DAY), (B, DAY), (d, DAY + 1)}
+    assert (rows[(A, DAY)].first_seen, rows[(A, DAY)].last_seen) == (5.0, 30.0)
+    assert rows[(A, DAY)].connections == 2
+    assert _metric("pystatus_peer_log_dropped_total", reason="day_full") == before + 1
+    store.close()

@@ -5,9 +5,11 @@ The database holds one table, ``peer_days``: one row per (salted peer hash, UTC 
 first and last sighting (wall-clock Unix seconds), connections opened, protocols (a JSON
 list) and identify agent; see :mod:`pystatus.node.peer_log`. A flush upserts rows (earliest
 first sighting, latest last one, connections added) in one transaction, so the table grows by
-the peers active each day, not by connections. Rows older than the retention (400 days) are
-deleted a bounded batch at a time after each flush (``pystatus_peer_log_pruned_total``). The
-schema version is ``PRAGMA user_version``; each migration step runs in its own transaction.
+the peers active each day, not by connections. A day takes new peers only while it holds fewer
+than :data:`MAX_PEERS_PER_DAY`; the rest are counted in
+``pystatus_peer_log_dropped_total{reason="day_full"}``. Rows older than the retention (400
+days) are deleted a bounded batch at a time after each flush (``pystatus_peer_log_pruned_total``).
+The schema version is ``PRAGMA user_version``; each migration step runs in its own transaction.
 
 The salt is 32 random bytes written once as hex, 0600, beside the database but in a file of its
 own: the database alone can be handed over for analysis without letting anyone test a guessed
@@ -32,13 +34,16 @@ from prometheus_client import Counter, Gauge
 
 from pystatus import redaction
 from pystatus.errors import NodeError
-from pystatus.node.peer_log import SALT_SIZE, PeerDay
+from pystatus.node.peer_log import DROPPED, SALT_SIZE, PeerDay
 
 PEER_LOG_FILE = "peer_log.sqlite3"
 SALT_FILE = "peer_log.salt"
 RETENTION_DAYS = 400
 PRUNE_BATCH = 10_000
 """Rows deleted per flush at most: one flush never stalls the node on a large backlog."""
+MAX_PEERS_PER_DAY = 50_000
+"""Distinct peers recorded per day at most (plus one flush's worth): the table stays bounded
+by retention times this, even against a flood of fresh peer ids."""
 SCHEMA_VERSION = 1
 
 ROWS_WRITTEN = Counter("pystatus_peer_log_rows_written", "(peer, day) rows upserted")
@@ -81,6 +86,30 @@ _UPSERT = (
 )
 
 
+_UPDATE = (
+    "UPDATE peer_days SET"
+    " first_seen = min(first_seen, ?1),"
+    " last_seen = max(last_seen, ?2),"
+    " connections = connections + ?3,"
+    " protocols = CASE WHEN ?4 = '[]' THEN protocols ELSE ?4 END,"
+    " agent = CASE WHEN ?5 = '' THEN agent ELSE ?5 END"
+    " WHERE peer_hash = ?6 AND day = ?7"
+)
+
+
+def _values(row: PeerDay) -> tuple[bytes, int, float, float, int, str, str]:
+    """A row's columns in table order."""
+    return (
+        row.peer_hash,
+        row.day,
+        row.first_seen,
+        row.last_seen,
+        row.connections,
+        json.dumps(list(row.protocols)),
+        row.agent,
+    )
+
+
 def _private_file(path: Path) -> None:
     # Created 0600 before SQLite opens it: who talks to this node is nobody else's business.
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -90,10 +119,18 @@ def _private_file(path: Path) -> None:
 
 class PeerLogStore:
     """The ``peer_days`` table in one SQLite file. ``readonly`` opens an existing log for a
-    report (raises :class:`PeerLogError` when there is none). Use from one thread."""
+    report (raises :class:`PeerLogError` when there is none); ``max_peers_per_day`` bounds
+    each day's rows. Use from one thread."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        readonly: bool = False,
+        max_peers_per_day: int = MAX_PEERS_PER_DAY,
+    ) -> None:
         self.path = path
+        self.max_peers_per_day = max_peers_per_day
         try:
             if readonly:
                 if not path.is_file():
@@ -133,26 +170,32 @@ class PeerLogStore:
                 STEPS[target](self._db)
                 self._db.execute(f"PRAGMA user_version={target}")
 
-    def write(self, rows: Sequence[PeerDay]) -> None:
-        """Upsert ``rows`` in one transaction (see the module)."""
-        values = [
-            (
-                r.peer_hash,
-                r.day,
-                r.first_seen,
-                r.last_seen,
-                r.connections,
-                json.dumps(list(r.protocols)),
-                r.agent,
-            )
-            for r in rows
-        ]
+    def write(self, rows: Sequence[PeerDay]) -> int:
+        """Upsert ``rows`` in one transaction (see the module). A day holding
+        ``max_peers_per_day`` peers already takes updates of its peers only: new ones are
+        dropped, counted, and their number returned."""
+        by_day: dict[int, list[PeerDay]] = {}
+        for row in rows:
+            by_day.setdefault(row.day, []).append(row)
+        dropped = 0
         try:
             with self._transaction():
-                self._db.executemany(_UPSERT, values)
+                for day, found in by_day.items():
+                    (held,) = self._db.execute(
+                        "SELECT COUNT(*) FROM peer_days WHERE day = ?", (day,)
+                    ).fetchone()
+                    if int(held) < self.max_peers_per_day:
+                        self._db.executemany(_UPSERT, [_values(r) for r in found])
+                        continue
+                    for row in found:
+                        values = _values(row)
+                        updated = self._db.execute(_UPDATE, (*values[2:], *values[:2]))
+                        dropped += updated.rowcount == 0
         except sqlite3.Error as exc:
             raise PeerLogError(f"peer log {self.path}: {exc}") from None
-        ROWS_WRITTEN.inc(len(values))
+        ROWS_WRITTEN.inc(len(rows) - dropped)
+        DROPPED.labels("day_full").inc(dropped)
+        return dropped
 
     def prune(self, today: int, *, retention_days: int = RETENTION_DAYS) -> int:
         """Delete up to :data:`PRUNE_BATCH` rows of days before the last ``retention_days``
