@@ -78,6 +78,7 @@ ERRORS = Counter(
 EVICTED = Counter("chat_hash_ratchet_evicted", "Hash ratchet state forgotten at a bound", ["what"])
 KEYS = Gauge("chat_hash_ratchet_keys", "Group keys held by hash ratchet key stores")
 PENDING = Gauge("chat_hash_ratchet_pending", "Group messages waiting for their key")
+_HASH_EVICTED = EVICTED.labels("hash")  # on the per-message path: look the child up once
 
 
 def key_id(group_id: bytes, timestamp: int, key: bytes) -> bytes:
@@ -290,7 +291,7 @@ class _Chain:
             # Keep the key itself (position 0) and the highest: the sender's next step.
             victim = next(s for s in self.positions if s not in (0, self.highest))
             del self.positions[victim]
-            EVICTED.labels("hash").inc()
+            _HASH_EVICTED.inc()
 
 
 class HashRatchet:
