@@ -23,6 +23,7 @@ from bench.p2p import P2PResult, run_p2p
 from bench.relay import RelayResult, run_relay
 from bench.reliability import run_reliability
 from bench.statusgo import DEFAULT_WINDOW, default_messages, statusgo_report
+from bench.web import run_web, web_table
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP = ROOT / "tests" / "interop"
@@ -313,6 +314,7 @@ def main() -> int:
             "bandwidth",
             "gowaku",
             "discovery",
+            "web",
         ],
     )
     parser.add_argument(
@@ -364,6 +366,9 @@ def main() -> int:
         default=0,
         help="of the discovery network's nodes, how many are go-waku's (0)",
     )
+    parser.add_argument(
+        "--web-messages", type=int, default=100, help="messages per path in the web bench (100)"
+    )
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--samples", type=int, default=500)
     args = parser.parse_args()
@@ -402,6 +407,8 @@ def main() -> int:
             gowaku_nodes=args.discovery_gowaku_nodes,
         )
         console.print(discovery_table(asyncio.run(discovery)))
+    if args.only in (None, "web"):
+        console.print(web_table(asyncio.run(run_web(args.web_messages)), args.web_messages))
     return 0
 
 

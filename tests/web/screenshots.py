@@ -1,8 +1,10 @@
 """Screenshots of the web client's main screens into ``docs/`` (``make screenshots``).
 
-Two accounts on two local nodes, as in the browser test: the unlock screen, a chat with
-delivery ticks, a reply and a reaction in the light theme, the same in the dark theme, and
-a contact request waiting. Run: ``python -m tests.web.screenshots [directory]``.
+Two accounts on two local nodes, as in the browser test: the first screen of a data dir
+without an account, the unlock screen, a contact request waiting with its introduction, a
+chat with delivery ticks, a reply and a reaction in the light theme, the same in the dark
+theme, and a private group with its member list.
+Run: ``python -m tests.web.screenshots [directory]``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from playwright.async_api import Page, ViewportSize, expect
 from pystatus.node import WakuNode
 from tests.p2p.hosts import wait_for, within
 from tests.web.browser import chromium
-from tests.web.helpers import node_config, web_peer
+from tests.web.helpers import node_config, setup_server, web_peer
 
 SIZE: ViewportSize = {"width": 1100, "height": 700}
 
@@ -59,12 +61,20 @@ async def take(out: Path) -> None:
             await alice.messenger.set_display_name("Alice Liddell")
             alice_page = await (await browser.new_context(viewport=SIZE)).new_page()
             bob_page = await (await browser.new_context(viewport=SIZE)).new_page()
+            fresh = await stack.enter_async_context(
+                setup_server(Path(tmp) / "fresh", node=nodes[0])
+            )
+            await alice_page.goto(fresh.url + "/")
+            await alice_page.screenshot(path=out / "web-account.png")
             await alice_page.goto(alice.url + "/")
             await alice_page.screenshot(path=out / "web-unlock.png")
             await _unlock(alice_page, alice.url, "alice password")
             await _unlock(bob_page, bob.url, "bob password")
             await alice_page.get_by_role("textbox", name="Chat key").fill(bob.messenger.chat_key)
             await alice_page.get_by_role("button", name="Start chat").click()
+            await alice_page.get_by_role("textbox", name="Introduction").fill(
+                "Hi Bob, Alice here: we met at the meetup."
+            )
             await alice_page.get_by_role("button", name="Send contact request").click()
             await expect(bob_page.get_by_role("button", name="Accept")).to_be_visible()
             await bob_page.screenshot(path=out / "web-request.png")
@@ -81,6 +91,17 @@ async def take(out: Path) -> None:
             await alice_page.screenshot(path=out / "web-chat-light.png")
             await alice_page.get_by_role("button", name="Dark theme").click()
             await alice_page.screenshot(path=out / "web-chat-dark.png")
+            await alice_page.get_by_role("button", name="Light theme").click()
+            await alice_page.locator(".new-group > summary").click()
+            await alice_page.get_by_role("textbox", name="Group name").fill("Tea party")
+            await alice_page.get_by_role("textbox", name="Members").fill(bob.messenger.chat_key)
+            await alice_page.get_by_role("button", name="Create group").click()
+            group = bob_page.get_by_role("list", name="Groups").get_by_role("listitem")
+            await group.get_by_role("link").click()
+            await _send(bob_page, "Thanks for the invitation!")
+            await expect(alice_page.locator("#messages li", has_text="Thanks")).to_be_visible()
+            await alice_page.locator("#members-box > summary").click()
+            await alice_page.screenshot(path=out / "web-group.png")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,15 @@ an HttpOnly SameSite=Strict session cookie after the account's password is check
 its keystore; rate-limited unlock attempts; a CSRF token in every form that changes state;
 a Content-Security-Policy forbidding inline scripts and styles.
 
-Modules: :mod:`~pystatus.web.app` (routes), :mod:`~pystatus.web.render` (HTML),
-:mod:`~pystatus.web.live` (event fan-out, unread counts), :mod:`~pystatus.web.security`
-(sans-IO sessions, CSRF, unlock limit), :mod:`~pystatus.web.server` (the listening server).
+The composer is the one form the script takes over: it posts with ``fetch`` and the server
+answers 204 instead of 303, so sending does not reload the page (without script it posts as
+the others do).
+
+Modules: :mod:`~pystatus.web.app` (routes), :mod:`~pystatus.web.groups` (private group
+routes), :mod:`~pystatus.web.setup` (creating or restoring the account when the data dir has
+none), :mod:`~pystatus.web.render`, :mod:`~pystatus.web.render_group` and
+:mod:`~pystatus.web.render_account` (HTML), :mod:`~pystatus.web.live` (event fan-out, unread
+counts), :mod:`~pystatus.web.security` (sans-IO sessions, CSRF, unlock limit),
+:mod:`~pystatus.web.common` (refusals, cookies, forms, security headers) and
+:mod:`~pystatus.web.server` (the listening server).
 """

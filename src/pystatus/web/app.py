@@ -7,8 +7,10 @@ fetches the current page again and swaps its chat list and messages in (no polli
 
 Every route but ``/static`` and the unlock page needs the session cookie set by
 ``POST /unlock``; every POST needs the session's CSRF token (form field ``csrf``) and, when
-the browser sends one, an ``Origin`` equal to the page's own. Errors: a bad chat key or text
-answers the page again with the messenger's message (status 400), never a stack trace.
+the browser sends one, an ``Origin`` equal to the page's own. ``POST /send`` with the header
+``x-pystatus-fetch: 1`` (the page's script) answers 204 rather than 303. Errors: a bad chat
+key or text answers the messenger's message (status 400), a refused group change 409, never
+a stack trace.
 """
 
 from __future__ import annotations

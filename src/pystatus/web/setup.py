@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -63,6 +63,8 @@ PENDING_LIFETIME = 15 * 60.0
 WEB_ACCOUNTS = Counter(
     "pystatus_web_account_setup", "Web client account creation steps", ["result"]
 )
+
+WEB_PENDING = Gauge("pystatus_web_pending_accounts", "Web client accounts awaiting confirmation")
 
 
 @dataclass(slots=True)
@@ -112,6 +114,7 @@ class PendingAccounts:
             token(), phrase, password, display_name, asked, now + self._lifetime
         )
         self._table[pending.id] = pending
+        WEB_PENDING.set(len(self._table))
         return pending
 
     def get(self, pending_id: str | None, now: float) -> PendingAccount | None:
@@ -124,9 +127,11 @@ class PendingAccounts:
 
     def drop(self, pending_id: str) -> None:
         self._table.pop(pending_id, None)
+        WEB_PENDING.set(len(self._table))
 
     def clear(self) -> None:
         self._table.clear()
+        WEB_PENDING.set(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,10 +170,6 @@ def create_setup_app(
             raise Refused(403, "csrf", "missing or wrong CSRF token")
         return form
 
-    def answer(request: Request, html: str, status: int = 200) -> Response:
-        response = HTMLResponse(html, status_code=status)
-        return response
-
     def pre_token(request: Request) -> str:
         return request.cookies.get(PRE_COOKIE) or token()
 
@@ -178,7 +179,9 @@ def create_setup_app(
 
     async def start_page(request: Request, error: str = "", status: int = 200) -> Response:
         value = pre_token(request)
-        return with_pre(answer(request, render_account.setup_page(value, error), status), value)
+        return with_pre(
+            HTMLResponse(render_account.setup_page(value, error), status_code=status), value
+        )
 
     def new_password(form: dict[str, str]) -> str:
         password = form.get("password", "")
@@ -221,7 +224,7 @@ def create_setup_app(
         if pending.shown:  # shown once: a reload goes on to the confirmation
             return RedirectResponse("/account/confirm", status_code=303)
         pending.shown = True
-        return answer(request, render_account.phrase_page(pending.words()))
+        return HTMLResponse(render_account.phrase_page(pending.words()))
 
     async def confirm_form(request: Request, error: str = "", status: int = 200) -> Response:
         pending = pending_of(request)
@@ -229,7 +232,7 @@ def create_setup_app(
             return RedirectResponse("/", status_code=303)
         value = pre_token(request)
         html = render_account.confirm_page(value, pending.asked, error)
-        return with_pre(answer(request, html, status), value)
+        return with_pre(HTMLResponse(html, status_code=status), value)
 
     async def confirm(request: Request) -> Response:
         form = await checked_form(request)

@@ -42,7 +42,12 @@
       try {
         do {
           again = false;
-          await fetchAndSwap(url);
+          try {
+            await fetchAndSwap(url);
+          } catch (error) {
+            // The server is away (a restart): the stream's reconnection fetches again.
+            return;
+          }
         } while (again);
       } finally {
         fetching = null;
@@ -185,6 +190,13 @@
         document.body.dataset.events = String(Number(document.body.dataset.events || 0) + 1);
       });
     });
-    source.addEventListener("open", function () { document.body.dataset.live = "1"; });
+    // After the stream broke and came back, what changed meanwhile was told to no one:
+    // fetch the page once.
+    let opened = false;
+    source.addEventListener("open", function () {
+      if (opened) refresh(historyUrl);
+      opened = true;
+      document.body.dataset.live = "1";
+    });
   });
 })();
