@@ -226,7 +226,13 @@ def create_web_app(
             limit = _limit(query.get("limit"))
             history = await messenger.history(shown.id, limit + 1)
             view.more = len(history) > limit
-            view.messages = history[-limit:]
+            # A group member's messages carry no name of their own: the contact's, if known.
+            view.messages = [
+                replace(e, display_name=contacts[e.author].display_name)
+                if not e.display_name and e.author in contacts
+                else e
+                for e in history[-limit:]
+            ]
             view.limit = limit
             for event in view.messages:
                 standing = await messenger.reactions(event.id)
