@@ -29,6 +29,8 @@ from pystatus.chat.hash_ratchet import (
     keys_to_proto,
     new_key,
     open_rekey,
+    parse_private_data_name,
+    private_data_name,
     seal_rekey,
 )
 from pystatus.chat.hash_ratchet_exchange import (
@@ -245,6 +247,61 @@ def test_an_older_client_naming_the_key_by_its_deprecated_id_is_read() -> None:
     message = alice.encrypt(GROUP, b"old client")
     message.direct_message["none"].HR_header.key_id = b""
     assert bob.decrypt(message).plaintext == b"old client"
+
+
+def test_a_waiting_message_that_still_finds_no_key_waits_on() -> None:
+    alice, bob = HashRatchet("a"), HashRatchet("b")
+    key = alice.new_key(GROUP, NOW_MS)
+    message = alice.encrypt(GROUP, b"x")
+    message.direct_message["none"].HR_header.group_id = b"another group"  # names our key id
+    with pytest.raises(UnknownGroupKey):
+        bob.decrypt(message, context="c")
+    added, opened = bob.add_keys([key])
+    assert added == [key] and opened == [] and bob.pending == 1
+
+
+def test_a_rekey_message_hands_back_what_its_key_opened() -> None:
+    control = coincurve.PrivateKey()
+    member = HashRatchet("m", identity=coincurve.PrivateKey().secret)
+    assert member.identity is not None
+    sender = HashRatchet("c")
+    key = sender.new_key(GROUP, NOW_MS)
+    with pytest.raises(UnknownGroupKey):
+        member.decrypt(sender.encrypt(GROUP, b"early"), context="ctx")
+    rekey = pb.ProtocolMessage()
+    entry = rekey.direct_message["none"]
+    entry.HR_header.group_id = GROUP
+    entry.HR_header.keys.rekey_group.CopyFrom(
+        seal_rekey(control.secret, [coincurve.PrivateKey(member.identity).public_key.format()], key)
+    )
+    opened = member.decrypt(rekey, sender=control.public_key.format())
+    assert opened.new_keys == (key,)
+    assert [(m.plaintext, c) for m, c in opened.opened] == [(b"early", "ctx")]
+
+
+def test_sealed_parts_without_a_header() -> None:
+    alice, bob = HashRatchet("a"), HashRatchet("b")
+    bob.add_keys([alice.new_key(GROUP, NOW_MS)])
+    key, seq_no, data = alice.seal_for_group(GROUP, b"members")
+    name = private_data_name(key.key_id, seq_no)
+    assert parse_private_data_name(name) == (key.key_id, 1)
+    assert bob.open_sealed(*parse_private_data_name(name), data) == b"members"
+    with pytest.raises(UndecryptableGroupMessage):
+        bob.open_sealed(key.key_id, 2, data)
+    for seq_no in (0, 2**32):
+        with pytest.raises(InvalidGroupMessage):
+            bob.open_sealed(key.key_id, seq_no, data)
+    with pytest.raises(UnknownGroupKey):
+        bob.open_sealed(bytes(32), 1, data)
+    assert bob.pending == 0  # nothing of a sealed part is kept
+
+
+@pytest.mark.parametrize(
+    "name", ["", "ab" * 32, "zz" * 32 + "1", "ab" * 32 + "x", "ab" * 32 + "\u0661"]
+)
+def test_bad_private_data_names_are_typed_errors(name: str) -> None:
+    with pytest.raises(InvalidGroupMessage):
+        parse_private_data_name(name)
 
 
 # -- key distribution and rotation -----------------------------------------------------------

@@ -21,7 +21,12 @@ import pytest_asyncio
 
 from pystatus.chat.encryption import EncryptionService
 from pystatus.chat.errors import UnknownGroupKey
-from pystatus.chat.hash_ratchet import GroupKey, HashRatchet
+from pystatus.chat.hash_ratchet import (
+    GroupKey,
+    HashRatchet,
+    parse_private_data_name,
+    private_data_name,
+)
 from pystatus.chat.hash_ratchet_exchange import (
     KeyAction,
     KeyActionType,
@@ -264,3 +269,26 @@ async def test_status_go_refuses_a_tampered_group_message(go: StatusGoHR) -> Non
     message.direct_message["none"].payload = bytes(payload)
     with pytest.raises(JsonLinesError, match="authentication failed"):
         await _handle(go, coincurve.PrivateKey().public_key.format(), message)
+
+
+async def test_sealed_description_parts_both_ways(go: StatusGoHR) -> None:
+    """A community description's private data (EncryptWithHashRatchet, no header), named
+    key id hex + seq_no as communities/manager.go names it."""
+    community = _community()
+    await go.request("new_key", group_id=community.hex())
+    ours = HashRatchet("py-1")
+    ours.add_keys(await _go_keys(go, community))
+    for n in range(1, 3):
+        sealed = await go.request(
+            "seal", group_id=community.hex(), payload=f"part {n}".encode().hex()
+        )
+        key_id, seq_no = parse_private_data_name(str(sealed["name"]))
+        assert seq_no == n
+        assert ours.open_sealed(key_id, seq_no, bytes.fromhex(str(sealed["data"]))) == (
+            f"part {n}".encode()
+        )
+    key, seq_no, data = ours.seal_for_group(community, b"ours")
+    assert seq_no == 3
+    assert private_data_name(key.key_id, seq_no) == key.key_id.hex() + "3"
+    reply = await go.request("open", key_id=key.key_id.hex(), seq_no=seq_no, data=data.hex())
+    assert bytes.fromhex(str(reply["payload"])) == b"ours"

@@ -251,6 +251,8 @@ class GroupMessage:
     seq_no: int
     plaintext: bytes
     new_keys: tuple[GroupKey, ...] = ()
+    opened: tuple[tuple[GroupMessage, object], ...] = ()
+    """Messages that waited for ``new_keys``, now decrypted, each with its context."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,16 +344,18 @@ class HashRatchet:
             return added, []
         ids = {key.key_id for key in added}
         opened: list[tuple[GroupMessage, object]] = []
-        kept: deque[PendingMessage] = deque()
-        for pending in self._pending:
+        # Taken out first: a message that still finds no key goes back in through decrypt.
+        waiting, self._pending = self._pending, deque()
+        for pending in waiting:
             if pending.key_id not in ids:
-                kept.append(pending)
+                self._pending.append(pending)
                 continue
             try:
-                opened.append((self.decrypt(pending.message), pending.context))
+                opened.append(
+                    (self.decrypt(pending.message, context=pending.context), pending.context)
+                )
             except HashRatchetError:
                 continue  # counted by decrypt
-        self._pending = kept
         PENDING.set(len(self._pending))
         return added, opened
 
@@ -360,6 +364,20 @@ class HashRatchet:
     def encrypt(self, group_id: bytes, plaintext: bytes) -> pb.ProtocolMessage:
         """``plaintext`` under the group's current key (BuildHashRatchetMessage).
         :class:`UnknownGroupKey` when we hold no key of the group."""
+        key, seq_no, sealed = self.seal_for_group(group_id, plaintext)
+        message = pb.ProtocolMessage(installation_id=self.installation_id)
+        entry = message.direct_message[NO_INSTALLATION]
+        entry.HR_header.deprecated_key_id = key.deprecated_key_id
+        entry.HR_header.seq_no = seq_no
+        entry.HR_header.group_id = group_id
+        entry.HR_header.key_id = key.key_id
+        entry.payload = sealed
+        return message
+
+    def seal_for_group(self, group_id: bytes, plaintext: bytes) -> tuple[GroupKey, int, bytes]:
+        """``plaintext`` under the group's current key without a header (status-go's
+        EncryptWithHashRatchet, which sealed parts of community descriptions use): the key,
+        the seq_no used and the sealed bytes. :class:`UnknownGroupKey` without a key."""
         key = self.current_key(group_id)
         if key is None:
             raise UnknownGroupKey("no key for this group", group_id=group_id, key_id=b"")
@@ -369,14 +387,27 @@ class HashRatchet:
             raise SeqNoTooHigh("the key's seq_no is exhausted: rotate the group key")
         digest = keccak256(chain.message_key(chain.highest))
         chain.remember(seq_no, digest)
-        message = pb.ProtocolMessage(installation_id=self.installation_id)
-        entry = message.direct_message[NO_INSTALLATION]
-        entry.HR_header.deprecated_key_id = key.deprecated_key_id
-        entry.HR_header.seq_no = seq_no
-        entry.HR_header.group_id = group_id
-        entry.HR_header.key_id = key.key_id
-        entry.payload = seal(digest, plaintext)
-        return message
+        return key, seq_no, seal(digest, plaintext)
+
+    def open_sealed(self, key_id: bytes, seq_no: int, data: bytes) -> bytes:
+        """The inverse of :meth:`seal_for_group` (DecryptWithHashRatchet), counted on failure:
+        :class:`UnknownGroupKey` (nothing is kept), :class:`UndecryptableGroupMessage`,
+        :class:`SeqNoTooHigh`, or :class:`InvalidGroupMessage` for seq_no 0 or past uint32
+        (status-go hands seq_no 0 back unopened; a sealed part is never numbered 0)."""
+        try:
+            if not 0 < seq_no < 2**32:
+                raise InvalidGroupMessage(f"seq_no {seq_no} is not a sealed message's")
+            key = self.store.get(key_id)
+            if key is None:
+                raise UnknownGroupKey("no such key", group_id=b"", key_id=key_id)
+            chain = self._chain(key)
+            digest = chain.message_key(seq_no)
+            plaintext = unseal(digest, data)
+            chain.remember(seq_no, digest)
+            return plaintext
+        except HashRatchetError as exc:
+            ERRORS.labels(type(exc).__name__).inc()
+            raise
 
     def encrypt_for_group(self, group_id: bytes, plaintext: bytes) -> bytes:
         """:meth:`encrypt`, serialised: the bytes to wrap in the Waku payload."""
@@ -452,10 +483,15 @@ class HashRatchet:
             mine = open_rekey(self.identity, sender, header.group_id, header.keys.rekey_group)
             if mine is not None:
                 keys.append(mine)
-        added, _ = self.add_keys(keys)
+        added, opened = self.add_keys(keys)
         current = self.current_key(header.group_id)
         return GroupMessage(
-            header.group_id, current.key_id if current else b"", 0, payload, tuple(added)
+            header.group_id,
+            current.key_id if current else b"",
+            0,
+            payload,
+            tuple(added),
+            tuple(opened),
         )
 
     @property
@@ -486,6 +522,25 @@ def keys_from_proto(group_id: bytes, keys: pb.HRKeys) -> Iterable[GroupKey]:
     for entry in keys.keys:
         timestamp = entry.timestamp or entry.deprecated_key_id
         yield GroupKey(group_id, timestamp, entry.key)
+
+
+def private_data_name(key_id: bytes, seq_no: int) -> str:
+    """The ``private_data`` map key of a sealed part of a community description: the key
+    id's lowercase hex, then seq_no in decimal (communities/manager.go,
+    encryptCommunityDescriptionImpl)."""
+    return key_id.hex() + str(seq_no)
+
+
+def parse_private_data_name(name: str) -> tuple[bytes, int]:
+    """(key id, seq_no) from :func:`private_data_name`'s form (decryptCommunityDescription);
+    :class:`InvalidGroupMessage` when it is not that."""
+    digits = name[64:]
+    if len(name) <= 64 or not digits.isdigit() or not digits.isascii():
+        raise InvalidGroupMessage("a private data name is not key id hex and a seq_no")
+    try:
+        return bytes.fromhex(name[:64]), int(digits)
+    except ValueError:
+        raise InvalidGroupMessage("a private data name's key id is not hex") from None
 
 
 def keys_to_proto(keys: Iterable[GroupKey]) -> pb.HRKeys:

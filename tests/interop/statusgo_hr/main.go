@@ -243,6 +243,41 @@ func (p *peer) handle(cmd string, args obj) (obj, error) {
 		}
 		m, err := marshalHex(spec.Message)
 		return obj{"message": m}, err
+	case "seal":
+		// A header-less sealed payload (EncryptWithHashRatchet), as a community description's
+		// private data is sealed; named as its private_data entry is.
+		group, err := unhex(args, "group_id")
+		if err != nil {
+			return nil, err
+		}
+		payload, err := unhex(args, "payload")
+		if err != nil {
+			return nil, err
+		}
+		sealed, ratchet, seqNo, err := p.protocol.EncryptWithHashRatchet(group, payload)
+		if err != nil {
+			return nil, err
+		}
+		keyID, err := ratchet.GetKeyID()
+		if err != nil {
+			return nil, err
+		}
+		return obj{"data": hex.EncodeToString(sealed), "seq_no": seqNo, "name": fmt.Sprintf("%s%d", hex.EncodeToString(keyID), seqNo)}, nil
+	case "open":
+		keyID, err := unhex(args, "key_id")
+		if err != nil {
+			return nil, err
+		}
+		data, err := unhex(args, "data")
+		if err != nil {
+			return nil, err
+		}
+		seqNo, _ := args["seq_no"].(float64)
+		plain, err := p.protocol.DecryptWithHashRatchet(keyID, uint32(seqNo), data)
+		if err != nil {
+			return nil, err
+		}
+		return obj{"payload": hex.EncodeToString(plain)}, nil
 	case "bench":
 		return p.bench(args)
 	}
