@@ -297,12 +297,19 @@ class Simulation:
             return
         self.relay_publish(publisher, topic, data, at)
 
-    def relay_publish(self, publisher: int, topic: str, data: bytes, at: float) -> int:
-        """Publish ``data`` from relay node ``publisher``; returns the peers it went to."""
+    def relay_publish(
+        self, publisher: int, topic: str, data: bytes, at: float, *, via: int = -1
+    ) -> int:
+        """Publish ``data`` from relay node ``publisher`` (for light client ``via``, a light
+        push); returns the peers it went to."""
         node = self.nodes[publisher]
         node.now = at
         result = node.router.publish(topic, data, at)
         message_id = sha256_message_id(data)
+        index = self._message_index.get(message_id)
+        if index is not None and self.record.arrival[index][publisher] != at:
+            self.record.arrival[index][publisher] = at
+            self.record.parent[index][publisher] = via
         if publisher in self.archive:
             self.archive[publisher].add(message_id)
         self._flush(node, at)

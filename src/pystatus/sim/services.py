@@ -202,7 +202,7 @@ class LightClients:
         verdict = rules.admit(request, peer, at)
         if isinstance(verdict, Admitted):
             peers = self._sim.relay_publish(
-                server, verdict.pubsub_topic, verdict.message.encode(), at
+                server, verdict.pubsub_topic, verdict.message.encode(), at, via=client
             )
             response = rules.published(request, peers)
         else:
