@@ -12,8 +12,7 @@ import asyncio
 import base64
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,68 +20,29 @@ import pytest
 from pystatus.chat.account import Account
 from pystatus.chat.content import image_of
 from pystatus.chat.keys import public_key_from_chat_key_text
-from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import (
     ChatEvent,
     EventStream,
     Messenger,
     RelayTransport,
-    ReliabilityConfig,
 )
 from pystatus.chat.proto import chat_message_pb2
-from pystatus.node import NodeConfig, WakuNode
-from pystatus.node.config import status_service_config
 from pystatus.p2p.peer_id import PeerId
+from tests.interop.statusgo_network import (
+    FAST,
+    QUICK,
+    hex_key,
+    meshed,
+    next_event,
+    status_network,
+)
 from tests.interop.statusgo_peer import Event, StatusGoPeer, StatusGoPeerError, require_statusgo
 from tests.p2p.hosts import wait_for
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
-FAST = ScryptParams(n=1 << 10)
-QUICK = ReliabilityConfig(history_interval=2.0, history_margin=10.0)
 HALF = 10
 """Messages each way while both are online, and again while the other is away."""
-
-
-@dataclass
-class Network:
-    service: WakuNode
-    chat_node: WakuNode
-    service_addr: str
-
-
-@contextlib.asynccontextmanager
-async def _network(tmp_path: Path) -> AsyncIterator[Network]:
-    async with WakuNode(status_service_config(tmp_path)) as service:
-        service_addr = str(service.host.full_addrs()[0])
-        chat_config = NodeConfig(
-            listen_address="127.0.0.1",
-            tcp_port=0,
-            cluster_id=16,
-            shards=(32, 64),
-            storenode=service.host.full_addrs()[0],
-        )
-        async with WakuNode(chat_config) as chat_node:
-            await chat_node.connect(service_addr)
-            yield Network(service, chat_node, service_addr)
-
-
-async def _meshed(network: Network, peer: StatusGoPeer) -> None:
-    """The status-go peer joined the shard's mesh on the service node."""
-    relay = network.service.relay
-    assert relay is not None
-
-    def joined() -> bool:
-        return relay.mesh_size("/waku/2/rs/16/32") >= 2
-
-    await wait_for(joined, timeout=60, what="status-go and pystatus in the shard 32 mesh")
-
-
-async def _next(events: EventStream, kind: str = "message", timeout: float = 60) -> ChatEvent:
-    async with asyncio.timeout(timeout):
-        while (event := await anext(events)).kind != kind:
-            pass
-        return event
 
 
 def _is_message(text: str) -> Callable[[Event], bool]:
@@ -99,10 +59,10 @@ async def test_one_to_one_both_ways(tmp_path: Path) -> None:
     require_statusgo()
     account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     async with (
-        _network(tmp_path) as network,
+        status_network(tmp_path) as network,
         StatusGoPeer(waku_nodes=[network.service_addr]) as bob,
     ):
-        await _meshed(network, bob)
+        await meshed(network)
         relay = network.chat_node.require_relay()
         async with Messenger(
             account,
@@ -119,7 +79,7 @@ async def test_one_to_one_both_ways(tmp_path: Path) -> None:
             reply = await bob.request(
                 "send", to="0x" + account.keys.chat_public_key.hex(), text="hello pystatus"
             )
-            answer = await _next(events)
+            answer = await next_event(events)
             assert (answer.id, answer.text) == (reply["messageId"], "hello pystatus")
             for i in range(3):
                 sent = await alice.send(bob_chat_key, f"ratchet {i}")
@@ -128,7 +88,7 @@ async def test_one_to_one_both_ways(tmp_path: Path) -> None:
                 reply = await bob.request(
                     "send", to="0x" + account.keys.chat_public_key.hex(), text=f"back {i}"
                 )
-                answer = await _next(events)
+                answer = await next_event(events)
                 assert answer.text == f"back {i}"
                 assert answer.clock > 0
 
@@ -159,10 +119,6 @@ async def _fetch_history(bob: StatusGoPeer) -> None:
                 raise
 
 
-def _hex_key(account: Account) -> str:
-    return "0x" + account.keys.chat_public_key.hex()
-
-
 async def _collect(events: EventStream, count: int, timeout: float = 90) -> list[ChatEvent]:
     got: list[ChatEvent] = []
     async with asyncio.timeout(timeout):
@@ -179,7 +135,7 @@ async def test_twenty_each_way_with_the_other_side_offline(tmp_path: Path) -> No
     and each side shows its messages delivered only once the other acknowledged them."""
     require_statusgo()
     account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
-    async with _network(tmp_path) as network:
+    async with status_network(tmp_path) as network:
         relay = network.chat_node.require_relay()
 
         def messenger() -> Messenger:
@@ -192,7 +148,7 @@ async def test_twenty_each_way_with_the_other_side_offline(tmp_path: Path) -> No
         async with StatusGoPeer(
             waku_nodes=[network.service_addr], store_nodes=[network.service_addr]
         ) as bob:
-            await _meshed(network, bob)
+            await meshed(network)
             ours: list[str] = []
             theirs: list[str] = []
             async with messenger() as alice:
@@ -201,25 +157,25 @@ async def test_twenty_each_way_with_the_other_side_offline(tmp_path: Path) -> No
                     ours.append(await alice.send(bob.compressed_key, f"alice {i}"))
                     await bob.wait_event(_is_message(f"alice {i}"), timeout=60)
                 for i in range(HALF):
-                    reply = await bob.request("send", to=_hex_key(account), text=f"bob {i}")
+                    reply = await bob.request("send", to=hex_key(account), text=f"bob {i}")
                     theirs.append(reply["messageId"])
                 assert sorted(e.id for e in await _collect(events, HALF)) == sorted(theirs)
             # alice is away: bob's next five wait in the store.
             for i in range(HALF, 2 * HALF):
-                reply = await bob.request("send", to=_hex_key(account), text=f"bob {i}")
+                reply = await bob.request("send", to=hex_key(account), text=f"bob {i}")
                 theirs.append(reply["messageId"])
             async with messenger() as alice:
                 events = alice.events()
                 back = await _collect(events, HALF)
                 assert sorted(e.id for e in back) == sorted(theirs[HALF:]), "fetched from the store"
                 # Our acknowledgements reach status-go before it goes away in turn.
-                await _delivered_view(bob, _hex_key(account), len(theirs))
+                await _delivered_view(bob, hex_key(account), len(theirs))
                 # bob is away: alice's next five wait in the store.
                 await bob.request("offline")
                 for i in range(HALF, 2 * HALF):
                     ours.append(await alice.send(bob.compressed_key, f"alice {i}"))
                 await bob.request("online")
-                await _meshed(network, bob)
+                await meshed(network)
                 await _fetch_history(bob)
                 for i in range(HALF, 2 * HALF):
                     await bob.wait_event(_is_message(f"alice {i}"), timeout=90)
@@ -241,7 +197,7 @@ async def test_twenty_each_way_with_the_other_side_offline(tmp_path: Path) -> No
                         if event.kind == "status" and event.status == "delivered":
                             pending = await undelivered()
                 history = await alice.history(chat_id, limit=100)
-            view = await _delivered_view(bob, _hex_key(account), len(theirs))
+            view = await _delivered_view(bob, hex_key(account), len(theirs))
             ours_there = [m["id"] for m in view if not m["outgoing"]]
             theirs_there = [m["id"] for m in view if m["outgoing"]]
             assert ours_there == ours, "status-go has ours, once each, in clock order"
@@ -258,10 +214,10 @@ async def test_public_chat_both_ways(tmp_path: Path) -> None:
     require_statusgo()
     account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     async with (
-        _network(tmp_path) as network,
+        status_network(tmp_path) as network,
         StatusGoPeer(waku_nodes=[network.service_addr]) as bob,
     ):
-        await _meshed(network, bob)
+        await meshed(network)
         relay = network.chat_node.require_relay()
         async with Messenger(account, RelayTransport(relay), reliability=QUICK) as alice:
             events = alice.events()
@@ -271,7 +227,7 @@ async def test_public_chat_both_ways(tmp_path: Path) -> None:
             got = await bob.wait_event(_is_message("hello everyone"), timeout=60)
             assert (got["id"], got["chatId"]) == (posted, "pystatus-interop")
             reply = await bob.request("send_public", name="pystatus-interop", text="hi all")
-            answer = await _next(events)
+            answer = await next_event(events)
             assert (answer.id, answer.chat_id, answer.text) == (
                 reply["messageId"],
                 "pystatus-interop",
@@ -287,10 +243,10 @@ async def test_two_pystatus_devices_and_a_status_go_contact(tmp_path: Path) -> N
     account, phrase = Account.create(tmp_path / "phone", "password", params=FAST)
     laptop_account = Account.restore(tmp_path / "laptop", phrase, "password", params=FAST)
     async with (
-        _network(tmp_path) as network,
+        status_network(tmp_path) as network,
         StatusGoPeer(waku_nodes=[network.service_addr]) as bob,
     ):
-        await _meshed(network, bob)
+        await meshed(network)
         relay = network.chat_node.require_relay()
         async with (
             Messenger(account, RelayTransport(relay), reliability=QUICK) as phone,
@@ -307,20 +263,20 @@ async def test_two_pystatus_devices_and_a_status_go_contact(tmp_path: Path) -> N
             )
             sent = await phone.send(bob.compressed_key, "from the phone")
             await bob.wait_event(_is_message("from the phone"), timeout=60)
-            copy = await _next(laptop_events)
+            copy = await next_event(laptop_events)
             assert (copy.id, copy.outgoing) == (sent, True), "the laptop shows it too"
-            reply = await bob.request("send", to=_hex_key(account), text="to both")
+            reply = await bob.request("send", to=hex_key(account), text="to both")
             for events in (phone_events, laptop_events):
-                got = await _next(events)
+                got = await next_event(events)
                 assert (got.id, got.text) == (reply["messageId"], "to both")
             sent = await laptop.send(bob.compressed_key, "from the laptop")
             await bob.wait_event(_is_message("from the laptop"), timeout=60)
-            copy = await _next(phone_events)
+            copy = await next_event(phone_events)
             assert (copy.id, copy.outgoing) == (sent, True)
 
 
 async def _next_kind(events: EventStream, kind: str, timeout: float = 60) -> ChatEvent:
-    return await _next(events, kind=kind, timeout=timeout)
+    return await next_event(events, kind=kind, timeout=timeout)
 
 
 def _event(name: str, **fields: object) -> Callable[[Event], bool]:
@@ -344,10 +300,10 @@ async def test_contact_requests_each_way_then_mutual(tmp_path: Path) -> None:
     alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     carol_account, _ = Account.create(tmp_path / "carol", "carol password", params=FAST)
     async with (
-        _network(tmp_path) as network,
+        status_network(tmp_path) as network,
         StatusGoPeer(waku_nodes=[network.service_addr], display_name="bobby") as bob,
     ):
-        await _meshed(network, bob)
+        await meshed(network)
         relay = network.chat_node.require_relay()
         async with (
             Messenger(alice_account, RelayTransport(relay), reliability=QUICK) as alice,
@@ -363,11 +319,11 @@ async def test_contact_requests_each_way_then_mutual(tmp_path: Path) -> None:
             async with asyncio.timeout(60):
                 while not (await alice.contact(bob.compressed_key)).mutual:
                     await _next_kind(alice_events, "contact")
-            assert (await _contact_of(bob, _hex_key(alice_account)))["mutual"]
+            assert (await _contact_of(bob, hex_key(alice_account)))["mutual"]
             # status-go asks, pystatus sees a request, accepts.
             carol_events = carol.events()
             reply = await bob.request(
-                "send_contact_request", to=_hex_key(carol_account), text="hi carol, bob here"
+                "send_contact_request", to=hex_key(carol_account), text="hi carol, bob here"
             )
             asked = await _next_kind(carol_events, "contact_request")
             assert (asked.id, asked.text) == (reply["messageId"], "hi carol, bob here")
@@ -375,13 +331,13 @@ async def test_contact_requests_each_way_then_mutual(tmp_path: Path) -> None:
             assert bob.compressed_key in waiting, "a stranger's request waits in requests"
             await carol.accept_contact_request(bob.compressed_key)
             async with asyncio.timeout(60):
-                while not (await _contact_of(bob, _hex_key(carol_account)))["mutual"]:
+                while not (await _contact_of(bob, hex_key(carol_account)))["mutual"]:
                     await bob.wait_event(lambda _: True, timeout=60, since=len(bob.events))
             assert (await carol.contact(bob.compressed_key)).mutual
             assert bob.compressed_key not in [c.chat_key for c in await carol.requests()]
             # Names travel: status-go shows ours, we show status-go's.
             assert (await alice.contact(bob.compressed_key)).display_name == "bobby"
-            named = await _contact_of(bob, _hex_key(alice_account))
+            named = await _contact_of(bob, hex_key(alice_account))
             assert "alice" in (named.get("displayName"), named.get("primaryName")), named
 
 
@@ -391,21 +347,21 @@ async def test_reply_reaction_edit_delete_and_pin_both_ways(tmp_path: Path) -> N
     require_statusgo()
     account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     async with (
-        _network(tmp_path) as network,
+        status_network(tmp_path) as network,
         StatusGoPeer(waku_nodes=[network.service_addr]) as bob,
     ):
-        await _meshed(network, bob)
+        await meshed(network)
         relay = network.chat_node.require_relay()
         async with Messenger(account, RelayTransport(relay), reliability=QUICK) as alice:
             events = alice.events()
             request = await alice.send_contact_request(bob.compressed_key, "let's talk")
             got = await bob.wait_event(_event("contact_request", requestId=request))
             await bob.request("accept_contact_request", requestId=got["requestId"])
-            chat = _hex_key(account)
+            chat = hex_key(account)
             bob_chat = "0x" + bob.public_key[2:]
             # Theirs, acted on by us.
             theirs = (await bob.request("send", to=chat, text="pick a number"))["messageId"]
-            assert (await _next(events)).id == theirs
+            assert (await next_event(events)).id == theirs
             ours = await alice.send(bob.compressed_key, "seven", response_to=theirs)
             got = await bob.wait_event(_is_message("seven"))
             assert (got["id"], got["responseTo"]) == (ours, theirs)
@@ -424,7 +380,7 @@ async def test_reply_reaction_edit_delete_and_pin_both_ways(tmp_path: Path) -> N
             mine = await alice.send(bob.compressed_key, "react to me")
             await bob.wait_event(_is_message("react to me"))
             reply = await bob.request("reply", to=chat, text="done", responseTo=mine)
-            answer = await _next(events)
+            answer = await next_event(events)
             assert (answer.id, answer.response_to) == (reply["messageId"], mine)
             emoji = await bob.request("react", messageId=mine, emoji="love", chatId=chat)
             assert (await _next_kind(events, "reaction")).reaction == 1
@@ -451,10 +407,10 @@ async def test_half_a_megabyte_picture_each_way(tmp_path: Path) -> None:
     account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     ours, theirs = (b"\xff\xd8\xff\xe0" + os.urandom(500 * 1024 - 4) for _ in range(2))
     async with (
-        _network(tmp_path) as network,
+        status_network(tmp_path) as network,
         StatusGoPeer(waku_nodes=[network.service_addr]) as bob,
     ):
-        await _meshed(network, bob)
+        await meshed(network)
         relay = network.chat_node.require_relay()
         async with Messenger(account, RelayTransport(relay), reliability=QUICK) as alice:
             events = alice.events()
@@ -462,9 +418,9 @@ async def test_half_a_megabyte_picture_each_way(tmp_path: Path) -> None:
             got = await bob.wait_event(_event("message", id=sent), timeout=90)
             assert (got["contentType"], got["text"]) == ("IMAGE", "a big one")
             reply = await bob.request(
-                "send_image", to=_hex_key(account), payload=base64.b64encode(theirs).decode()
+                "send_image", to=hex_key(account), payload=base64.b64encode(theirs).decode()
             )
-            answer = await _next(events, timeout=90)
+            answer = await next_event(events, timeout=90)
             assert (answer.id, answer.content_type) == (reply["messageId"], 7)
             stored = await alice.database.message(answer.id)
             assert stored is not None
@@ -478,7 +434,7 @@ async def test_status_go_as_a_light_client_of_the_pystatus_node(tmp_path: Path) 
     away fetched from the pystatus store."""
     require_statusgo()
     account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
-    async with _network(tmp_path) as network:
+    async with status_network(tmp_path) as network:
         service = network.service
         assert service.filter_server is not None
         async with StatusGoPeer(
@@ -500,8 +456,8 @@ async def test_status_go_as_a_light_client_of_the_pystatus_node(tmp_path: Path) 
                 sent = await alice.send(bob.compressed_key, "pushed to you by filter")
                 got = await bob.wait_event(_is_message("pushed to you by filter"), timeout=90)
                 assert got["id"] == sent
-                reply = await bob.request("send", to=_hex_key(account), text="by light push")
-                answer = await _next(events, timeout=90)
+                reply = await bob.request("send", to=hex_key(account), text="by light push")
+                answer = await next_event(events, timeout=90)
                 assert (answer.id, answer.text) == (reply["messageId"], "by light push")
                 await bob.request("offline")
                 later = await alice.send(bob.compressed_key, "while you were away")
@@ -526,10 +482,10 @@ async def test_a_status_go_contact_code_carries_its_bundle(tmp_path: Path) -> No
     require_statusgo()
     account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     async with (
-        _network(tmp_path) as network,
+        status_network(tmp_path) as network,
         StatusGoPeer(waku_nodes=[network.service_addr]) as bob,
     ):
-        await _meshed(network, bob)
+        await meshed(network)
         relay = network.chat_node.require_relay()
         bob_key = bytes.fromhex(bob.public_key[2:])
         async with Messenger(
