@@ -118,7 +118,8 @@ def run_simulate(
     else:
         console.print(_table(report))
     errors.print(
-        f"ran in {cost['run_seconds']} s (build {cost['build_seconds']} s), peak RSS "
+        f"ran in {cost['run_seconds']} s ({cost['run_cpu_seconds']} s of CPU; build "
+        f"{cost['build_seconds']} s), peak RSS "
         f"{cost['peak_rss_mib']} MiB, {cost['rss_per_node_kib_after_run']} KiB per node",
         highlight=False,
     )

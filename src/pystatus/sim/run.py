@@ -33,6 +33,9 @@ class Measured:
 
     build_seconds: float
     run_seconds: float
+    run_cpu_seconds: float
+    """CPU seconds of the run alone: on a shared machine, the cost that does not depend on
+    what else is running."""
     report_seconds: float
     rss_before: int
     rss_built: int
@@ -46,6 +49,7 @@ class Measured:
         return {
             "build_seconds": round(self.build_seconds, 2),
             "run_seconds": round(self.run_seconds, 2),
+            "run_cpu_seconds": round(self.run_cpu_seconds, 2),
             "report_seconds": round(self.report_seconds, 2),
             "peak_rss_mib": round(self.peak_rss / 2**20, 1),
             "rss_per_node_kib_built": round(per_node_built / 1024, 1),
@@ -63,8 +67,10 @@ def simulate(
     sim = Simulation(config)
     built = time.perf_counter()
     rss_built = _rss_bytes()
+    cpu = time.process_time()
     sim.run()
     ran = time.perf_counter()
+    run_cpu = time.process_time() - cpu
     rss_after = _rss_bytes()
     report = build_report(sim)
     if plots is not None:
@@ -76,6 +82,7 @@ def simulate(
     measured = Measured(
         build_seconds=built - started,
         run_seconds=ran - built,
+        run_cpu_seconds=run_cpu,
         report_seconds=done - ran,
         rss_before=rss_before,
         rss_built=rss_built,
