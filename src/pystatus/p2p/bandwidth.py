@@ -147,11 +147,13 @@ class Traffic:
         if amount <= 0:
             return
         key = (bucket, inbound)
-        self._counts[key] = self._counts.get(key, 0) + amount
-        if self._parent is not None:
-            self._parent.add(bucket, inbound, amount)
-        else:
-            _prometheus(bucket, inbound).inc(amount)
+        traffic: Traffic | None = self
+        while traffic is not None:  # a loop, not recursion: this runs several times a message
+            counts = traffic._counts
+            counts[key] = counts.get(key, 0) + amount
+            if traffic._parent is None:
+                _prometheus(bucket, inbound).inc(amount)
+            traffic = traffic._parent
 
     def snapshot(self) -> Bandwidth:
         buckets: dict[str, Bytes] = {}

@@ -37,6 +37,9 @@ from pystatus.p2p.transport.base import RawConnection
 log = logging.getLogger(__name__)
 
 _ping_ids = itertools.count(1)
+# Looked up once: labels() costs more than the increment, paid on every read and write.
+_BYTES_IN = metrics.NETWORK_BYTES.labels("in")
+_BYTES_OUT = metrics.NETWORK_BYTES.labels("out")
 
 
 class Connection:
@@ -163,14 +166,14 @@ class Connection:
         traffic.add(MUXER, False, len(plaintext) - self._payload_out)
         traffic.add(NOISE, False, len(frames) - len(plaintext))
         self._payload_out = 0
-        metrics.NETWORK_BYTES.labels("out").inc(len(frames))
+        _BYTES_OUT.inc(len(frames))
 
     def count_handshake(self, inbound: int, outbound: int) -> None:
         """Count the bytes the connection's upgrade exchanged (see :func:`upgrade`)."""
         self.traffic.add(HANDSHAKE, True, inbound)
         self.traffic.add(HANDSHAKE, False, outbound)
-        metrics.NETWORK_BYTES.labels("in").inc(inbound)
-        metrics.NETWORK_BYTES.labels("out").inc(outbound)
+        _BYTES_IN.inc(inbound)
+        _BYTES_OUT.inc(outbound)
 
     # -- liveness -----------------------------------------------------------------------------
 
@@ -200,7 +203,7 @@ class Connection:
                 data = await self._raw.read()
                 if not data:
                     break
-                metrics.NETWORK_BYTES.labels("in").inc(len(data))
+                _BYTES_IN.inc(len(data))
                 plaintexts = self._noise.receive_data(data)
                 self.traffic.add(NOISE, True, FRAME_OVERHEAD * len(plaintexts))
                 if plaintexts:

@@ -220,3 +220,22 @@ def test_ip_colocation_spares_loopback_and_counts_ipv6_by_its_64() -> None:
     router.remove_peer(b"v4-0", 2.0)
     surplus -= 1
     assert router.peer_score(b"v4-1", 2.0) == surplus * surplus * params.ip_colocation_factor_weight
+
+
+def test_the_hot_path_sees_a_score_fall_at_once_and_a_rise_by_the_next_heartbeat() -> None:
+    pair = Pair(lambda data: 0.001)
+    for router in pair.routers.values():
+        router.subscribe(TOPIC, pair.now)
+    pair.flush()
+    pair.run_until(3.0)
+    score = pair.b.score
+    before = score.cached_score(A, pair.now)
+    assert before <= pair.b.peer_score(A, pair.now)  # time in mesh grew since the heartbeat
+    score.add_penalty(A, 2.0)  # falls: seen at once
+    assert score.cached_score(A, pair.now) == pair.b.peer_score(A, pair.now) < before
+    score.invalid_delivery(A, TOPIC)
+    assert score.cached_score(A, pair.now) == pair.b.peer_score(A, pair.now)
+    score.first_delivery(A, TOPIC)  # rises: the cached value may lag until the heartbeat
+    assert score.cached_score(A, pair.now) < pair.b.peer_score(A, pair.now)
+    pair.run_until(4.0)
+    assert score.cached_score(A, pair.now) == pair.b.peer_score(A, pair.now)

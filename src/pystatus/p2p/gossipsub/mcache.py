@@ -5,13 +5,23 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass
 
+from pystatus.p2p.gossipsub.rpc import publish_fragment
+
 
 @dataclass(slots=True)
 class CachedMessage:
     topic: str
     data: bytes
-    fragment: bytes
-    """The message already encoded as an RPC ``publish`` field, ready to resend."""
+    encoded: bytes | None = None
+    """The message encoded as an RPC ``publish`` field, once something sent it."""
+
+    @property
+    def fragment(self) -> bytes:
+        """The message as an RPC ``publish`` field, ready to join into any peer's RPC
+        (encoded on first use: a node that forwards nothing never encodes it)."""
+        if self.encoded is None:
+            self.encoded = publish_fragment(self.topic, self.data)
+        return self.encoded
 
 
 class MessageCache:

@@ -411,15 +411,15 @@ class GossipsubRouter:
             return
         self._seen.mark_validated(message_id, now)
         self.score.first_delivery(peer, topic)
-        fragment = wire.publish_fragment(topic, data)
-        self._mcache.put(message_id, CachedMessage(topic, data, fragment))
+        cached = CachedMessage(topic, data)
+        self._mcache.put(message_id, cached)
         if topic in self._subscriptions:
             self.counters["messages_delivered"] += 1
             self._events.append(Deliver(topic, data, message_id, peer))
             # v1.0 "Message forwarding": to the mesh, never back to the sender.
             for target in self.mesh.get(topic, ()):
                 if target != peer:
-                    self._out(target).fragments.append(fragment)
+                    self._out(target).fragments.append(cached.fragment)
                     self.counters["messages_forwarded"] += 1
 
     def _handle_control(
