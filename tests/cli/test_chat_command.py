@@ -186,6 +186,18 @@ async def test_send_reaches_a_watcher(tmp_path: Path, relay_addr: str) -> None:
         assert [m["id"] for m in history] == [message_id, reply_id, late_id], "newest last"
         assert history[0]["text"] == "hello from the terminal" and history[0]["outgoing"]
         assert history[0]["time"].endswith("Z") and history[0]["timestamp"] > 0
+
+        # Bob never added alice: her messages are no contact request (status-go files them
+        # in an inactive chat), and both lists show her the same way, with her newest text.
+        as_bob = ("--data-dir", str(tmp_path / "bob"))
+        out_text, _ = await _run("chat", "requests", "--json", *as_bob)
+        [waiting] = json.loads(out_text)["requests"]
+        assert waiting["chatKey"] == alice.chat_key and waiting["kind"] == "message"
+        assert "and again" in waiting["requestText"] and waiting["state"] == "none"
+        out_text, _ = await _run("chat", "contacts", "--requests", "--json", *as_bob)
+        assert json.loads(out_text)["contacts"] == [waiting]
+        out_text, _ = await _run("chat", "requests", *as_bob)
+        assert "(a message; no contact request)" in out_text and "and again" in out_text
     finally:
         if watcher is not None:
             await _stop(watcher)

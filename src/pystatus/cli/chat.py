@@ -27,7 +27,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pystatus.chat.contacts import ContactInfo, Contacts
 from pystatus.chat.content import ContentError, validate_display_name
 from pystatus.chat.errors import InvalidChatKey
 from pystatus.chat.messenger import Messenger
@@ -45,9 +44,7 @@ from pystatus.cli.chat_io import (
     EventPrinter,
     Json,
     TextFile,
-    chat_database,
     check_peers,
-    contact_json,
     event_json,
     print_json,
     read_text,
@@ -565,35 +562,13 @@ def name(
     )
 
 
-@chat_app.command()
-def contacts(
-    data_dir: DataDir = None,
-    password: Password = None,
-    requests: Annotated[bool, typer.Option(help="Only requests waiting for an answer")] = False,
-    json_output: Json = False,
-) -> None:
-    """List contacts and their request state (from the account's database; no network)."""
-
-    async def run() -> list[ContactInfo]:
-        async with chat_database(data_dir, password) as (_, database):
-            found = await Contacts(database).all()
-        # Only requests waiting for our answer.
-        return [p for p in found if not requests or p.state == "received"]
-
-    found = run_chat(run)
-    if json_output:
-        print_json({"contacts": [contact_json(person) for person in found]})
-        return
-    for person in found:
-        print(f"{person.chat_key}  {person.state:<9}  {person.display_name or '-'}")
-
-
 # The commands kept in modules of their own register here, once everything above (which they
 # import) exists.
 from pystatus.cli import chat_messages, chat_public, chat_requests  # noqa: E402
 
 chat_app.add_typer(chat_public.public_app, name="public")
 chat_app.add_typer(chat_requests.requests_app, name="requests")
+chat_app.command()(chat_requests.contacts)
 chat_messages.register(chat_app)
 
 

@@ -2,12 +2,21 @@
 
 The list reads the account's database only: contact requests we have not answered, and
 people whose 1:1 chat sits in "requests" (they wrote, we have not added them), unless we
-declined them, as the Messenger's ``requests()`` (status-go's activity center) lists them;
-each with the request's text when we have it. `accept` and `decline` are `chat accept` and
-`chat decline`.
+declined them, as the Messenger's ``requests()`` lists them; each with the request's text,
+or for someone who only wrote, the newest message of that chat. `chat contacts --requests`
+lists the same people. `accept` and `decline` are `chat accept` and `chat decline`.
+
+status-go v1.1.0 makes no contact request of an ordinary message from someone we have not
+added (``protocol/messenger_handler.go``: ``matchChatEntity`` files it in an inactive 1:1
+chat, and only a CONTACT_REQUEST content type moves the contact's request state), so such a
+sender is listed with kind ``message`` and contact state ``none``, a request proper with kind
+``contactRequest``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
 
 import typer
 
@@ -25,26 +34,40 @@ requests_app: typer.Typer = typer.Typer(
 )
 
 
-async def pending_requests(database: ChatDatabase) -> list[tuple[ContactInfo, str]]:
-    """Each request waiting for our answer, most recent chat first, with its text ('' when
-    we do not have it)."""
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Someone waiting for our answer: ``kind`` is ``contactRequest`` (they sent one) or
+    ``message`` (they only wrote); ``text``: the request's text, or their newest message's
+    ('' when we have neither)."""
+
+    person: ContactInfo
+    kind: str
+    text: str
+
+
+async def pending_requests(database: ChatDatabase) -> list[Waiting]:
+    """Each request waiting for our answer, most recent chat first."""
     book = Contacts(database)
-    found: dict[str, ContactInfo] = {}
+    found: dict[str, tuple[ContactInfo, str]] = {}
     for chat in await database.request_chats():
         person = info(await book.get(chat.name))
         if person.state != "dismissed":
-            found[person.chat_key] = person
+            found[person.chat_key] = (person, chat.id)
     for person in await book.all():
         if person.has_added_us and not person.added and person.state != "dismissed":
-            found.setdefault(person.chat_key, person)
+            found.setdefault(person.chat_key, (person, person.chat_id))
     listed = []
-    for person in found.values():
+    for person, chat_id in found.values():
+        stored = await database.message(person.request_id) if person.request_id else None
+        kind = "contactRequest" if stored is not None or person.has_added_us else "message"
+        if stored is None:
+            newest = await database.history(chat_id, limit=1)
+            newest = [m for m in newest if m.author == person.chat_key]
+            stored = newest[0] if newest else None
         text = ""
-        if person.request_id:
-            stored = await database.message(person.request_id)
-            if stored is not None:
-                text = message_text(chat_message_pb2.ChatMessage.FromString(stored.body))
-        listed.append((person, text))
+        if stored is not None:
+            text = message_text(chat_message_pb2.ChatMessage.FromString(stored.body))
+        listed.append(Waiting(person, kind, text))
     return listed
 
 
@@ -53,16 +76,24 @@ def list_requests(
 ) -> None:
     """List requests waiting for our answer: key, display name, introduction (no network)."""
 
-    async def read() -> list[tuple[ContactInfo, str]]:
+    async def read() -> list[Waiting]:
         async with chat_database(data_dir, password) as (_, database):
             return await pending_requests(database)
 
     found = run(read)
     if json_output:
-        print_json({"requests": [contact_json(p, request_text=text) for p, text in found]})
+        print_json({"requests": [request_json(w) for w in found]})
         return
-    for person, text in found:
-        print(f"{person.chat_key}  {person.display_name or '-'}  {text}", flush=True)
+    for w in found:
+        what = "" if w.kind == "contactRequest" else "(a message; no contact request)  "
+        print(f"{w.person.chat_key}  {w.person.display_name or '-'}  {what}{w.text}", flush=True)
+
+
+def request_json(waiting: Waiting) -> dict[str, object]:
+    return {
+        **contact_json(waiting.person, request_text=waiting.text),
+        "kind": waiting.kind,
+    }
 
 
 @requests_app.callback()
@@ -84,3 +115,29 @@ requests_app.command("accept", help="Accept a request; print the contact's state
 requests_app.command("decline", help="Decline a request (nothing is sent to them).")(
     answer_contact_request("decline")
 )
+
+
+def contacts(
+    data_dir: DataDir = None,
+    password: Password = None,
+    requests: Annotated[
+        bool, typer.Option(help="Only those waiting for our answer, as `chat requests` lists")
+    ] = False,
+    json_output: Json = False,
+) -> None:
+    """List contacts and their request state (from the account's database; no network).
+    With --requests, the people `chat requests` lists: requests waiting for our answer, and
+    people who wrote without being our contacts."""
+
+    async def run_() -> list[tuple[ContactInfo, dict[str, object]]]:
+        async with chat_database(data_dir, password) as (_, database):
+            if requests:
+                return [(w.person, request_json(w)) for w in await pending_requests(database)]
+            return [(p, contact_json(p)) for p in await Contacts(database).all()]
+
+    found = run(run_)
+    if json_output:
+        print_json({"contacts": [document for _, document in found]})
+        return
+    for person, _ in found:
+        print(f"{person.chat_key}  {person.state:<9}  {person.display_name or '-'}")
