@@ -4,16 +4,12 @@ never dialed, a peer's shards from its metadata answer, and the routes' absence 
 
 from __future__ import annotations
 
-import contextlib
 import socket
-from collections.abc import AsyncIterator
 
-import httpx
-
-from pystatus.api.server import RestServer
 from pystatus.node import NodeConfig, RestConfig, WakuNode
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.peer_id import PeerId
+from tests.api.rest import rest_client
 from tests.p2p.hosts import wait_for
 
 ADMIN = RestConfig(port=0, admin=True)
@@ -22,19 +18,6 @@ ADMIN = RestConfig(port=0, admin=True)
 def _config(rest: RestConfig | None = ADMIN, **more: object) -> NodeConfig:
     settings: dict[str, object] = {"listen_address": "127.0.0.1", "tcp_port": 0, "rest": rest}
     return NodeConfig(**(settings | more))  # type: ignore[arg-type]
-
-
-@contextlib.asynccontextmanager
-async def _api(node: WakuNode) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of ``node``'s REST server, started for it and stopped after."""
-    assert node.config.rest is not None
-    server = RestServer(node, node.config.rest)
-    await server.start()
-    try:
-        async with httpx.AsyncClient(base_url=server.url, timeout=20) as api:
-            yield api
-    finally:
-        await server.stop()
 
 
 def _closed_port() -> int:
@@ -51,7 +34,7 @@ async def test_bad_and_unreachable_peers_are_refused_as_nwaku_words_it() -> None
     port = _closed_port()
     peer = PeerId.from_public_key(Secp256k1PrivateKey.generate().public_key)
     nobody = f"/ip4/127.0.0.1/tcp/{port}/p2p/{peer}"
-    async with WakuNode(_config(relay=False)) as node, _api(node) as api:
+    async with WakuNode(_config(relay=False)) as node, rest_client(node) as api:
         bad = await api.post("/admin/v1/peers", json=["not an address"])
         assert bad.status_code == 400
         assert bad.text.startswith("Couldn't parse remote peer info: ")
@@ -65,7 +48,7 @@ async def test_our_own_peer_id_is_not_dialed_and_is_refused_as_nwaku_does() -> N
     """nwaku's connectPeer never dials itself: 400, whatever the address (a closed port with
     our peer id answered 200 here)."""
     port = _closed_port()
-    async with WakuNode(_config(relay=False)) as node, _api(node) as api:
+    async with WakuNode(_config(relay=False)) as node, rest_client(node) as api:
         for ours in (
             f"/ip4/127.0.0.1/tcp/{port}/p2p/{node.peer_id}",
             str(node.host.full_addrs()[0]),
@@ -80,7 +63,7 @@ async def test_a_connected_peer_shows_the_shards_its_metadata_answer_named() -> 
     async with (
         WakuNode(_config(cluster_id=16, shards=(32, 64))) as node,
         WakuNode(_config(None, cluster_id=16, shards=(32, 64))) as other,
-        _api(node) as api,
+        rest_client(node) as api,
     ):
         added = await api.post("/admin/v1/peers", json=[str(other.host.full_addrs()[0])])
         assert added.status_code == 200, added.text
@@ -91,7 +74,7 @@ async def test_a_connected_peer_shows_the_shards_its_metadata_answer_named() -> 
 
 
 async def test_admin_routes_left_out_answer_404_naming_the_flag() -> None:
-    async with WakuNode(_config(RestConfig(port=0), relay=False)) as node, _api(node) as api:
+    async with WakuNode(_config(RestConfig(port=0), relay=False)) as node, rest_client(node) as api:
         answer = await api.get("/admin/v1/peers")
         assert (answer.status_code, answer.text) == (
             404,

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
-
-from pystatus.api.server import RestServer
 from pystatus.node import NodeConfig, RestConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
+from tests.api.rest import rest_client
 from tests.p2p.hosts import wait_for, within
 
 NWAKU_ORDER = [
@@ -37,18 +33,6 @@ def _config(**overrides: object) -> NodeConfig:
     return NodeConfig(**(settings | overrides))  # type: ignore[arg-type]
 
 
-@contextlib.asynccontextmanager
-async def _api(node: WakuNode) -> AsyncIterator[httpx.AsyncClient]:
-    assert node.config.rest is not None
-    server = RestServer(node, node.config.rest)
-    await server.start()
-    try:
-        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-            yield client
-    finally:
-        await server.stop()
-
-
 def _by_name(report: dict[str, object]) -> dict[str, tuple[str, str | None]]:
     entries = report["protocolsHealth"]
     assert isinstance(entries, list)
@@ -67,7 +51,7 @@ async def test_a_service_node_reports_as_nwaku_once_relay_has_a_peer(tmp_path: P
         lightpush=True,
         peer_exchange=True,
     )
-    async with WakuNode(config) as service, _api(service) as api:
+    async with WakuNode(config) as service, rest_client(service) as api:
         alone = _by_name((await api.get("/health")).json())
         assert alone["Relay"] == ("NOT_READY", "No connected peers")
         assert alone["Lightpush"] == (
@@ -103,7 +87,7 @@ async def test_a_light_node_reports_its_service_peers() -> None:
     async with WakuNode(_config()) as service:
         addr = service.host.full_addrs()[0]
         config = _config(relay=False, rest=RestConfig(port=0), filternode=addr, lightpushnode=addr)
-        async with WakuNode(config) as light, _api(light) as api:
+        async with WakuNode(config) as light, rest_client(light) as api:
             report = _by_name((await api.get("/health")).json())
     assert report["Relay"] == ("NOT_MOUNTED", None)
     assert report["Lightpush Client"] == ("READY", None)

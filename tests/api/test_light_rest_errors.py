@@ -15,13 +15,13 @@ import pytest
 
 from pystatus.api import light
 from pystatus.api.light import NO_SERVICE_PEER
-from pystatus.api.server import RestServer
 from pystatus.node import NodeConfig, RestConfig, WakuNode
 from pystatus.node.config import FilterConfig
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.p2p.peer_id import PeerId
 from pystatus.waku.rate_limit import ProtocolRateLimits
+from tests.api.rest import rest_client
 from tests.p2p.hosts import wait_for, within
 
 CONTENT = "/toychat/2/huilong/proto"  # auto-shards to /waku/2/rs/1/3 (shared vectors)
@@ -53,15 +53,8 @@ def _nobody() -> Multiaddr:
 @contextlib.asynccontextmanager
 async def _light(**overrides: object) -> AsyncIterator[httpx.AsyncClient]:
     config = _config(relay=False, rest=RestConfig(port=0), **overrides)
-    async with WakuNode(config) as node:
-        assert config.rest is not None
-        server = RestServer(node, config.rest)
-        await server.start()
-        try:
-            async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
-                yield client
-        finally:
-            await server.stop()
+    async with WakuNode(config) as node, rest_client(node) as client:
+        yield client
 
 
 @contextlib.asynccontextmanager

@@ -7,23 +7,20 @@ What nwaku does is read from its ``waku/rest_api/endpoint/relay/handlers.nim`` a
 from __future__ import annotations
 
 import base64
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from pystatus.api.server import RestServer
 from pystatus.node import NodeConfig, RestConfig, WakuNode
 from pystatus.node.config import FilterConfig, StoreConfig
 from pystatus.node.shards import RelayedShards, TooManySubscriptions
 from pystatus.waku.errors import RequestRefused
 from pystatus.waku.message import WakuMessage, message_hash
 from pystatus.waku.store import StoreQuery
+from tests.api.rest import rest_client
 from tests.p2p.hosts import wait_for, within
 
 SHARD_0 = "/waku/2/rs/0/0"
@@ -41,20 +38,6 @@ def _config(**overrides: object) -> NodeConfig:
         "rest": RestConfig(port=0),
     }
     return NodeConfig(**(settings | overrides))  # type: ignore[arg-type]
-
-
-@contextlib.asynccontextmanager
-async def _api(node: WakuNode) -> AsyncIterator[httpx.AsyncClient]:
-    assert node.config.rest is not None
-    server = RestServer(node, node.config.rest)
-    await server.start()
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{server.port}", timeout=10
-        ) as client:
-            yield client
-    finally:
-        await server.stop()
 
 
 def _path(topic: str) -> str:
@@ -88,7 +71,7 @@ async def test_a_rest_subscription_relays_archives_and_serves_the_shard(tmp_path
         WakuNode(service_config) as service,
         WakuNode(_config(rest=None, shards=(0, 1))) as peer,
         WakuNode(_config(rest=None)) as light,
-        _api(service) as api,
+        rest_client(service) as api,
     ):
         assert peer.relay is not None and service.relay is not None
         inbox = peer.relay.subscribe(SHARD_1)
@@ -149,7 +132,7 @@ async def test_publishing_where_the_node_does_not_relay_is_400_and_not_archived(
     tmp_path: Path,
 ) -> None:
     config = _config(store=StoreConfig(db_url=f"sqlite:///{tmp_path}/store.sqlite3"))
-    async with WakuNode(config) as node, _api(node) as api:
+    async with WakuNode(config) as node, rest_client(node) as api:
         reply = await api.post(_path(SHARD_1), json=_body(b"nowhere"))
         assert reply.status_code == 400
         assert reply.text == f"Failed to publish: Node not subscribed to topic: {SHARD_1}"
@@ -166,7 +149,7 @@ async def test_message_bodies_are_read_as_nwaku_reads_them() -> None:
     async with (
         WakuNode(_config()) as node,
         WakuNode(_config(rest=None)) as peer,
-        _api(node) as api,
+        rest_client(node) as api,
     ):
         assert peer.relay is not None
         inbox = peer.relay.subscribe(SHARD_0)
@@ -247,7 +230,7 @@ async def test_far_timestamps_are_refused_on_the_waku_network_only(
     async with (
         WakuNode(_config(**config)) as node,
         WakuNode(_config(rest=None, **config)) as peer,
-        _api(node) as api,
+        rest_client(node) as api,
     ):
         assert peer.relay is not None
         inbox = peer.relay.subscribe(shard)
@@ -266,7 +249,7 @@ async def test_far_timestamps_are_refused_on_the_waku_network_only(
 
 async def test_auto_subscriptions_follow_the_content_topic_shard() -> None:
     config = _config(cluster_id=1, shards=(0,), num_shards_in_network=8)
-    async with WakuNode(config) as node, _api(node) as api:
+    async with WakuNode(config) as node, rest_client(node) as api:
         assert node.relay is not None
         shard = "/waku/2/rs/1/3"  # CONTENT's auto-shard of 8 (shared vectors)
         assert (await api.post("/relay/v1/auto/subscriptions", json=[CONTENT])).status_code == 200
@@ -291,7 +274,7 @@ async def test_content_topic_flag_subscribes_its_auto_shard_at_start() -> None:
 async def test_leaving_over_rest_keeps_what_an_in_process_consumer_holds() -> None:
     """A Messenger's relay subscription keeps its shard joined when REST leaves it; REST's
     own hold on the shard is what DELETE ends."""
-    async with WakuNode(_config(shards=(0, 1))) as node, _api(node) as api:
+    async with WakuNode(_config(shards=(0, 1))) as node, rest_client(node) as api:
         assert node.relay is not None
         consumer = node.relay.subscribe(SHARD_1)
         reply = await api.request("DELETE", "/relay/v1/subscriptions", json=[SHARD_1])
@@ -323,7 +306,7 @@ async def test_relay_routes_on_a_node_without_relay_answer_404_naming_the_flag()
     404 "/relay endpoints are not available. Please check your configuration: --relay"
     (rest_api/endpoint/builder.nim); a bare "Not Found" left users guessing."""
     words = "/relay endpoints are not available. Please check your configuration: --relay"
-    async with WakuNode(_config(relay=False)) as node, _api(node) as api:
+    async with WakuNode(_config(relay=False)) as node, rest_client(node) as api:
         for answer in (
             await api.post(_path(SHARD_0), json=_body(b"hi")),
             await api.post("/relay/v1/auto/messages", json=_body(b"hi", CONTENT)),

@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pystatus.api.server import MAX_REQUEST_BODY, MAX_REQUEST_HEAD, RestServer
+from pystatus.api.server import MAX_REQUEST_BODY, MAX_REQUEST_HEAD
 from pystatus.node import NodeConfig, RestConfig, WakuNode
+from tests.api.rest import rest_client, rest_server
 
 
 @contextlib.asynccontextmanager
@@ -19,15 +20,8 @@ async def _api() -> AsyncIterator[httpx.AsyncClient]:
     config = NodeConfig(
         listen_address="127.0.0.1", tcp_port=0, cluster_id=1, relay=False, rest=RestConfig(port=0)
     )
-    async with WakuNode(config) as node:
-        assert config.rest is not None
-        server = RestServer(node, config.rest)
-        await server.start()
-        try:
-            async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
-                yield client
-        finally:
-            await server.stop()
+    async with WakuNode(config) as node, rest_client(node) as client:
+        yield client
 
 
 async def _raw_request(url: str, request: bytes) -> bytes:
@@ -104,17 +98,14 @@ async def test_answers_go_out_at_once_not_after_the_clients_delayed_ack() -> Non
     config = NodeConfig(
         listen_address="127.0.0.1", tcp_port=0, relay=False, rest=RestConfig(port=0)
     )
-    async with WakuNode(config) as node:
-        assert config.rest is not None
-        server = RestServer(node, config.rest)
-        await server.start()
-        try:
-            async with httpx.AsyncClient(base_url=server.url, timeout=20) as api:
-                assert (await api.get("/debug/v1/version")).status_code == 200
-                connections = server._server.server_state.connections
-                assert connections
-                for protocol in connections:
-                    sock = protocol.transport.get_extra_info("socket")
-                    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
-        finally:
-            await server.stop()
+    async with (
+        WakuNode(config) as node,
+        rest_server(node) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=20) as api,
+    ):
+        assert (await api.get("/debug/v1/version")).status_code == 200
+        connections = server._server.server_state.connections
+        assert connections
+        for protocol in connections:
+            sock = protocol.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
