@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pystatus.p2p.bandwidth import MULTISTREAM, protocol_label
@@ -51,6 +52,8 @@ class Stream:
         self._write_closed = False
         self._read_waiter: asyncio.Future[None] | None = None
         self._window_waiter: asyncio.Future[None] | None = None
+        self._receiver: Callable[[bytes], None] | None = None
+        self._receiver_error: Exception | None = None
 
     def __repr__(self) -> str:
         direction = "in" if self.inbound else "out"
@@ -93,9 +96,22 @@ class Stream:
             self._early_in += len(data)
         else:
             self._traffic.add(self._bucket, True, len(data))
+        if self._receiver is not None:
+            self._hand_over(self._receiver, data)
+            return
         self._chunks.append(data)
         self._buffered += len(data)
         self._wake_reader()
+
+    def _hand_over(self, receiver: Callable[[bytes], None], data: bytes) -> None:
+        self._taken(data)
+        try:
+            receiver(data)
+        except Exception as exc:
+            # The connection carries on; the stream's reader learns of it from read().
+            self._receiver = None
+            self._receiver_error = exc
+            self._wake_reader()
 
     def _on_eof(self) -> None:
         self._eof = True
@@ -136,9 +152,38 @@ class Stream:
             # They were reported as consumed when first read: don't report them twice.
             self._preconsumed += len(data)
 
+    def set_receiver(self, receiver: Callable[[bytes], None]) -> None:
+        """Hand every chunk to ``receiver`` when it arrives, inside the connection's read loop,
+        instead of keeping it for :meth:`read`: a protocol that handles each chunk at once
+        (relay) saves a task switch per chunk. What is buffered goes first. The window is
+        reopened as chunks are handed over, so ``receiver`` must not keep them unbounded.
+        :meth:`read` still sees the end of the stream (``b""``) and a reset; if ``receiver``
+        raises, the next :meth:`read` raises that error and chunks are kept for it again."""
+        self._receiver = receiver
+        if self._chunks:
+            data = b"".join(self._chunks)
+            self._chunks.clear()
+            self._buffered = 0
+            self._hand_over(receiver, data)
+
+    def _taken(self, data: bytes) -> None:
+        """``data`` left the stream's buffer: reopen the window for it, count negotiation."""
+        consumed = len(data)
+        if self._preconsumed:
+            already = min(self._preconsumed, consumed)
+            self._preconsumed -= already
+            consumed -= already
+        if consumed:
+            self.connection._consumed(self.stream_id, consumed)
+        if self._protocol is None:
+            self._early_read += len(data)
+
     async def read(self, max_bytes: int = -1) -> bytes:
         """Return up to ``max_bytes`` (all buffered when negative); ``b""`` at end of stream."""
-        while not self._chunks:
+        while not self._chunks or self._receiver_error is not None:
+            if self._receiver_error is not None:
+                error, self._receiver_error = self._receiver_error, None
+                raise error
             if self._reset:
                 raise StreamReset(f"stream {self.stream_id} was reset")
             if self._eof:
@@ -160,15 +205,7 @@ class Stream:
                 self._chunks.appendleft(data[max_bytes:])
                 data = data[:max_bytes]
         self._buffered -= len(data)
-        consumed = len(data)
-        if self._preconsumed:
-            already = min(self._preconsumed, consumed)
-            self._preconsumed -= already
-            consumed -= already
-        if consumed:
-            self.connection._consumed(self.stream_id, consumed)
-        if self._protocol is None:
-            self._early_read += len(data)
+        self._taken(data)
         return data
 
     async def readexactly(self, size: int) -> bytes:

@@ -448,10 +448,14 @@ class WakuRelay:
             metrics.RELAY_DROPPED_RPCS.inc()
 
     async def _inbound(self, stream: Stream) -> None:
+        """The peer's stream of RPCs to us. Each chunk is handled as it arrives, in the
+        connection's read loop (no task switch per chunk); a framing error (an RPC over
+        ``max_rpc_size``, a bad length prefix) comes out of ``read`` and resets the stream."""
         key = stream.connection.remote_peer.to_bytes()
         reader = LengthPrefixedReader(self.config.gossipsub.max_rpc_size)
         router = self.router
-        while chunk := await stream.read():
+
+        def receive(chunk: bytes) -> None:
             if key not in self._writers:
                 self._add_peer(stream.connection.remote_peer, stream.connection)
             try:
@@ -465,6 +469,10 @@ class WakuRelay:
                         log.debug("bad RPC from %s: %s", stream.connection.remote_peer, exc)
             finally:
                 self._process_events()
+
+        stream.set_receiver(receive)
+        while await stream.read():
+            pass  # nothing is kept for read(): it returns at the end of the stream
         await stream.close()
 
     def _receive_with_faults(self, key: bytes, rpc: bytes) -> None:
