@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -143,6 +144,46 @@ async def _publish(node: WakuNode, pubsub_topic: str, body: RelayPostMessage) ->
     return PlainTextResponse("OK")
 
 
+def _subscription_routes(
+    router: APIRouter,
+    path: str,
+    what: str,
+    check: Callable[[list[str]], None],
+    follow: Callable[[str], None],
+    leave: Callable[[str], None],
+) -> None:
+    """POST and DELETE ``path``, each with a JSON list of topics (``what`` they are, for the
+    documentation): every topic is checked first (400 for a bad one, nothing changed), then
+    each is followed (relayed, archived, served, its messages kept for GET) or left."""
+
+    @router.post(
+        path,
+        response_class=PlainTextResponse,
+        openapi_extra=_TOPICS_BODY,
+        description=f"Relay these {what} (join their meshes, archive and serve them) and keep"
+        " their messages for GET.",
+    )
+    async def subscribe(request: Request) -> str:
+        topics = await read_body(request, _TOPICS)
+        check(topics)
+        for topic in topics:
+            follow(topic)
+        return "OK"
+
+    @router.delete(
+        path,
+        response_class=PlainTextResponse,
+        openapi_extra=_TOPICS_BODY,
+        description=f"Stop relaying these {what} and keeping their messages.",
+    )
+    async def unsubscribe(request: Request) -> str:
+        topics = await read_body(request, _TOPICS)
+        check(topics)
+        for topic in topics:
+            leave(topic)
+        return "OK"
+
+
 def relay_routes(node: WakuNode) -> APIRouter:
     """The relay routes of ``node``; none when its relay is off."""
     relay = APIRouter(tags=["relay"])
@@ -155,30 +196,25 @@ def relay_routes(node: WakuNode) -> APIRouter:
             raise ApiError(404, f"Not subscribed to topic: {topic}")
         return [_relayed(item.message) for item in items]
 
-    @relay.post(
-        "/relay/v1/subscriptions", response_class=PlainTextResponse, openapi_extra=_TOPICS_BODY
-    )
-    async def subscribe(request: Request) -> str:
-        """Relay these pubsub topics (join their meshes, archive and serve them) and keep
-        their messages for GET."""
-        topics = await read_body(request, _TOPICS)
+    def check_pubsub(topics: list[str]) -> None:
         _check_pubsub_topics(shards, topics)
-        for topic in topics:
-            shards.subscribe_pubsub_topic(topic)
-            topic_cache.subscribe(topic)
-        return "OK"
 
-    @relay.delete(
-        "/relay/v1/subscriptions", response_class=PlainTextResponse, openapi_extra=_TOPICS_BODY
+    def follow_pubsub(topic: str) -> None:
+        shards.subscribe_pubsub_topic(topic)
+        topic_cache.subscribe(topic)
+
+    def leave_pubsub(topic: str) -> None:
+        topic_cache.unsubscribe(topic)
+        shards.unsubscribe_pubsub_topic(topic)
+
+    _subscription_routes(
+        relay,
+        "/relay/v1/subscriptions",
+        "pubsub topics",
+        check_pubsub,
+        follow_pubsub,
+        leave_pubsub,
     )
-    async def unsubscribe(request: Request) -> str:
-        """Stop relaying these pubsub topics and keeping their messages."""
-        topics = await read_body(request, _TOPICS)
-        _check_pubsub_topics(shards, topics)
-        for topic in topics:
-            topic_cache.unsubscribe(topic)
-            shards.unsubscribe_pubsub_topic(topic)
-        return "OK"
 
     @relay.get(
         "/relay/v1/messages/{pubsub_topic:path}",
@@ -201,37 +237,29 @@ def relay_routes(node: WakuNode) -> APIRouter:
             raise ApiError(400, f"Failed to publish: Node not subscribed to topic: {pubsub_topic}")
         return await _publish(node, pubsub_topic, await read_body(request, _MESSAGE))
 
-    @relay.post(
-        "/relay/v1/auto/subscriptions",
-        response_class=PlainTextResponse,
-        openapi_extra=_TOPICS_BODY,
-    )
-    async def auto_subscribe(request: Request) -> str:
-        """Relay the auto-shards of these content topics and keep their messages for GET."""
-        topics = await read_body(request, _TOPICS)
+    def check_content(topics: list[str]) -> None:
         for topic in topics:
             _content_pubsub(shards, topic)
-        for topic in topics:
-            try:
-                shards.subscribe_content_topic(topic)
-            except TooManySubscriptions as exc:
-                raise ApiError(503, str(exc)) from None
-            content_cache.subscribe(topic)
-        return "OK"
 
-    @relay.delete(
+    def follow_content(topic: str) -> None:
+        try:
+            shards.subscribe_content_topic(topic)
+        except TooManySubscriptions as exc:
+            raise ApiError(503, str(exc)) from None
+        content_cache.subscribe(topic)
+
+    def leave_content(topic: str) -> None:
+        content_cache.unsubscribe(topic)
+        shards.unsubscribe_content_topic(topic)
+
+    _subscription_routes(
+        relay,
         "/relay/v1/auto/subscriptions",
-        response_class=PlainTextResponse,
-        openapi_extra=_TOPICS_BODY,
+        "content topics' auto-shards",
+        check_content,
+        follow_content,
+        leave_content,
     )
-    async def auto_unsubscribe(request: Request) -> str:
-        topics = await read_body(request, _TOPICS)
-        for topic in topics:
-            _content_pubsub(shards, topic)
-        for topic in topics:
-            content_cache.unsubscribe(topic)
-            shards.unsubscribe_content_topic(topic)
-        return "OK"
 
     @relay.get(
         "/relay/v1/auto/messages/{content_topic:path}",
