@@ -247,6 +247,24 @@ def test_a_crash_right_after_receiving_still_acknowledges_within_seconds(delay: 
     chat.check_one_to_one("alice", "bob")
 
 
+def test_a_graceful_stop_sends_its_acknowledgements_at_once() -> None:
+    # What Messenger.stop does before closing: the acknowledgements go out without their
+    # second's delay, and none stays owed.
+    net = _net(14)
+    chat = Conversation(net)
+    _talk(chat, 10)
+    chat.settle()
+    sent = chat.send("alice", "bob")
+    bob = net.devices["bob"]
+    assert net.run_until_true(lambda: sent.id in bob.db.messages, limit=5.0, step=0.001)
+    net._perform(bob, bob.live().flush_acks(net.now, net.wall_ns()))
+    net._perform(bob, bob.live().owed_commit())
+    net.crash("bob")  # stopped: bob's timers run no more
+    delivered = lambda: net.devices["alice"].status(sent.id) == "delivered"  # noqa: E731
+    assert net.run_until_true(delivered, limit=1.0, step=0.05)
+    assert OwedAcks.load(bob.db.sync_state[OWED_ACKS]) == []
+
+
 def test_malformed_owed_acknowledgements_are_counted_and_skipped() -> None:
     net = _net(13)
     bob = net.devices["bob"]

@@ -224,6 +224,11 @@ class Messenger(Reading, Sending, GroupMessaging, CommunityMessaging):
                     while self._later:  # queued by synchronous callers: identities, adverts
                         await self._perform([self._later.popleft()])
                     await self._writer.queue.join()
+                    # Acknowledgements go now, not at their delay (their senders would wait
+                    # for a resend); those that did not leave stay owed, saved.
+                    await self._perform(self.session.flush_acks(time.monotonic(), time.time_ns()))
+                    await self._perform(self.session.owed_commit())
+                    await self._writer.queue.join()
         self._running = False
         failure = await self._supervisor.stop()
         with contextlib.suppress(PystatusError, OSError):

@@ -229,6 +229,13 @@ class MVDS:
             del state.acks[0]
             EVICTED.labels("ack").inc()
 
+    def hurry_acks(self) -> None:
+        """Every queued acknowledgement is due at the next :meth:`tick` (at a graceful stop:
+        nothing of ours will come for them to ride along)."""
+        for state in self._peers.values():
+            if state.acks:
+                state.acks_since = float("-inf")
+
     def pending(self, message: bytes) -> list[Peer]:
         """The peers that have not yet acknowledged ``message``."""
         return [p for p, s in self._peers.items() if message in s.outgoing]

@@ -67,6 +67,8 @@ class Receiving:
 
         def _acknowledgements(self) -> list[Action]: ...
 
+        def _tick(self, now: float, now_ns: int) -> list[Action]: ...
+
     def _drop(self, reason: str, sender: bytes | None, detail: object) -> list[Action]:
         self.drops.drop(reason, sender, detail)
         return []
@@ -102,7 +104,15 @@ class Receiving:
             self.owed_acks.add(peer, message)
         self.owed_acks.saved()  # what the database holds
 
-    def _owed_commit(self) -> list[Action]:
+    def flush_acks(self, now: float, now_ns: int) -> list[Action]:
+        """At a graceful stop: the acknowledgements queued go out now instead of after their
+        delay (a sender would otherwise wait for its resend), with what else is due. Carry
+        the actions out, then :meth:`owed_commit`."""
+        self.mvds.hurry_acks()
+        return self._tick(now, now_ns)
+
+    def owed_commit(self) -> list[Action]:
+        """A :class:`Commit` of the owed acknowledgements, when they changed since saved."""
         if not self.owed_acks.dirty:
             return []
         return [Commit(sync_state=((OWED_ACKS, self.owed_acks.saved()),))]

@@ -479,7 +479,7 @@ class ChatSession(Receiving):
             self._segments.handle_timer(now)
         if self._offline_recheck is not None and self._offline_recheck <= now:
             self._offline_recheck = now + OFFLINE_RECHECK
-        out += self._owed_commit()
+        out += self.owed_commit()
         if self.connected and (
             self._contact_code_at is None or self._contact_code_at + CONTACT_CODE_INTERVAL <= now
         ):
