@@ -328,7 +328,7 @@ def test_key_exchange_over_the_double_ratchet(keys_in_header: bool) -> None:
     if not keys_in_header:  # nothing of the keys outside the Double Ratchet's ciphertext
         assert all(k.key not in message.SerializeToString() for k in keys)
     plaintext = b.decrypt(a.public_key, message)
-    added, _ = receive_key_exchange(member, message, plaintext)
+    added, _ = receive_key_exchange(member, message, plaintext, a.public_key)
     assert {k.key_id for k in added} == {k.key_id for k in keys}
     assert member.decrypt(control.encrypt(GROUP, b"hi")).plaintext == b"hi"
 
@@ -427,7 +427,12 @@ def test_a_banned_member_gets_no_new_key_and_cannot_read_on() -> None:
         for enc, ratchet in members.values():
             if enc.public_key in direct:
                 message = direct[enc.public_key]
-                receive_key_exchange(ratchet, message, enc.decrypt(control_enc.public_key, message))
+                receive_key_exchange(
+                    ratchet,
+                    message,
+                    enc.decrypt(control_enc.public_key, message),
+                    control_enc.public_key,
+                )
 
     first = distribute(
         control,

@@ -166,7 +166,7 @@ async def test_keys_from_status_go_over_the_double_ratchet(go: StatusGoHR) -> No
     entry = message.direct_message[encryption.installation_id]
     assert entry.HasField("DR_header") and entry.HR_header.seq_no == 0
     plaintext = encryption.decrypt(go.public_key, message)
-    added, _ = receive_key_exchange(ours, message, plaintext)
+    added, _ = receive_key_exchange(ours, message, plaintext, go.public_key)
     assert [k.key_id for k in added] == [k.key_id for k in await _go_keys(go, community)]
     sent = await go.request("encrypt", group_id=community.hex(), payload=b"after keys".hex())
     assert ours.decrypt(bytes.fromhex(str(sent["message"]))).plaintext == b"after keys"
@@ -229,7 +229,7 @@ async def test_a_removed_member_cannot_read_after_rotation(go: StatusGoHR) -> No
             await _handle(go, encryption.public_key, message)
         else:
             plaintext = banned_encryption.decrypt(encryption.public_key, message)
-            receive_key_exchange(banned, message, plaintext)
+            receive_key_exchange(banned, message, plaintext, encryption.public_key)
     before = control.encrypt(community, b"before the ban")
     assert banned.decrypt(before).plaintext == b"before the ban"
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import secrets
 import struct
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -194,6 +194,8 @@ class KeyStore(Protocol):
 
     def forget_group(self, group_id: bytes) -> None: ...
 
+    def groups(self) -> list[bytes]: ...
+
 
 class MemoryKeyStore:
     """Bounded in-memory :class:`KeyStore`: ``keys_per_group`` newest keys per group, at most
@@ -235,6 +237,9 @@ class MemoryKeyStore:
     def forget_group(self, group_id: bytes) -> None:
         for key in self._groups.pop(group_id, []):
             self._drop(key)
+
+    def groups(self) -> list[bytes]:
+        return list(self._groups)
 
     def _drop(self, key: GroupKey) -> None:
         del self._by_id[key.key_id]
@@ -300,6 +305,10 @@ class HashRatchet:
     """One account's hash ratchet: keys, chain positions, messages waiting for keys.
 
     ``identity`` (our chat private key) is needed only to read RekeyGroup messages.
+    ``authority(group_id, sender)`` says whether ``sender`` (a public key) may give keys for
+    ``group_id``; keys from anyone else are ignored and counted (``unauthorised_keys``).
+    Without it keys are taken from anyone, as status-go takes them (HandleHashRatchetKeys
+    checks no sender): then anyone who can message us could make us send under their key.
     """
 
     def __init__(
@@ -309,13 +318,19 @@ class HashRatchet:
         identity: bytes | None = None,
         store: KeyStore | None = None,
         max_pending: int = MAX_PENDING,
+        authority: Callable[[bytes, bytes], bool] | None = None,
     ) -> None:
         self.installation_id = installation_id
         self.identity = identity
+        self.authority = authority
         self.store: KeyStore = store if store is not None else MemoryKeyStore()
         self._chains: OrderedDict[bytes, _Chain] = OrderedDict()
         self._pending: deque[PendingMessage] = deque()
         self.max_pending = max_pending
+        self.changes = 0
+        """Bumped whenever the keys change, so :func:`export_state` is saved only then (chain
+        positions are not saved: after a restart they are walked again from the key; see
+        :mod:`pystatus.chat.hash_ratchet_state`)."""
 
     # -- keys -------------------------------------------------------------------------------
 
@@ -328,6 +343,7 @@ class HashRatchet:
         """Make and keep a new key for ``group_id`` (``now_ms``: unix milliseconds)."""
         key = new_key(group_id, now_ms, self.current_key(group_id))
         self.store.add(key)
+        self.changes += 1
         return key
 
     def keys_for_member(self, group_id: bytes) -> list[GroupKey]:
@@ -340,6 +356,7 @@ class HashRatchet:
         """Keep ``keys``; returns those that were new, and the waiting messages they open
         (each with its context). A waiting message that still fails is dropped and counted."""
         added = [key for key in keys if self.store.add(key)]
+        self.changes += bool(added)
         if not added or not self._pending:
             return added, []
         ids = {key.key_id for key in added}
@@ -358,6 +375,16 @@ class HashRatchet:
                 continue  # counted by decrypt
         PENDING.set(len(self._pending))
         return added, opened
+
+    def may_give_keys(self, group_id: bytes, sender: bytes | None) -> bool:
+        """Whether keys for ``group_id`` from ``sender`` are taken (see ``authority``);
+        a refusal is counted."""
+        if self.authority is None:
+            return True
+        if sender is not None and self.authority(group_id, sender):
+            return True
+        ERRORS.labels("unauthorised_keys").inc()
+        return False
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -479,7 +506,9 @@ class HashRatchet:
         if not header.group_id:
             raise InvalidGroupMessage("a key message without a group id")
         keys = list(keys_from_proto(header.group_id, header.keys))
-        if header.keys.HasField("rekey_group") and self.identity is not None and sender:
+        if not self.may_give_keys(header.group_id, sender):
+            keys = []
+        elif header.keys.HasField("rekey_group") and self.identity is not None and sender:
             mine = open_rekey(self.identity, sender, header.group_id, header.keys.rekey_group)
             if mine is not None:
                 keys.append(mine)

@@ -96,13 +96,36 @@ def read_key_exchange(
         raise
 
 
+def carries_only_keys(installation_id: str, message: pb.ProtocolMessage, plaintext: bytes) -> bool:
+    """Whether a decrypted 1:1 message is a key exchange whose payload is the keys themselves
+    (BuildHashRatchetKeyExchangeMessage), not a wrapped message sent beside keys
+    (BuildHashRatchetKeyExchangeMessageWithPayload): such a payload is no content to read."""
+    entry = message.direct_message.get(installation_id)
+    if entry is None:
+        entry = message.direct_message.get(NO_INSTALLATION)
+    if entry is None or not entry.HasField("HR_header") or entry.HR_header.seq_no != 0:
+        return False
+    if not entry.HR_header.HasField("keys"):
+        return True
+    try:
+        payload_keys = pb.HRKeys.FromString(plaintext)
+    except (DecodeError, ValueError):
+        return False
+    return [(k.key, k.timestamp) for k in payload_keys.keys] == [
+        (k.key, k.timestamp) for k in entry.HR_header.keys.keys
+    ]
+
+
 def receive_key_exchange(
-    ratchet: HashRatchet, message: pb.ProtocolMessage, plaintext: bytes
+    ratchet: HashRatchet, message: pb.ProtocolMessage, plaintext: bytes, sender: bytes
 ) -> tuple[list[GroupKey], list[tuple[GroupMessage, object]]]:
-    """Keep the keys a decrypted 1:1 message carries; (keys that were new, waiting group
-    messages they opened as (GroupMessage, context)). Call it after
-    :meth:`EncryptionService.decrypt` on every 1:1 message."""
-    return ratchet.add_keys(read_key_exchange(ratchet.installation_id, message, plaintext))
+    """Keep the keys a decrypted 1:1 message from ``sender`` carries, when the ratchet's
+    authority lets ``sender`` give them; (keys that were new, waiting group messages they
+    opened as (GroupMessage, context)). Call it after :meth:`EncryptionService.decrypt`."""
+    keys = read_key_exchange(ratchet.installation_id, message, plaintext)
+    if not keys or not ratchet.may_give_keys(keys[0].group_id, sender):
+        return [], []
+    return ratchet.add_keys(keys)
 
 
 def build_rekey_message(
