@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import coincurve
@@ -19,11 +20,16 @@ import coincurve
 from pystatus.chat import mvds
 from pystatus.chat.actions import Action, AnnounceDevice, Commit, Deliver
 from pystatus.chat.encryption import (
+    NO_INSTALLATION,
     EncryptionError,
     EncryptionService,
     NoSession,
     NotForThisDevice,
 )
+from pystatus.chat.errors import UnknownGroupKey
+from pystatus.chat.hash_ratchet import GroupMessage, HashRatchet
+from pystatus.chat.hash_ratchet_exchange import carries_only_keys, receive_key_exchange
+from pystatus.chat.hash_ratchet_state import STATE_NAME, export_state
 from pystatus.chat.listening import Listener, Listening
 from pystatus.chat.one_to_one import sync_payload
 from pystatus.chat.proto import encryption_pb2 as pb
@@ -58,6 +64,9 @@ class Receiving:
     mvds: mvds.MVDS
     owed_acks: OwedAcks
     _segments: Reassembler
+    hash_ratchet: HashRatchet | None = None
+    """Group keys of encrypted communities and channels (pystatus.chat.hash_ratchet), set by
+    whoever takes part in one; without it their messages are dropped (``no_group_key``)."""
 
     if TYPE_CHECKING:  # provided by the ChatSession this is mixed into
 
@@ -117,6 +126,21 @@ class Receiving:
             return []
         return [Commit(sync_state=((OWED_ACKS, self.owed_acks.saved()),))]
 
+    def _group_keys_changed(
+        self, changes: int, late: Sequence[tuple[GroupMessage, object]]
+    ) -> list[Action]:
+        """Save the group keys when they changed; deliver the group messages that waited for
+        them, to the public chat (a channel) each came on."""
+        assert self.hash_ratchet is not None
+        out: list[Action] = []
+        if self.hash_ratchet.changes != changes:
+            out.append(Commit(sync_state=((STATE_NAME, export_state(self.hash_ratchet)),)))
+        for message, context in late:
+            if isinstance(context, tuple) and len(context) == 2:
+                sender, chat = context
+                out.append(Deliver(sender, message.plaintext, public_chat=chat))
+        return out
+
     def receive(self, message: WakuMessage, digest: bytes, now: float) -> list[Action]:
         """A Waku message on a topic we listen to (``digest``: its RFC 14 hash), from the
         relay, a filter push or the store. Never raises: what cannot be used is dropped and
@@ -152,6 +176,9 @@ class Receiving:
             return self._receive(sender, payload, listener, now)
         except NotForThisDevice as exc:
             return self._drop("not_for_this_installation", sender, exc)
+        except UnknownGroupKey as exc:
+            # Kept by the hash ratchet until its key arrives (status-go keeps it too).
+            return self._drop("no_group_key", sender, exc)
         except AlreadyRead as exc:
             return self._drop("duplicate", None, exc)  # the store brought back what we read
         except (NoSession, RatchetError) as exc:
@@ -173,7 +200,10 @@ class Receiving:
         ):
             return self._drop("own_echo", None, "our own message, relayed back")
         public = listener.kind in ("public", "contact_code")
-        if public and not protocol.public_message:
+        group = NO_INSTALLATION in protocol.direct_message and protocol.direct_message[
+            NO_INSTALLATION
+        ].HasField("HR_header")
+        if public and not protocol.public_message and not group:
             raise ChatError("a public chat message with nothing in it")
         own_devices = set(self.encryption.installations.get(self.public_key, {}))
         out: list[Action] = []
@@ -183,11 +213,28 @@ class Receiving:
                     if coincurve.PublicKey(bundle.identity).format(compressed=False) == sender:
                         self.encryption.add_bundle(bundle)
             wrapped = protocol.public_message
+        elif listener.kind == "public":
+            # A community's or channel's message under its hash ratchet key (status-go's
+            # BuildHashRatchetMessage), or its public rekey message (seq_no 0).
+            if self.hash_ratchet is None:
+                raise UnknownGroupKey("we hold no group keys", group_id=b"", key_id=b"")
+            changes = self.hash_ratchet.changes
+            opened = self.hash_ratchet.decrypt(
+                protocol, sender=sender, context=(sender, listener.name)
+            )
+            wrapped = opened.plaintext
+            out += self._group_keys_changed(changes, opened.opened)
         else:
             if not protocol.direct_message:
                 raise ChatError("a protocol message with no payload")
             wrapped = self.encryption.decrypt(sender, protocol)
             out += self._negotiated()
+            if self.hash_ratchet is not None:
+                changes = self.hash_ratchet.changes
+                _, late = receive_key_exchange(self.hash_ratchet, protocol, wrapped, sender)
+                out += self._group_keys_changed(changes, late)
+                if carries_only_keys(self.encryption.installation_id, protocol, wrapped):
+                    return out
         if sender == self.public_key and (
             set(self.encryption.installations.get(self.public_key, {})) - own_devices
         ):
