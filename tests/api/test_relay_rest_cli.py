@@ -4,18 +4,15 @@ from the start (issue 15, "Flags nwaku's users pass")."""
 from __future__ import annotations
 
 import asyncio
-import signal
-import sys
-from pathlib import Path
 
-PYSTATUS = str(Path(sys.executable).parent / "pystatus")
+from tests.cli.processes import line_starting, start, stop
+
 CONTENT = "/toychat/2/huilong/proto"  # auto-shards to 3 of 8 (shared vectors)
 OTHER = "/waku/2/default-content/proto"  # auto-shards to 1 of 8
 
 
 async def _run(*flags: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        PYSTATUS,
+    return await start(
         "node",
         "--listen-address=127.0.0.1",
         "--tcp-port=0",
@@ -23,30 +20,17 @@ async def _run(*flags: str) -> asyncio.subprocess.Process:
         "--cluster-id=1",
         "--shard=0",
         *flags,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
 
 
 async def test_content_topic_flags_relay_their_auto_shards_from_the_start() -> None:
     process = await _run(f"--content-topic={CONTENT}", "--content-topic", OTHER)
     try:
-        assert process.stdout is not None
         async with asyncio.timeout(20):
-            line = ""
-            while not line.startswith("relaying "):
-                line = (await process.stdout.readline()).decode()
-                assert line, "the node ended before saying what it relays"
+            line = await line_starting(process, "relaying ")
         assert line.split() == ["relaying", "/waku/2/rs/1/0", "/waku/2/rs/1/1", "/waku/2/rs/1/3"]
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                async with asyncio.timeout(10):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await stop(process)
 
 
 async def test_a_content_topic_auto_sharding_cannot_place_is_refused_by_name() -> None:

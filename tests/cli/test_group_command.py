@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,32 +13,14 @@ import pytest_asyncio
 
 from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
+from tests.cli.processes import start, status_relay, stop
 
-PYSTATUS = str(Path(sys.executable).parent / "pystatus")
 PASSWORD = "group password"
 FAST = ScryptParams(n=1 << 10)
 
 
 async def _start(*args: str) -> asyncio.subprocess.Process:
-    env = {**os.environ, "PYSTATUS_PASSWORD": PASSWORD, "COLUMNS": "200"}
-    return await asyncio.create_subprocess_exec(
-        PYSTATUS,
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            async with asyncio.timeout(10):
-                await process.communicate()
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+    return await start(*args, password=PASSWORD)
 
 
 async def _run(*args: str, code: int = 0) -> str:
@@ -64,29 +43,8 @@ async def _json_line(process: asyncio.subprocess.Process, **wanted: object) -> d
 
 @pytest_asyncio.fixture
 async def relay_addr() -> AsyncIterator[str]:
-    """A `pystatus node` relay on the Status shard; its output drained, stopped after."""
-    node = await _start(
-        "node", "--listen-address=127.0.0.1", "--tcp-port=0", "--cluster-id=16", "--shard=32"
-    )
-    assert node.stdout is not None
-    try:
-        async with asyncio.timeout(20):
-            while not (line := (await node.stdout.readline()).decode()).startswith("listening on "):
-                assert line, "the node ended"
-    except BaseException:
-        await _stop(node)
-        raise
-    drain = asyncio.get_running_loop().create_task(node.communicate())
-    try:
-        yield line.strip().removeprefix("listening on ")
-    finally:
-        node.send_signal(signal.SIGINT)
-        try:
-            async with asyncio.timeout(10):
-                await drain
-        except TimeoutError:
-            node.kill()
-            await node.wait()
+    async with status_relay() as addr:
+        yield addr
 
 
 async def test_create_send_list_and_history(tmp_path: Path, relay_addr: str) -> None:
@@ -111,7 +69,7 @@ async def test_create_send_list_and_history(tmp_path: Path, relay_addr: str) -> 
         got = await _json_line(watcher, kind="message", chatId=chat)
         assert (got["id"], got["text"]) == (sent, "hello group")
     finally:
-        await _stop(watcher)
+        await stop(watcher)
 
     # `chat reply` to a group message answers in the group (to each member).
     watcher = await _start("chat", "watch", "--json", *as_("alice"))
@@ -124,7 +82,7 @@ async def test_create_send_list_and_history(tmp_path: Path, relay_addr: str) -> 
         reacted = await _run("chat", "react", sent, "love", *as_("bob"))
         assert reacted == f"reacted \u2764\ufe0f to {sent}\n"
     finally:
-        await _stop(watcher)
+        await stop(watcher)
 
     bob_dir = ("--data-dir", str(tmp_path / "bob"))
     listed = json.loads(await _run("group", "list", "--json", *bob_dir))["groups"]

@@ -11,8 +11,8 @@ from pathlib import Path
 from pystatus.chat.account import Account
 from pystatus.chat.keystore import ScryptParams
 from pystatus.cli.account import holder_command
+from tests.cli.processes import PYSTATUS, start
 
-PYSTATUS = str(Path(sys.executable).parent / "pystatus")
 PASSWORD = "watch password"
 FAST = ScryptParams(n=1 << 10)
 
@@ -49,15 +49,7 @@ async def test_a_chat_command_beside_chat_watch_is_told_to_run_node_chat_rest(
         async with asyncio.timeout(20):
             assert await holder.stdout.readline() == b"held\n"
         assert holder_command(holder.pid) == "pystatus chat watch"
-        second = await asyncio.create_subprocess_exec(
-            PYSTATUS,
-            "chat",
-            "contacts",
-            f"--data-dir={data_dir}",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYSTATUS_PASSWORD": PASSWORD, "COLUMNS": "400"},
-        )
+        second = await start("chat", "contacts", f"--data-dir={data_dir}", password=PASSWORD)
         async with asyncio.timeout(30):
             _, err = await second.communicate()
         assert second.returncode == 1
