@@ -322,14 +322,18 @@ class WakuRelay:
 
     def _deliver(self, event: Deliver) -> None:
         message = self._validated.pop(event.data, None)
+        messages, size = self._topic_metrics(event.topic, "in")
+        messages.inc()
+        size.inc(len(event.data))
+        if not self._observers and not any(
+            event.topic in subscription.topics for subscription in self._subscriptions
+        ):
+            return  # a node that only relays the topic: no one to hand it to
         if message is None:
             try:
                 message = WakuMessage.decode(event.data, max_size=self.config.max_message_size)
             except RemoteWakuError:
                 return
-        messages, size = self._topic_metrics(event.topic, "in")
-        messages.inc()
-        size.inc(len(event.data))
         source = None
         if event.source is not None:
             # The writer's PeerId: parsing the key again costs more than the rest of delivery.
