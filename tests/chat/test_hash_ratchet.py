@@ -37,6 +37,7 @@ from pystatus.chat.hash_ratchet_exchange import (
     KeyAction,
     KeyActionType,
     build_key_exchange,
+    community_of_group,
     distribute,
     plan_key_action,
     read_key_exchange,
@@ -465,6 +466,16 @@ def test_a_banned_member_gets_no_new_key_and_cannot_read_on() -> None:
     assert members["kept"][1].decrypt(after).plaintext == b"after the ban"
     with pytest.raises(UnknownGroupKey):
         banned.decrypt(after)
+
+
+def test_the_community_of_a_group_id() -> None:
+    community = "0x02" + "ab" * 32
+    assert community_of_group(bytes.fromhex(community[2:])) == community
+    assert community_of_group((community + "c0ffee00-0000-4000-8000-000000000001").encode()) == (
+        community
+    )
+    for other in (b"", b"0x02", (("0x02" + "zz" * 32) + "x").encode(), b"\x04" + bytes(32)):
+        assert community_of_group(other) == ""
 
 
 # -- fuzzing: parse or raise the layer's typed error -----------------------------------------

@@ -40,6 +40,25 @@ from pystatus.chat.hash_ratchet import (
 )
 from pystatus.chat.proto import encryption_pb2 as pb
 
+COMMUNITY_ID_LENGTH = 2 + 2 * 33
+"""A community id as text: ``0x`` and the compressed public key's hex."""
+
+
+def community_of_group(group_id: bytes) -> str:
+    """The community id (``0x02...``) a group id belongs to: the community's own group is its
+    compressed public key (33 bytes); a channel's is the ASCII of ``<community id><channel
+    id>`` (status-go's messenger.go and communities_key_distributor.go). ``""`` for neither."""
+    if len(group_id) == 33 and group_id[0] in (2, 3):
+        return "0x" + group_id.hex()
+    if group_id[:2] == b"0x" and len(group_id) > COMMUNITY_ID_LENGTH:
+        prefix = group_id[:COMMUNITY_ID_LENGTH].decode("ascii", "replace")
+        try:
+            bytes.fromhex(prefix[2:])
+        except ValueError:
+            return ""
+        return prefix.lower()
+    return ""
+
 
 def build_key_exchange(
     encryption: EncryptionService,
