@@ -1,23 +1,33 @@
 """The hash ratchet in a ChatSession's receive path (pystatus.chat.receiving): keys over 1:1
 messages, channel messages under them on the channel's public topic, messages that came
 before their key, keys from someone the authority refuses, and the keys saved across a restart.
-Driven by hand, as tests/chat/test_session.py drives sessions: no sockets, no clock reads."""
+Driven by hand, as tests/chat/test_session.py drives sessions: no sockets, no clock reads;
+then a Messenger on one node, for how messenger_community sets the ratchet up."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import coincurve
 import pytest
 from prometheus_client import REGISTRY
 
 from pystatus.chat import topics
+from pystatus.chat.account import Account
 from pystatus.chat.actions import Action, Commit, Deliver
+from pystatus.chat.community import community_key
+from pystatus.chat.database import Batch
 from pystatus.chat.encryption import EncryptionService
 from pystatus.chat.errors import InvalidGroupMessage
 from pystatus.chat.hash_ratchet import HashRatchet
 from pystatus.chat.hash_ratchet_exchange import build_key_exchange
 from pystatus.chat.hash_ratchet_state import STATE_NAME, export_state, restore_state
+from pystatus.chat.keystore import ScryptParams
+from pystatus.chat.messenger import Messenger, RelayTransport
 from pystatus.chat.session import ChatSession
 from pystatus.chat.wrapper import MessageType, wrap
+from pystatus.chat.writes import Write
+from pystatus.node import NodeConfig, WakuNode
 from pystatus.waku.message import WakuMessage, message_hash
 from pystatus.waku.payload import encrypt_asymmetric, encrypt_symmetric
 
@@ -154,3 +164,39 @@ def test_key_state_round_trips() -> None:
     restored = HashRatchet("x")
     assert restore_state(restored, export_state(ratchet)) == 2
     assert [restored.current_key(k.group_id) for k in keys] == keys
+
+
+async def test_a_messenger_reads_group_keys_from_control_nodes_and_keeps_them(
+    tmp_path: Path,
+) -> None:
+    """messenger_community gives the session a hash ratchet whose authority is the
+    community's control node, and restores its keys at the next start (about 2 s)."""
+    account = Account.create(tmp_path / "owner", "password", params=ScryptParams(n=1 << 10))[0]
+    config = NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=16, shards=(32, 64))
+    async with WakuNode(config) as node:
+        assert node.relay is not None
+        owner = Messenger(account, RelayTransport(node.relay))
+        await owner.start()
+        try:
+            community_id = await owner.create_community("Keys")
+            ratchet = owner.session.hash_ratchet
+            assert ratchet is not None and ratchet.authority is not None
+            control = coincurve.PublicKey(community_key(community_id)).format(compressed=False)
+            stranger = coincurve.PrivateKey().public_key.format(compressed=False)
+            community_group = bytes.fromhex(community_id[2:])
+            channel_group = (community_id + "c0ffee00-0000-4000-8000-000000000001").encode()
+            for group in (community_group, channel_group):
+                assert ratchet.authority(group, control)
+                assert not ratchet.authority(group, stranger)
+            assert not ratchet.authority(GROUP, control)  # another community's channel
+            key = ratchet.new_key(channel_group, NOW_MS)
+            await owner._commit(Write(extra=Batch(sync_state={STATE_NAME: export_state(ratchet)})))
+        finally:
+            await owner.stop()
+        again = Messenger(account, RelayTransport(node.relay))
+        await again.start()
+        try:
+            assert again.session.hash_ratchet is not None
+            assert again.session.hash_ratchet.current_key(channel_group) == key
+        finally:
+            await again.stop()

@@ -29,6 +29,7 @@ from pystatus.chat.community import (
     CONTROL_PUBSUB_TOPIC,
     Community,
     InvalidCommunity,
+    Roles,
     control_content_topic,
     description_content_topic,
     member_key,
@@ -37,7 +38,12 @@ from pystatus.chat.community_chats import CommunityChats, CommunityNotAllowed, S
 from pystatus.chat.content.messages import parse_chat_message
 from pystatus.chat.database import Batch, ChatRow, StoredMessage
 from pystatus.chat.delivery import DeliveryStatus
+from pystatus.chat.errors import InvalidGroupMessage
 from pystatus.chat.events import ChatEvent, message_event
+from pystatus.chat.hash_ratchet import HashRatchet
+from pystatus.chat.hash_ratchet_exchange import community_of_group
+from pystatus.chat.hash_ratchet_state import STATE_NAME as HASH_RATCHET_STATE
+from pystatus.chat.hash_ratchet_state import restore_state as restore_hash_ratchet
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.listening import Listener
 from pystatus.chat.proto import chat_message_pb2
@@ -147,6 +153,28 @@ class CommunityMessaging:
                 log.warning("community %s not restored: %s", key[len(COMMUNITY_STATE) :], exc)
                 continue
             self._listen(self._community_topics(community))
+        # Group keys of encrypted communities and channels, read by the session's receive
+        # path (receiving.py); taken only from a community's control node or owner.
+        ratchet = HashRatchet(
+            self.session.encryption.installation_id,
+            identity=self._identity,
+            authority=self._group_key_authority,
+        )
+        if HASH_RATCHET_STATE in state:
+            try:
+                restore_hash_ratchet(ratchet, state[HASH_RATCHET_STATE])
+            except InvalidGroupMessage as exc:
+                log.warning("hash ratchet keys not restored: %s", exc)
+        self.session.hash_ratchet = ratchet
+
+    def _group_key_authority(self, group_id: bytes, sender: bytes) -> bool:
+        """Whether ``sender`` may give hash ratchet keys for ``group_id``: the control node of
+        its community, or the community's owner (whose chat key status-go sends them from)."""
+        community = self._communities.get(community_of_group(group_id))
+        if community is None:
+            return False
+        key = member_key(sender)
+        return key == community.control_node or (Roles.ROLE_OWNER in community.members.get(key, ()))
 
     # -- reading ----------------------------------------------------------------------------
 
