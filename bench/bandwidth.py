@@ -478,6 +478,7 @@ async def run_bandwidth(
                 sockets = PeerSockets(service, go_peer)
                 await _until_subscribed(service, go_peer)
                 await _warm_up_statusgo(go, py)
+                await _until_negotiated(service, go_peer, py)
                 for size in sizes:
                     for go_sends in (False, True):
                         runs.append(
@@ -502,6 +503,28 @@ async def _until_subscribed(service: WakuNode, peer: PeerId, timeout: float = 60
     assert server is not None
     async with asyncio.timeout(timeout):
         while not server.subscriptions.criteria_of(peer):
+            await asyncio.sleep(0.1)
+
+
+async def _until_negotiated(
+    service: WakuNode, peer: PeerId, py: Account_, timeout: float = 60.0
+) -> None:
+    """Until ``peer`` (status-go) holds a filter subscription for each negotiated topic ``py``
+    listens to. After the warm-up both sides send on the topic negotiated from their shared
+    secret, and status-go's light client subscribes to a new topic only at its filter
+    manager's next batch (go-waku ``waku/v2/api/filter/filter_manager.go``: every 5 s); a
+    message sent before that reaches it only by pystatus's MVDS resend 30 s later, which a
+    measured run would time as a stall."""
+    server = service.filter_server
+    assert server is not None
+    listening = py.messenger.session.listening.topics
+
+    def subscribed() -> bool:
+        wanted = {t for t, how in listening.items() if how.kind == "negotiated"}
+        return wanted <= {topic for _, topic in server.subscriptions.criteria_of(peer)}
+
+    async with asyncio.timeout(timeout):
+        while not subscribed():
             await asyncio.sleep(0.1)
 
 
