@@ -51,7 +51,10 @@ async def test_node_serves_the_web_client_where_told(tmp_path: Path) -> None:
             while not (line := (await process.stdout.readline()).decode()).startswith(
                 "web client on"
             ):
-                assert line, "the node exited before serving the web client"
+                if not line:
+                    assert process.stderr is not None
+                    error = (await process.stderr.read()).decode()[-2000:]
+                    raise AssertionError(f"the node exited before serving the web client: {error}")
         url = re.fullmatch(r"web client on (http://127\.0\.0\.1:\d+)/\n", line)
         assert url is not None, line
         async with httpx.AsyncClient(base_url=url.group(1)) as client:
@@ -87,7 +90,10 @@ async def test_node_without_an_account_offers_to_create_one(tmp_path: Path) -> N
             while not (line := (await process.stdout.readline()).decode()).startswith(
                 "web client on"
             ):
-                assert line, "the node exited before serving the web client"
+                if not line:
+                    assert process.stderr is not None
+                    error = (await process.stderr.read()).decode()[-2000:]
+                    raise AssertionError(f"the node exited before serving the web client: {error}")
         url = re.fullmatch(r"web client on (http://127\.0\.0\.1:\d+)/\n", line)
         assert url is not None, line
         async with httpx.AsyncClient(base_url=url.group(1)) as client:
