@@ -66,6 +66,9 @@ from pystatus.cli.chat_node import (
     sent_out,
     until,
 )
+from pystatus.cli.options import Sending
+from pystatus.cli.options import Timeout as Timeout  # one definition for every command
+from pystatus.cli.options import WaitDelivered as WaitDelivered
 
 WAITS = ("sent", "stored", "delivered")
 
@@ -230,18 +233,6 @@ def watch(
     run_chat(run, timeout_message=f"no relay peer answered within {MESH_TIMEOUT:g} s")
 
 
-Timeout = Annotated[
-    float, typer.Option(help="Seconds to wait until sent (with --wait-delivered: delivered)")
-]
-WaitDelivered = Annotated[
-    bool,
-    typer.Option(
-        "--wait-delivered",
-        help="Wait until the recipient's device acknowledges it (delivered), not only sent",
-    ),
-]
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What a command that sends prints: ``text`` for a person (nothing when empty), or
@@ -321,6 +312,21 @@ def act(
             "sent; not acknowledged yet: delivered when the recipient comes online (kept, and"
             " sent again each time this account runs until acknowledged)"
         )
+
+
+def act_with(sending: Sending, action: Callable[[Messenger], Awaitable[Outcome]]) -> None:
+    """:func:`act` for a command declared with :func:`pystatus.cli.options.sending_options`."""
+    act(
+        action,
+        sending.staticnode,
+        sending.data_dir,
+        sending.password,
+        sending.cluster_id,
+        sending.timeout,
+        sending.json_output,
+        light=sending.light,
+        wait_delivered=sending.wait_delivered,
+    )
 
 
 def _chat_key(text: str) -> str:

@@ -27,7 +27,7 @@ from pystatus.chat.user_input import (
     parse_reaction,
 )
 from pystatus.cli.account import DataDir, Password
-from pystatus.cli.chat import MessageId, Outcome, Timeout, WaitDelivered, act
+from pystatus.cli.chat import MessageId, Outcome, Timeout, act, act_with
 from pystatus.cli.chat import _message_id as message_id_or_exit
 from pystatus.cli.chat_io import (
     EventPrinter,
@@ -49,6 +49,7 @@ from pystatus.cli.chat_node import (
     light_nodes,
 )
 from pystatus.cli.chat_public import chat_name
+from pystatus.cli.options import Sending, sending_options
 
 HISTORY_LIMIT = 50
 
@@ -61,23 +62,15 @@ async def _chat_of(messenger: Messenger, message_id: str) -> str:
     return found.chat_id
 
 
+@sending_options
 def reply(
     message_id: MessageId,
-    staticnode: StaticNodes,
+    sending: Sending,
     text: Annotated[
         str | None,
         typer.Argument(help="The reply ('-', or none with stdin not a terminal: stdin)"),
     ] = None,
     text_file: TextFile = None,
-    data_dir: DataDir = None,
-    password: Password = None,
-    cluster_id: ClusterId = STATUS_CLUSTER,
-    light: Light = False,
-    filternode: FilterNodes = None,
-    lightpushnode: LightPushNodes = None,
-    timeout: Timeout = 30.0,
-    wait_delivered: WaitDelivered = False,
-    json_output: Json = False,
 ) -> None:
     """Reply to a message, in its chat (1:1, group or public); print the reply's id."""
     target = message_id_or_exit(message_id)
@@ -94,17 +87,7 @@ def reply(
             sent = await messenger.send_public(chat_id, body, response_to=target)
         return Outcome(sent, {"id": sent, "chatId": chat_id, "responseTo": target})
 
-    act(
-        action,
-        staticnode,
-        data_dir,
-        password,
-        cluster_id,
-        timeout,
-        json_output,
-        light=light_nodes(light, filternode, lightpushnode),
-        wait_delivered=wait_delivered,
-    )
+    act_with(sending, action)
 
 
 def react(
@@ -159,19 +142,8 @@ def react(
     )
 
 
-def resend(
-    message_id: MessageId,
-    staticnode: StaticNodes,
-    data_dir: DataDir = None,
-    password: Password = None,
-    cluster_id: ClusterId = STATUS_CLUSTER,
-    light: Light = False,
-    filternode: FilterNodes = None,
-    lightpushnode: LightPushNodes = None,
-    timeout: Timeout = 30.0,
-    wait_delivered: WaitDelivered = False,
-    json_output: Json = False,
-) -> None:
+@sending_options
+def resend(message_id: MessageId, sending: Sending) -> None:
     """Send a message of ours that failed again (same id: nobody sees it twice)."""
     target = message_id_or_exit(message_id)
 
@@ -179,17 +151,7 @@ def resend(
         await messenger.resend(target)
         return Outcome(target, {"id": target})
 
-    act(
-        action,
-        staticnode,
-        data_dir,
-        password,
-        cluster_id,
-        timeout,
-        json_output,
-        light=light_nodes(light, filternode, lightpushnode),
-        wait_delivered=wait_delivered,
-    )
+    act_with(sending, action)
 
 
 def history_chat_id(chat: str) -> str:

@@ -31,7 +31,7 @@ from pystatus.chat.messenger import Messenger
 from pystatus.chat.messenger_group import GROUP_STATE, group_members, is_group_chat_id
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.cli.account import DataDir, Password
-from pystatus.cli.chat import Outcome, act
+from pystatus.cli.chat import Outcome, act_with
 from pystatus.cli.chat import _chat_key as chat_key_or_exit
 from pystatus.cli.chat_io import (
     EventPrinter,
@@ -81,20 +81,6 @@ def _group_json(group: Group) -> dict[str, object]:
     }
 
 
-def _act(sending: Sending, action: Callable[[Messenger], Awaitable[Outcome]]) -> None:
-    act(
-        action,
-        sending.staticnode,
-        sending.data_dir,
-        sending.password,
-        sending.cluster_id,
-        sending.timeout,
-        sending.json_output,
-        light=sending.light,
-        wait_delivered=sending.wait_delivered,
-    )
-
-
 def _change(sending: Sending, change: str, action: Callable[[Messenger], Awaitable[str]]) -> None:
     """Run a membership change; print the chat id for `create` (the group with --json)."""
 
@@ -104,7 +90,7 @@ def _change(sending: Sending, change: str, action: Callable[[Messenger], Awaitab
         document = _group_json(group) if group is not None else {"chatId": chat_id}
         return Outcome(chat_id if change == "create" else "", {**document, change: True})
 
-    _act(sending, wrapped)
+    act_with(sending, wrapped)
 
 
 @group_app.command()
@@ -187,7 +173,7 @@ def send(
         message_id = await messenger.send_group(group_id, body)
         return Outcome(message_id, {"id": message_id, "chatId": group_id})
 
-    _act(sending, action)
+    act_with(sending, action)
 
 
 async def _groups(database: ChatDatabase) -> list[Group]:

@@ -40,7 +40,7 @@ WaitDelivered = Annotated[
     bool,
     typer.Option(
         "--wait-delivered",
-        help="Wait until every member's device acknowledges it (delivered), not only sent",
+        help="Wait until every recipient's device acknowledges it (delivered), not only sent",
     ),
 ]
 
