@@ -5,6 +5,7 @@ serious or critical violation on the unlock and chat screens."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from pystatus.node import WakuNode
 from pystatus.node.config import StoreConfig
 from tests.p2p.hosts import wait_for, within
 from tests.web.browser import chromium, serious_violations
-from tests.web.helpers import node_config, web_peer
+from tests.web.helpers import WebPeer, node_config, web_peer
 
 HOSTILE = '<img src=x onerror="window.pwned=1"> <a href="javascript:window.pwned=2">go</a>'
 WAIT = 20_000  # ms: Playwright's unit
@@ -29,7 +30,7 @@ async def _meshed(nodes: list[WakuNode]) -> None:
 
 
 async def test_two_accounts_chat_in_two_browsers(tmp_path: Path) -> None:
-    from playwright.async_api import expect
+    from playwright.async_api import Page, expect
 
     expect.set_options(timeout=WAIT)
 
@@ -56,17 +57,18 @@ async def test_two_accounts_chat_in_two_browsers(tmp_path: Path) -> None:
             page.set_default_timeout(WAIT)
             page.on("dialog", lambda d: dialogs.append(d.message))
 
-        # Unlock both, from the labelled field and the button.
-        for page, peer, password in (
-            (alice_page, alice, "alice password"),
-            (bob_page, bob, "bob password"),
-        ):
+        # Unlock both at once, from the labelled field and the button.
+        async def unlocked(page: Page, peer: WebPeer, password: str) -> None:
             await page.goto(peer.url + "/")
             assert await serious_violations(page) == []
             await page.get_by_label("Password").fill(password)
             await page.get_by_role("button", name="Unlock").click()
             await expect(page.get_by_role("textbox", name="Chat key")).to_be_visible()
             await expect(page.locator("body[data-live='1']")).to_have_count(1)
+
+        await asyncio.gather(
+            unlocked(alice_page, alice, "alice password"), unlocked(bob_page, bob, "bob password")
+        )
         bob_key = bob.messenger.chat_key
         alice_key = alice.messenger.chat_key
 
