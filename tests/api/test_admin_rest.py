@@ -5,10 +5,14 @@ never dialed, a peer's shards from its metadata answer, and the routes' absence 
 from __future__ import annotations
 
 import socket
+from types import SimpleNamespace
 
+from pystatus.api.admin import _shards
 from pystatus.node import NodeConfig, RestConfig, WakuNode
+from pystatus.node.peer_manager_rules import Origin, PeerInfo
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.peer_id import PeerId
+from pystatus.waku.metadata_codec import ShardInfo
 from tests.api.rest import rest_client
 from tests.p2p.hosts import wait_for
 
@@ -81,3 +85,29 @@ async def test_admin_routes_left_out_answer_404_naming_the_flag() -> None:
             "/admin endpoints are not available. Please check your configuration:"
             " --rest-admin=true",
         )
+
+
+def test_shards_come_from_metadata_then_the_record_then_relay_subscriptions() -> None:
+    """nwaku's order (ShardBook from the metadata answer, else the ENR's ``rs``), then, for a
+    relay peer that told neither (a plain gossipsub peer), the shards of our cluster it
+    subscribed to."""
+    peer = PeerId.from_public_key(Secp256k1PrivateKey.generate().public_key)
+    said: dict[PeerId, ShardInfo] = {}
+    topics = frozenset({"/waku/2/rs/16/64", "/waku/2/rs/16/1", "/waku/2/rs/7/3", "/named"})
+    router = SimpleNamespace(peer_topics=lambda key: topics if key == peer.to_bytes() else ())
+    node = SimpleNamespace(
+        metadata=SimpleNamespace(peers=said),
+        config=SimpleNamespace(cluster_id=16),
+        relay=SimpleNamespace(router=router),
+    )
+    info = PeerInfo(peer, Origin.STATIC)
+    assert _shards(node, info) == [1, 64]  # type: ignore[arg-type]
+    info.shards = (32,)
+    assert _shards(node, info) == [32]  # type: ignore[arg-type]
+    said[peer] = ShardInfo(7, (5,))  # another cluster's answer is not ours to show
+    assert _shards(node, info) == [32]  # type: ignore[arg-type]
+    said[peer] = ShardInfo(16, (32, 64, 128))
+    assert _shards(node, info) == [32, 64, 128]  # type: ignore[arg-type]
+    node.relay = None
+    bare = PeerInfo(peer, Origin.INBOUND)
+    assert _shards(node, bare) == [32, 64, 128]  # type: ignore[arg-type]
