@@ -279,6 +279,27 @@ class Stream:
                     raise StreamReset(f"stream {self.stream_id} was reset")
         await connection._drain()
 
+    def write_nowait(self, data: bytes) -> int:
+        """Hand ``data`` to the muxer now, as much as its send window takes: the bytes
+        taken. Nothing waits, not even the transport's back-pressure: a caller writing this
+        way must also ``await`` :meth:`drain` before writing more than a frame or so."""
+        if self._reset:
+            raise StreamReset(f"stream {self.stream_id} was reset")
+        if self._write_closed:
+            raise StreamClosed(f"stream {self.stream_id} is closed for writing")
+        try:
+            accepted = self.connection._send(self.stream_id, data)
+        except LocalProtocolError as exc:
+            if self._reset:
+                raise StreamReset(f"stream {self.stream_id} was reset") from exc
+            raise StreamClosed(str(exc)) from exc
+        self._traffic.add(self._bucket, False, accepted)
+        return accepted
+
+    async def drain(self) -> None:
+        """Wait while the connection's transport holds more than its high water mark."""
+        await self.connection._drain()
+
     async def write_message(self, payload: bytes) -> None:
         await self.write(encode_uvarint(len(payload)) + payload)
 

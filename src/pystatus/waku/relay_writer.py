@@ -59,17 +59,38 @@ class PeerWriter:
         self._clock = clock
         self._on_failed = on_failed
         self._tasks = tasks
+        self._idle = False
+        """The stream is open and the task waits for work: the next RPC can go at once."""
         self.task = tasks.spawn(self._run(delay), name=f"relay writer {peer}")
 
     def enqueue(self, rpc: bytes) -> bool:
-        """Queue one RPC; False (and nothing queued) when the queue is full."""
+        """Queue one RPC; False (and nothing queued) when the queue is full.
+
+        An RPC that finds the writer idle is written at once, inside this call: a message
+        crossing a node then waits for no task switch. The task still wakes, to wait out the
+        transport's back-pressure, and whatever is queued meanwhile goes in one batch.
+        """
         frame = length_prefixed(rpc)
         if self.queued_bytes + len(frame) > MAX_SEND_QUEUE_BYTES:
             return False
         self.queue.append(frame)
         self.queued_bytes += len(frame)
         self.wake.set()
+        if self._idle and self.stream is not None:
+            self._idle = False
+            self._write_now(self.stream)
         return True
+
+    def _write_now(self, stream: Stream) -> None:
+        batch = b"".join(self.queue)
+        try:
+            accepted = stream.write_nowait(batch)
+        except (P2PError, OSError):
+            return  # left queued: the task's write meets the error and reports it
+        self.queue.clear()
+        if accepted < len(batch):
+            self.queue.append(batch[accepted:])  # the task waits for the window
+        self.queued_bytes = len(batch) - accepted
 
     def cancel(self) -> None:
         self.task.cancel()
@@ -89,17 +110,21 @@ class PeerWriter:
         kind = "reset"
         try:
             while not stream.is_reset:
+                self._idle = not self.queue
                 await self.wake.wait()
+                self._idle = False
                 self.wake.clear()
                 while self.queue and not stream.is_reset:
                     batch = b"".join(self.queue)
                     self.queue.clear()
                     self.queued_bytes = 0
                     await stream.write(batch)
+                await stream.drain()  # after a write made at once by enqueue
         except (P2PError, OSError) as exc:
             log.debug("relay stream to %s ended: %r", self.peer, exc)
             kind = "reset" if stream.is_reset else "write"
         finally:
+            self._idle = False
             watcher.cancel()
             if not stream.is_reset:
                 await stream.reset()
