@@ -226,6 +226,8 @@ def test_the_peer_log_is_on_for_relay_and_store_nodes_with_a_data_dir(tmp_path: 
     assert _peer_log_path(None, light, held) is None
     assert _peer_log_path(True, light, held) == tmp_path / PEER_LOG_FILE
     assert _peer_log_path(False, relay, held) is None
+    assert _peer_log_path(None, relay, held, chat=True) is None, "a person's chat node"
+    assert _peer_log_path(True, relay, held, chat=True) == tmp_path / PEER_LOG_FILE
     assert _peer_log_path(None, relay, None) is None, "no data dir: nowhere to keep it"
     with pytest.raises(ConfigError, match="give --data-dir"):
         _peer_log_path(True, light, None)

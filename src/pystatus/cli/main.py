@@ -443,7 +443,10 @@ def node(
             config = replace(config, identity=held.node_key())
         if held is not None and _flag("peer-persistence", peer_persistence):
             config = replace(config, peer_store_path=held.path / PEER_STORE_FILE)
-        config = replace(config, peer_log_path=_peer_log_path(peer_log_wanted, config, held))
+        config = replace(
+            config,
+            peer_log_path=_peer_log_path(peer_log_wanted, config, held, chat=_flag("chat", chat)),
+        )
         if held is not None:
             origin = "--nodekey" if nodekey else f"{held.path}/nodekey"
             print(f"data dir {held.path} (node key from {origin})", flush=True)

@@ -182,12 +182,16 @@ def _shards(
     return (DEFAULT_SHARD, NON_PROTECTED_SHARD)
 
 
-def _peer_log_path(enabled: bool | None, config: NodeConfig, held: DataDir | None) -> Path | None:
+def _peer_log_path(
+    enabled: bool | None, config: NodeConfig, held: DataDir | None, *, chat: bool = False
+) -> Path | None:
     """Where ``--peer-log`` records connections: ``<data dir>/peer_log.sqlite3``, on by
     default for relay and store nodes (those whose peers are users), off with
-    ``--peer-log=false``. Without a data dir nothing is recorded, and asking for it is a
+    ``--peer-log=false``. A ``--chat`` node is a person's, not an operator's: it records
+    nobody unless asked. Without a data dir nothing is recorded, and asking for it is a
     ConfigError."""
-    wanted = enabled if enabled is not None else config.relay or config.store is not None
+    operator = (config.relay or config.store is not None) and not chat
+    wanted = enabled if enabled is not None else operator
     if not wanted:
         return None
     if held is None:
