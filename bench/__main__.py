@@ -18,6 +18,7 @@ from bench.bandwidth import default_messages as default_bandwidth_messages
 from bench.chat import run_chat
 from bench.discovery import discovery_table, run_discovery
 from bench.gowaku import gowaku_tables
+from bench.hash_ratchet import report as hash_ratchet_report
 from bench.light import FanoutResult, run_fanout, run_lightpush
 from bench.p2p import P2PResult, run_p2p
 from bench.relay import RelayResult, run_relay
@@ -315,6 +316,7 @@ def main() -> int:
             "gowaku",
             "discovery",
             "web",
+            "hash-ratchet",
         ],
     )
     parser.add_argument(
@@ -407,6 +409,8 @@ def main() -> int:
             gowaku_nodes=args.discovery_gowaku_nodes,
         )
         console.print(discovery_table(asyncio.run(discovery)))
+    if args.only in (None, "hash-ratchet"):
+        hash_ratchet_report()
     if args.only in (None, "web"):
         console.print(web_table(asyncio.run(run_web(args.web_messages)), args.web_messages))
     return 0

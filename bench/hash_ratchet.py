@@ -93,11 +93,10 @@ async def statusgo(count: int, size: int) -> tuple[Row, Row, list[float]] | None
     )
 
 
-def main() -> int:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    size = int(sys.argv[2]) if len(sys.argv) > 2 else 200
-    members = int(sys.argv[3]) if len(sys.argv) > 3 else 50
-    go_count = int(sys.argv[4]) if len(sys.argv) > 4 else 200
+def report(count: int = 1000, size: int = 200, members: int = 50, go_count: int = 200) -> None:
+    """Print the table: ``count`` messages of ``size`` payload bytes through pystatus's hash
+    ratchet and Double Ratchet, ``go_count`` through status-go's (fewer: its receiver slows
+    down with every message), and the cost of one message to a group of ``members``."""
     rows: list[tuple[str, Row, int]] = [
         ("pystatus hash ratchet", python_hash_ratchet(count, size), 1),
         ("pystatus double ratchet", python_double_ratchet(count, size), members),
@@ -126,6 +125,11 @@ def main() -> int:
             f" each new seq_no): hash ratchet decrypt {statistics.mean(each[:tenth]):.0f} µs for"
             f" the first {tenth}, {statistics.mean(each[-tenth:]):.0f} µs for the last {tenth}"
         )
+
+
+def main() -> int:
+    args = [int(a) for a in sys.argv[1:5]]
+    report(*args)
     return 0
 
 
