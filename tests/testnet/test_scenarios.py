@@ -45,9 +45,10 @@ async def test_a_killed_sender_keeps_what_it_acknowledged_on_relay_and_as_a_ligh
 ) -> None:
     """The relay scenario and the light-client one run side by side, each a network of its
     own (its own ports and directories): most of each is waiting (Python start-up, the 5 s
-    outage, MVDS's 30 s resend of what a killed node had not yet acknowledged), and the
-    waits overlap. The ``testnet`` command's run (a third network, lossy) goes beside them
-    for the same reason."""
+    outage, the restarted node's catch-up from the store; the acknowledgements it owed when
+    killed go out at its restart, not at their senders' 30 s resend), and the waits overlap.
+    The ``testnet`` command's run (a third network, lossy) goes beside them for the same
+    reason."""
     async with asyncio.TaskGroup() as group:
         command = group.create_task(_testnet_command(tmp_path / "command"))
         relay_run = group.create_task(
