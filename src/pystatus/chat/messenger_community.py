@@ -341,6 +341,16 @@ class CommunityMessaging:
         if known is not None:
             await self._community_done(known, sends)
 
+    async def watch_community(self, community_id: str) -> None:
+        """Follow a community's description without asking to join (status-go's spectating):
+        :meth:`community` shows it once it arrives. Raises :class:`InvalidCommunity`."""
+        self._check_running()
+        self._communities.watch(community_id)
+        content_topic = description_content_topic(community_id)
+        listener = Listener("public", topics.public_chat_key(community_id), community_id)
+        if self.session.listening.listen(content_topic, listener):
+            self._listen([content_topic])
+
     async def cancel_community_request(self, community_id: str) -> None:
         self._check_running()
         sends = self._communities.cancel_request(community_id, self._now_ms())

@@ -1,0 +1,168 @@
+"""Communities between a pystatus account and a status-go v1.1.0 account (issue 17, item 4).
+
+One pystatus relay + store service node (cluster 16, shards 32 and 64) carries everything; the
+status-go peer's only Waku peer is that node and the pystatus account chats from a second node
+beside it. Unencrypted communities: descriptions on the community id's topic, requests to the
+control node on /waku/2/rs/16/64, channel posts as public-chat messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pystatus.chat.account import Account
+from pystatus.chat.community_chats import CommunityNotAllowed
+from pystatus.chat.keystore import ScryptParams
+from pystatus.chat.messenger import (
+    ChatEvent,
+    EventStream,
+    Messenger,
+    RelayTransport,
+    ReliabilityConfig,
+)
+from pystatus.node import NodeConfig, WakuNode
+from pystatus.node.config import status_service_config
+from tests.interop.statusgo_peer import Event, StatusGoPeer, require_statusgo
+from tests.p2p.hosts import wait_for
+
+pytestmark = [pytest.mark.interop, pytest.mark.slow]
+
+FAST = ScryptParams(n=1 << 10)
+QUICK = ReliabilityConfig(history_interval=2.0, history_margin=10.0)
+
+
+@dataclass
+class Network:
+    service: WakuNode
+    chat_node: WakuNode
+    service_addr: str
+
+
+@contextlib.asynccontextmanager
+async def _network(tmp_path: Path) -> AsyncIterator[Network]:
+    async with WakuNode(status_service_config(tmp_path)) as service:
+        service_addr = str(service.host.full_addrs()[0])
+        chat_config = NodeConfig(
+            listen_address="127.0.0.1",
+            tcp_port=0,
+            cluster_id=16,
+            shards=(32, 64),
+            storenode=service.host.full_addrs()[0],
+        )
+        async with WakuNode(chat_config) as chat_node:
+            await chat_node.connect(service_addr)
+            yield Network(service, chat_node, service_addr)
+
+
+async def _meshed(network: Network) -> None:
+    relay = network.service.relay
+    assert relay is not None
+    for topic in ("/waku/2/rs/16/32", "/waku/2/rs/16/64"):
+        await wait_for(
+            lambda t=topic: relay.mesh_size(t) >= 2,  # type: ignore[misc]
+            timeout=60,
+            what=f"status-go and pystatus in the {topic} mesh",
+        )
+
+
+def _messenger(network: Network, account: Account) -> Messenger:
+    relay = network.chat_node.require_relay()
+    return Messenger(
+        account, RelayTransport(relay, store=network.chat_node.store_peer()), reliability=QUICK
+    )
+
+
+async def _next(
+    events: EventStream, kind: str, match: Callable[[ChatEvent], bool] | None = None
+) -> ChatEvent:
+    async with asyncio.timeout(90):
+        while True:
+            event = await anext(events)
+            if event.kind == kind and (match is None or match(event)):
+                return event
+
+
+def _message(text: str, chat_id: str) -> Callable[[Event], bool]:
+    def match(event: Event) -> bool:
+        return (
+            event.get("event") == "message"
+            and event.get("text") == text
+            and event.get("chatId") == chat_id
+        )
+
+    return match
+
+
+async def test_pystatus_creates_status_go_reads_its_description_and_posts(
+    tmp_path: Path,
+) -> None:
+    """pystatus creates an open community with a channel; status-go fetches its signed
+    description from the store (checking the community key's signature as it does), shows
+    its name and channel, spectates it and reads pystatus's post with the same message id."""
+    require_statusgo()
+    account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    async with (
+        _network(tmp_path) as network,
+        StatusGoPeer(
+            waku_nodes=[network.service_addr],
+            store_nodes=[network.service_addr],
+            display_name="bob",
+        ) as bob,
+    ):
+        await _meshed(network)
+        async with _messenger(network, account) as alice:
+            community_id = await alice.create_community("Mixed", about="from pystatus")
+            general = await alice.add_community_channel(community_id, "general")
+            fetched = await bob.request("community_fetch", communityId=community_id, timeout=90)
+            assert fetched["communityId"] == community_id
+            assert fetched["name"] == "Mixed"
+            assert [c["chatId"] for c in fetched["channels"]] == [general]
+            assert fetched["members"] == ["0x" + account.keys.chat_public_key.hex()]
+            spectated = await bob.request("community_spectate", communityId=community_id)
+            assert general in spectated["chats"]
+            mine = await alice.send_community(general, "hello from pystatus")
+            seen = await bob.wait_event(_message("hello from pystatus", general), timeout=90)
+            assert seen["id"] == mine
+
+
+async def test_status_go_creates_pystatus_reads_its_description(tmp_path: Path) -> None:
+    """status-go creates a community needing approval; pystatus follows it and reads its
+    description (signed by status-go's community key, with its default "general" channel,
+    status-go its owner), and may not post in it. (Requests to join are not exchanged here:
+    status-go's control node checks each revealed address with personal_ecRecover over RPC,
+    and the peer has no accounts manager: HandleCommunityRequestToJoin panics.)"""
+    require_statusgo()
+    account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    async with (
+        _network(tmp_path) as network,
+        StatusGoPeer(
+            waku_nodes=[network.service_addr],
+            store_nodes=[network.service_addr],
+            display_name="bob",
+        ) as bob,
+    ):
+        await _meshed(network)
+        async with _messenger(network, account) as alice:
+            created = await bob.request("community_create", name="FromGo", manual=True)
+            community_id = str(created["communityId"])
+            general = str(created["channels"][0]["chatId"])
+            await alice.watch_community(community_id)
+            await wait_for(
+                lambda: alice.community(community_id) is not None,
+                timeout=90,
+                what="status-go's description in pystatus",
+            )
+            community = alice.community(community_id)
+            assert community is not None
+            assert community.name == "FromGo"
+            assert [c.chat_id for c in community.channels.values()] == [general]
+            assert community.is_member(bob.public_key)
+            assert not alice.community_joined(community_id)
+            with pytest.raises(CommunityNotAllowed):
+                await alice.send_community(general, "not a member yet")
