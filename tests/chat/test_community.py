@@ -272,3 +272,21 @@ def test_fuzz_signed_garbage_descriptions(data: bytes) -> None:
 def test_fuzz_request_decoder_parses_or_raises(message_type: int, data: bytes) -> None:
     with contextlib.suppress(InvalidCommunity):
         requests.decode(message_type, data)
+
+
+def test_revealed_address_recovers_as_personal_ec_recover_does() -> None:
+    _, community = _community()
+    account = requests.revealed_account(ALICE[0], community.id)
+    assert account.address == requests.ethereum_address(ALICE[1])
+    signature = bytearray(account.signature)
+    assert signature[64] in (27, 28)  # geth's personal_ecRecover refuses other values
+    signature[64] -= 27
+    material = keccak256(
+        coincurve.PublicKey(ALICE[1]).format(compressed=True)
+        + bytes.fromhex(community.id[2:])
+        + requests.request_id(ALICE[1], community.id)
+    )
+    recovered = coincurve.PublicKey.from_signature_and_message(
+        bytes(signature), requests.personal_hash(material), hasher=None
+    )
+    assert recovered.format(compressed=False) == ALICE[1]

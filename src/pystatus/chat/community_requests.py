@@ -104,19 +104,33 @@ def _raw_id(community_id: str) -> bytes:
 
 def revealed_account(identity: bytes, community_id: str) -> pb.RevealedAccount:
     """One address shown to the control node: the Ethereum address of ``identity`` (the chat
-    key), signed over keccak256(compressed chat key || community id || request id) as
-    status-go's ``generateCommunityRequestsForSigning`` builds the material. status-go v1.1.0's
-    control node requires one, and checks its signature only against token permissions."""
+    key). The material is keccak256(compressed chat key || community id || request id), as
+    status-go's ``generateCommunityRequestsForSigning`` builds it; the control node checks the
+    signature with ``personal_ecRecover`` (``HandleCommunityRequestToJoin``), so it is an
+    EIP-191 personal signature of those 32 bytes, v in {27, 28}. status-go v1.1.0's control node
+    refuses a request revealing no address."""
     key = coincurve.PrivateKey(identity)
     public = key.public_key.format(compressed=False)
-    address = "0x" + keccak256(public[1:])[12:].hex()
     material = keccak256(
         key.public_key.format(compressed=True)
         + _raw_id(community_id)
         + request_id(public, community_id)
     )
-    signature = key.sign_recoverable(material, hasher=None)
-    return pb.RevealedAccount(address=address, signature=signature, isAirdropAddress=True)
+    signature = bytearray(key.sign_recoverable(personal_hash(material), hasher=None))
+    signature[64] += 27
+    address = ethereum_address(public)
+    return pb.RevealedAccount(address=address, signature=bytes(signature), isAirdropAddress=True)
+
+
+def personal_hash(data: bytes) -> bytes:
+    """EIP-191's hash of a personal message (geth's ``accounts.TextHash``)."""
+    return keccak256(b"\x19Ethereum Signed Message:\n" + str(len(data)).encode() + data)
+
+
+def ethereum_address(public_key: bytes) -> str:
+    """``0x`` + the last 20 bytes of keccak256 of the uncompressed key without its prefix."""
+    point = coincurve.PublicKey(public_key).format(compressed=False)
+    return "0x" + keccak256(point[1:])[12:].hex()
 
 
 def request_to_join(
