@@ -4,11 +4,12 @@ Each command runs its own relay node, connected to the ``--staticnode`` peers gi
 the account in the data directory (password from a hidden prompt or ``PYSTATUS_PASSWORD``)
 and sends or prints messages. Ctrl-C stops `watch`. Contact requests and their answers,
 edits, deletes, pins and the display name travel as status-go sends them; those commands
-wait for the other side's acknowledgement (what is not acknowledged in time is kept and sent
-again the next time the account runs). `contacts`, `history` and `requests` read the
-account's database only. Keys, public chat names, texts and message ids are checked before
-anything starts (:mod:`pystatus.chat.user_input`); exit codes: 0 success, 1 runtime failure,
-2 usage error. `--json` prints one JSON document (JSON lines for `watch`).
+succeed once what they sent was published and kept for resend (the app's "sent"), and with
+``--wait-delivered`` wait for the other side's acknowledgement (what is not acknowledged in
+time is kept and sent again the next time the account runs). `contacts`, `history` and
+`requests` read the account's database only. Keys, public chat names, texts and message ids
+are checked before anything starts (:mod:`pystatus.chat.user_input`); exit codes: 0 success,
+1 runtime failure, 2 usage error. `--json` prints one JSON document (JSON lines for `watch`).
 
 Commands live beside this module: `public ...` in chat_public.py, `requests ...` in
 chat_requests.py, `reply`, `react`, `history` and `resend` in chat_messages.py; what they read

@@ -3,8 +3,9 @@
 Groups are status-go's (:mod:`pystatus.chat.messenger_group`): a group is named by its chat id
 (``<uuid>-0x04...``, printed by `create`, and by `list` after the group's name, as the app
 shows groups: ``#`` marks public chats only); members by chat key (``zQ3...`` or
-``0x04...``). Commands that send wait until every member acknowledged (exit 1 after
-``--timeout``, the change kept and sent again the next time the account runs); `history` and
+``0x04...``). Commands that send wait until it was published and kept for resend (with
+``--wait-delivered``, until every member acknowledged; exit 1 after ``--timeout``, the change
+kept and sent again the next time the account runs); `history` and
 `list` read the account's database only. A malformed chat id or key exits 2; a change the
 group's rules refuse (not a member; not an admin: "only admins can remove members", as
 status-go rules) exits 1. `list` leaves out the groups we left (``--all`` shows them, marked).
