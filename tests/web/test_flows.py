@@ -215,6 +215,9 @@ async def test_requests_notifications_edits_resend_paging_keyboard_groups(tmp_pa
         bob_members = bob.get_by_role("list", name="Members")
         await expect(bob_members.get_by_role("listitem", name=carol_key)).to_have_count(0)
         await expect(carol_trio).to_have_count(0)
+        await carol.reload()  # the group's history stays readable; writing to it is over
+        await expect(carol.get_by_text("You are no longer a member of this group.")).to_be_visible()
+        await expect(carol.get_by_role("textbox", name="Message")).to_have_count(0)
 
         # Bob leaves: the group leaves his list; Alice sees him gone.
         await bob.get_by_role("button", name="Leave group").click()

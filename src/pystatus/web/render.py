@@ -328,15 +328,19 @@ def _conversation(view: MainView) -> str:
         else ""
     )
     members = ""
+    composer = _composer(view)
     if chat.kind == "group" and view.group is not None:
         members = group_panel(chat.id, view.csrf, view.group)
+        if not view.group.member:  # left or removed: the chat layer would refuse a send
+            composer = '<p class="notice">You are no longer a member of this group.</p>'
+
     messages = "".join(_message(view, m) for m in view.messages)
     notice = f'<p role="status" class="notice">{_e(view.notice)}</p>' if view.notice else ""
     return (
         f'<main id="conversation" data-chat="{_e(chat.id)}" data-limit="{view.limit}">'
         f"<header><h1>{_e(chat.name)}</h1>{contact}{members}</header>{notice}"
         f'<div id="history">{older}<ol id="messages" aria-label="Messages">{messages}</ol></div>'
-        f"{_composer(view)}</main>"
+        f"{composer}</main>"
     )
 
 
