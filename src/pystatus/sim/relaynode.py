@@ -20,6 +20,8 @@ from pystatus.waku.message import WakuMessage, validate_message
 from pystatus.waku.rate_limit import PeerRateLimiter
 from pystatus.waku.relay import RelayConfig
 
+CONTENT_TOPIC = "/sim/1/chat/proto"
+"""The content topic of every simulated message (light clients subscribe to it)."""
 EPOCH_NS = 1_800_000_000 * 10**9
 """The wall clock (Unix ns) at virtual time zero: message timestamps are ``EPOCH_NS + now``."""
 

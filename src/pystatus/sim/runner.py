@@ -31,13 +31,12 @@ from pystatus.p2p.gossipsub.events import Deliver, Graylisted, SendRpc
 from pystatus.p2p.gossipsub.router import sha256_message_id
 from pystatus.sim.config import SimConfig
 from pystatus.sim.network import STREAM_OVERHEAD, LatencyModel, Links, build_topology
-from pystatus.sim.relaynode import EPOCH_NS, RelayNode, relay_params
+from pystatus.sim.relaynode import CONTENT_TOPIC, EPOCH_NS, RelayNode, relay_params
 from pystatus.sim.services import LightClients
 from pystatus.waku.message import WakuMessage, max_message_size
 from pystatus.waku.relay import RelayConfig
 
 RPC, HEARTBEAT, CONNECT, PUBLISH, SPAM, SERVICE = range(6)
-CONTENT_TOPIC = "/sim/1/chat/proto"
 
 
 class SimKey(bytes):
@@ -132,10 +131,10 @@ class Simulation:
         self.traffic = Traffic(self.node_count)
         self._relay_out = self.traffic.row_out("relay")
         self.record = Record()
-        self._message_index: dict[bytes, int] = {}
+        self.message_index: dict[bytes, int] = {}
         self._heap: list[tuple[float, int, int, int, object, object]] = []
         self._seq = itertools.count()
-        self._start = [rng.uniform(0.0, 1.0) for _ in range(self.node_count)]
+        self.start_times = [rng.uniform(0.0, 1.0) for _ in range(self.node_count)]
         self._hb_scheduled = [False] * relay_count
         self.first_message_at = config.warmup
         self.last_message_at = config.warmup + max(0, config.messages - 1) / config.message_rate
@@ -159,10 +158,13 @@ class Simulation:
         config = self.config
         for node in self.nodes:
             for topic in self.topics:
-                node.subscribe(topic, self._start[node.index])
+                node.subscribe(topic, self.start_times[node.index])
         for edge in self.edges:
             self.links.connect(edge.dialer, edge.listener, edge.latency)
-            at = max(self._start[edge.dialer], self._start[edge.listener]) + 3 * edge.latency
+            at = (
+                max(self.start_times[edge.dialer], self.start_times[edge.listener])
+                + 3 * edge.latency
+            )
             self.push(at, CONNECT, edge.dialer, edge.listener)
         if config.spam_rate > 0:
             self.spammer = rng.randrange(self.relay_count)
@@ -261,7 +263,7 @@ class Simulation:
                 self.counters[f"graylisted_{who}"] += 1
 
     def _delivered(self, node: int, event: Deliver, now: float) -> None:
-        message = self._message_index.get(event.message_id)
+        message = self.message_index.get(event.message_id)
         source = self.index_of[event.source] if event.source is not None else -1
         if message is not None:
             self.record.arrival[message][node] = now
@@ -283,7 +285,7 @@ class Simulation:
         topic = self.topics[index % len(self.topics)]
         record = self.record
         record.published_at.append(at)
-        self._message_index[sha256_message_id(data)] = index
+        self.message_index[sha256_message_id(data)] = index
         record.arrival.append(array("d", [math.nan]) * self.node_count)
         record.parent.append(array("i", [-1]) * self.node_count)
         return topic, message, data
@@ -306,7 +308,7 @@ class Simulation:
         node.now = at
         result = node.router.publish(topic, data, at)
         message_id = sha256_message_id(data)
-        index = self._message_index.get(message_id)
+        index = self.message_index.get(message_id)
         if index is not None and self.record.arrival[index][publisher] != at:
             self.record.arrival[index][publisher] = at
             self.record.parent[index][publisher] = via

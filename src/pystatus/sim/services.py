@@ -21,6 +21,8 @@ from pystatus.p2p.gossipsub.events import Deliver
 from pystatus.p2p.gossipsub.router import sha256_message_id
 from pystatus.p2p.peer_id import PeerId
 from pystatus.sim.network import STREAM_OVERHEAD, LatencyModel
+from pystatus.sim.relaynode import CONTENT_TOPIC
+from pystatus.waku.errors import InvalidTopic
 from pystatus.waku.filter_codec import FilterRequest, RequestType, encode_push
 from pystatus.waku.filter_rules import FilterSubscriptions, answer_request
 from pystatus.waku.lightpush_codec import LightPushRequest
@@ -89,13 +91,13 @@ class LightClients:
             self._peer_ids[light_peer_id(sim.keys[client])] = client
             latency = self._latency.draw()
             sim.links.connect(client, server, latency)
-            at = sim._start[client] + 3 * latency
+            at = sim.start_times[client] + 3 * latency
             for topic in sim.topics:
                 request = FilterRequest(
                     type=RequestType.SUBSCRIBE,
                     request_id=self._request_id(),
                     pubsub_topic=topic,
-                    content_topics=(_content_topic(),),
+                    content_topics=(CONTENT_TOPIC,),
                 )
                 data = request.to_bytes()
                 self._send(FILTER, client, server, ("subscribe", data), len(data), at)
@@ -173,7 +175,7 @@ class LightClients:
 
     def _pushed(self, client: int, message_id: bytes, at: float) -> None:
         sim = self._sim
-        index = sim._message_index.get(message_id)
+        index = sim.message_index.get(message_id)
         if index is None:
             self.counters["filter_spam_pushed"] += 1
             return
@@ -221,7 +223,7 @@ class LightClients:
         query = StoreQuery(
             request_id=self._request_id(),
             pubsub_topic=sim.topics[0],
-            content_topics=(_content_topic(),),
+            content_topics=(CONTENT_TOPIC,),
             include_data=False,
             limit=100,
         )
@@ -242,7 +244,7 @@ class LightClients:
         sim = self._sim
         missing = 0
         for message_id in hashes:
-            index = sim._message_index.get(message_id)
+            index = sim.message_index.get(message_id)
             if (
                 index is not None
                 and sim.record.arrival[index][client] != sim.record.arrival[index][client]
@@ -252,15 +254,7 @@ class LightClients:
         self.counters["store_missed_messages_found"] += missing
 
 
-def _content_topic() -> str:
-    from pystatus.sim.runner import CONTENT_TOPIC
-
-    return CONTENT_TOPIC
-
-
 def _resolve_topic(pubsub_topic: str | None, message: WakuMessage) -> str:
     if pubsub_topic is None:
-        from pystatus.waku.errors import InvalidTopic
-
         raise InvalidTopic("the simulation's pushes name their pubsub topic")
     return pubsub_topic
