@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from pystatus.p2p.host import Host
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.p2p.peer_id import PeerId
@@ -21,6 +23,12 @@ from pystatus.waku.lightpush_codec import (
 from pystatus.waku.message import WakuMessage
 
 __all__ = ["LightPushClient"]
+
+REQUEST_ID_BYTES = 10
+"""Random bytes in a push's request id, sent hex-encoded (20 characters) and echoed in the
+answer: nwaku's client draws 10 (``waku/utils/requests.nim``), go-waku 32. The id only pairs
+an answer with its request on one stream, so 80 bits are plenty, and every byte of it is paid
+twice per push (request and response)."""
 
 
 class LightPushClient:
@@ -45,7 +53,11 @@ class LightPushClient:
         :class:`~pystatus.waku.errors.DecodeError` for a malformed reply, and ``TimeoutError``
         or :class:`~pystatus.p2p.errors.P2PError` when the exchange fails.
         """
-        request = LightPushRequest(message=message, pubsub_topic=pubsub_topic)
+        request = LightPushRequest(
+            message=message,
+            pubsub_topic=pubsub_topic,
+            request_id=secrets.token_hex(REQUEST_ID_BYTES),
+        )
         if legacy and pubsub_topic is None:
             raise LightPushError(400, "light push v2 needs a pubsub topic")
         _, data = await wire.request(
