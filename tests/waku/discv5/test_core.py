@@ -284,3 +284,42 @@ def test_requests_beyond_a_peers_budget_are_dropped_and_counted() -> None:
         a._request(b.local_id, b.local_record, ("127.0.0.1", 9002), "ping", later, out)
         answered += len(b.receive(_datagram(out[0]).data, ("127.0.0.1", 9001), later))
     assert answered == 10
+
+
+def test_a_late_whoareyou_is_answered_while_the_request_waits() -> None:
+    """A busy peer challenges our first packet after the handshake timeout (1 s) but before
+    our request's deadline (request + handshake timeout, 2 s): the challenge is answered and
+    the lookup gets its NODES at once, as go-ethereum answers a WHOAREYOU while its call is
+    active. Refusing it left the request waiting out its deadline, then handshaking again."""
+    net = SimNet()
+    a, b = net.add(9001), net.add(9002)
+    a_end, b_end = ("127.0.0.1", 9001), ("127.0.0.1", 9002)
+    a.add_node(b.local_record, net.now)
+    lookup_id, events = a.lookup(net.now)
+    [first] = [e for e in events if isinstance(e, SendDatagram)]
+    net.now = 1.2  # B reads our random packet late and challenges it at once
+    [whoareyou] = [e for e in b.receive(first.data, a_end, net.now) if isinstance(e, SendDatagram)]
+    net.feed(a_end, a.receive(whoareyou.data, b_end, net.now))
+    assert net.run_until(lambda: any(isinstance(e, LookupFinished) for e in net.events[a_end]), 1.5)
+    finished = [e for e in net.events[a_end] if isinstance(e, LookupFinished)]
+    assert finished[0].lookup_id == lookup_id
+    assert [r.peer_id for r in finished[0].records] == [b.local_record.peer_id]
+    # After the random packet, A sent only its handshake: no second one, nothing resent.
+    flags = [
+        packet.decode_packet(d.data, b.local_id, packet.WAKU_PROTOCOL_ID).flag
+        for src, d in net.sent
+        if src == a_end
+    ]
+    assert flags == [2]
+
+
+def test_a_whoareyou_after_the_request_gave_up_is_refused() -> None:
+    net = SimNet()
+    a, b = net.add(9001), net.add(9002)
+    a_end, b_end = ("127.0.0.1", 9001), ("127.0.0.1", 9002)
+    first = _datagram(a.ping(b.local_record, net.now)[0])
+    net.now = 2.1  # past request (1 s) + handshake (1 s) timeouts
+    [whoareyou] = [e for e in b.receive(first.data, a_end, net.now) if isinstance(e, SendDatagram)]
+    before = _metric("waku_discv5_dropped_packets_total", reason="unsolicited")
+    assert a.receive(whoareyou.data, b_end, net.now) == []
+    assert _metric("waku_discv5_dropped_packets_total", reason="unsolicited") == before + 1

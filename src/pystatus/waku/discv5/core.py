@@ -123,6 +123,8 @@ class Discv5Core:
             max_challenges=self.config.max_challenges,
             max_initiations=self.config.max_challenges,
             handshake_timeout=self.config.handshake_timeout,
+            # As long as a request that had to handshake waits (see _transmit).
+            whoareyou_timeout=self.config.request_timeout + self.config.handshake_timeout,
             protocol_id=self.config.protocol_id,
         )
         self.table = RoutingTable(

@@ -89,6 +89,10 @@ class SessionLayer:
     6-byte network name of the header (Waku's "d5waku" unless told otherwise). Limits:
     ``max_sessions`` (LRU), ``max_challenges`` and ``max_initiations`` (oldest dropped),
     ``handshake_timeout`` seconds for a challenge or a first packet to be answered.
+    ``whoareyou_timeout`` (seconds, by default ``handshake_timeout``) is how long a WHOAREYOU
+    naming one of our packets is still answered: the core gives the time its request waits,
+    as go-ethereum answers a WHOAREYOU while the call it challenges is active
+    (p2p/discover/v5_udp.go, matchWithCall).
     """
 
     def __init__(
@@ -102,6 +106,7 @@ class SessionLayer:
         max_challenges: int = 1024,
         max_initiations: int = 1024,
         handshake_timeout: float = 1.0,
+        whoareyou_timeout: float | None = None,
         protocol_id: bytes = packet.WAKU_PROTOCOL_ID,
     ) -> None:
         self._secret = secret
@@ -114,6 +119,9 @@ class SessionLayer:
         self._max_challenges = max_challenges
         self._max_initiations = max_initiations
         self._handshake_timeout = handshake_timeout
+        self._whoareyou_timeout = (
+            handshake_timeout if whoareyou_timeout is None else whoareyou_timeout
+        )
         self._sessions: OrderedDict[tuple[bytes, Endpoint], _Session] = OrderedDict()
         self._challenges: OrderedDict[tuple[bytes, Endpoint], _Challenge] = OrderedDict()
         self._initiations: OrderedDict[tuple[bytes, Endpoint], _Initiation] = OrderedDict()
@@ -139,8 +147,9 @@ class SessionLayer:
         self._sent.clear()
 
     def expire(self, now: float) -> None:
-        """Forget challenges and first packets older than the handshake timeout (oldest first:
-        both tables are kept in the order entries were last written)."""
+        """Forget challenges and first packets older than the handshake timeout, and packets
+        sent longer ago than a WHOAREYOU may name them (oldest first: the tables are kept in
+        the order entries were last written)."""
         limit = now - self._handshake_timeout
         while self._challenges and next(iter(self._challenges.values())).sent_at < limit:
             self._challenges.popitem(last=False)
@@ -148,7 +157,8 @@ class SessionLayer:
         while self._initiations and next(iter(self._initiations.values())).sent_at < limit:
             self._initiations.popitem(last=False)
             m.HANDSHAKES_PENDING.dec()
-        while self._sent and next(iter(self._sent.values())).sent_at < limit:
+        sent_limit = now - self._whoareyou_timeout
+        while self._sent and next(iter(self._sent.values())).sent_at < sent_limit:
             self._sent.popitem(last=False)
 
     # -- sending -----------------------------------------------------------------------------
@@ -301,8 +311,10 @@ class SessionLayer:
         sent = self._sent.pop(decoded.nonce, None)
         if sent is None or sent.key[1] != endpoint:
             raise PacketError("unsolicited", "WHOAREYOU for no packet we sent")
-        if now - sent.sent_at > self._handshake_timeout:
-            raise PacketError("unsolicited", "WHOAREYOU after the handshake timed out")
+        # A busy peer may challenge late; while our request still waits for its answer the
+        # challenge is answered, or the request would wait out its deadline for nothing.
+        if now - sent.sent_at > self._whoareyou_timeout:
+            raise PacketError("unsolicited", "WHOAREYOU after its request timed out")
         key = sent.key
         node_id = key[0]
         pending = self._initiations.pop(key, None)
