@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import random
 import statistics
 import tempfile
@@ -55,6 +56,9 @@ class RelayFigures:
     p99_ms: float
     delivered: float = 1.0
     """The share of flooded messages that arrived (go-libp2p-pubsub drops on full queues)."""
+    cpu_us: float = float("nan")
+    """CPU microseconds per message of the throughput run, every node of the implementation
+    together: what a loaded machine's wall clock blurs (the process's user + system time)."""
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,17 @@ def _percentiles(values_ms: list[float]) -> tuple[float, float]:
 
 
 async def _pystatus_relay(nodes: int, messages: int, samples: int) -> RelayFigures:
+    started = time.process_time()  # this process: the go-waku peer is another
     rate = await _throughput(nodes, messages)
+    cpu_us = (time.process_time() - started) / messages * 1e6
     p50, p99 = await _latency(nodes - 1, samples)
-    return RelayFigures(rate, p50, p99)
+    return RelayFigures(rate, p50, p99, cpu_us=cpu_us)
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far, every thread (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _go_line(peer: GoWakuPeer, count: int) -> list[GoWakuNode]:
@@ -97,6 +109,11 @@ async def _gowaku_relay(peer: GoWakuPeer, nodes: int, messages: int, samples: in
     line = await _go_line(peer, nodes)
     try:
         common = {"to": line[-1].index, "pubsubTopic": TOPIC, "contentTopic": CONTENT}
+        process = peer._process  # the peer's one process: its nodes' CPU is all there
+        if process is None:
+            raise RuntimeError("the go-waku peer is not running")
+        pid = process.pid
+        started = _process_cpu_seconds(pid)
         flood = await peer.call(
             "bench_relay",
             line[0],
@@ -106,6 +123,7 @@ async def _gowaku_relay(peer: GoWakuPeer, nodes: int, messages: int, samples: in
             window=WINDOW,
             **common,
         )
+        cpu_us = (_process_cpu_seconds(pid) - started) / messages * 1e6
         timed = await peer.call(
             "bench_latency",
             line[0],
@@ -117,7 +135,8 @@ async def _gowaku_relay(peer: GoWakuPeer, nodes: int, messages: int, samples: in
         )
         p50, p99 = _percentiles([us / 1000 for us in timed["latenciesUs"]])
         received = int(flood["received"])
-        return RelayFigures(received / float(flood["seconds"]), p50, p99, received / messages)
+        rate = received / float(flood["seconds"])
+        return RelayFigures(rate, p50, p99, received / messages, cpu_us)
     finally:
         for node in line:
             await peer.call("stop_node", node)
@@ -281,6 +300,7 @@ def gowaku_tables(messages: int, samples: int, store_messages: int) -> list[Tabl
         rows = [
             ("msgs/s", ours.msgs_per_s, theirs.msgs_per_s, ""),
             ("delivered (share)", ours.delivered, theirs.delivered, ""),
+            ("CPU per message (us)", ours.cpu_us, theirs.cpu_us, " (lower is better)"),
             ("latency p50 (ms)", ours.p50_ms, theirs.p50_ms, " (lower is better)"),
             ("latency p99 (ms)", ours.p99_ms, theirs.p99_ms, " (lower is better)"),
         ]

@@ -17,12 +17,15 @@ from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
 from pystatus.p2p.host import Host
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku.message import WakuMessage
-from pystatus.waku.relay import RelayedMessage, WakuRelay
+from pystatus.waku.relay import RelayConfig, RelayedMessage, WakuRelay
 
 TOPIC = "/waku/2/rs/1/0"
 CONTENT = "/bench/1/relay/proto"
 PAYLOAD = 1024
 SEND_HIGH_WATER = 1 << 20
+# No per-peer message rate limit, as go-waku and nwaku have none: the default (5,000 a second,
+# bursts of 10,000) rejects a flood this fast and the sender ends graylisted mid-run.
+BENCH_RELAY = RelayConfig(peer_rate=0.0)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ async def _line(count: int) -> list[WakuRelay]:
                 listen_addrs=(Multiaddr.from_string("/ip4/127.0.0.1/tcp/0"),),
             )
         )
-        relay = WakuRelay(host)
+        relay = WakuRelay(host, BENCH_RELAY)
         await host.start()
         await relay.start()
         relay.subscribe_topic(TOPIC)
