@@ -15,7 +15,15 @@ the name server (DNS) or the bootstrap node's address (peer exchange), and times
 just before its start to the moment ``target`` peers of the network are connected to it
 (monotonic seconds). pystatus's count is taken on each connection event; go-waku's by asking
 its peer store every 50 ms (so its times are up to 50 ms late). The new node stops before
-the next trial. The figure is the median of ``trials``.
+the next trial. The figure is the median of ``trials``. pystatus's and go-waku's trials
+alternate (pystatus first in even trials, go-waku first in odd ones) so that both meet the
+network in the same state: go-waku's nodes walk discv5 without pause while their peer managers
+want peers, and the network is busiest just after it formed.
+
+Every node of the network but go-waku's lives in this one process, the new pystatus node
+too. The table's caption gives the share of the pystatus trials' wall time this process spent
+waiting for a CPU (Linux's schedstat run-queue wait): on a loaded machine that wait, not the
+protocol, is most of a slow trial.
 
 go-waku's DNS discovery is driven by the peer's ``dns_discover`` command (go-waku's
 ``dnsdisc.RetrieveNodes`` with a resolver that asks our server's port, then each node handed to
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import statistics
 import time
@@ -85,6 +94,9 @@ class DiscoveryResult:
     gowaku: dict[str, list[float]] = field(default_factory=dict)
     gowaku_missing: str = ""
     """Why go-waku did not run, when it did not."""
+    cpu_wait: float | None = None
+    """Share of the pystatus trials' wall time this process waited for a CPU (None where the
+    kernel does not say)."""
 
 
 def _config(
@@ -148,6 +160,19 @@ async def _network(
         while not formed():
             await asyncio.sleep(0.05)
     return Network(boot, records, frozenset({str(boot.peer_id), *others}))
+
+
+def _run_queue_wait() -> float | None:
+    """Seconds this process's threads have waited for a CPU so far (Linux schedstat), or None
+    where it cannot be read."""
+    try:
+        total = 0
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/schedstat") as stat:
+                total += int(stat.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
 
 
 async def _time_pystatus(config: NodeConfig, network: frozenset[str], target: int) -> float:
@@ -235,30 +260,35 @@ async def run_discovery(
             ),
             "px": lambda: _config(discv5=False, peer_exchange_node=boot_addr),
         }
-        for method in METHODS:
-            result.pystatus[method] = [
-                await _time_pystatus(configs[method](), network.peer_ids, target)
-                for _ in range(trials)
-            ]
-        if not gowaku or peer is None:
+        plans = None
+        if gowaku and peer is not None:
+            plans = _gowaku_plans(peer, network, url=url, name_server=dns.address)
+        else:
             result.gowaku_missing = "not asked" if not gowaku else why
-            return result
-        result.gowaku = await _gowaku_trials(
-            peer, network, url=url, name_server=dns.address, target=target, trials=trials
-        )
+        waited = wall = 0.0
+        for method in METHODS:
+            mine = result.pystatus.setdefault(method, [])
+            for trial in range(trials):
+                if peer is not None and plans is not None and trial % 2 == 1:
+                    go = await _time_gowaku(peer, network.peer_ids, target, *plans[method])
+                    result.gowaku.setdefault(method, []).append(go)
+                before, began = _run_queue_wait(), time.monotonic()
+                mine.append(await _time_pystatus(configs[method](), network.peer_ids, target))
+                after = _run_queue_wait()
+                if before is not None and after is not None:
+                    waited, wall = waited + after - before, wall + time.monotonic() - began
+                if peer is not None and plans is not None and trial % 2 == 0:
+                    go = await _time_gowaku(peer, network.peer_ids, target, *plans[method])
+                    result.gowaku.setdefault(method, []).append(go)
+        result.cpu_wait = waited / wall if wall > 0 else None
     return result
 
 
-async def _gowaku_trials(
-    peer: GoWakuPeer,
-    network: Network,
-    *,
-    url: str,
-    name_server: str,
-    target: int,
-    trials: int,
-) -> dict[str, list[float]]:
-    """go-waku's new nodes, each method in turn (see the module's docstring)."""
+def _gowaku_plans(
+    peer: GoWakuPeer, network: Network, *, url: str, name_server: str
+) -> dict[str, tuple[Callable[[], Awaitable[GoWakuNode]], After | None]]:
+    """How go-waku's new node starts and discovers, per method (see the module's
+    docstring)."""
     boot = network.boot
     boot_addr = str(boot.host.full_addrs()[0])
 
@@ -285,13 +315,7 @@ async def _gowaku_trials(
         "dns": (plain_node, dns_discover),
         "px": (plain_node, px_request),
     }
-    times: dict[str, list[float]] = {}
-    for method in METHODS:
-        begin, after = plans[method]
-        times[method] = [
-            await _time_gowaku(peer, network.peer_ids, target, begin, after) for _ in range(trials)
-        ]
-    return times
+    return plans
 
 
 def _free_udp() -> int:
@@ -336,6 +360,10 @@ def discovery_table(result: DiscoveryResult) -> Table:
         else "go-waku read every 50 ms; its DNS client asks at most 3 names a second "
         "(go-ethereum dnsdisc)"
     )
+    if result.cpu_wait is not None:
+        table.caption += (
+            f"; this process waited for a CPU {result.cpu_wait:.0%} of the pystatus trials' time"
+        )
     return table
 
 
