@@ -140,7 +140,7 @@ def test_behaviour_penalties_decay_to_zero() -> None:
     pair.flush()
     pair.run_until(2.0)
     # a leaves (b backs off a for 5 s), then grafts b three times within that back-off:
-    # three penalty points, -9 at weight -1.
+    # three penalty points, 3² times nwaku's weight of -10.
     pair.a.unsubscribe(TOPIC, pair.now)
     pair.flush()
     pair.run_until(2.1)
@@ -148,13 +148,14 @@ def test_behaviour_penalties_decay_to_zero() -> None:
     for _ in range(3):
         pair.b.receive_rpc(A, graft, pair.now)
     assert pair.b.counters["graft_during_backoff"] == 3
-    assert pair.b.peer_score(A, pair.now) == -9.0
     params = GossipsubParams()
+    assert pair.b.peer_score(A, pair.now) == 9 * params.behaviour_penalty_weight == -90.0
     # One decay step every decay_interval: the penalty is multiplied by behaviour_penalty_decay.
     start = pair.now
     for step in (1, 10, 100):
         pair.run_until(start + step * params.decay_interval + 0.5)
-        expected = -((3 * params.behaviour_penalty_decay**step) ** 2)
+        expected = (3 * params.behaviour_penalty_decay**step) ** 2
+        expected *= params.behaviour_penalty_weight
         assert abs(pair.b.peer_score(A, pair.now) - expected) < 1e-6, step
     # Under decay_to_zero it is forgotten: 3 * 0.986^n < 0.01 from n = 405.
     pair.run_until(start + 406 * params.decay_interval + 0.5)

@@ -62,14 +62,14 @@ class GossipsubParams:
     publish_threshold: float = -1000.0
     graylist_threshold: float = -10000.0
     accept_px_threshold: float = 100.0
-    opportunistic_graft_threshold: float = 1.0
+    opportunistic_graft_threshold: float = 0.0
     decay_interval: float = 12.0
     decay_to_zero: float = 0.01
     retain_score: float = 600.0
     app_specific_weight: float = 1.0
     ip_colocation_factor_weight: float = -50.0
     ip_colocation_factor_threshold: float = 5.0
-    behaviour_penalty_weight: float = -1.0
+    behaviour_penalty_weight: float = -10.0
     behaviour_penalty_threshold: float = 0.0
     behaviour_penalty_decay: float = 0.986
     topic_score_cap: float = 0.0
