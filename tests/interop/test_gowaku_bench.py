@@ -18,6 +18,7 @@ async def test_gowaku_bench_measures_both_sides() -> None:
         for figures in (ours, theirs):
             assert figures.msgs_per_s > 0
             assert 0 < figures.p50_ms <= figures.p99_ms
+            assert figures.cpu_us >= 0  # measured (NaN fails); /proc counts 10 ms ticks
         assert ours.delivered == 1.0
         assert 0 < theirs.delivered <= 1.0
     for store in result.store:
