@@ -52,6 +52,15 @@ def _table(report: dict[str, Any]) -> Table:
     for protocol, directions in report["bandwidth"].items():
         for direction, summary in directions.items():
             rows.append((f"{protocol} {direction} B/s per node (mean)", f"{summary['mean']:,.0f}"))
+    chat = report.get("chat")
+    if chat is not None:
+        rows.append(
+            (
+                "chat texts sent / received / delivered",
+                f"{chat['sent']} / {chat['received']} / {chat['delivered_status']}",
+            )
+        )
+        rows.append(("chat arrival ms p50 / p95 / max", ms(chat["arrival_ms"])))
     for what, value in rows:
         table.add_row(what, value)
     return table
@@ -82,6 +91,9 @@ def run_simulate(
     peer_rate: Annotated[
         float | None, typer.Option(help="Relay's per-peer limit, messages per second")
     ] = None,
+    chat_pairs: Annotated[
+        int | None, typer.Option(help="Pairs of chat accounts exchanging 1:1 texts")
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML settings ([simulate] table)")] = None,
     out: Annotated[Path | None, typer.Option(help="Write report, run cost and PNGs here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
@@ -103,6 +115,7 @@ def run_simulate(
             store_fraction=store_fraction,
             spam_rate=spam_rate,
             peer_rate=peer_rate,
+            chat_pairs=chat_pairs,
         )
     except ConfigError as exc:
         errors.print(f"[red]error:[/red] {exc}")

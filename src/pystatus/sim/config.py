@@ -67,6 +67,10 @@ class SimConfig:
     peer_rate: float = 5000.0
     """Relay's per-peer rate limit (messages per second) before messages are rejected."""
     peer_burst: float = 10000.0
+    chat_pairs: int = 0
+    """Pairs of chat accounts (ChatSessions on relay nodes) exchanging 1:1 texts."""
+    chat_messages: int = 10
+    """Texts each pair exchanges, the two accounts taking turns every 0.5 s."""
 
     def __post_init__(self) -> None:
         def need(ok: bool, what: str) -> None:
@@ -93,6 +97,8 @@ class SimConfig:
         need(0 <= self.store_fraction <= 1, "store_fraction must be in [0, 1]")
         need(self.spam_rate >= 0, "spam_rate must not be negative")
         need(self.peer_rate >= 0 and self.peer_burst >= 0, "peer_rate and peer_burst >= 0")
+        need(0 <= 2 * self.chat_pairs <= self.nodes, "chat_pairs must fit the relay nodes")
+        need(self.chat_messages >= 0, "chat_messages must not be negative")
 
     @property
     def relay_peers(self) -> int:

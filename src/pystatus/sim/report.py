@@ -200,6 +200,8 @@ def build_report(sim: Simulation) -> dict[str, Any]:
                 1 for n in neighbours for t in sim.topics if spammer.key in n.router.mesh_peers(t)
             ),
         }
+    if sim.chat is not None:
+        report["chat"] = sim.chat.report()
     if count > sim.relay_count:
         report["light"] = {
             "clients": count - sim.relay_count,

@@ -29,6 +29,7 @@ from typing import cast
 from pystatus.p2p.errors import RemoteProtocolError
 from pystatus.p2p.gossipsub.events import Deliver, Graylisted, SendRpc
 from pystatus.p2p.gossipsub.router import sha256_message_id
+from pystatus.sim.chat import SEND_INTERVAL, ChatLayer
 from pystatus.sim.config import SimConfig
 from pystatus.sim.network import STREAM_OVERHEAD, LatencyModel, Links, build_topology
 from pystatus.sim.relaynode import CONTENT_TOPIC, EPOCH_NS, RelayNode, relay_params
@@ -36,7 +37,9 @@ from pystatus.sim.services import LightClients
 from pystatus.waku.message import WakuMessage, max_message_size
 from pystatus.waku.relay import RelayConfig
 
-RPC, HEARTBEAT, CONNECT, PUBLISH, SPAM, SERVICE = range(6)
+RPC, HEARTBEAT, CONNECT, PUBLISH, SPAM, SERVICE, CHAT, CHAT_START = range(8)
+CHAT_BOOT_AT = 1.5
+"""When chat sessions start: connections are up, meshes are forming."""
 
 
 class SimKey(bytes):
@@ -139,12 +142,18 @@ class Simulation:
         self.first_message_at = config.warmup
         self.last_message_at = config.warmup + max(0, config.messages - 1) / config.message_rate
         self.end = self.last_message_at + config.drain
+        if config.chat_pairs:
+            # The texts, then a second for the last one's MVDS batch and ack, then the drain.
+            chat_end = self.first_message_at + config.chat_messages * SEND_INTERVAL + 1.0
+            self.end = max(self.end, chat_end + config.drain)
         self.traffic_at_first_message: dict[tuple[str, str], array[float]] = {}
         self.spammer: int | None = None
         self.spam_sent = 0
         self.spam_reach: collections.Counter[int] = collections.Counter()
         self._spam_ids: set[bytes] = set()
+        self.now = 0.0
         self.light = LightClients(self, latency, random.Random(rng.getrandbits(64)))
+        self.chat: ChatLayer | None = None
         self.store_nodes = set(rng.sample(range(relay_count), config.store_nodes))
         self.archive: dict[int, set[bytes]] = {s: set() for s in self.store_nodes}
         self._schedule_all(random.Random(rng.getrandbits(64)))
@@ -170,6 +179,10 @@ class Simulation:
             self.spammer = rng.randrange(self.relay_count)
             self.push(self.first_message_at, SPAM, self.spammer, 0)
         self.light.schedule()
+        if config.chat_pairs:
+            chat_rng = random.Random(rng.getrandbits(64))
+            self.chat = ChatLayer(self, config.chat_pairs, config.chat_messages, chat_rng)
+            self.push(min(CHAT_BOOT_AT, self.first_message_at), CHAT_START, -1)
         honest = [i for i in range(self.node_count) if i != self.spammer]
         for index in range(config.messages):
             at = self.first_message_at + index / config.message_rate
@@ -196,6 +209,7 @@ class Simulation:
             at, _, kind, target, a, b = pop(heap)
             if at > end:
                 break
+            self.now = at
             if snapshot_due and at >= first_message_at:
                 snapshot_due = False
                 self._snapshot()
@@ -233,6 +247,10 @@ class Simulation:
                 self._spam(target, a, at)
             elif kind == SERVICE:
                 self.light.handle(target, a, b, at)
+            elif kind == CHAT and self.chat is not None:
+                self.chat.handle(cast(int, a), b, at)
+            elif kind == CHAT_START and self.chat is not None:
+                self.chat.start(at)
 
     def _snapshot(self) -> None:
         """Keep the byte counts at the first message: bandwidth is reported from there."""
@@ -273,6 +291,8 @@ class Simulation:
         if node in self.archive:
             self.archive[node].add(event.message_id)
         self.light.relayed(node, event, now)
+        if self.chat is not None:
+            self.chat.relayed(node, event, now)
 
     # -- publishing ---------------------------------------------------------------------------
 
