@@ -42,7 +42,9 @@ from pathlib import Path
 from rich.console import RenderableType
 from rich.text import Text
 
+from bench.bandwidth_floor import floor_parts, floor_table
 from bench.bandwidth_report import Measured, Run, bandwidth_tables, comparisons, write_json
+from bench.bandwidth_report import Published as Published_
 from pystatus.chat.account import Account
 from pystatus.chat.events import ChatEvent
 from pystatus.chat.keystore import ScryptParams
@@ -128,6 +130,9 @@ class TappedTransport:
         self.inner = inner
         self.store = inner.store
         self.bytes = 0
+        self.encoded = 0
+        """Bytes of the Waku messages published, encoded (the payload and its fields)."""
+        self.published = 0
 
     async def start(self) -> None:
         await self.inner.start()
@@ -147,6 +152,8 @@ class TappedTransport:
     async def publish(self, pubsub_topic: str, message: WakuMessage) -> Published:
         published = await self.inner.publish(pubsub_topic, message)
         self.bytes += len(message.payload)
+        self.encoded += len(message.encode())
+        self.published += 1
         return published
 
     def connected(self) -> bool:
@@ -261,6 +268,7 @@ async def _pystatus_run(
     tag = f"{impl} {size} {time.monotonic_ns()}"
     await asyncio.sleep(settle)
     a_before, b_before, payload_before = a.bandwidth(), b.bandwidth(), a.tap.bytes
+    taps_before = a.tap.encoded, a.tap.published, b.tap.encoded, b.tap.published
     deadline = time.monotonic() + _limit(count)
     ids: set[str] = set()
     for index in range(count):
@@ -277,6 +285,12 @@ async def _pystatus_run(
     run.delivered = sum(1 for i in range(count) if text_for(size, i, tag) in b.texts)
     run.acknowledged = len(ids & a.delivered)
     run.payload = a.tap.bytes - payload_before
+    run.published = Published_(
+        a.tap.encoded - taps_before[0],
+        a.tap.published - taps_before[1],
+        b.tap.encoded - taps_before[2],
+        b.tap.published - taps_before[3],
+    )
     run.sender = Measured(impl, a.bandwidth() - a_before)
     run.receiver = Measured(impl, b.bandwidth() - b_before)
     return run
@@ -548,8 +562,28 @@ def bandwidth_report(
         run_bandwidth(count, sizes, statusgo=binary, settle=settle, interval=interval)
     )
     write_json(runs, json_path)
+    floors = [floor_of(run) for run in runs if run.impl == "pystatus light" and run.published]
     notes = comparisons(runs)
     if binary is None:
         notes.append(f"status-go runs skipped: {reason}")
     notes.append(f"JSON: {json_path}")
-    return [*bandwidth_tables(runs), Text("\n".join(notes))], runs
+    return [*bandwidth_tables(runs), *floors, Text("\n".join(notes))], runs
+
+
+def floor_of(run: Run) -> RenderableType:
+    """The protocols' floor under ``run`` (a pystatus light one), from the Waku messages both
+    sides published in it (:mod:`bench.bandwidth_floor`)."""
+    published = run.published
+    assert published is not None
+    per = max(1, run.delivered)
+    parts = floor_parts(
+        published.sender_bytes / max(1, published.sender_count),
+        published.receiver_bytes / max(1, published.receiver_count),
+        published.receiver_count / per,
+        SHARD,
+    )
+    title = (
+        f"bandwidth floor, {run.impl}, {run.size}: per delivered message, "
+        f"{published.receiver_count / per:.2f} acknowledgements each"
+    )
+    return floor_table(title, run.payload_per_delivered(), parts)

@@ -75,6 +75,17 @@ class Measured:
         return data
 
 
+@dataclass(frozen=True)
+class Published:
+    """Waku messages both pystatus sides published during a run: encoded bytes and count
+    (the sender's carry its texts, the receiver's its acknowledgements)."""
+
+    sender_bytes: int
+    sender_count: int
+    receiver_bytes: int
+    receiver_count: int
+
+
 @dataclass
 class Run:
     """N messages of one size from a sender to a receiver."""
@@ -93,6 +104,8 @@ class Run:
     sender: Measured | None = None
     receiver: Measured | None = None
     failure: str | None = None
+    published: Published | None = None
+    """For pystatus runs: what each side published (:mod:`bench.bandwidth_floor` uses it)."""
 
     def payload_per_delivered(self) -> float:
         return self.payload / max(1, self.delivered)
@@ -113,6 +126,7 @@ class Run:
             "acknowledged": self.acknowledged,
             "payload_bytes_per_delivered": self.payload_per_delivered(),
             "failure": self.failure,
+            "published": None if self.published is None else vars(self.published),
             **{role: m.as_json(self.delivered) for role, m in self.measured()},
         }
 

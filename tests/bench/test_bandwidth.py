@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.bandwidth import run_bandwidth
+from bench.bandwidth import SHARD, run_bandwidth
+from bench.bandwidth_floor import floor_parts
 from bench.bandwidth_report import GROUPS, Run, bandwidth_tables, comparisons, grouped
 from pystatus.p2p.bandwidth import OVERHEAD, Bytes
 from tests.interop.statusgo_peer import require_statusgo
@@ -52,6 +53,19 @@ async def test_relay_and_light_runs_measure_every_message() -> None:
     assert light.sender.bandwidth[RELAY] == light.receiver.bandwidth[RELAY] == Bytes()
     assert sum(light.sender.bandwidth[codec].outbound for codec in LIGHTPUSH) >= light.payload
     assert light.receiver.bandwidth[FILTER_PUSH].inbound >= light.payload
+    # The floor is one: each light side spent at least what it says the protocols need.
+    published = light.published
+    assert published is not None and published.sender_count >= 2
+    assert published.receiver_count >= 1
+    floor = floor_parts(
+        published.sender_bytes / published.sender_count,
+        published.receiver_bytes / published.receiver_count,
+        published.receiver_count / light.delivered,
+        SHARD,
+    )
+    for role, measured in light.measured():
+        spent = measured.bandwidth.socket.total / light.delivered
+        assert sum(p.bytes for p in floor if p.side == role) <= spent, role
     totals, parts = bandwidth_tables(runs)
     assert totals.row_count == parts.row_count == 4
     assert len(parts.columns) == 3 + len(GROUPS)
