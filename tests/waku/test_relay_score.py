@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 import httpx
+from prometheus_client import REGISTRY
 
 from pystatus.api.server import RestServer
 from pystatus.node import NodeConfig, RestConfig, WakuNode
@@ -74,3 +75,15 @@ async def test_admin_peers_shows_an_honest_local_peers_score_within_its_bounds()
         assert 2.0 <= entry["score"] <= _honest_bound(len(topics)), entry["score"]
         scores = node.peer_manager._scores()
         assert 2.0 <= scores[other.peer_id] <= _honest_bound(len(topics)), scores
+
+
+async def test_the_routers_counts_and_tables_are_metrics() -> None:
+    async with WakuNode(_config()) as node:
+        assert node.relay is not None
+        node.relay.router.counters["graft_during_backoff"] += 2
+        counted = REGISTRY.get_sample_value(
+            "waku_relay_gossipsub_events_total", {"kind": "graft_during_backoff"}
+        )
+        assert counted is not None and counted >= 2
+        tables = REGISTRY.get_sample_value("waku_relay_gossipsub_table_entries", {"table": "seen"})
+        assert tables is not None

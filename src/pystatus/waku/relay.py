@@ -36,7 +36,7 @@ from pystatus.p2p.peer_id import PeerId
 from pystatus.p2p.stream import Stream
 from pystatus.p2p.tasks import TaskSet
 from pystatus.p2p.varint import LengthPrefixedReader
-from pystatus.waku import metrics
+from pystatus.waku import metrics, relay_metrics
 from pystatus.waku.errors import InvalidMessage, LocalWakuError, RemoteWakuError
 from pystatus.waku.message import MAX_MESSAGE_SIZE, WakuMessage, message_hash, validate_message
 from pystatus.waku.rate_limit import PeerRateLimiter
@@ -163,6 +163,7 @@ class WakuRelay:
         if params.max_message_size < self.config.max_message_size:
             params = dataclasses.replace(params, max_message_size=self.config.max_message_size)
         self.router = GossipsubRouter(params, validator=self._validate)
+        relay_metrics.watch(self.router)
         self._writers: dict[bytes, PeerWriter] = {}
         self._stream_failures: dict[bytes, int] = {}
         """Relay stream failures in a row per connected peer (for the reopening back-off)."""

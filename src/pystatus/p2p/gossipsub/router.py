@@ -143,6 +143,17 @@ class GossipsubRouter:
     def peers(self) -> frozenset[PeerKey]:
         return frozenset(self._peers)
 
+    def table_sizes(self) -> dict[str, int]:
+        """Entries in each bounded table (peers, scored peers, seen ids, cached messages,
+        back-offs), for metrics."""
+        return {
+            "peers": len(self._peers),
+            "scored_peers": len(self.score),
+            "seen": len(self._seen),
+            "mcache": len(self._mcache),
+            "backoffs": len(self._backoffs),
+        }
+
     def is_graylisted(self, peer: PeerKey) -> bool:
         state = self._peers.get(peer)
         return state is not None and state.graylisted
