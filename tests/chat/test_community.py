@@ -221,7 +221,7 @@ def test_requests_round_trip() -> None:
     assert request.message.display_name == "al"
     assert len(request.message.revealed_accounts) == 1
     assert requests.request_id(ALICE[1], community.id) == keccak256(
-        (ALICE[2] + "-").encode() + bytes.fromhex(community.id[2:])
+        f"{ALICE[2]}-{community.id}".encode()
     )
     for wrapped in (
         requests.cancel_request(ALICE[0], community.id, NOW // 1000),

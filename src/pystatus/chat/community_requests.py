@@ -18,8 +18,8 @@ encryption layer (``SkipEncryptionLayer``: the Waku payload is the bare wrapper)
 - ``COMMUNITY_USER_KICKED`` (81), by the control node, signed with the community key, to a
   removed or banned member the same way.
 
-A request's id is keccak256 of ``"<0x04... requester>-<community id bytes>"`` (Go's ``%s`` of
-the raw bytes, ``CalculateRequestID``).
+A request's id is keccak256 of ``"<0x04... requester>-<0x02... community id>"``
+(``CalculateRequestID``: Go's ``%s`` of the id's ``HexBytes``, whose ``String`` is its hex).
 """
 
 from __future__ import annotations
@@ -68,9 +68,7 @@ class Request:
 
 def request_id(requester: bytes, community_id: str) -> bytes:
     """status-go's ``CalculateRequestID`` for ``requester`` (a public key)."""
-    raw = bytes.fromhex(community_id.removeprefix("0x"))
-    text = member_key(requester).encode() + b"-" + raw
-    return keccak256(text)
+    return keccak256(f"{member_key(requester)}-{community_id}".encode())
 
 
 def decode(message_type: int, payload: bytes) -> Request:

@@ -44,6 +44,7 @@ from pystatus.chat.hash_ratchet import HashRatchet
 from pystatus.chat.hash_ratchet_exchange import community_of_group
 from pystatus.chat.hash_ratchet_state import STATE_NAME as HASH_RATCHET_STATE
 from pystatus.chat.hash_ratchet_state import restore_state as restore_hash_ratchet
+from pystatus.chat.history import HistoryFetcher
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.listening import Listener
 from pystatus.chat.proto import chat_message_pb2
@@ -53,6 +54,7 @@ from pystatus.chat.user_input import public_key_of
 from pystatus.chat.wrapper import MessageType, Unwrapped, wrap
 from pystatus.chat.wrapper import message_id as wrapper_message_id
 from pystatus.chat.writes import Write
+from pystatus.errors import PystatusError
 from pystatus.waku.payload import encrypt_asymmetric, encrypt_symmetric
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ COMMUNITY = "community"
 COMMUNITY_STATE = "community:"
 """Sync-state key prefix of a community."""
 COMMUNITY_EVENT = "community"
+DESCRIPTION_LOOKBACK_NS = 30 * 24 * 3600 * 10**9
+"""How far back the store is asked for a community's description when we start to follow it."""
 COMMUNITY_TYPES = frozenset(
     {
         MessageType.COMMUNITY_DESCRIPTION,
@@ -100,6 +104,7 @@ class CommunityMessaging:
     _communities: CommunityChats
     _control_topics: set[str]
     _pubsub_for: Callable[[str], str]
+    fetcher: HistoryFetcher | None
 
     if TYPE_CHECKING:  # provided by the Messenger this is mixed into
 
@@ -327,29 +332,57 @@ class CommunityMessaging:
 
     async def join_community(self, community_id: str, *, display_name: str = "") -> None:
         """Ask to join: we listen to its description and send the request as soon as we
-        have it (at once when known). Raises :class:`InvalidCommunity` for a bad id."""
+        have it (at once when known; else from the store, or its next publication). Asking
+        again sends the request again. Raises :class:`InvalidCommunity` for a bad id."""
         self._check_running()
         sends = self._communities.request_to_join(
             community_id, self._now_ms(), display_name=display_name
         )
-        name = community_id
-        content_topic = description_content_topic(name)
-        listener = Listener("public", topics.public_chat_key(name), name)
-        if self.session.listening.listen(content_topic, listener):
-            self._listen([content_topic])
+        self._follow_description(community_id)
         known = self._communities.get(community_id)
         if known is not None:
             await self._community_done(known, sends)
+        else:
+            await self._fetch_description(community_id)
+
+    def _follow_description(self, community_id: str) -> None:
+        content_topic = description_content_topic(community_id)
+        listener = Listener("public", topics.public_chat_key(community_id), community_id)
+        if self.session.listening.listen(content_topic, listener):
+            self._listen([content_topic])
+
+    async def _fetch_description(self, community_id: str) -> None:
+        """Ask the store for the community's descriptions of the last 30 days (as status-go's
+        FetchCommunity asks its store nodes); what arrives is received as if relayed."""
+        if self.fetcher is None:
+            return
+        content_topic = description_content_topic(community_id)
+        now_ns = time.time_ns()
+        try:
+            entries = await self.fetcher.missed(
+                self._pubsub_for(content_topic),
+                [content_topic],
+                now_ns - DESCRIPTION_LOOKBACK_NS,
+                now_ns,
+                self.session.seen,
+            )
+        except (PystatusError, OSError, TimeoutError) as exc:
+            log.info("no community description from the store: %s", exc)
+            return
+        for entry in entries:
+            if entry.message is not None and not self.session.seen(entry.hash):
+                await self._perform(
+                    self.session.receive(entry.message, entry.hash, time.monotonic())
+                )
 
     async def watch_community(self, community_id: str) -> None:
         """Follow a community's description without asking to join (status-go's spectating):
         :meth:`community` shows it once it arrives. Raises :class:`InvalidCommunity`."""
         self._check_running()
         self._communities.watch(community_id)
-        content_topic = description_content_topic(community_id)
-        listener = Listener("public", topics.public_chat_key(community_id), community_id)
-        if self.session.listening.listen(content_topic, listener):
-            self._listen([content_topic])
+        self._follow_description(community_id)
+        if self._communities.get(community_id) is None:
+            await self._fetch_description(community_id)
 
     async def cancel_community_request(self, community_id: str) -> None:
         self._check_running()

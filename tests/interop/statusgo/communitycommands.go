@@ -14,11 +14,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
 
+	"github.com/status-im/status-go/account"
+	"github.com/status-im/status-go/eth-node/crypto"
 	"github.com/status-im/status-go/eth-node/types"
+	"github.com/status-im/status-go/multiaccounts/accounts"
 	"github.com/status-im/status-go/protocol"
 	"github.com/status-im/status-go/protocol/common/shard"
 	"github.com/status-im/status-go/protocol/communities"
@@ -248,4 +252,38 @@ func (p *peer) cmdCommunity(_ context.Context, a cmdArgs) (obj, error) {
 		return nil, fmt.Errorf("no community %s", id)
 	}
 	return communityJSON(c), nil
+}
+
+// localAccounts is the account manager a control node needs to check the addresses a request
+// to join reveals (status-go's DefaultManager asks an RPC node's personal_ecRecover; the peer
+// has none, so it recovers locally, as that method does: EIP-191 hash, v 27 or 28).
+type localAccounts struct{}
+
+var errNoWallet = errors.New("statusgo-peer: no wallet")
+
+func (localAccounts) GetVerifiedWalletAccount(*accounts.Database, string, string) (*account.SelectedExtKey, error) {
+	return nil, errNoWallet
+}
+
+func (localAccounts) Sign(account.SignParams, *account.SelectedExtKey) (types.HexBytes, error) {
+	return nil, errNoWallet
+}
+
+func (localAccounts) DeleteAccount(types.Address) error { return errNoWallet }
+
+func (localAccounts) CanRecover(params account.RecoverParams, revealed types.Address) (bool, error) {
+	message, err := types.DecodeHex(params.Message)
+	if err != nil {
+		return false, err
+	}
+	signature, err := types.DecodeHex(params.Signature)
+	if err != nil || len(signature) != 65 || (signature[64] != 27 && signature[64] != 28) {
+		return false, fmt.Errorf("not a personal signature")
+	}
+	signature[64] -= 27
+	key, err := crypto.SigToPub(crypto.TextHash(message), signature)
+	if err != nil {
+		return false, err
+	}
+	return crypto.PubkeyToAddress(*key) == revealed, nil
 }
