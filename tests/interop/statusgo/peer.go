@@ -375,6 +375,7 @@ func (p *peer) start() error {
 		protocol.WithPushNotifications(),
 		protocol.WithDatabase(p.appDB),
 		protocol.WithWalletDatabase(p.walletDB),
+		protocol.WithAccountManager(localAccounts{}), // communitycommands.go
 		protocol.WithMultiAccounts(p.multiDB),
 		protocol.WithMailserversDatabase(mailserversDB.NewDB(p.appDB)),
 		protocol.WithAccount(&account),
