@@ -106,12 +106,12 @@ def _message(text: str, chat_id: str) -> Callable[[Event], bool]:
     return match
 
 
-async def test_pystatus_creates_status_go_reads_its_description_and_posts(
-    tmp_path: Path,
-) -> None:
+async def test_pystatus_creates_status_go_joins_posts_and_is_banned(tmp_path: Path) -> None:
     """pystatus creates an open community with a channel; status-go fetches its signed
     description from the store (checking the community key's signature as it does), shows
-    its name and channel, spectates it and reads pystatus's post with the same message id."""
+    its name and channel, spectates it and reads pystatus's post with the same message id;
+    status-go asks to join, is accepted at once, and posts; pystatus bans it and status-go
+    sees itself out."""
     require_statusgo()
     account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     async with (
@@ -136,6 +136,34 @@ async def test_pystatus_creates_status_go_reads_its_description_and_posts(
             mine = await alice.send_community(general, "hello from pystatus")
             seen = await bob.wait_event(_message("hello from pystatus", general), timeout=90)
             assert seen["id"] == mine
+            # status-go asks to join; the open community takes it at once
+            events = alice.events()
+            await bob.request("community_join", communityId=community_id)
+            accepted = await _next(events, "community", lambda e: e.text == "accepted")
+            assert accepted.author == bob.compressed_key
+
+            async def bob_member() -> bool:
+                view = await bob.request("community", communityId=community_id)
+                return bool(view["joined"]) and bob.public_key in view["members"]
+
+            await wait_for_async(bob_member, timeout=90)
+            sent = await bob.request("send", chatId=general, text="hello from status-go")
+            got = await _next(events, "message", lambda e: e.chat_id == general)
+            assert (got.id, got.text, got.author) == (
+                sent["messageId"],
+                "hello from status-go",
+                bob.compressed_key,
+            )
+            # the ban: status-go learns it is out of the community
+            await alice.ban_community_member(community_id, bob.compressed_key)
+
+            async def bob_out() -> bool:
+                view = await bob.request("community", communityId=community_id)
+                return bob.public_key not in view["members"]
+
+            await wait_for_async(bob_out, timeout=90)
+            community = alice.community(community_id)
+            assert community is not None and community.is_banned(bob.public_key)
 
 
 async def test_status_go_creates_pystatus_reads_its_description(tmp_path: Path) -> None:

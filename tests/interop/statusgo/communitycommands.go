@@ -19,6 +19,8 @@ import (
 	"sort"
 	"time"
 
+	gethcommon "github.com/ethereum/go-ethereum/common"
+
 	"github.com/status-im/status-go/account"
 	"github.com/status-im/status-go/eth-node/crypto"
 	"github.com/status-im/status-go/eth-node/types"
@@ -28,6 +30,7 @@ import (
 	"github.com/status-im/status-go/protocol/communities"
 	"github.com/status-im/status-go/protocol/protobuf"
 	"github.com/status-im/status-go/protocol/requests"
+	"github.com/status-im/status-go/services/wallet/token"
 )
 
 func init() {
@@ -287,3 +290,22 @@ func (localAccounts) CanRecover(params account.RecoverParams, revealed types.Add
 	}
 	return crypto.PubkeyToAddress(*key) == revealed, nil
 }
+
+// noTokens is the token manager a member needs to ask to join (status-go checks the revealed
+// addresses against the community's token permissions; the peer holds no balances and knows
+// no chains, so only communities without token permissions can be joined).
+type noTokens struct{}
+
+func (noTokens) GetBalancesByChain(context.Context, []gethcommon.Address, []gethcommon.Address, []uint64) (communities.BalancesByChain, error) {
+	return communities.BalancesByChain{}, nil
+}
+
+func (noTokens) GetCachedBalancesByChain(context.Context, []gethcommon.Address, []gethcommon.Address, []uint64) (communities.BalancesByChain, error) {
+	return communities.BalancesByChain{}, nil
+}
+
+func (noTokens) FindOrCreateTokenByAddress(context.Context, uint64, gethcommon.Address) *token.Token {
+	return nil
+}
+
+func (noTokens) GetAllChainIDs() ([]uint64, error) { return []uint64{}, nil }
