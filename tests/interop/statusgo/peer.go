@@ -376,6 +376,7 @@ func (p *peer) start() error {
 		protocol.WithDatabase(p.appDB),
 		protocol.WithWalletDatabase(p.walletDB),
 		protocol.WithAccountManager(localAccounts{}), // communitycommands.go
+		protocol.WithTokenManager(noTokens{}),        // communitycommands.go
 		protocol.WithMultiAccounts(p.multiDB),
 		protocol.WithMailserversDatabase(mailserversDB.NewDB(p.appDB)),
 		protocol.WithAccount(&account),
