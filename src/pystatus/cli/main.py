@@ -10,13 +10,12 @@ import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from pystatus import __version__, redaction
-from pystatus.api.server import AsgiServer, MetricsServer, RestServer
 from pystatus.chat.account import KEYSTORE_FILE, Account
 from pystatus.chat.messenger import (
     HISTORY_INTERVAL,
@@ -73,8 +72,10 @@ from pystatus.p2p.crypto.keys import Secp256k1PrivateKey, load_nodekey
 from pystatus.p2p.faults import FaultPlan
 from pystatus.waku.enr import Enr
 from pystatus.waku.rate_limit import ProtocolRateLimits
-from pystatus.web.server import WebConfig, WebServer
-from pystatus.web.setup import AccountSetup
+
+if TYPE_CHECKING:
+    from pystatus.api.server import AsgiServer
+    from pystatus.web.server import WebConfig
 
 app = typer.Typer(
     name="pystatus",
@@ -479,6 +480,12 @@ async def _run_node(
 ) -> None:
     """Run the node until SIGINT/SIGTERM; ``account`` a Path: the directory of an account
     the web client creates (its messenger starts once it exists)."""
+    # Imported here: FastAPI and the apps cost every other command (chat, group, ...) about
+    # half a second of CPU at start-up.
+    from pystatus.api.server import MetricsServer, RestServer
+    from pystatus.web.server import WebServer
+    from pystatus.web.setup import AccountSetup
+
     node = WakuNode(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -4,6 +4,7 @@ one flag or a few, each raising :class:`~pystatus.errors.ConfigError` for a bad 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUSTER
@@ -16,7 +17,9 @@ from pystatus.node.presets import Preset
 from pystatus.p2p.multiaddr import Multiaddr
 from pystatus.waku.enr import Enr
 from pystatus.waku.rate_limit import ProtocolRateLimits, RateLimitedProtocol
-from pystatus.web.server import WebConfig
+
+if TYPE_CHECKING:
+    from pystatus.web.server import WebConfig
 
 
 def _ext_ip(nat: str) -> str | None:
@@ -72,6 +75,9 @@ def _web_config(web: bool, chat: bool, address: str, port: int) -> WebConfig | N
         raise ConfigError("--web needs --chat: the web client chats as the node's account")
     if not 0 <= port <= 65535:
         raise ConfigError(f"--web-port {port} is not a port")
+    # Imported here: the web server brings FastAPI, which the other commands do without.
+    from pystatus.web.server import WebConfig
+
     return WebConfig(address=address, port=port)
 
 
