@@ -18,6 +18,7 @@ from bench.bandwidth import default_messages as default_bandwidth_messages
 from bench.chat import run_chat
 from bench.discovery import discovery_table, run_discovery
 from bench.gowaku import gowaku_tables
+from bench.groups import groups_table, run_groups
 from bench.hash_ratchet import report as hash_ratchet_report
 from bench.light import FanoutResult, run_fanout, run_lightpush
 from bench.p2p import P2PResult, run_p2p
@@ -317,6 +318,7 @@ def main() -> int:
             "discovery",
             "web",
             "hash-ratchet",
+            "groups",
         ],
     )
     parser.add_argument(
@@ -411,6 +413,8 @@ def main() -> int:
         console.print(discovery_table(asyncio.run(discovery)))
     if args.only in (None, "hash-ratchet"):
         hash_ratchet_report()
+    if args.only in (None, "groups"):
+        console.print(groups_table(run_groups()))
     if args.only in (None, "web"):
         console.print(web_table(asyncio.run(run_web(args.web_messages)), args.web_messages))
     return 0
