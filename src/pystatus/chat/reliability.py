@@ -18,7 +18,8 @@ log = logging.getLogger("pystatus.chat.session")
 DROPPED = Counter(
     "chat_dropped_messages",
     "Incoming chat messages dropped, by reason: duplicate, not_listening, unencrypted,"
-    " unsigned, undecodable, invalid, own_echo, not_for_this_installation, no_session",
+    " unsigned, undecodable, invalid, own_echo, not_for_this_installation, no_session,"
+    " no_group_key (a community channel message whose hash ratchet key we lack)",
     ["reason"],
 )
 CANNOT_READ = ("not_for_this_installation", "no_session")
