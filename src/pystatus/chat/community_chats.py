@@ -65,6 +65,15 @@ DROPPED = Counter(
 PENDING_REFUSED = Counter(
     "chat_community_requests_refused", "Requests to join refused: too many pending"
 )
+RESENT = Counter("chat_community_requests_resent", "Requests to join sent again, unanswered")
+
+RESEND_DELAY_MS = 30_000
+"""A request to join with no answer goes again ``2^(n-1)`` times this after its n-th send
+(status-go's ``messageResendMinDelay``, ``messenger_raw_message_resend.go``
+shouldResendMessage)."""
+MAX_RESENDS = 3
+"""status-go resends a watched raw message while its ``send_count <= 3``
+(``messageResendMaxCount``, ``persistence.go`` ExpiredMessagesIDs): four sends at most."""
 
 
 class CommunityNotAllowed(ChatError):
@@ -121,6 +130,9 @@ class CommunityChats:
         self._requested: dict[str, int] = {}  # community id -> our request's clock (s)
         self._joined: set[str] = set()
         self._want_join: dict[str, str] = {}  # community id -> our display name
+        # community id -> (our request, sends so far, when it goes again: wall-clock ms);
+        # one per requested community, so bounded as ``_requested`` is.
+        self._resend: dict[str, tuple[Send, int, int]] = {}
         self._watched: set[str] = set()
 
     # -- state ----------------------------------------------------------------------------
@@ -348,7 +360,40 @@ class CommunityChats:
         wrapped = requests.request_to_join(
             self.identity, community_id, clock, display_name=display_name
         )
-        return [Send("control", wrapped, CONTROL_PUBSUB_TOPIC, recipient=key)]
+        send = Send("control", wrapped, CONTROL_PUBSUB_TOPIC, recipient=key)
+        self._resend[community_id] = (send, 1, now_ms + RESEND_DELAY_MS)
+        return [send]
+
+    def next_deadline(self) -> int | None:
+        """When an unanswered request to join goes again (wall-clock ms, the clock status-go's
+        resend compares ``LastSent`` with), or None."""
+        self._forget_answered()
+        return min((due for _, _, due in self._resend.values()), default=None)
+
+    def handle_timer(self, now_ms: int) -> list[Send]:
+        """The requests to join still unanswered at ``now_ms`` (wall-clock ms) whose time came,
+        sent again unchanged as status-go's raw-message resend does (``ResendTypeRawMessage``
+        in RequestToJoinCommunity): 30, 60 and 120 s after the first, second and third sends,
+        then no more. status-go also stops once a store confirms the envelope; we stop on an
+        answer (accepted, declined, joined), on cancelling or on leaving."""
+        self._forget_answered()
+        out: list[Send] = []
+        for community_id, (send, count, due) in list(self._resend.items()):
+            if due > now_ms:
+                continue
+            out.append(send)
+            RESENT.inc()
+            count += 1
+            if count > MAX_RESENDS:
+                del self._resend[community_id]
+            else:
+                delay = RESEND_DELAY_MS * 2 ** (count - 1)
+                self._resend[community_id] = (send, count, now_ms + delay)
+        return out
+
+    def _forget_answered(self) -> None:
+        for community_id in [c for c in self._resend if c not in self._requested]:
+            del self._resend[community_id]
 
     def cancel_request(self, community_id: str, now_ms: int) -> list[Send]:
         self._want_join.pop(community_id, None)

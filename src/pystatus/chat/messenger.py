@@ -314,9 +314,11 @@ class Messenger(Reading, Sending, GroupMessaging, CommunityMessaging):
             session.set_connected(self.transport.connected(), now)
             await asyncio.sleep(0)  # let concurrent senders join this MVDS epoch
             await self._perform(session.handle_timer(time.monotonic(), time.time_ns()))
+            await self._perform(self._community_timer())
             if self._inbox or self._later:
                 continue
-            deadline = session.next_deadline()
+            deadlines = (session.next_deadline(), self._community_deadline())
+            deadline = min((d for d in deadlines if d is not None), default=None)
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):

@@ -286,6 +286,18 @@ class CommunityMessaging:
     def _now_ms() -> int:
         return time.time_ns() // 10**6
 
+    def _community_deadline(self) -> float | None:
+        """When an unanswered request to join goes again, in monotonic seconds (the core
+        keeps it in wall-clock ms, as status-go's resend does)."""
+        due_ms = self._communities.next_deadline()
+        if due_ms is None:
+            return None
+        return time.monotonic() + max(0, due_ms - self._now_ms()) / 1000
+
+    def _community_timer(self) -> list[Action]:
+        """Requests to join sent again now (see :meth:`CommunityChats.handle_timer`)."""
+        return self._community_sends(self._communities.handle_timer(self._now_ms()))
+
     # -- what we do ---------------------------------------------------------------------------
 
     async def create_community(
