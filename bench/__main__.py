@@ -19,6 +19,7 @@ from bench.chat import run_chat
 from bench.discovery import discovery_table, run_discovery
 from bench.gowaku import gowaku_tables
 from bench.groups import groups_table, run_groups
+from bench.groups_statusgo import side_by_side_table
 from bench.hash_ratchet import report as hash_ratchet_report
 from bench.light import FanoutResult, run_fanout, run_lightpush
 from bench.p2p import P2PResult, run_p2p
@@ -415,6 +416,7 @@ def main() -> int:
         hash_ratchet_report()
     if args.only in (None, "groups"):
         console.print(groups_table(run_groups()))
+        console.print(side_by_side_table())
     if args.only in (None, "web"):
         console.print(web_table(asyncio.run(run_web(args.web_messages)), args.web_messages))
     return 0
