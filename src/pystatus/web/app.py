@@ -40,6 +40,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pystatus.chat.account import KEYSTORE_FILE
+from pystatus.chat.community import InvalidCommunity
+from pystatus.chat.community_chats import CommunityNotAllowed
 from pystatus.chat.content import ContentError
 from pystatus.chat.errors import (
     InvalidChatKey,
@@ -64,6 +66,13 @@ from pystatus.chat.user_input import (
 )
 from pystatus.web import render
 from pystatus.web.common import COOKIE, PRE_COOKIE, Refused, SecurityHeaders, read_form, token
+from pystatus.web.communities import (
+    MAX_ID,
+    community_handlers,
+    community_items,
+    community_of_chat,
+    community_panel,
+)
 from pystatus.web.groups import group_handlers, group_panel
 from pystatus.web.live import LiveFeed, Unread
 from pystatus.web.security import (
@@ -144,10 +153,10 @@ def create_web_app(
             except UnknownMessage as exc:
                 WEB_REQUESTS.labels("unknown_message").inc()
                 response = PlainTextResponse(str(exc), status_code=404)
-            except (NotPermitted, NotAGroupMember) as exc:
+            except (NotPermitted, NotAGroupMember, CommunityNotAllowed) as exc:
                 WEB_REQUESTS.labels("not_permitted").inc()
                 response = PlainTextResponse(str(exc), status_code=409)
-            except InvalidMembershipUpdate as exc:
+            except (InvalidMembershipUpdate, InvalidCommunity) as exc:
                 WEB_REQUESTS.labels("bad_input").inc()
                 response = PlainTextResponse(str(exc), status_code=400)
             WEB_SESSIONS.set(len(sessions))
@@ -207,7 +216,14 @@ def create_web_app(
             requests=requests,
             node=node_view() if node_view is not None else None,
             notice=notice,
+            communities=community_items(messenger),
         )
+        names = {c.chat_key: c.display_name for c in contacts.values()}
+        community_id = query.get("community", "")
+        if community_id and not query.get("chat"):
+            if len(community_id) > MAX_ID:
+                raise Refused(400, "bad_input", "a community id is 0x and 66 hex digits")
+            view.community = community_panel(messenger, community_id, names)
         wanted = query.get("chat")
         shown = next((c for c in chats if c.id == wanted), None)
         if shown is not None:
@@ -219,10 +235,14 @@ def create_web_app(
                 view.contact_state = person.state if person else "none"
             group = messenger.group(shown.id) if shown.kind == GROUP else None
             if group is not None:
-                names = {c.chat_key: c.display_name for c in contacts.values()}
                 view.group = replace(
                     group_panel(group, messenger.chat_key, names), open=query.get("members") == "1"
                 )
+            community = (
+                community_of_chat(messenger, shown.id) if shown.kind == "community" else None
+            )
+            if community is not None:
+                view.community = community_panel(messenger, community.id, names, shown.id)
             limit = _limit(query.get("limit"))
             history = await messenger.history(shown.id, limit + 1)
             view.more = len(history) > limit
@@ -305,6 +325,8 @@ def create_web_app(
         reply = form.get("response_to", "")
         if is_group_chat_id(chat):
             await messenger.send_group(chat, text, response_to=reply)
+        elif community_of_chat(messenger, chat) is not None:
+            await messenger.send_community(chat, text, response_to=reply)
         else:
             target = parse_chat_id(chat)
             if isinstance(target, OneToOneChatId):
@@ -366,6 +388,10 @@ def create_web_app(
         *(
             Route(path, guarded(handler), methods=["POST"])
             for path, handler in group_handlers(messenger, state_change, back).items()
+        ),
+        *(
+            Route(path, guarded(handler), methods=["POST"])
+            for path, handler in community_handlers(messenger, state_change, back).items()
         ),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]

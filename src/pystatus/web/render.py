@@ -13,6 +13,14 @@ from html import escape
 from urllib.parse import urlencode
 
 from pystatus.chat.events import ChatEvent
+from pystatus.web.render_community import (
+    READ_ONLY_NOTICE,
+    CommunityItem,
+    CommunityPanel,
+    community_forms,
+    community_items,
+    community_panel,
+)
 from pystatus.web.render_group import GroupPanel, group_panel, new_group_form
 
 REACTIONS = {
@@ -85,6 +93,9 @@ class MainView:
     editing: ChatEvent | None = None
     notice: str = ""
     group: GroupPanel | None = None
+    communities: list[CommunityItem] = field(default_factory=list)
+    community: CommunityPanel | None = None
+    """The community shown (alone, or around its channel :attr:`chat`)."""
 
 
 def page(title: str, body: str) -> str:
@@ -135,9 +146,14 @@ def _post(action: str, csrf: str, label: str, *, fields: dict[str, str] | None =
 _CURRENT = ' aria-current="page"'
 
 
-SECTIONS = (("chats", "Chats", ("one_to_one", "public")), ("groups", "Groups", ("group",)))
+SECTIONS = (
+    ("chats", "Chats", ("one_to_one", "public")),
+    ("groups", "Groups", ("group",)),
+    ("communities", "Communities", ("community",)),
+)
 """The sidebar's chat lists: element id, heading, and the chat kinds each holds (a kind
-added here, communities next, gets its own list)."""
+added here gets its own list). Communities list communities, not their channels: a
+community's screen lists its channels."""
 
 
 def _chat_items(view: MainView, kinds: tuple[str, ...]) -> str:
@@ -155,10 +171,17 @@ def _chat_items(view: MainView, kinds: tuple[str, ...]) -> str:
     )
 
 
+def _section_items(view: MainView, key: str, kinds: tuple[str, ...]) -> str:
+    if key == "communities":
+        current = view.community.id if view.community is not None else ""
+        return community_items(view.csrf, view.communities, current)
+    return _chat_items(view, kinds)
+
+
 def _sidebar(view: MainView) -> str:
     lists = "".join(
         f'<h2 id="{key}-title">{title}</h2>'
-        f'<ul id="{key}" aria-labelledby="{key}-title">{_chat_items(view, kinds)}</ul>'
+        f'<ul id="{key}" aria-labelledby="{key}-title">{_section_items(view, key, kinds)}</ul>'
         for key, title, kinds in SECTIONS
     )
     requests = "".join(
@@ -192,6 +215,7 @@ def _sidebar(view: MainView) -> str:
         )
         + "</div>"
         + new_group_form(view.csrf)
+        + community_forms(view.csrf)
         + lists
         + '<div class="tools"><button type="button" id="theme">Dark theme</button>'
         '<button type="button" id="notify">Notifications</button>'
@@ -308,6 +332,15 @@ def _composer(view: MainView) -> str:
 
 
 def _conversation(view: MainView) -> str:
+    if view.chat is None and view.community is not None:
+        shown = view.community
+        return (
+            f'<main id="conversation" data-community="{_e(shown.id)}"><header>'
+            f"<h1>{_e(shown.name or 'Community')}</h1>"
+            f"{community_panel(view.csrf, shown)}</header>"
+            + ('<p class="empty">Pick a channel.</p>' if shown.joined else "")
+            + "</main>"
+        )
     if view.chat is None:
         return '<main id="conversation" class="empty"><p>Pick a chat or start one.</p></main>'
     chat = view.chat
@@ -333,6 +366,10 @@ def _conversation(view: MainView) -> str:
         members = group_panel(chat.id, view.csrf, view.group)
         if not view.group.member:  # left or removed: the chat layer would refuse a send
             composer = '<p class="notice">You are no longer a member of this group.</p>'
+    if chat.kind == "community" and view.community is not None:
+        members = community_panel(view.csrf, view.community)
+        if not view.community.may_post:  # the chat layer would refuse it (status-go's CanPost)
+            composer = f'<p class="notice" id="read-only">{_e(READ_ONLY_NOTICE)}</p>'
 
     messages = "".join(_message(view, m) for m in view.messages)
     notice = f'<p role="status" class="notice">{_e(view.notice)}</p>' if view.notice else ""

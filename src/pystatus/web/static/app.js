@@ -22,7 +22,8 @@
     const answer = await fetch(url || location.href, { credentials: "same-origin" });
     if (!answer.ok) return;
     const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
-    for (const id of ["chats", "groups", "requests-box", "history", "members-box", "node-box"]) {
+    for (const id of ["chats", "groups", "communities", "requests-box", "community-box", "history",
+      "members-box", "node-box"]) {
       const now = document.getElementById(id);
       const next = fresh.getElementById(id);
       if (!now || !next) continue;

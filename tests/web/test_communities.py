@@ -1,0 +1,169 @@
+"""Communities in the browser (issue 18), two accounts on two nodes: Alice creates a
+community that needs approval, with an ordinary and a read-only channel; Bob joins it by its
+id (its description comes from the store on Alice's node); Alice accepts his request from her
+screen; both post in the ordinary channel and see each other's posts live; Bob gets no
+composer in the read-only channel and is told why, while Alice's post there reaches him;
+Alice bans him. axe-core finds no serious or critical violation on either community screen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from pystatus.node import WakuNode
+from pystatus.node.config import StoreConfig
+from pystatus.web.render_community import READ_ONLY_NOTICE
+from tests.p2p.hosts import within
+from tests.web.browser import chromium, serious_violations
+from tests.web.helpers import meshed, node_config, unlock, web_peer
+
+WAIT = 20_000  # ms: Playwright's unit
+
+
+async def test_create_join_accept_post_read_only_ban(tmp_path: Path) -> None:
+    from playwright.async_api import Page, expect
+
+    expect.set_options(timeout=WAIT)
+    async with contextlib.AsyncExitStack() as stack:
+        browser = await stack.enter_async_context(chromium())
+        archive = StoreConfig(db_url=f"sqlite:///{tmp_path}/store.sqlite3", resume=False)
+        alice_node = await stack.enter_async_context(WakuNode(node_config(store=archive)))
+        store_addr = alice_node.host.full_addrs()[0]
+        bob_node = await stack.enter_async_context(WakuNode(node_config(storenode=store_addr)))
+        await within(alice_node.connect(bob_node.host.full_addrs()[0]))
+        await meshed([alice_node, bob_node])
+        alice_peer = await stack.enter_async_context(
+            web_peer(tmp_path / "alice", "alice password", node=alice_node)
+        )
+        bob_peer = await stack.enter_async_context(
+            web_peer(tmp_path / "bob", "bob password", node=bob_node)
+        )
+        bob_key = bob_peer.messenger.chat_key
+
+        async def opened(url: str, password: str) -> Page:
+            page = await (await browser.new_context()).new_page()
+            page.set_default_timeout(WAIT)
+            await unlock(page, url, password)
+            return page
+
+        alice = await opened(alice_peer.url, "alice password")
+        bob = await opened(bob_peer.url, "bob password")
+
+        # Alice creates "Cats" (approval needed) with #general and a read-only #news.
+        await alice.locator(".new-community > summary").click()
+        await alice.get_by_role("textbox", name="Community name").fill("Cats")
+        await alice.get_by_role("checkbox", name="Members need approval").check()
+        await alice.get_by_role("button", name="Create community").click()
+        await expect(alice.get_by_role("heading", name="Cats")).to_be_visible()
+        listed = alice.get_by_role("list", name="Communities").get_by_role("listitem", name="Cats")
+        await expect(listed).to_be_visible()
+        community_id = await alice.locator("main").get_attribute("data-community")
+        assert community_id and community_id.startswith("0x")
+        await alice.get_by_role("textbox", name="Channel name").fill("general")
+        await alice.get_by_role("button", name="Add channel").click()
+        await alice.get_by_role("textbox", name="Channel name").fill("news")
+        await alice.get_by_role("checkbox", name="Read-only (only admins post)").check()
+        await alice.get_by_role("button", name="Add channel").click()
+        channels = alice.get_by_role("list", name="Channels")
+        await expect(channels.get_by_role("listitem")).to_have_count(2)
+        await expect(channels.get_by_role("listitem", name="news")).to_contain_text("read-only")
+
+        # Bob asks to join by the id; Alice's screen shows his request live; she accepts.
+        await bob.get_by_role("textbox", name="Community id").fill(community_id)
+        await bob.get_by_role("button", name="Join community").click()
+        await expect(bob.get_by_text("Request sent; waiting for approval.")).to_be_visible()
+        request = alice.get_by_role("listitem", name=f"Request from {bob_key}")
+        await request.get_by_role("button", name=f"Accept {bob_key}").click()
+        members = alice.get_by_role("list", name="Members")
+        await expect(members.get_by_role("listitem")).to_have_count(2)
+
+        # Bob's screen follows live: the channels appear; both write in #general.
+        bob_channels = bob.get_by_role("list", name="Channels")
+        await bob_channels.get_by_role("listitem", name="general").get_by_role("link").click()
+        await expect(bob.get_by_role("heading", name="general")).to_be_visible()
+        await channels.get_by_role("listitem", name="general").get_by_role("link").click()
+        await expect(alice.get_by_role("heading", name="general")).to_be_visible()
+        await bob.get_by_role("textbox", name="Message").fill("hello cats")
+        await bob.keyboard.press("Enter")
+        await expect(alice.locator("#messages li", has_text="hello cats")).to_be_visible()
+        await alice.get_by_role("textbox", name="Message").fill("welcome <b>bob</b>")
+        await alice.keyboard.press("Enter")
+        await expect(bob.locator("#messages li", has_text="welcome <b>bob</b>")).to_be_visible()
+        assert await serious_violations(alice) == []
+        assert await serious_violations(bob) == []
+
+        # #news: Alice posts; Bob reads it, has no composer and is told why.
+        await channels.get_by_role("listitem", name="news").get_by_role("link").click()
+        await alice.get_by_role("textbox", name="Message").fill("news for cats")
+        await alice.keyboard.press("Enter")
+        await bob_channels.get_by_role("listitem", name="news").get_by_role("link").click()
+        await expect(bob.get_by_role("heading", name="news")).to_be_visible()
+        await expect(bob.locator("#messages li", has_text="news for cats")).to_be_visible()
+        await expect(bob.get_by_text(READ_ONLY_NOTICE)).to_be_visible()
+        await expect(bob.get_by_role("textbox", name="Message")).to_have_count(0)
+        assert await bob.get_by_role("button", name="Add channel").count() == 0
+        assert await bob.get_by_role("button", name="Ban", exact=False).count() == 0
+        assert await serious_violations(bob) == []
+
+        # Alice bans Bob: he leaves her member list.
+        await members.get_by_role("button", name=f"Ban {bob_key}").click()
+        await expect(members.get_by_role("listitem")).to_have_count(1)
+
+
+async def test_community_routes_check_csrf_origin_input_and_escape(tmp_path: Path) -> None:
+    """Over HTTP, no browser: the community routes refuse a missing or forged CSRF token and
+    a foreign Origin (403), a malformed id, name or chat key (400) and an unknown community
+    (404); names are shown as text; the control node keeps its composer in a read-only
+    channel."""
+    import httpx
+
+    from tests.web.test_security import PASSWORD, _csrf, _unlocked
+
+    hostile = '<img src=x onerror="alert(1)">'
+    async with (
+        WakuNode(node_config()) as node,
+        web_peer(tmp_path / "me", PASSWORD, node=node) as me,
+        httpx.AsyncClient(base_url=me.url) as client,
+    ):
+        token = await _unlocked(client)
+        create = {"name": hostile[:30], "csrf": token}
+        assert (await client.post("/communities/create", data={"name": "x"})).status_code == 403
+        forged = {**create, "csrf": "forged"}
+        assert (await client.post("/communities/create", data=forged)).status_code == 403
+        evil = {"origin": "http://evil.example"}
+        assert (
+            await client.post("/communities/create", data=create, headers=evil)
+        ).status_code == 403
+        too_long = {"name": "x" * 31, "csrf": token}
+        assert (await client.post("/communities/create", data=too_long)).status_code == 400
+        made = await client.post("/communities/create", data=create)
+        assert made.status_code == 303
+        page = (await client.get(made.headers["location"])).text
+        assert "<img" not in page and "&lt;img src=x onerror=&quot;" in page
+        community_id = _community_id(page)
+        channel = {"name": "<b>ro</b>", "read_only": "1", "csrf": token}
+        added = await client.post(f"/communities/{community_id}/channels", data=channel)
+        assert added.status_code == 303
+        page = (await client.get(added.headers["location"])).text
+        assert "<b>ro</b>" not in page and "&lt;b&gt;ro&lt;/b&gt;" in page
+        assert 'name="text"' in page  # the control node may post in its read-only channel
+        assert _csrf(page) == token
+        bad = {"id": "0xnothex", "csrf": token}
+        assert (await client.post("/communities/join", data=bad)).status_code == 400
+        assert (await client.get("/?community=0xnothex")).status_code == 400
+        unknown = "0x02" + "11" * 32
+        member = {"member": me.messenger.chat_key, "csrf": token}
+        assert (await client.post(f"/communities/{unknown}/accept", data=member)).status_code == 404
+        not_a_key = {"member": "zQ3notakey", "csrf": token}
+        assert (
+            await client.post(f"/communities/{community_id}/ban", data=not_a_key)
+        ).status_code == 400
+
+
+def _community_id(page: str) -> str:
+    import re
+
+    found = re.search(r'data-community="(0x[0-9a-f]+)"', page)
+    assert found is not None, page
+    return found.group(1)
