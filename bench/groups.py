@@ -27,7 +27,7 @@ out (the sans-IO session is measured). Building the members' accounts costs seve
 CPU at 200 members.
 
 Run: ``nice -n 10 python -m bench --only groups`` or ``python -m bench.groups [sizes...]``.
-status-go's own figures for the same sends are not measured beside these yet.
+status-go's own group message beside pystatus's: :mod:`bench.groups_statusgo` (a group of 3).
 """
 
 from __future__ import annotations
