@@ -1,6 +1,7 @@
 """Communities in the browser (issue 18), two accounts on two nodes: Alice creates a
 community that needs approval, with an ordinary and a read-only channel; Bob joins it by its
-id (its description comes from the store on Alice's node); Alice accepts his request from her
+id (its description comes from the store on Alice's node); what Alice types in the
+community's box survives the live refresh a post causes; Alice accepts his request from her
 screen; both post in the ordinary channel and see each other's posts live; Bob gets no
 composer in the read-only channel and is told why, while Alice's post there reaches him;
 Alice bans him. axe-core finds no serious or critical violation on either community screen.
@@ -62,8 +63,13 @@ async def test_create_join_accept_post_read_only_ban(tmp_path: Path) -> None:
         assert community_id and community_id.startswith("0x")
         await alice.get_by_role("textbox", name="Channel name").fill("general")
         await alice.get_by_role("button", name="Add channel").click()
+        general = await alice.locator("main").get_attribute("data-chat")
+        assert general is not None
+        # What she types in the community's box stays while a post refreshes the page.
         await alice.get_by_role("textbox", name="Channel name").fill("news")
         await alice.get_by_role("checkbox", name="Read-only (only admins post)").check()
+        await alice_peer.messenger.send_community(general, "typed meanwhile")
+        await expect(alice.locator("#messages li", has_text="typed meanwhile")).to_be_visible()
         await alice.get_by_role("button", name="Add channel").click()
         channels = alice.get_by_role("list", name="Channels")
         await expect(channels.get_by_role("listitem")).to_have_count(2)

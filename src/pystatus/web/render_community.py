@@ -124,8 +124,8 @@ def _people(csrf: str, panel: CommunityPanel) -> str:
             f'<form method="post" action="{base}/channels">{_csrf(csrf)}'
             '<label for="channel-name">Channel name</label>'
             '<input id="channel-name" name="name" required maxlength="30" autocomplete="off">'
-            '<label><input type="checkbox" name="read_only" value="1"> '
-            "Read-only (only admins post)</label>"
+            '<input type="checkbox" id="channel-read-only" name="read_only" value="1">'
+            '<label for="channel-read-only">Read-only (only admins post)</label>'
             '<button type="submit">Add channel</button></form>'
         )
     shown = (

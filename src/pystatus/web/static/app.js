@@ -28,6 +28,13 @@
       const next = fresh.getElementById(id);
       if (!now || !next) continue;
       if (now.open) next.open = true; // a disclosure the user opened stays open
+      // What the user was typing in the part (a channel's name, a member's key) stays.
+      for (const field of now.querySelectorAll("input[id], textarea[id]")) {
+        const twin = next.querySelector("#" + CSS.escape(field.id));
+        if (!twin) continue;
+        if (field.type === "checkbox") twin.checked = field.checked;
+        else twin.value = field.value;
+      }
       const focused = document.activeElement && now.contains(document.activeElement)
         ? document.activeElement.id : "";
       now.replaceWith(next);
