@@ -46,3 +46,26 @@ def test_parse_bool() -> None:
     assert parse_bool("relay", "TRUE") and not parse_bool("relay", "off")
     with pytest.raises(ValueError, match="--relay"):
         parse_bool("relay", "maybe")
+
+
+def test_every_true_false_option_of_node_may_stand_bare() -> None:
+    """``--web`` alone means ``--web=true``, as ``--rest`` does: every node option written
+    ``true|false`` is in BOOLEAN_FLAGS (``--web`` was missing, so ``--chat --web --data-dir D``
+    read ``--data-dir`` as --web's value)."""
+    import typer.main
+
+    from pystatus.cli.main import app
+    from pystatus.cli.nwaku_args import _UNSUPPORTED_BOOLEANS, BOOLEAN_FLAGS
+
+    group = typer.main.get_command(app)
+    node = group.commands["node"]  # type: ignore[attr-defined]
+    flags = {
+        name[2:]
+        for param in node.params
+        if getattr(param, "metavar", None) == "true|false"
+        for name in param.opts
+        if name.startswith("--")
+    }
+    assert flags, "the node command's true|false options were not found"
+    assert flags - BOOLEAN_FLAGS - _UNSUPPORTED_BOOLEANS == set()
+    assert normalize(["--chat", "--web", "--data-dir", "d"])[:2] == ["--chat=true", "--web=true"]

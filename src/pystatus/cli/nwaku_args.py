@@ -28,6 +28,7 @@ BOOLEAN_FLAGS = frozenset(
         "dns-discovery",
         "peer-persistence",
         "peer-log",
+        "web",
         "discv5-discovery",
         "discv5-enr-auto-update",
     }
