@@ -3,7 +3,8 @@
 Two accounts on two local nodes, as in the browser test: the first screen of a data dir
 without an account, the unlock screen, a contact request waiting with its introduction, a
 chat with delivery ticks, a reply and a reaction in the light theme, the same in the dark
-theme, and a private group with its member list.
+theme, a private group with its member list, and a community: its control node's screen of a
+channel with the members, and a member's screen of a read-only channel.
 Run: ``python -m tests.web.screenshots [directory]``.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from playwright.async_api import Page, ViewportSize, expect
 
 from pystatus.node import WakuNode
+from pystatus.node.config import StoreConfig
 from tests.p2p.hosts import wait_for, within
 from tests.web.browser import chromium
 from tests.web.helpers import node_config, setup_server, web_peer
@@ -42,7 +44,14 @@ async def take(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with contextlib.AsyncExitStack() as stack:
             browser = await stack.enter_async_context(chromium())
-            nodes = [await stack.enter_async_context(WakuNode(node_config())) for _ in range(2)]
+            # The first node keeps an archive: the community's description reaches the
+            # joining member from its store.
+            archive = StoreConfig(db_url=f"sqlite:///{tmp}/store.sqlite3", resume=False)
+            first = await stack.enter_async_context(WakuNode(node_config(store=archive)))
+            second = await stack.enter_async_context(
+                WakuNode(node_config(storenode=first.host.full_addrs()[0]))
+            )
+            nodes = [first, second]
             await within(nodes[0].connect(nodes[1].host.full_addrs()[0]))
             await wait_for(
                 lambda: all(
@@ -102,6 +111,36 @@ async def take(out: Path) -> None:
             await expect(alice_page.locator("#messages li", has_text="Thanks")).to_be_visible()
             await alice_page.locator("#members-box > summary").click()
             await alice_page.screenshot(path=out / "web-group.png")
+            await _community(alice_page, bob_page, out)
+
+
+async def _community(alice: Page, bob: Page, out: Path) -> None:
+    """Alice makes "Cat lovers" with #general and a read-only #news; Bob joins, she accepts."""
+    await alice.locator(".new-community > summary").click()
+    await alice.get_by_role("textbox", name="Community name").fill("Cat lovers")
+    await alice.get_by_role("button", name="Create community").click()
+    community_id = await alice.locator("main").get_attribute("data-community")
+    assert community_id is not None
+    await alice.get_by_role("textbox", name="Channel name").fill("news")
+    await alice.get_by_role("checkbox", name="Read-only (only admins post)").check()
+    await alice.get_by_role("button", name="Add channel").click()
+    await alice.get_by_role("textbox", name="Channel name").fill("general")
+    await alice.get_by_role("button", name="Add channel").click()
+    await _send(alice, "Welcome to Cat lovers!")
+    await bob.get_by_role("textbox", name="Community id").fill(community_id)
+    await bob.get_by_role("button", name="Join community").click()
+    await alice.get_by_role("button", name="Accept Bob Builder").click()
+    channels = bob.get_by_role("list", name="Channels")
+    await channels.get_by_role("listitem", name="general").get_by_role("link").click()
+    await _send(bob, "Glad to be here. Mine is called Biscuit.")
+    await expect(alice.locator("#messages li", has_text="Biscuit")).to_be_visible()
+    await alice.screenshot(path=out / "web-community.png")
+    news = alice.get_by_role("list", name="Channels").get_by_role("listitem", name="news")
+    await news.get_by_role("link").click()
+    await _send(alice, "Adoption day is on Saturday.")
+    await channels.get_by_role("listitem", name="news").get_by_role("link").click()
+    await expect(bob.locator("#messages li", has_text="Adoption day")).to_be_visible()
+    await bob.screenshot(path=out / "web-community-read-only.png")
 
 
 if __name__ == "__main__":

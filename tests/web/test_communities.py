@@ -83,6 +83,7 @@ async def test_create_join_accept_post_read_only_ban(tmp_path: Path) -> None:
         await request.get_by_role("button", name=f"Accept {bob_key}").click()
         members = alice.get_by_role("list", name="Members")
         await expect(members.get_by_role("listitem")).to_have_count(2)
+        await expect(alice.get_by_role("heading", name="news")).to_be_visible()  # she stays
 
         # Bob's screen follows live: the channels appear; both write in #general.
         bob_channels = bob.get_by_role("list", name="Channels")

@@ -110,7 +110,12 @@ def community_handlers(
 ) -> dict[str, Handler]:
     """The community routes' handlers by path."""
 
-    def shown(community_id: str) -> Response:
+    def shown(community_id: str, form: dict[str, str] | None = None) -> Response:
+        """Back to the community's screen, or to its channel the form came from."""
+        chat = (form or {}).get("chat", "")
+        community = messenger.community(community_id)
+        if chat and community is not None and community.channel_by_chat_id(chat) is not None:
+            return back(chat)
         return RedirectResponse(community_url(community_id), status_code=303)
 
     def known(request: Request) -> str:
@@ -153,14 +158,14 @@ def community_handlers(
         community_id = known(request)
         member = parse_chat_key(form.get("member", ""))
         await messenger.accept_community_request(community_id, member)
-        return shown(community_id)
+        return shown(community_id, form)
 
     async def ban(request: Request) -> Response:
         _, form = await state_change(request)
         community_id = known(request)
         member = parse_chat_key(form.get("member", ""))
         await messenger.ban_community_member(community_id, member)
-        return shown(community_id)
+        return shown(community_id, form)
 
     return {
         "/communities/create": create,

@@ -98,9 +98,15 @@ def community_forms(csrf: str) -> str:
 
 def _people(csrf: str, panel: CommunityPanel) -> str:
     base = f"/communities/{_e(panel.id)}"
+    # The channel shown, so that an accept or a ban comes back to it.
+    here = (
+        f'<input type="hidden" name="chat" value="{_e(panel.channel.chat_id)}">'
+        if panel.channel is not None
+        else ""
+    )
     requests = "".join(
         f'<li aria-label="Request from {_e(r.name)}"><span class="name">{_e(r.name)}</span>'
-        f'<form method="post" action="{base}/accept" class="inline">{_csrf(csrf)}'
+        f'<form method="post" action="{base}/accept" class="inline">{_csrf(csrf)}{here}'
         f'<input type="hidden" name="member" value="{_e(r.key)}">'
         f'<button type="submit" aria-label="Accept {_e(r.name)}">Accept</button></form></li>'
         for r in panel.requests
@@ -111,7 +117,7 @@ def _people(csrf: str, panel: CommunityPanel) -> str:
         ban = ""
         if panel.controlled and not m.me and not m.privileged:
             ban = (
-                f'<form method="post" action="{base}/ban" class="inline">{_csrf(csrf)}'
+                f'<form method="post" action="{base}/ban" class="inline">{_csrf(csrf)}{here}'
                 f'<input type="hidden" name="member" value="{_e(m.key)}">'
                 f'<button type="submit" aria-label="Ban {_e(m.name)}">Ban</button></form>'
             )
