@@ -123,6 +123,8 @@ async def test_community_routes_check_csrf_origin_input_and_escape(tmp_path: Pat
     a foreign Origin (403), a malformed id, name or chat key (400) and an unknown community
     (404); names are shown as text; the control node keeps its composer in a read-only
     channel."""
+    import re
+
     import httpx
 
     from tests.web.test_security import PASSWORD, _csrf, _unlocked
@@ -156,6 +158,20 @@ async def test_community_routes_check_csrf_origin_input_and_escape(tmp_path: Pat
         assert "<b>ro</b>" not in page and "&lt;b&gt;ro&lt;/b&gt;" in page
         assert 'name="text"' in page  # the control node may post in its read-only channel
         assert _csrf(page) == token
+        ro_channel = added.headers["location"].split("chat=")[1]
+        from urllib.parse import unquote
+
+        ro_channel = unquote(ro_channel)
+        sent = await client.post("/send", data={"chat": ro_channel, "text": "hi", "csrf": token})
+        assert sent.status_code == 303
+        page = (await client.get(sent.headers["location"])).text
+        assert ">hi</p>" in page and "React love" not in page and ">Edit</a>" not in page
+        message_id = re.findall(r'data-id="(0x[0-9a-f]+)"', page)[-1]
+        # No reactions, edits or deletes in channels yet: refused, not a server error.
+        for action in ("react", "edit", "delete"):
+            fields = {"chat": ro_channel, "reaction": "1", "text": "x", "csrf": token}
+            answer = await client.post(f"/messages/{message_id}/{action}", data=fields)
+            assert answer.status_code == 409, (action, answer.status_code)
         bad = {"id": "0xnothex", "csrf": token}
         assert (await client.post("/communities/join", data=bad)).status_code == 400
         assert (await client.get("/?community=0xnothex")).status_code == 400

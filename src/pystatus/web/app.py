@@ -342,6 +342,12 @@ def create_web_app(
         message_id = request.path_params["id"]
         chat = form.get("chat", "")
         action = request.path_params["action"]
+        # The chat layer has no reactions, edits or deletes in community channels yet (its
+        # message ids there are no 1:1 or public chat's): refused here, not failed there.
+        target = await messenger.message(message_id)
+        in_channel = target.chat_id if target is not None else chat
+        if action != "resend" and community_of_chat(messenger, in_channel) is not None:
+            raise Refused(409, "not_permitted", "not in a community channel yet")
         if action == "react":
             reaction = form.get("reaction", "")
             if not reaction.isdigit():

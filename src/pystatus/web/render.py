@@ -274,20 +274,23 @@ def _message(view: MainView, event: ChatEvent) -> str:
             if r in REACTIONS
         )
         parts.append(f'<span class="reactions" aria-label="Reactions">{_e(shown)}</span>')
+    # Community channels: replies only (the chat layer has no reactions, edits or deletes
+    # there yet).
+    channel = view.chat.kind == "community"
     if not event.deleted:
         parts.append('<div class="actions">')
         parts.append(
             f'<a href="{_e(_url(chat, reply=event.id, limit=view.limit))}" '
             f'aria-label="Reply to {_e(author)}">Reply</a>'
         )
-        for reaction, (emoji, name) in REACTIONS.items():
+        for reaction, (emoji, name) in () if channel else REACTIONS.items():
             parts.append(
                 f'<form method="post" action="/messages/{_e(event.id)}/react" class="inline">'
                 f'{_csrf(view.csrf)}<input type="hidden" name="chat" value="{_e(chat)}">'
                 f'<input type="hidden" name="reaction" value="{reaction}">'
                 f'<button type="submit" aria-label="React {name}">{emoji}</button></form>'
             )
-        if event.outgoing:
+        if event.outgoing and not channel:
             parts.append(
                 f'<a href="{_e(_url(chat, edit=event.id, limit=view.limit))}">Edit</a>'
                 + _post(f"/messages/{event.id}/delete", view.csrf, "Delete", fields={"chat": chat})
