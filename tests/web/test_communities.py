@@ -2,7 +2,8 @@
 community that needs approval, with an ordinary and a read-only channel; Bob joins it by its
 id (its description comes from the store on Alice's node); what Alice types in the
 community's box survives the live refresh a post causes; Alice accepts his request from her
-screen; both post in the ordinary channel and see each other's posts live; Bob gets no
+screen; both post in the ordinary channel and see each other's posts live; a post in
+another channel counts as unread on the community in the sidebar until it is opened; Bob gets no
 composer in the read-only channel and is told why, while Alice's post there reaches him;
 Alice bans him. axe-core finds no serious or critical violation on either community screen.
 """
@@ -104,10 +105,14 @@ async def test_create_join_accept_post_read_only_ban(tmp_path: Path) -> None:
         await channels.get_by_role("listitem", name="news").get_by_role("link").click()
         await alice.get_by_role("textbox", name="Message").fill("news for cats")
         await alice.keyboard.press("Enter")
+        # Bob, in #general, sees the community's unread count; opening #news reads it.
+        cats = bob.get_by_role("list", name="Communities").get_by_role("listitem", name="Cats")
+        await expect(cats.locator(".unread")).to_have_text("1")
         await bob_channels.get_by_role("listitem", name="news").get_by_role("link").click()
         await expect(bob.get_by_role("heading", name="news")).to_be_visible()
         await expect(bob.locator("#messages li", has_text="news for cats")).to_be_visible()
         await expect(bob.get_by_text(READ_ONLY_NOTICE)).to_be_visible()
+        await expect(cats.locator(".unread")).to_have_count(0)
         await expect(bob.get_by_role("textbox", name="Message")).to_have_count(0)
         assert await bob.get_by_role("button", name="Add channel").count() == 0
         assert await bob.get_by_role("button", name="Ban", exact=False).count() == 0

@@ -9,8 +9,9 @@ Every route but ``/static`` and the unlock page needs the session cookie set by
 ``POST /unlock``; every POST needs the session's CSRF token (form field ``csrf``) and, when
 the browser sends one, an ``Origin`` equal to the page's own. ``POST /send`` with the header
 ``x-pystatus-fetch: 1`` (the page's script) answers 204 rather than 303. Errors: a bad chat
-key or text answers the messenger's message (status 400), a refused group change 409, never
-a stack trace.
+key, community id or text answers the messenger's message (status 400), a refused group or
+community change (not an admin, a read-only channel) 409, never a stack trace. Group routes
+are in :mod:`pystatus.web.groups`, community routes in :mod:`pystatus.web.communities`.
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ def create_web_app(
             requests=requests,
             node=node_view() if node_view is not None else None,
             notice=notice,
-            communities=community_items(messenger),
+            communities=community_items(messenger, counts),
         )
         names = {c.chat_key: c.display_name for c in contacts.values()}
         community_id = query.get("community", "")
@@ -230,6 +231,7 @@ def create_web_app(
             view.chat = shown
             unread.read(shown.id)
             view.chats = [replace(c, unread=0) if c.id == shown.id else c for c in chats]
+            view.communities = community_items(messenger, unread.counts())
             if shown.kind == "one_to_one":
                 person = contacts.get(shown.key)
                 view.contact_state = person.state if person else "none"

@@ -46,10 +46,16 @@ def _chat_key(member: str) -> str:
     return chat_key_text(bytes.fromhex(member[2:]))
 
 
-def community_items(messenger: Messenger) -> list[CommunityItem]:
-    """The sidebar's communities: those we joined or control, and those we asked to join."""
+def community_items(messenger: Messenger, unread: dict[str, int]) -> list[CommunityItem]:
+    """The sidebar's communities (those we know the description of), with the unread
+    messages of their channels; ``unread`` is counts by chat id."""
     return sorted(
-        (CommunityItem(c.id, c.name) for c in messenger.communities()),
+        (
+            CommunityItem(
+                c.id, c.name, sum(unread.get(ch.chat_id, 0) for ch in c.channels.values())
+            )
+            for c in messenger.communities()
+        ),
         key=lambda c: (c.name.casefold(), c.id),
     )
 

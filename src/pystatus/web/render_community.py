@@ -24,6 +24,8 @@ class CommunityItem:
     id: str
     """The community's id (``0x02...``/``0x03...``)."""
     name: str
+    unread: int = 0
+    """Messages received in its channels since each was last shown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,13 @@ def community_items(csrf: str, communities: list[CommunityItem], current: str) -
     return "".join(
         f'<li aria-label="{_e(c.name)}"'
         + (' aria-current="page"' if c.id == current else "")
-        + f'><a href="{_e(community_url(c.id))}">{_e(c.name)}</a></li>'
+        + f'><a href="{_e(community_url(c.id))}">{_e(c.name)}</a>'
+        + (
+            f' <span class="unread" aria-label="{c.unread} unread">{c.unread}</span>'
+            if c.unread
+            else ""
+        )
+        + "</li>"
         for c in communities
     )
 
