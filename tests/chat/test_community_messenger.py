@@ -6,7 +6,6 @@ forged one dropped, a ban, and the community surviving a restart
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,41 +15,11 @@ import pytest
 from pystatus.chat.account import Account
 from pystatus.chat.community import COMMUNITY_CHAT
 from pystatus.chat.community_chats import DROPPED, CommunityNotAllowed, ReadOnlyChannel
-from pystatus.chat.keystore import ScryptParams
-from pystatus.chat.messenger import ChatEvent, Messenger, RelayTransport
+from pystatus.chat.messenger import ChatEvent
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.wrapper import MessageType, wrap
-from pystatus.node import NodeConfig, WakuNode
-from tests.p2p.hosts import wait_for, within
-
-FAST = ScryptParams(n=1 << 10)
-
-
-def _config() -> NodeConfig:
-    return NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=16, shards=(32, 64))
-
-
-@contextlib.asynccontextmanager
-async def _nodes(count: int) -> AsyncIterator[list[WakuNode]]:
-    async with contextlib.AsyncExitStack() as stack:
-        nodes = [await stack.enter_async_context(WakuNode(_config())) for _ in range(count)]
-        for node in nodes[1:]:
-            await within(node.connect(nodes[0].host.full_addrs()[0]))
-
-        def meshed() -> bool:
-            return all(
-                node.relay is not None
-                and all(node.relay.mesh_size(t) > 0 for t in node.relay.topics)
-                for node in nodes
-            )
-
-        await wait_for(meshed, timeout=20, what="every shard meshed")
-        yield nodes
-
-
-def _messenger(account: Account, node: WakuNode) -> Messenger:
-    assert node.relay is not None
-    return Messenger(account, RelayTransport(node.relay))
+from tests.chat.messenger_helpers import FAST, relay_messenger, relay_nodes
+from tests.p2p.hosts import wait_for
 
 
 async def _next(events: AsyncIterator[ChatEvent], kind: str, text: str = "") -> ChatEvent:
@@ -70,9 +39,9 @@ async def test_join_by_approval_post_read_only_ban_restart(tmp_path: Path) -> No
         Account.create(tmp_path / n, "community password", params=FAST)[0]
         for n in ("owner", "alice")
     )
-    async with _nodes(2) as nodes:
-        owner = _messenger(owner_account, nodes[0])
-        alice = _messenger(alice_account, nodes[1])
+    async with relay_nodes(2) as nodes:
+        owner = relay_messenger(owner_account, nodes[0])
+        alice = relay_messenger(alice_account, nodes[1])
         await owner.start()
         await alice.start()
         try:
@@ -124,7 +93,7 @@ async def test_join_by_approval_post_read_only_ban_restart(tmp_path: Path) -> No
             await alice.stop()
             await owner.stop()
         # the owner's community, key and channels survive a restart
-        again = _messenger(owner_account, nodes[0])
+        again = relay_messenger(owner_account, nodes[0])
         await again.start()
         try:
             restored = again.community(community_id)

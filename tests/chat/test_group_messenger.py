@@ -4,47 +4,16 @@ remove, leave, and the group surviving a restart (:mod:`pystatus.chat.messenger_
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from pystatus.chat.account import Account
 from pystatus.chat.database import Batch, ChatDatabase
-from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.membership import REJECTED
-from pystatus.chat.messenger import ChatEvent, Messenger, RelayTransport
+from pystatus.chat.messenger import ChatEvent
 from pystatus.chat.messenger_group import GROUP, GROUP_STATE, group_members
-from pystatus.node import NodeConfig, WakuNode
-from tests.p2p.hosts import wait_for, within
-
-FAST = ScryptParams(n=1 << 10)
-
-
-def _config() -> NodeConfig:
-    return NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=16, shards=(32, 64))
-
-
-@contextlib.asynccontextmanager
-async def _nodes(count: int) -> AsyncIterator[list[WakuNode]]:
-    async with contextlib.AsyncExitStack() as stack:
-        nodes = [await stack.enter_async_context(WakuNode(_config())) for _ in range(count)]
-        for node in nodes[1:]:
-            await within(node.connect(nodes[0].host.full_addrs()[0]))
-
-        def meshed() -> bool:
-            return all(
-                node.relay is not None
-                and all(node.relay.mesh_size(t) > 0 for t in node.relay.topics)
-                for node in nodes
-            )
-
-        await wait_for(meshed, timeout=20, what="every shard meshed")
-        yield nodes
-
-
-def _messenger(account: Account, node: WakuNode) -> Messenger:
-    assert node.relay is not None
-    return Messenger(account, RelayTransport(node.relay))
+from tests.chat.messenger_helpers import FAST, relay_messenger, relay_nodes
+from tests.p2p.hosts import wait_for
 
 
 async def _next(events: AsyncIterator[ChatEvent], kind: str) -> ChatEvent:
@@ -60,11 +29,11 @@ async def test_create_exchange_remove_and_restart(tmp_path: Path) -> None:
         for n in ("alice", "bob", "carol")
     ]
     async with (
-        _nodes(3) as nodes,
-        _messenger(accounts[0], nodes[0]) as alice,
-        _messenger(accounts[1], nodes[1]) as bob,
+        relay_nodes(3) as nodes,
+        relay_messenger(accounts[0], nodes[0]) as alice,
+        relay_messenger(accounts[1], nodes[1]) as bob,
     ):
-        carol = _messenger(accounts[2], nodes[2])
+        carol = relay_messenger(accounts[2], nodes[2])
         await carol.start()
         try:
             streams = [m.events() for m in (alice, bob, carol)]
@@ -105,7 +74,7 @@ async def test_create_exchange_remove_and_restart(tmp_path: Path) -> None:
             await carol.stop()
 
         # Carol restarts: her view of the group (removed) comes back from the database.
-        async with _messenger(accounts[2], nodes[2]) as carol_again:
+        async with relay_messenger(accounts[2], nodes[2]) as carol_again:
             restored = carol_again.group(chat)
             assert restored is not None and not restored.is_member(carol_again._groups.me)
             assert [e.text for e in await carol_again.history(chat)] == ["hello group"]
@@ -133,6 +102,6 @@ async def test_a_damaged_group_row_is_counted_and_the_account_still_starts(tmp_p
     finally:
         await database.close()
     before = REJECTED.labels("length")._value.get()
-    async with _nodes(2) as nodes, _messenger(account, nodes[0]) as alice:
+    async with relay_nodes(2) as nodes, relay_messenger(account, nodes[0]) as alice:
         assert alice.groups() == []
     assert REJECTED.labels("length")._value.get() == before + 1

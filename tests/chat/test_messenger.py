@@ -17,27 +17,21 @@ from prometheus_client import REGISTRY
 
 from pystatus.chat import topics
 from pystatus.chat.account import Account
-from pystatus.chat.keystore import ScryptParams
 from pystatus.chat.messenger import ChatEvent, Messenger, RelayTransport
 from pystatus.chat.proto import chat_message_pb2, mvds_pb2
 from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.chat.wrapper import MessageType, wrap
-from pystatus.node import NodeConfig, WakuNode
+from pystatus.node import WakuNode
 from pystatus.waku.message import WakuMessage
 from pystatus.waku.payload import encrypt_asymmetric, encrypt_symmetric
+from tests.chat.messenger_helpers import FAST, node_config
 from tests.p2p.hosts import wait_for, within
-
-FAST = ScryptParams(n=1 << 10)
-
-
-def _config() -> NodeConfig:
-    return NodeConfig(listen_address="127.0.0.1", tcp_port=0, cluster_id=16, shards=(32, 64))
 
 
 @contextlib.asynccontextmanager
 async def _line_of_nodes(count: int) -> AsyncIterator[list[WakuNode]]:
     async with contextlib.AsyncExitStack() as stack:
-        nodes = [await stack.enter_async_context(WakuNode(_config())) for _ in range(count)]
+        nodes = [await stack.enter_async_context(WakuNode(node_config())) for _ in range(count)]
         middle = nodes[1]
         for node in nodes:
             if node is not middle:
@@ -248,7 +242,7 @@ async def test_chat_reader_takes_arbitrary_signed_bytes(tmp_path: Path) -> None:
     public_topic, key = topics.public_chat_content_topic(chat), topics.public_chat_key(chat)
     bob_key = account.keys.chat_public_key
     own_topic = topics.partitioned_content_topic(bob_key)
-    async with WakuNode(_config()) as node, _messenger(account, node, "bob-phone") as bob:
+    async with WakuNode(node_config()) as node, _messenger(account, node, "bob-phone") as bob:
         await bob.join_public_chat(chat)
 
         def in_protocol_message(content: bytes) -> bytes:
@@ -306,7 +300,7 @@ async def test_a_bad_message_in_an_mvds_batch_spares_the_rest(tmp_path: Path) ->
     protocol = pb.ProtocolMessage(public_message=batch.SerializeToString())
     sealed = encrypt_asymmetric(protocol.SerializeToString(), bob_key, signer=signer)
     topic = topics.partitioned_content_topic(bob_key)
-    async with WakuNode(_config()) as node, _messenger(account, node, "bob-phone") as bob:
+    async with WakuNode(node_config()) as node, _messenger(account, node, "bob-phone") as bob:
         events = bob.events()
         bob._open_envelope(WakuMessage(sealed, topic, version=1, timestamp=time.time_ns()))
         assert (await _next(events)).text == "the good one"
