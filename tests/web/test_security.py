@@ -60,6 +60,10 @@ async def test_session_csrf_and_headers(tmp_path: Path) -> None:
         assert ">Unlock</button>" in locked.text
         csp = locked.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        # The tab's icon is served (a browser asked for /favicon.ico and logged a 404).
+        assert '<link rel="icon" href="/static/favicon.svg"' in locked.text
+        icon = await client.get("/static/favicon.svg")
+        assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
         # No inline script: every <script> names a file.
         assert re.findall(r"<script(?![^>]*\bsrc=)", locked.text) == []
         # Locked: nothing changes state, and the event stream is refused.
