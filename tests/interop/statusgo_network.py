@@ -30,7 +30,6 @@ FAST = ScryptParams(n=1 << 10)
 """Account keystores quick to unlock (tests only)."""
 QUICK = ReliabilityConfig(history_interval=2.0, history_margin=10.0)
 """Store history asked every 2 s (not minutes), so a missed message comes back in a test."""
-SHARD_32 = "/waku/2/rs/16/32"
 
 
 @dataclass
@@ -60,16 +59,18 @@ async def status_network(tmp_path: Path) -> AsyncIterator[Network]:
             yield Network(service, chat_node, service_addr)
 
 
-async def meshed(network: Network) -> None:
-    """The status-go peer joined the shard 32 mesh on the service node (beside our chat
-    node); fails after 60 s."""
+async def meshed(network: Network, shards: tuple[int, ...] = (32,)) -> None:
+    """The status-go peer joined each of ``shards``' meshes (cluster 16) on the service node,
+    beside our chat node; TimeoutError after 60 s on any one shard."""
     relay = network.service.relay
     assert relay is not None
-    await wait_for(
-        lambda: relay.mesh_size(SHARD_32) >= 2,
-        timeout=60,
-        what="status-go and pystatus in the shard 32 mesh",
-    )
+    for shard in shards:
+        topic = f"/waku/2/rs/16/{shard}"
+        await wait_for(
+            lambda t=topic: relay.mesh_size(t) >= 2,  # type: ignore[misc]
+            timeout=60,
+            what=f"status-go and pystatus in the shard {shard} mesh",
+        )
 
 
 def chat_messenger(network: Network, account: Account) -> Messenger:
