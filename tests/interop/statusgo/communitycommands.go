@@ -57,6 +57,20 @@ func (p *peer) communityArg(a cmdArgs) (types.HexBytes, error) {
 	return raw, nil
 }
 
+// communityMemberArgs reads the community id and the member's key (0x04 and hex) that the
+// accept and ban commands both take.
+func (p *peer) communityMemberArgs(a cmdArgs) (types.HexBytes, string, error) {
+	id, err := p.communityArg(a)
+	if err != nil {
+		return nil, "", err
+	}
+	member, err := a.need("member")
+	if err != nil {
+		return nil, "", err
+	}
+	return id, member, nil
+}
+
 func communityJSON(c *communities.Community) obj {
 	members := []string{}
 	for key := range c.Members() {
@@ -196,11 +210,7 @@ func (p *peer) cmdCommunityRequests(_ context.Context, a cmdArgs) (obj, error) {
 }
 
 func (p *peer) cmdCommunityAccept(_ context.Context, a cmdArgs) (obj, error) {
-	id, err := p.communityArg(a)
-	if err != nil {
-		return nil, err
-	}
-	member, err := a.need("member")
+	id, member, err := p.communityMemberArgs(a)
 	if err != nil {
 		return nil, err
 	}
@@ -226,11 +236,7 @@ func (p *peer) cmdCommunityAccept(_ context.Context, a cmdArgs) (obj, error) {
 }
 
 func (p *peer) cmdCommunityBan(ctx context.Context, a cmdArgs) (obj, error) {
-	id, err := p.communityArg(a)
-	if err != nil {
-		return nil, err
-	}
-	member, err := a.need("member")
+	id, member, err := p.communityMemberArgs(a)
 	if err != nil {
 		return nil, err
 	}
