@@ -59,6 +59,27 @@ func unhex(args obj, name string) ([]byte, error) {
 	return hex.DecodeString(s)
 }
 
+// groupAndPayload reads the group id and the payload (both hex) that the commands sealing a
+// group message take.
+func groupAndPayload(args obj) (group, payload []byte, err error) {
+	if group, err = unhex(args, "group_id"); err != nil {
+		return nil, nil, err
+	}
+	if payload, err = unhex(args, "payload"); err != nil {
+		return nil, nil, err
+	}
+	return group, payload, nil
+}
+
+// unmarshalHex decodes args[name], hex-encoded protobuf, into m.
+func unmarshalHex(args obj, name string, m proto.Message) error {
+	raw, err := unhex(args, name)
+	if err != nil {
+		return err
+	}
+	return proto.Unmarshal(raw, m)
+}
+
 func pubkey(args obj, name string) (*ecdsa.PublicKey, error) {
 	b, err := unhex(args, name)
 	if err != nil {
@@ -141,11 +162,7 @@ func (p *peer) handle(cmd string, args obj) (obj, error) {
 		return obj{"key_id": hex.EncodeToString(info[0].KeyID)}, nil
 	case "encrypt":
 		// A group message (BuildHashRatchetMessage), the ProtocolMessage status-go publishes.
-		group, err := unhex(args, "group_id")
-		if err != nil {
-			return nil, err
-		}
-		payload, err := unhex(args, "payload")
+		group, payload, err := groupAndPayload(args)
 		if err != nil {
 			return nil, err
 		}
@@ -161,12 +178,8 @@ func (p *peer) handle(cmd string, args obj) (obj, error) {
 		if err != nil {
 			return nil, err
 		}
-		raw, err := unhex(args, "message")
-		if err != nil {
-			return nil, err
-		}
 		var pm encryption.ProtocolMessage
-		if err := proto.Unmarshal(raw, &pm); err != nil {
+		if err := unmarshalHex(args, "message", &pm); err != nil {
 			return nil, err
 		}
 		resp, err := p.protocol.HandleMessage(p.identity, sender, &pm, p.nextMessageID())
@@ -186,15 +199,11 @@ func (p *peer) handle(cmd string, args obj) (obj, error) {
 		m, err := marshalHex(b)
 		return obj{"bundle": m}, err
 	case "add_bundle":
-		raw, err := unhex(args, "bundle")
-		if err != nil {
-			return nil, err
-		}
 		var b encryption.Bundle
-		if err := proto.Unmarshal(raw, &b); err != nil {
+		if err := unmarshalHex(args, "bundle", &b); err != nil {
 			return nil, err
 		}
-		_, err = p.protocol.ProcessPublicBundle(p.identity, &b)
+		_, err := p.protocol.ProcessPublicBundle(p.identity, &b)
 		return obj{}, err
 	case "key_exchange":
 		// The 1:1 messages a control node sends members (GetKeyExMessageSpecs): the group's
@@ -216,11 +225,7 @@ func (p *peer) handle(cmd string, args obj) (obj, error) {
 		return obj{"message": m}, err
 	case "rekey_group":
 		// The public rekey message (BuildHashRatchetReKeyGroupMessage) with the current key.
-		group, err := unhex(args, "group_id")
-		if err != nil {
-			return nil, err
-		}
-		payload, err := unhex(args, "payload")
+		group, payload, err := groupAndPayload(args)
 		if err != nil {
 			return nil, err
 		}
@@ -246,11 +251,7 @@ func (p *peer) handle(cmd string, args obj) (obj, error) {
 	case "seal":
 		// A header-less sealed payload (EncryptWithHashRatchet), as a community description's
 		// private data is sealed; named as its private_data entry is.
-		group, err := unhex(args, "group_id")
-		if err != nil {
-			return nil, err
-		}
-		payload, err := unhex(args, "payload")
+		group, payload, err := groupAndPayload(args)
 		if err != nil {
 			return nil, err
 		}
