@@ -116,6 +116,16 @@ func (p *peer) nextMessageID() []byte {
 	return []byte(fmt.Sprintf("statusgo-hr-%d", p.messages))
 }
 
+// groupKeys answers with every key the protocol holds for group (GetKeysForGroup).
+func (p *peer) groupKeys(group []byte) (obj, error) {
+	keys, err := p.protocol.GetKeysForGroup(group)
+	if err != nil {
+		return nil, err
+	}
+	js, err := keysJSON(keys)
+	return obj{"keys": js}, err
+}
+
 func (p *peer) handle(cmd string, args obj) (obj, error) {
 	switch cmd {
 	case "new_key":
@@ -127,23 +137,13 @@ func (p *peer) handle(cmd string, args obj) (obj, error) {
 		if _, err := p.protocol.GenerateHashRatchetKey(group); err != nil {
 			return nil, err
 		}
-		keys, err := p.protocol.GetKeysForGroup(group)
-		if err != nil {
-			return nil, err
-		}
-		js, err := keysJSON(keys)
-		return obj{"keys": js}, err
+		return p.groupKeys(group)
 	case "keys":
 		group, err := unhex(args, "group_id")
 		if err != nil {
 			return nil, err
 		}
-		keys, err := p.protocol.GetKeysForGroup(group)
-		if err != nil {
-			return nil, err
-		}
-		js, err := keysJSON(keys)
-		return obj{"keys": js}, err
+		return p.groupKeys(group)
 	case "add_key":
 		group, err := unhex(args, "group_id")
 		if err != nil {
