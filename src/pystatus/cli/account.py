@@ -117,8 +117,19 @@ def open_account(data_dir: Path | None, password: str) -> Account:
 
 
 def password_or_prompt(given: str | None, *, confirm: bool) -> str:
+    """The password: ``given`` (--password / PYSTATUS_PASSWORD), else one line of stdin when
+    it is not a terminal (a piped password; no echo warning), else a hidden prompt. Exits 2
+    with one line when there is none."""
     if given is not None:
         return given
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            errors.print(
+                "[red]error:[/red] no password: set PYSTATUS_PASSWORD or run in a terminal"
+            )
+            raise typer.Exit(2)
+        return line
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=confirm))
 
 
