@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +18,7 @@ from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUS
 from pystatus.cli.account import chat_account_directory
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import LightChatConfig
+from pystatus.node.datadir import lock_data_dir
 from pystatus.node.light_chat import light_transport
 from pystatus.p2p.multiaddr import Multiaddr
 
@@ -101,12 +102,15 @@ async def open_messenger(
     light: LightNodes | None = None,
 ) -> AsyncIterator[Messenger]:
     """A messenger on a node of its own: a relay peer of the static nodes, or with ``light``
-    a light client of its service nodes; yielded once a message sent would go out."""
-    account = Account.unlock(chat_account_directory(data_dir), password)
+    a light client of its service nodes; yielded once a message sent would go out. The node
+    keeps the data dir's node key (``<data dir>/nodekey``, as ``pystatus node`` does), so
+    every command of one account is one peer to the nodes it meets, not a new one each run."""
+    directory = chat_account_directory(data_dir)
+    account = Account.unlock(directory, password)
+    config = node_config(cluster_id, static_nodes, storenode, light)
+    config = replace(config, identity=lock_data_dir(directory.parent).node_key())
     async with contextlib.AsyncExitStack() as stack:
-        node = await stack.enter_async_context(
-            WakuNode(node_config(cluster_id, static_nodes, storenode, light))
-        )
+        node = await stack.enter_async_context(WakuNode(config))
         if light is not None:
             transport = light_transport(node)
             messenger = Messenger(account, transport)
