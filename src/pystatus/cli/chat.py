@@ -197,13 +197,15 @@ def watch(
     async def run() -> None:
         secret = password_or_prompt(password, confirm=False)
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         nodes = light_nodes(light, filternode, lightpushnode)
         async with open_messenger(
             data_dir, secret, cluster_id, staticnode, storenode, nodes
         ) as messenger:
+            # Only now: while the node still waits for a peer, Ctrl-C must end it at once
+            # (asyncio.run's own handler), not set an event nobody waits on yet.
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
             for name in names:
                 await messenger.join_public_chat(name)
             if json_output:
