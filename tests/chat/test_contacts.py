@@ -29,7 +29,8 @@ from pystatus.chat.wrapper import message_id as wrapper_message_id
 from pystatus.chat.writes import Write
 from pystatus.errors import ChatError
 from pystatus.node import WakuNode
-from tests.chat.test_messenger import FAST, _config, _line_of_nodes, _messenger
+from tests.chat.messenger_helpers import FAST, node_config
+from tests.chat.test_messenger import _line_of_nodes, _messenger
 from tests.p2p.hosts import wait_for
 
 PNG = b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(300)
@@ -304,7 +305,7 @@ async def test_edits_and_deletes_that_come_first_wait_for_their_message(tmp_path
     alice_account, bob_account = _accounts(tmp_path)
     alice_key = alice_account.keys.chat_public_key
     bob_chat = "0x" + bob_account.keys.chat_public_key.hex()
-    async with WakuNode(_config()) as node, _messenger(bob_account, node, "bob") as bob:
+    async with WakuNode(node_config()) as node, _messenger(bob_account, node, "bob") as bob:
         events = bob.events()
 
         def receive(wrapped: bytes) -> None:
@@ -349,7 +350,7 @@ async def test_a_request_learnt_from_a_contact_update_is_made_up(tmp_path: Path)
     request message (default id and text), and accepting names that id."""
     alice_account, bob_account = _accounts(tmp_path)
     alice_key = alice_account.keys.chat_public_key
-    async with WakuNode(_config()) as node, _messenger(bob_account, node, "bob") as bob:
+    async with WakuNode(node_config()) as node, _messenger(bob_account, node, "bob") as bob:
         events = bob.events()
         alice_view = ContactRequestMachine("0x" + bob_account.keys.chat_public_key.hex())
         alice_view.on_sent_request(10)
