@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import heapq
 import random
 from collections import OrderedDict
 from collections.abc import Callable
@@ -60,6 +59,7 @@ from pystatus.testnet.simlight import RELAY, LightNet
 from pystatus.testnet.simparts import (
     PERFECT,
     Event,
+    EventQueue,
     LinkFaults,
     SimStats,
     SimStore,
@@ -126,8 +126,7 @@ class SimNetwork:
         self._default_faults = faults
         self._write_delay = write_delay
         self._store_rtt = store_rtt
-        self._events: list[Event] = []
-        self._seq = 0
+        self._events = EventQueue(MAX_EVENTS)
         self._relay_seen: OrderedDict[bytes, None] = OrderedDict()
         self.relay_incarnation = 0
         """Bumped by each relay restart: what was in flight through it is lost."""
@@ -299,12 +298,7 @@ class SimNetwork:
 
     def schedule(self, at: float, run: Callable[[], None]) -> Event:
         """``run`` at virtual time ``at`` (or now, if that passed); the event, to cancel."""
-        if len(self._events) >= MAX_EVENTS:
-            raise SimulationError(f"{MAX_EVENTS} simulated events are waiting already")
-        self._seq += 1
-        event = Event(max(at, self.now), self._seq, run)
-        heapq.heappush(self._events, event)
-        return event
+        return self._events.schedule(max(at, self.now), run)
 
     def next_time(self) -> float | None:
         """When something happens next: a network event, a device's deadline (unless its
@@ -314,11 +308,7 @@ class SimNetwork:
             for d in self.devices.values()
             if d.session is not None and d.held is None
         ]
-        times.append(self.light.next_deadline())
-        while self._events and self._events[0].cancelled:
-            heapq.heappop(self._events)
-        if self._events:
-            times.append(self._events[0].at)
+        times += [self.light.next_deadline(), self._events.next_at()]
         found = [t for t in times if t is not None]
         return min(found) if found else None
 
@@ -333,8 +323,7 @@ class SimNetwork:
             if upcoming > self.now:
                 self.now = upcoming
                 stuck.clear()
-            if self._events and self._events[0].at <= self.now:
-                heapq.heappop(self._events).run()
+            if self._events.run_due(self.now):
                 continue
             for name in self.light.due(self.now):
                 stuck[f"light {name}"] = stuck.get(f"light {name}", 0) + 1

@@ -3,6 +3,7 @@ does to what crosses it, the counters, a store node's archive and the clock's ev
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -146,3 +147,35 @@ class Event:
     run: Callable[[], None] = field(compare=False)
     cancelled: bool = field(default=False, compare=False)
     """Set to skip it (a timeout whose request was answered): it costs no clock step."""
+
+
+class EventQueue:
+    """The network's pending :class:`Event` s in time order, at most ``limit`` at once
+    (:class:`SimulationError` past it); cancelled ones are skipped without a clock step."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._heap: list[Event] = []
+        self._seq = 0
+
+    def schedule(self, at: float, run: Callable[[], None]) -> Event:
+        """``run`` at virtual time ``at``; the event, to cancel."""
+        if len(self._heap) >= self._limit:
+            raise SimulationError(f"{self._limit} simulated events are waiting already")
+        self._seq += 1
+        event = Event(at, self._seq, run)
+        heapq.heappush(self._heap, event)
+        return event
+
+    def next_at(self) -> float | None:
+        """When the earliest event not cancelled is due."""
+        while self._heap and self._heap[0].cancelled:
+            heapq.heappop(self._heap)
+        return self._heap[0].at if self._heap else None
+
+    def run_due(self, now: float) -> bool:
+        """Run the earliest event if it is due by ``now``; whether one ran."""
+        if self.next_at() is None or self._heap[0].at > now:
+            return False
+        heapq.heappop(self._heap).run()
+        return True
