@@ -804,3 +804,32 @@ class CommunityRequestToLeave(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CommunityRequestToLeave: _TypeAlias = CommunityRequestToLeave  # noqa: Y015
+
+@_typing.final
+class CommunityEncryptionKeysRequest(_message.Message):
+    """A member's request for the group keys of an encrypted community or its channels
+    (status-go v1.1.0 protocol/protobuf/communities.proto; ApplicationMetadataMessage type 87).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_ID_FIELD_NUMBER: _builtins.int
+    CHAT_IDS_FIELD_NUMBER: _builtins.int
+    community_id: _builtins.bytes
+    @_builtins.property
+    def chat_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        community_id: _builtins.bytes = ...,
+        chat_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "chat_ids", b"chat_ids", "community_id", b"community_id"
+    ]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommunityEncryptionKeysRequest: _TypeAlias = CommunityEncryptionKeysRequest  # noqa: Y015
