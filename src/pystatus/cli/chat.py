@@ -450,14 +450,15 @@ def edit(
     lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
     wait_delivered: WaitDelivered = False,
+    json_output: Json = False,
 ) -> None:
-    """Replace the text of a message of ours."""
+    """Replace the text of a message of ours; print "edited <id>"."""
     target = _message_id(message_id)
     new_text = read_text(text, text_file)
 
     async def action(messenger: Messenger) -> Outcome:
         await messenger.edit(target, new_text)
-        return Outcome("", {"id": target})
+        return Outcome(f"edited {target}", {"id": target, "edited": True})
 
     act(
         action,
@@ -466,6 +467,7 @@ def edit(
         password,
         cluster_id,
         timeout,
+        json_output,
         light=light_nodes(light, filternode, lightpushnode),
         wait_delivered=wait_delivered,
     )
@@ -483,13 +485,14 @@ def delete(
     lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
     wait_delivered: WaitDelivered = False,
+    json_output: Json = False,
 ) -> None:
-    """Delete a message of ours for everyone."""
+    """Delete a message of ours for everyone; print "deleted <id>"."""
     target = _message_id(message_id)
 
     async def action(messenger: Messenger) -> Outcome:
         await messenger.delete(target)
-        return Outcome("", {"id": target})
+        return Outcome(f"deleted {target}", {"id": target, "deleted": True})
 
     act(
         action,
@@ -498,6 +501,7 @@ def delete(
         password,
         cluster_id,
         timeout,
+        json_output,
         light=light_nodes(light, filternode, lightpushnode),
         wait_delivered=wait_delivered,
     )
@@ -516,13 +520,15 @@ def pin(
     lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
     wait_delivered: WaitDelivered = False,
+    json_output: Json = False,
 ) -> None:
-    """Pin a message in its chat."""
+    """Pin (or unpin) a message in its chat; print "pinned <id>" ("unpinned <id>")."""
     target = _message_id(message_id)
 
     async def action(messenger: Messenger) -> Outcome:
         await messenger.pin(target, not unpin)
-        return Outcome("", {"id": target, "pinned": not unpin})
+        done = "unpinned" if unpin else "pinned"
+        return Outcome(f"{done} {target}", {"id": target, "pinned": not unpin})
 
     act(
         action,
@@ -531,6 +537,7 @@ def pin(
         password,
         cluster_id,
         timeout,
+        json_output,
         light=light_nodes(light, filternode, lightpushnode),
         wait_delivered=wait_delivered,
     )
@@ -548,8 +555,9 @@ def name(
     lightpushnode: LightPushNodes = None,
     timeout: Timeout = 30.0,
     wait_delivered: WaitDelivered = False,
+    json_output: Json = False,
 ) -> None:
-    """Set our display name; our contacts learn it."""
+    """Set our display name; our contacts learn it. Print "display name <name>"."""
     try:
         validate_display_name(display_name)
     except ContentError as exc:
@@ -557,7 +565,7 @@ def name(
 
     async def action(messenger: Messenger) -> Outcome:
         await messenger.set_display_name(display_name)
-        return Outcome("", {"displayName": display_name})
+        return Outcome(f"display name {display_name}", {"displayName": display_name})
 
     act(
         action,
@@ -566,6 +574,7 @@ def name(
         password,
         cluster_id,
         timeout,
+        json_output,
         light=light_nodes(light, filternode, lightpushnode),
         wait_delivered=wait_delivered,
     )
