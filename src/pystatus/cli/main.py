@@ -99,9 +99,16 @@ LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "FATAL")
 
 
 def _configure_logging(level: str) -> None:
+    """Log pystatus's own records from ``level`` (nwaku's names: TRACE ... FATAL) on, and
+    third-party libraries' (websockets, uvicorn, asyncio, ...) from WARNING on unless
+    ``level`` is DEBUG or TRACE: their INFO lines ("connection open", "server closing" on
+    every WebSocket peer) drowned the node's own output."""
     mapping = {"TRACE": logging.DEBUG, "NOTICE": logging.INFO, "WARN": logging.WARNING}
     numeric = mapping.get(level.upper(), getattr(logging, level.upper(), logging.INFO))
-    logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    others = numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+    logging.basicConfig(level=others, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(others)
+    logging.getLogger("pystatus").setLevel(numeric)
     redaction.install()
 
 
