@@ -259,6 +259,15 @@ def read_only_channels(description: pb.CommunityDescription) -> set[str]:
     return view - post
 
 
+def is_encrypted(description: pb.CommunityDescription) -> bool:
+    """status-go's ``Community.Encrypted`` (community.go): some ``BECOME_MEMBER`` token
+    permission exists (the ``encrypted`` field is deprecated; it is read too). Its channel
+    posts then go under the community's hash ratchet key."""
+    return description.encrypted or any(
+        p.type == PermissionType.BECOME_MEMBER for p in description.token_permissions.values()
+    )
+
+
 def channel_has_permissions(description: pb.CommunityDescription, chat_id: str) -> bool:
     """status-go's ``channelHasPermissions``: some token permission names the channel."""
     return any(chat_id in p.chat_ids for p in description.token_permissions.values())
@@ -351,7 +360,7 @@ def community_of(description: pb.CommunityDescription, wrapped: bytes = b"") -> 
         banned=frozenset([*description.ban_list, *description.banned_members]),
         channels=MappingProxyType(channels),
         categories=MappingProxyType({k: c.name for k, c in description.categories.items()}),
-        encrypted=description.encrypted,
+        encrypted=is_encrypted(description),
         description=description,
         wrapped=wrapped,
     )

@@ -253,12 +253,21 @@ class CommunityChats:
         about: str = "",
         color: str = "#887af9",
         manual: bool = False,
+        encrypted: bool = False,
     ) -> tuple[Community, list[Send]]:
-        """A community we control (open unless ``manual``). Raises :class:`InvalidCommunity`."""
+        """A community we control (open unless ``manual``; its posts under the hash ratchet
+        when ``encrypted``, see :func:`~pystatus.chat.community_control.create`). Raises
+        :class:`InvalidCommunity`."""
         if len(self._keys) >= MAX_COMMUNITIES:
             raise CommunityNotAllowed(f"controlling {MAX_COMMUNITIES} communities already")
         key, community = control.create(
-            self.public_key, name, now_ms, about=about, color=color, manual_accept=manual
+            self.public_key,
+            name,
+            now_ms,
+            about=about,
+            color=color,
+            manual_accept=manual,
+            encrypted=encrypted,
         )
         self._keys[community.id] = key
         self._joined.add(community.id)
@@ -416,11 +425,9 @@ class CommunityChats:
 
     def check_post(self, chat_id: str, message_type: int = MessageType.CHAT_MESSAGE) -> str:
         """Whether we may post ``message_type`` in channel ``chat_id``; returns the pubsub
-        topic to post on. Raises :class:`ReadOnlyChannel` or :class:`CommunityNotAllowed`.
-
-        The hash ratchet seam: a channel of an encrypted community (or an encrypted channel)
-        is sent HR-encrypted under the group's current key (status-go's
-        ``SendCommunityMessage``); until then it is refused here."""
+        topic to post on. Raises :class:`ReadOnlyChannel` or :class:`CommunityNotAllowed`. A
+        channel of an encrypted community is sent under its hash ratchet key by the adapter
+        (:mod:`pystatus.chat.community_keys`)."""
         found = self.channel_of(chat_id)
         if found is None:
             raise CommunityNotAllowed(f"no community channel {chat_id[:140]!r}")
@@ -429,8 +436,6 @@ class CommunityChats:
             raise CommunityNotAllowed("we are not a member of this channel")
         if not community.can_post(self.me, channel_id, message_type):
             raise ReadOnlyChannel("this channel is read-only for us")
-        if community.encrypted:
-            raise CommunityNotAllowed("an encrypted community (hash ratchet not yet supported)")
         return pubsub_topic(None)
 
     def take_post(self, chat_id: str, author: bytes, message_type: int) -> bool:

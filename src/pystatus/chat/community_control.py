@@ -97,11 +97,17 @@ def create(
     color: str = "#887af9",
     manual_accept: bool = False,
     private_key: bytes | None = None,
+    encrypted: bool = False,
 ) -> tuple[bytes, Community]:
     """A new community owned by ``owner`` (uncompressed key), open (AUTO_ACCEPT) or needing
     approval (MANUAL_ACCEPT): a fresh key pair (or ``private_key``), the owner its only
     member with ROLE_OWNER, clock 1 as status-go's first. Returns (private key, community).
-    Raises :class:`~pystatus.chat.community.InvalidCommunity` for an empty or long name."""
+    Raises :class:`~pystatus.chat.community.InvalidCommunity` for an empty or long name.
+
+    ``encrypted``: a ``BECOME_MEMBER`` token permission without token criteria, which is how
+    status-go v1.1.0 marks a community encrypted (community.go ``Encrypted``); its posts go
+    under the hash ratchet. pystatus holds no wallet to check token balances, so such a
+    community should need approval (``manual_accept``): the control node admits by hand."""
     if not name or len(name) > MAX_NAME or len(about) > MAX_ABOUT:
         raise InvalidCommunity("identity", "a name of 1 to 30 characters, about up to 140")
     key = coincurve.PrivateKey(private_key) if private_key else coincurve.PrivateKey()
@@ -113,6 +119,11 @@ def create(
         identity=_identity(name, about, color),
     )
     description.members[member_key(owner)].roles.append(Roles.ROLE_OWNER)
+    if encrypted:
+        permission_id = str(uuid.uuid4())
+        description.token_permissions[permission_id].CopyFrom(
+            pb.CommunityTokenPermission(id=permission_id, type=PermissionType.BECOME_MEMBER)
+        )
     description.clock = 0
     community = _commit(description, key.secret, 1)
     del now_ms  # status-go starts every community at clock 1

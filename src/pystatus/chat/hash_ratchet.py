@@ -309,6 +309,8 @@ class HashRatchet:
     ``group_id``; keys from anyone else are ignored and counted (``unauthorised_keys``).
     Without it keys are taken from anyone, as status-go takes them (HandleHashRatchetKeys
     checks no sender): then anyone who can message us could make us send under their key.
+    ``on_missing(group_id)`` is told of each message kept for a key we lack, so the owner can
+    ask for keys (:mod:`pystatus.chat.community_keys` rate-limits that).
     """
 
     def __init__(
@@ -319,10 +321,12 @@ class HashRatchet:
         store: KeyStore | None = None,
         max_pending: int = MAX_PENDING,
         authority: Callable[[bytes, bytes], bool] | None = None,
+        on_missing: Callable[[bytes], None] | None = None,
     ) -> None:
         self.installation_id = installation_id
         self.identity = identity
         self.authority = authority
+        self.on_missing = on_missing
         self.store: KeyStore = store if store is not None else MemoryKeyStore()
         self._chains: OrderedDict[bytes, _Chain] = OrderedDict()
         self._pending: deque[PendingMessage] = deque()
@@ -489,6 +493,8 @@ class HashRatchet:
             )
         if key is None or key.group_id != header.group_id:
             self._wait(PendingMessage(header.key_id, raw, context))
+            if self.on_missing is not None:
+                self.on_missing(header.group_id)
             raise UnknownGroupKey(
                 "no key for this message yet", group_id=header.group_id, key_id=header.key_id
             )

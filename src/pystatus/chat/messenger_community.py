@@ -35,10 +35,15 @@ from pystatus.chat.community import (
     member_key,
 )
 from pystatus.chat.community_chats import CommunityChats, CommunityNotAllowed, Send
+from pystatus.chat.community_keys import (
+    CommunityKeys,
+    group_id,
+    seal_post,
+)
 from pystatus.chat.content.messages import parse_chat_message
 from pystatus.chat.database import Batch, ChatRow, StoredMessage
 from pystatus.chat.delivery import DeliveryStatus
-from pystatus.chat.errors import InvalidGroupMessage
+from pystatus.chat.errors import InvalidGroupMessage, UnknownGroupKey
 from pystatus.chat.events import ChatEvent, message_event
 from pystatus.chat.hash_ratchet import HashRatchet
 from pystatus.chat.hash_ratchet_exchange import community_of_group
@@ -47,6 +52,7 @@ from pystatus.chat.hash_ratchet_state import restore_state as restore_hash_ratch
 from pystatus.chat.history import HistoryFetcher
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.listening import Listener
+from pystatus.chat.messenger_community_keys import CommunityKeyMessaging
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.segmentation import segment
 from pystatus.chat.session import ChatSession
@@ -74,6 +80,7 @@ COMMUNITY_TYPES = frozenset(
         MessageType.COMMUNITY_REQUEST_TO_LEAVE,
         MessageType.COMMUNITY_REQUEST_TO_JOIN_RESPONSE,
         MessageType.COMMUNITY_USER_KICKED,
+        MessageType.COMMUNITY_ENCRYPTION_KEYS_REQUEST,
     }
 )
 """The community messages this module takes."""
@@ -96,7 +103,7 @@ class CommunityEvent(ChatEvent):
     kind: str = COMMUNITY_EVENT
 
 
-class CommunityMessaging:
+class CommunityMessaging(CommunityKeyMessaging):
     session: ChatSession
     _identity: bytes
     _public_key: bytes
@@ -126,6 +133,7 @@ class CommunityMessaging:
 
     def _init_communities(self) -> None:
         self._communities = CommunityChats(self._identity, self._public_key)
+        self._community_keys = CommunityKeys(self._identity)
         self._control_topics = set()
         shards = self._pubsub_for
 
@@ -158,12 +166,15 @@ class CommunityMessaging:
                 log.warning("community %s not restored: %s", key[len(COMMUNITY_STATE) :], exc)
                 continue
             self._listen(self._community_topics(community))
+            if private is not None:
+                self._community_keys.remember(community)
         # Group keys of encrypted communities and channels, read by the session's receive
         # path (receiving.py); taken only from a community's control node or owner.
         ratchet = HashRatchet(
             self.session.encryption.installation_id,
             identity=self._identity,
             authority=self._group_key_authority,
+            on_missing=self._group_key_missing,
         )
         if HASH_RATCHET_STATE in state:
             try:
@@ -280,7 +291,7 @@ class CommunityMessaging:
             Write(extra=self._community_batch(community), events=[event] if event else [])
         )
         self._listen(self._community_topics(community))
-        await self._perform(self._community_sends(sends))
+        await self._perform(self._control_keys(community) + self._community_sends(sends))
 
     @staticmethod
     def _now_ms() -> int:
@@ -301,13 +312,28 @@ class CommunityMessaging:
     # -- what we do ---------------------------------------------------------------------------
 
     async def create_community(
-        self, name: str, *, about: str = "", color: str = "#887af9", manual_accept: bool = False
+        self,
+        name: str,
+        *,
+        about: str = "",
+        color: str = "#887af9",
+        manual_accept: bool = False,
+        encrypted: bool = False,
     ) -> str:
         """A community we control, open unless ``manual_accept``; returns its id (``0x02...``)
-        once stored and published. Raises :class:`~pystatus.errors.ChatError`."""
+        once stored and published. ``encrypted``: its posts go under a hash ratchet key that
+        the control node sends each member it admits and rotates when one leaves or is banned
+        (:mod:`pystatus.chat.community_keys`); status-go reads it as token-gated, and since
+        pystatus checks no token balances, pair it with ``manual_accept``. Raises
+        :class:`~pystatus.errors.ChatError`."""
         self._check_running()
         community, sends = self._communities.create(
-            name, self._now_ms(), about=about, color=color, manual=manual_accept
+            name,
+            self._now_ms(),
+            about=about,
+            color=color,
+            manual=manual_accept,
+            encrypted=encrypted,
         )
         await self._community_done(community, sends)
         return community.id
@@ -420,10 +446,9 @@ class CommunityMessaging:
         await self._perform(self._community_sends(sends))
 
     async def ban_community_member(self, community_id: str, member: str) -> None:
-        """Ban a member (a chat key) from a community we control; they are told.
-
-        The hash ratchet seam: an encrypted community's keys are rotated here and sent to
-        the remaining members, so the banned member reads nothing after."""
+        """Ban a member (a chat key) from a community we control; they are told. An encrypted
+        community's key is rotated and sent to the remaining members only, so the banned
+        member reads nothing after (:meth:`_control_keys`)."""
         self._check_running()
         key = member_key(public_key_of(member))
         sends = self._communities.ban(community_id, key, self._now_ms())
@@ -432,9 +457,18 @@ class CommunityMessaging:
     async def send_community(self, chat_id: str, text: str, *, response_to: str = "") -> str:
         """Post ``text`` in a channel (``chat_id``: community id + channel id); returns the
         message id once stored. Raises :class:`~pystatus.chat.community_chats.ReadOnlyChannel`
-        where we may only read, :class:`CommunityNotAllowed` where we are no member."""
+        where we may only read, :class:`CommunityNotAllowed` where we are no member,
+        :class:`~pystatus.chat.errors.UnknownGroupKey` in an encrypted community whose key has
+        not reached us yet."""
         self._check_running()
         self._communities.check_post(chat_id)
+        found = self._communities.channel_of(chat_id)
+        encrypted = found[0] if found is not None and found[0].encrypted else None
+        ratchet = self.session.hash_ratchet
+        if encrypted is not None and (
+            ratchet is None or ratchet.current_key(group_id(encrypted)) is None
+        ):
+            raise UnknownGroupKey("no key for this community yet", group_id=b"", key_id=b"")
         message = chat_message_pb2.ChatMessage(
             clock=self._tick(),
             timestamp=self._now_ms(),
@@ -452,17 +486,32 @@ class CommunityMessaging:
         )
         self.session.track(message_id, chat_id, DeliveryStatus.PENDING)
         await self._commit(Write(stored))
-        # The hash ratchet seam: an encrypted channel's wrapper is sealed under the group's
-        # hash-ratchet key here instead (status-go's SendCommunityMessage).
-        await self._perform(
-            self.session.send_public(chat_id, wrapped, time.time_ns(), [message_id])
+        if encrypted is None or ratchet is None:
+            await self._perform(
+                self.session.send_public(chat_id, wrapped, time.time_ns(), [message_id])
+            )
+            return message_id
+        # status-go's SendCommunityMessage: under the community's hash ratchet key. Not
+        # resent when nothing takes it (it stays pending), unlike a plain public message.
+        parts = seal_post(
+            ratchet, self._identity, encrypted, chat_id, wrapped, self.session.segment_size
         )
+        now_ns = time.time_ns()
+        publishes = [Publish(p.content_topic, p.payload, now_ns, "public") for p in parts]
+        last = publishes[-1]
+        publishes[-1] = Publish(last.content_topic, last.payload, now_ns, "public", (message_id,))
+        await self._perform(list(publishes))
         return message_id
 
     # -- what arrives ---------------------------------------------------------------------------
 
     def _receive_community(self, message: Unwrapped, after: Callable[[], None] | None) -> None:
         """A community control message; raises :class:`InvalidCommunity` (a ChatError)."""
+        if message.type == MessageType.COMMUNITY_ENCRYPTION_KEYS_REQUEST:
+            self._answer_key_request(message)
+            if after is not None:
+                after()
+            return
         change, sends = self._communities.receive(message, self._now_ms())
         if change is None:
             if after is not None:
@@ -486,7 +535,7 @@ class CommunityMessaging:
         self._queue_write(
             Write(after=after, extra=self._community_batch(community), events=[event])
         )
-        self._perform_later(self._community_sends(sends))
+        self._perform_later(self._control_keys(community) + self._community_sends(sends))
 
     def _is_community_channel(self, chat_id: str | None) -> bool:
         return chat_id is not None and self._communities.channel_of(chat_id) is not None

@@ -1,0 +1,169 @@
+"""An encrypted community (hash ratchet, issue 17) through three Messengers over three pystatus
+relay nodes: the control node admits two members by hand and sends each the key over 1:1;
+posts are read by both; a ban rotates the key to the remaining member only, so the banned
+member holds later posts' ciphertext but cannot open them (``no_group_key``); the banned
+member's posts are dropped; a member who lost its keys asks the control node and reads on
+(:mod:`pystatus.chat.community_keys`, :mod:`pystatus.chat.messenger_community_keys`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from pystatus.chat.account import Account
+from pystatus.chat.actions import Publish
+from pystatus.chat.community import COMMUNITY_CHAT
+from pystatus.chat.community_chats import DROPPED as COMMUNITY_DROPPED
+from pystatus.chat.community_keys import EVENTS, group_id, seal_post
+from pystatus.chat.hash_ratchet import GroupKey
+from pystatus.chat.messenger import ChatEvent, Messenger
+from pystatus.chat.proto import chat_message_pb2
+from pystatus.chat.reliability import DROPPED
+from pystatus.chat.wrapper import MessageType, wrap
+from pystatus.waku.message import WakuMessage
+from tests.chat.messenger_helpers import FAST, relay_messenger, relay_nodes
+from tests.p2p.hosts import wait_for
+
+
+async def _next(events: AsyncIterator[ChatEvent], kind: str, text: str = "") -> ChatEvent:
+    async with asyncio.timeout(15):
+        while True:
+            event = await anext(events)
+            if event.kind == kind and (not text or event.text == text):
+                return event
+
+
+def _count(counter: object, label: str) -> float:
+    return float(counter.labels(label)._value.get())  # type: ignore[attr-defined]
+
+
+def _key(messenger: Messenger, group: bytes) -> GroupKey | None:
+    assert messenger.session.hash_ratchet is not None
+    return messenger.session.hash_ratchet.current_key(group)
+
+
+async def test_ban_rotates_the_key_and_the_banned_member_reads_nothing_after(
+    tmp_path: Path,
+) -> None:
+    accounts = [
+        Account.create(tmp_path / n, "community password", params=FAST)[0]
+        for n in ("owner", "alice", "bob")
+    ]
+    async with relay_nodes(3) as nodes:
+        owner, alice, bob = (relay_messenger(a, n) for a, n in zip(accounts, nodes, strict=True))
+        for m in (owner, alice, bob):
+            await m.start()
+        try:
+            owner_events, alice_events, bob_events = owner.events(), alice.events(), bob.events()
+            community_id = await owner.create_community("Vault", manual_accept=True, encrypted=True)
+            general = await owner.add_community_channel(community_id, "general")
+            community = owner.community(community_id)
+            assert community is not None and community.encrypted
+            group = group_id(community)
+            first = _key(owner, group)
+            assert first is not None  # made at creation
+
+            for member, name in ((alice, "alice"), (bob, "bob")):
+                await member.join_community(community_id, display_name=name)
+            await owner.publish_community(community_id)  # they were not listening before
+            for member in (alice, bob):
+                await wait_for(
+                    lambda m=member: any(  # type: ignore[misc]
+                        k == m.chat_key for k, _, _ in owner.community_requests(community_id)
+                    ),
+                    timeout=15,
+                    what="the request pending",
+                )
+                await owner.accept_community_request(community_id, member.chat_key)
+            for events in (alice_events, bob_events):
+                await _next(events, "community", "joined")
+            for member in (alice, bob):
+                await wait_for(
+                    lambda m=member: _key(m, group) == first,  # type: ignore[misc]
+                    timeout=15,
+                    what="the group key sent over 1:1",
+                )
+
+            # before the ban everyone reads everyone
+            await owner.send_community(general, "before the ban")
+            for events in (alice_events, bob_events):
+                got = await _next(events, "message", "before the ban")
+                assert got.chat_id == general
+            await bob.send_community(general, "bob speaks")
+            for events in (owner_events, alice_events):
+                got = await _next(events, "message", "bob speaks")
+                assert got.author == bob.chat_key
+
+            # the ban: a new key, to alice only
+            rekeys = _count(EVENTS, "rekey")
+            await owner.ban_community_member(community_id, bob.chat_key)
+            await _next(bob_events, "community", "banned")
+            assert _count(EVENTS, "rekey") == rekeys + 1
+            second = _key(owner, group)
+            assert second is not None and second.key_id != first.key_id
+            await wait_for(
+                lambda: _key(alice, group) == second, timeout=15, what="alice has the new key"
+            )
+
+            # a later post: alice reads it, bob holds its ciphertext and cannot open it
+            seen: list[WakuMessage] = []
+            bob_receive = bob.session.receive
+
+            def spy(message: WakuMessage, digest: bytes, now: float) -> list[object]:
+                seen.append(message)
+                return bob_receive(message, digest, now)  # type: ignore[return-value]
+
+            bob.session.receive = spy  # type: ignore[method-assign, assignment]
+            no_key = _count(DROPPED, "no_group_key")
+            await owner.send_community(general, "after the ban")
+            got = await _next(alice_events, "message", "after the ban")
+            assert got.chat_id == general
+            await wait_for(
+                lambda: _count(DROPPED, "no_group_key") > no_key,
+                timeout=15,
+                what="bob dropped the post: no key",
+            )
+            assert any(m.content_topic.endswith("/rfc26") for m in seen)
+            assert _key(bob, group) == first  # he never got the new one
+            assert b"after the ban" not in b"".join(m.payload for m in seen)
+
+            # bob's post under the old key, forged past his own refusal, is dropped by all
+            not_allowed = _count(COMMUNITY_DROPPED, "not_allowed")
+            forged = chat_message_pb2.ChatMessage(
+                clock=int(time.time() * 1000),
+                timestamp=int(time.time() * 1000),
+                text="banned but talking",
+                chat_id=general,
+                message_type=COMMUNITY_CHAT,  # type: ignore[arg-type]
+                content_type=chat_message_pb2.ChatMessage.TEXT_PLAIN,
+            )
+            wrapped = wrap(forged.SerializeToString(), MessageType.CHAT_MESSAGE, bob._identity)
+            bob_community = bob.community(community_id)
+            assert bob_community is not None and bob.session.hash_ratchet is not None
+            parts = seal_post(
+                bob.session.hash_ratchet, bob._identity, bob_community, general, wrapped, 1 << 20
+            )
+            await bob._perform(
+                [Publish(p.content_topic, p.payload, time.time_ns(), "public") for p in parts]
+            )
+            await wait_for(
+                lambda: _count(COMMUNITY_DROPPED, "not_allowed") >= not_allowed + 2,
+                timeout=15,
+                what="owner and alice dropped the banned member's post",
+            )
+
+            # a member who lost the keys asks the control node, and reads what waited
+            assert alice.session.hash_ratchet is not None
+            alice.session.hash_ratchet.store.forget_group(group)
+            requested = _count(EVENTS, "requested")
+            answered = _count(EVENTS, "answered")
+            await owner.send_community(general, "while alice had no key")
+            await _next(alice_events, "message", "while alice had no key")
+            assert _count(EVENTS, "requested") == requested + 1
+            assert _count(EVENTS, "answered") == answered + 1
+            assert _key(alice, group) == second
+        finally:
+            for m in (bob, alice, owner):
+                await m.stop()
