@@ -21,6 +21,16 @@ TRANSPORT_OVERHEAD_BYTES = Counter(
     " (frame length and tag), muxer (yamux/mplex framing), multistream (stream negotiation)",
     ["kind", "direction"],
 )
+CONNECTION_FLUSHES = Counter(
+    "pystatus_p2p_connection_flushes",
+    "Connection flushes (one Noise transport message or more each), by cause: turn (end of"
+    " the event-loop turn the writes came in), limit (a full Noise message of data waiting)",
+    ["reason"],
+)
+COALESCED_WRITES = Counter(
+    "pystatus_p2p_coalesced_writes",
+    "Stream operations whose frames joined a flush already due in the same loop turn",
+)
 STREAMS_OPENED = Counter("libp2p_streams_opened", "Streams opened", ["direction"])
 PROTOCOL_ERRORS = Counter(
     "pystatus_p2p_protocol_errors", "Connections ended by a peer's protocol violation", ["kind"]
