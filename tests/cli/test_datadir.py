@@ -155,7 +155,10 @@ async def test_a_second_process_is_refused_and_a_killed_one_leaves_no_lock(
     holder = await _start(*_node(data_dir, "--chat"))
     try:
         peer_id = (await _line(holder, "pystatus ")).rsplit(" ", 1)[-1]
-        in_use = f"data dir {data_dir} is in use by pid {holder.pid}"
+        in_use = (
+            f"data dir {data_dir} is in use by pid {holder.pid} (`pystatus node --data-dir"
+            " --listen-address --tcp-port --chat`)"
+        )
         ours = [
             _node(data_dir),
             _node(data_dir, "--chat"),

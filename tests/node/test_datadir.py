@@ -56,7 +56,11 @@ def test_another_process_is_refused_and_named_then_its_death_frees_the_dir(
     try:
         with pytest.raises(DataDirInUse) as refused:
             lock_data_dir(directory)
-        assert str(refused.value) == f"data dir {directory} is in use by pid {holder.pid}"
+        # Named by its program and option names; the script after -c and the dir are not.
+        command = f"{Path(sys.executable).name} -c"
+        assert str(refused.value) == (
+            f"data dir {directory} is in use by pid {holder.pid} (`{command}`)"
+        )
         assert refused.value.pid == holder.pid
     finally:
         holder.kill()  # SIGKILL: nothing of the holder's runs, the kernel drops its lock

@@ -63,15 +63,14 @@ NODE_HINT = "chat through that node's REST API (--rest) or browser client (--web
 
 
 class AccountInUse(DataDirInUse):
-    """A chat command's data dir is held by another process (``command``: what it runs, when
-    its command line can be read), said with what to run instead."""
+    """A chat command's data dir is held by another process, said with what to run instead
+    (``command``: the holder's plain command words, :func:`holder_command`, pick the hint)."""
 
     def __init__(self, held: DataDirInUse, command: str | None) -> None:
-        super().__init__(held.directory, held.pid)
-        self.command = command
-        named = f" (`{command}`)" if command else ""
+        super().__init__(held.directory, held.pid, held.command)
         hint = NODE_HINT if command == "pystatus node" else INTERACTIVE_HINT
-        self.args = (f"{held}{named}: {hint}",)
+        # ``held`` names the holder's command line already (options included).
+        self.args = (f"{held}: {hint}",)
 
 
 def holder_command(pid: int | None) -> str | None:

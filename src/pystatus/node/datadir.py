@@ -10,7 +10,8 @@ Layout (every file pystatus writes is 0600, every directory 0700)::
 
 The lock is ``flock(2)`` on ``pystatus.lock``: the kernel drops it when the holder's last
 descriptor closes, so a process killed with SIGKILL leaves no stale lock, and the pid in the
-file only names the holder in the message a second process prints. A process holds each data
+file only names the holder in the message a second process prints, with what it runs
+(:func:`holder_command_line`, read from ``/proc``). A process holds each data
 dir at most once (:func:`lock_data_dir` is idempotent) until it exits or calls
 :meth:`DataDir.release`.
 
@@ -61,13 +62,16 @@ class DataDirError(NodeError):
 
 
 class DataDirInUse(DataDirError):
-    """Another live process holds the data dir's lock."""
+    """Another live process holds the data dir's lock: ``pid`` when it could be read,
+    ``command`` its command line as :func:`holder_command_line` gives it."""
 
-    def __init__(self, directory: Path, pid: int | None) -> None:
+    def __init__(self, directory: Path, pid: int | None, command: str | None = None) -> None:
         holder = f"pid {pid}" if pid is not None else "another process"
-        super().__init__(f"data dir {directory} is in use by {holder}")
+        named = f" (`{command}`)" if command else ""
+        super().__init__(f"data dir {directory} is in use by {holder}{named}")
         self.directory = directory
         self.pid = pid
+        self.command = command
 
 
 class DataDirUnusable(DataDirError):
@@ -163,7 +167,8 @@ def lock_data_dir(directory: Path) -> DataDir:
     """Hold ``directory`` for this process: create it (0700) if needed, tighten what pystatus
     keeps in it to 0600/0700, and take its lock without waiting.
 
-    Raises :class:`DataDirInUse` (naming the holder's pid) when another process holds it, and
+    Raises :class:`DataDirInUse` (naming the holder's pid and command) when another process
+    holds it, and
     :class:`DataDirUnusable` when it cannot be created, opened or written.
     """
     path = Path(os.path.abspath(directory))
@@ -189,7 +194,7 @@ def lock_data_dir(directory: Path) -> DataDir:
             pid = _holder(descriptor)
             os.close(descriptor)
             DATA_DIR_ERRORS.labels("in_use").inc()
-            raise DataDirInUse(path, pid) from None
+            raise DataDirInUse(path, pid, holder_command_line(pid)) from None
         except OSError as exc:
             os.close(descriptor)
             raise unusable(path, "lock it", exc) from None
@@ -217,6 +222,42 @@ def _holder(descriptor: int) -> int | None:
             return int(text.strip())
         os.sched_yield()
     return None
+
+
+MAX_COMMAND_LINE = 200
+"""Characters of a holder's command line named at most (an error is one line)."""
+
+
+def holder_command_line(pid: int | None) -> str | None:
+    """What process ``pid`` runs, from ``/proc/<pid>/cmdline`` (Linux; None where it cannot
+    be read): from the ``pystatus`` word on (else the program's name), the command words
+    (``pystatus node``, ``pystatus chat watch``) and the names of the options it was given
+    (``--chat``, ``--data-dir``), at most :data:`MAX_COMMAND_LINE` characters.
+
+    Option values and other arguments are left out: they may hold a node key, a password, a
+    chat key or a message's text, and this text ends up in an error line."""
+    if pid is None:
+        return None
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    argv = [word for word in raw.decode(errors="replace").split("\0") if word]
+    if not argv:
+        return None
+    start = next((i for i, word in enumerate(argv) if Path(word).name == "pystatus"), 0)
+    words = [Path(argv[start]).name]
+    commands = True
+    for word in argv[start + 1 :]:
+        if word.startswith("-") and len(word) > 1:
+            commands = False
+            words.append(word.split("=", 1)[0])
+        elif commands and word.isalpha():
+            words.append(word)
+        else:
+            commands = False  # a value or an argument: not ours to repeat
+    line = " ".join(words)
+    return line if len(line) <= MAX_COMMAND_LINE else line[: MAX_COMMAND_LINE - 1] + "…"
 
 
 def _write_private(path: Path, text: str) -> None:
