@@ -56,6 +56,7 @@ class CommunityJson(BaseModel):
     clock: int
     joined: bool
     controlled: bool = Field(description="This account is its control node")
+    encrypted: bool = Field(default=False, description="Its posts go under the hash ratchet")
     members: list[MemberJson]
     banned: list[str]
     channels: list[ChannelJson]
@@ -65,6 +66,12 @@ class CreateBody(BaseModel):
     name: str = Field(min_length=1, max_length=30)
     description: str = Field(default="", max_length=140)
     manualAccept: bool = False
+    encrypted: bool = Field(
+        default=False,
+        description="Posts under a hash ratchet key the control node sends to each member it"
+        " admits and rotates on a ban or departure (status-go reads it as token-gated; pair it"
+        " with manualAccept: pystatus checks no token balances)",
+    )
 
 
 class ChannelBody(BaseModel):
@@ -114,6 +121,7 @@ def community_json(messenger: Messenger, community: Community) -> CommunityJson:
         clock=community.clock,
         joined=messenger.community_joined(community.id),
         controlled=messenger.community_controlled(community.id),
+        encrypted=community.encrypted,
         members=[
             MemberJson(chatKey=_key(k), privileged=community.is_privileged(k))
             for k in community.members
@@ -152,7 +160,10 @@ def community_routes(messenger: Messenger) -> APIRouter:
         """Create a community this account controls (open unless ``manualAccept``)."""
         with _answers():
             community_id = await messenger.create_community(
-                body.name, about=body.description, manual_accept=body.manualAccept
+                body.name,
+                about=body.description,
+                manual_accept=body.manualAccept,
+                encrypted=body.encrypted,
             )
         return community_json(messenger, known(community_id))
 
