@@ -131,13 +131,24 @@ def create(
     manual: Annotated[
         bool, typer.Option("--manual", help="Requests need approval (else: open)")
     ] = False,
+    encrypted: Annotated[
+        bool,
+        typer.Option(
+            "--encrypted",
+            help="Posts under a hash ratchet key sent to each admitted member and rotated on a"
+            " ban or departure (status-go sees it token-gated: pystatus checks no token"
+            " balances, so use it with --manual)",
+        ),
+    ] = False,
 ) -> None:
     """Create a community we control; print its id."""
     if not name or len(name) > 30 or len(about) > 140:
         usage_error("a name of 1 to 30 characters, a description of up to 140")
 
     async def action(messenger: Messenger) -> Outcome:
-        community_id = await messenger.create_community(name, about=about, manual_accept=manual)
+        community_id = await messenger.create_community(
+            name, about=about, manual_accept=manual, encrypted=encrypted
+        )
         return Outcome(community_id, {"id": community_id, "create": True})
 
     _act(sending, action)
