@@ -23,7 +23,13 @@ from pystatus.chat.account import MIN_PASSWORD_LENGTH, Account
 from pystatus.chat.errors import InvalidMnemonic
 from pystatus.errors import PystatusError
 from pystatus.node.config import default_data_dir
-from pystatus.node.datadir import DataDirInUse, lock_data_dir, unusable, use_private_umask
+from pystatus.node.datadir import (
+    DataDirInUse,
+    DataDirMissing,
+    lock_data_dir,
+    unusable,
+    use_private_umask,
+)
 
 account_app = typer.Typer(help="Create, restore and show Status accounts.", no_args_is_help=True)
 console = Console()
@@ -40,16 +46,27 @@ Password = Annotated[
 ACCOUNT_SUBDIRECTORY = "account"
 
 
-def account_directory(data_dir: Path | None) -> Path:
+def account_directory(data_dir: Path | None, *, create: bool = True) -> Path:
     """``<data dir>/account``, once this process holds the data dir (the default one when
     ``data_dir`` is None) and creates its files 0600.
 
     Every command that opens an account comes through here, so a second process on the same
     data dir fails at once. Raises DataDirInUse ("data dir X is in use by pid N") or
-    DataDirUnusable (read-only, full, not a directory).
+    DataDirUnusable (read-only, full, not a directory). Without ``create`` (a command that
+    opens an existing account) a missing data dir raises DataDirMissing, saying how to make
+    one, and nothing is created.
     """
     use_private_umask()
-    return lock_data_dir(data_dir or default_data_dir()).path / ACCOUNT_SUBDIRECTORY
+    directory = data_dir or default_data_dir()
+    try:
+        held = lock_data_dir(directory, create=create)
+    except DataDirMissing as exc:
+        raise DataDirMissing(
+            exc.directory,
+            f" (nothing made there; `pystatus account create --data-dir {exc.directory}`"
+            " makes an account)",
+        ) from None
+    return held.path / ACCOUNT_SUBDIRECTORY
 
 
 INTERACTIVE_HINT = (
@@ -97,9 +114,9 @@ def holder_command(pid: int | None) -> str | None:
 def chat_account_directory(data_dir: Path | None) -> Path:
     """:func:`account_directory` for the chat commands: raises :class:`AccountInUse` (the
     holder's command and what to run instead: `pystatus node --chat --rest`) where it raises
-    DataDirInUse."""
+    DataDirInUse; a missing data dir raises DataDirMissing and is not made."""
     try:
-        return account_directory(data_dir)
+        return account_directory(data_dir, create=False)
     except DataDirInUse as exc:
         raise AccountInUse(exc, holder_command(exc.pid)) from None
 
@@ -108,7 +125,7 @@ def open_account(data_dir: Path | None, password: str) -> Account:
     """The account in ``data_dir``, unlocked, with the data dir held (see
     :func:`account_directory`). Raises KeystoreError (no account, wrong password) and the
     data dir's errors; an OSError is raised as DataDirUnusable."""
-    directory = account_directory(data_dir)
+    directory = account_directory(data_dir, create=False)
     try:
         return Account.unlock(directory, password)
     except OSError as exc:

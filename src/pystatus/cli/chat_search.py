@@ -21,7 +21,7 @@ from pystatus.errors import PystatusError
 
 CHAT_DATABASE = "chat.sqlite3"
 console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)  # an error is one line
 
 
 def _as_json(event: ChatEvent) -> dict[str, object]:

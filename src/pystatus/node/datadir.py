@@ -74,6 +74,15 @@ class DataDirInUse(DataDirError):
         self.command = command
 
 
+class DataDirMissing(DataDirError):
+    """The data dir does not exist, and the command needs one made before (it would hold
+    nothing of use: an account to open, a key to read); ``hint`` says what makes one."""
+
+    def __init__(self, directory: Path, hint: str = "") -> None:
+        super().__init__(f"data dir {directory} does not exist{hint}")
+        self.directory = directory
+
+
 class DataDirUnusable(DataDirError):
     """The data dir, or a file in it, cannot be created, read or written (read-only file
     system, no space left, permissions, a file where a directory should be, ...)."""
@@ -163,9 +172,13 @@ _HELD: dict[Path, DataDir] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
-def lock_data_dir(directory: Path) -> DataDir:
-    """Hold ``directory`` for this process: create it (0700) if needed, tighten what pystatus
-    keeps in it to 0600/0700, and take its lock without waiting.
+def lock_data_dir(directory: Path, *, create: bool = True) -> DataDir:
+    """Hold ``directory`` for this process: create it (0700) if needed and ``create``, tighten
+    what pystatus keeps in it to 0600/0700, and take its lock without waiting.
+
+    Without ``create`` a missing ``directory`` raises :class:`DataDirMissing` and nothing is
+    made: a command that can only fail there (opening an account) leaves no half-made data
+    dir, lock file and all, behind.
 
     Raises :class:`DataDirInUse` (naming the holder's pid and command) when another process
     holds it, and
@@ -176,6 +189,9 @@ def lock_data_dir(directory: Path) -> DataDir:
         held = _HELD.get(path)
         if held is not None and held.held:
             return held
+        if not create and not os.path.lexists(path):
+            DATA_DIR_ERRORS.labels("missing").inc()
+            raise DataDirMissing(path)
         try:
             path.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
         except FileExistsError:  # something else by that name
