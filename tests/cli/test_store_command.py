@@ -1,23 +1,30 @@
 """`pystatus store query` against a real store node: a table, or JSON with full hashes;
-a query refused before dialing is a usage error (exit 2)."""
+a query refused before dialing is a usage error (exit 2); an offline peer is one line
+naming it and why (refused, timed out, no route, ...), exit 1."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import json
+import os
+import socket
 import sys
 import time
 from pathlib import Path
 
 from pystatus.archive.base import ArchivedMessage
-from pystatus.cli.store import parse_time
+from pystatus.cli.store import failure_reason, parse_time
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import StoreConfig
+from pystatus.p2p.errors import DialError, NegotiationError
 from pystatus.waku.message import WakuMessage
+from pystatus.waku.store import REQUEST_TIMEOUT, StoreError
 
 PYSTATUS = str(Path(sys.executable).parent / "pystatus")
 TOPIC = "/waku/2/rs/1/0"
+NOBODY_ID = "16Uiu2HAm1A9tbEbQFY2qF2xNnxh9bX4YVZD4AZY4Bko4ajJUQDXZ"
 
 
 def test_times_parse_as_nanoseconds_or_iso() -> None:
@@ -138,3 +145,55 @@ async def test_bad_times_and_hashes_are_usage_errors() -> None:
             _, stderr = await process.communicate()
         assert process.returncode == 2, (args, stderr.decode())
         assert "Traceback" not in stderr.decode()
+
+
+def _closed_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_an_offline_peer_is_one_line_naming_it_and_why() -> None:
+    peer = f"/ip4/127.0.0.1/tcp/{_closed_port()}/p2p/{NOBODY_ID}"
+    process = await asyncio.create_subprocess_exec(
+        PYSTATUS,
+        "store",
+        "query",
+        "--peer",
+        peer,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    async with asyncio.timeout(30):
+        out, err = await process.communicate()
+    assert process.returncode == 1
+    assert out == b""
+    assert err.decode().splitlines() == [
+        f"error: store query to {peer} failed: connection refused (nothing listens there)"
+    ]
+
+
+def _dial_error(cause: BaseException) -> DialError:
+    try:
+        raise DialError("dial failed: the transport's words") from cause
+    except DialError as exc:
+        return exc
+
+
+def test_failure_reasons_come_from_the_causes_not_the_text() -> None:
+    def oserror(code: int) -> OSError:
+        return OSError(code, "Connect call failed ('192.0.2.1', 9)")
+
+    assert failure_reason(_dial_error(TimeoutError())) == "timed out connecting"
+    assert failure_reason(_dial_error(oserror(errno.EHOSTUNREACH))) == "no route to host"
+    assert failure_reason(_dial_error(oserror(errno.ENETUNREACH))) == "no route to the network"
+    assert failure_reason(_dial_error(oserror(errno.ECONNREFUSED))).startswith("connection refused")
+    unresolved = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    assert failure_reason(_dial_error(unresolved)) == "host name not resolved"
+    assert failure_reason(_dial_error(NegotiationError("na"))) == (
+        "it does not serve the store protocol"
+    )
+    assert failure_reason(TimeoutError()) == f"no answer within {REQUEST_TIMEOUT:g} s"
+    assert failure_reason(StoreError(503, "busy")).startswith("the store answered")

@@ -10,20 +10,36 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import errno
 import json
+import socket
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pystatus.errors import ConfigError, PystatusError
 from pystatus.p2p.config import HostConfig
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey
+from pystatus.p2p.errors import (
+    DialError,
+    HandshakeError,
+    NegotiationError,
+    RemoteProtocolError,
+)
 from pystatus.p2p.host import Host
 from pystatus.p2p.multiaddr import Multiaddr
-from pystatus.waku.store import StoreClient, StoreEntry, StoreError, StoreQuery, check_query
+from pystatus.waku.store import (
+    REQUEST_TIMEOUT,
+    StoreClient,
+    StoreEntry,
+    StoreError,
+    StoreQuery,
+    check_query,
+)
 
 store_app = typer.Typer(help="Query Waku store nodes.", no_args_is_help=True)
 console = Console()
@@ -86,6 +102,53 @@ def entry_json(entry: StoreEntry) -> dict[str, object]:
     return document
 
 
+_ERRNO_REASONS = {
+    errno.ECONNREFUSED: "connection refused (nothing listens there)",
+    errno.ETIMEDOUT: "timed out connecting",
+    errno.EHOSTUNREACH: "no route to host",
+    errno.ENETUNREACH: "no route to the network",
+    errno.ECONNRESET: "connection reset by the peer",
+}
+_NAME_ERRORS = {
+    getattr(socket, name)
+    for name in ("EAI_NONAME", "EAI_AGAIN", "EAI_FAIL", "EAI_NODATA")
+    if hasattr(socket, name)
+}
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a store query failed, in a few words a user acts on: refused, timed out, no
+    route, a name not resolved, not the peer named, no store there, or what the store
+    answered. Reads the exception's causes (:class:`DialError` keeps the transport's
+    ``OSError`` as its ``__cause__``), not its text."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror) and current.errno in _NAME_ERRORS:
+            return "host name not resolved"
+        if isinstance(current, OSError) and current.errno in _ERRNO_REASONS:
+            return _ERRNO_REASONS[current.errno]
+        if isinstance(current, TimeoutError):
+            return (
+                "timed out connecting"
+                if isinstance(exc, DialError)
+                else (f"no answer within {REQUEST_TIMEOUT:g} s")
+            )
+        if isinstance(current, HandshakeError):
+            return f"secure handshake failed: {current}"
+        if isinstance(current, NegotiationError):
+            return "it does not serve the store protocol"
+        if isinstance(current, RemoteProtocolError):  # something else listens there
+            return f"not a libp2p peer: {current}"
+        if isinstance(current, StoreError):
+            return f"the store answered {current}"
+        current = current.__cause__ or current.__context__
+    if isinstance(exc, OSError):
+        return (exc.strerror or type(exc).__name__).lower()
+    return str(exc)
+
+
 async def _collect(peer: Multiaddr, query: StoreQuery, max_pages: int) -> list[StoreEntry]:
     host = Host(HostConfig(identity=Secp256k1PrivateKey.generate()))
     await host.start()
@@ -98,6 +161,8 @@ async def _collect(peer: Multiaddr, query: StoreQuery, max_pages: int) -> list[S
             TimeElapsedColumn(),
             console=errors,
             transient=True,
+            # Not on a pipe: there it printed an empty line of its own before any error.
+            disable=not errors.is_terminal,
         ) as progress:
             task = progress.add_task("querying", total=None)
             pages = 0
@@ -163,8 +228,14 @@ def query_command(
         raise typer.Exit(2) from None
     try:
         entries = asyncio.run(_collect(address, query, max_pages))
-    except PystatusError as exc:
-        errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+    except (PystatusError, TimeoutError, OSError) as exc:
+        # One line: what failed, against which peer, and why (the dial's errors name the
+        # address up to three times over).
+        errors.print(
+            f"[red]error:[/red] store query to {escape(peer)} failed: "
+            f"{escape(failure_reason(exc))}",
+            soft_wrap=True,
+        )
         raise typer.Exit(1) from None
     if json_output:
         document = {"peer": peer, "messages": [entry_json(entry) for entry in entries]}

@@ -264,6 +264,9 @@ class Host:
 
     async def _dial_any(self, addrs: list[Multiaddr], peer: PeerId | None) -> Connection:
         errors: list[str] = []
+        # The last failure becomes the DialError's __cause__: a caller can tell refused, timed
+        # out and no route apart (errno) without reading the text.
+        last: BaseException | None = None
         for addr in addrs:
             if self._connection_count() >= self.config.max_connections:
                 raise ResourceLimitError("connection limit reached")
@@ -272,13 +275,15 @@ class Host:
                 async with asyncio.timeout(self.config.dial_timeout):
                     raw = await transport.dial(addr)
                 return await self._upgrade(raw, expected_peer=peer)
-            except TimeoutError:
+            except TimeoutError as exc:
                 metrics.DIAL_FAILURES.labels("timeout").inc()
                 errors.append(f"{addr}: timed out")
+                last = exc
             except (P2PError, OSError) as exc:
                 metrics.DIAL_FAILURES.labels(type(exc).__name__).inc()
                 errors.append(f"{addr}: {exc}")
-        raise DialError(f"dial {peer or addrs[0]} failed: " + "; ".join(errors))
+                last = exc
+        raise DialError(f"dial {peer or addrs[0]} failed: " + "; ".join(errors)) from last
 
     async def disconnect(self, peer: PeerId) -> None:
         for connection in list(self._connections.get(peer, ())):
