@@ -19,6 +19,11 @@ import coincurve
 import pytest
 import pytest_asyncio
 
+from pystatus.chat import community_control as control
+from pystatus.chat import topics
+from pystatus.chat.community import COMMUNITY_CHAT, member_key
+from pystatus.chat.community_keys import CommunityKeys, group_id, seal_post
+from pystatus.chat.content.messages import parse_chat_message
 from pystatus.chat.encryption import EncryptionService
 from pystatus.chat.errors import UnknownGroupKey
 from pystatus.chat.hash_ratchet import (
@@ -35,7 +40,10 @@ from pystatus.chat.hash_ratchet_exchange import (
     distribute,
     receive_key_exchange,
 )
+from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.proto import encryption_pb2 as pb
+from pystatus.chat.wrapper import MessageType, message_id, unwrap, wrap
+from pystatus.waku.payload import decrypt_symmetric
 from tests.interop.json_lines import JsonLinesError, JsonLinesProcess
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio(loop_scope="module")]
@@ -292,3 +300,83 @@ async def test_sealed_description_parts_both_ways(go: StatusGoHR) -> None:
     assert private_data_name(key.key_id, seq_no) == key.key_id.hex() + "3"
     reply = await go.request("open", key_id=key.key_id.hex(), seq_no=seq_no, data=data.hex())
     assert bytes.fromhex(str(reply["payload"])) == b"ours"
+
+
+async def test_an_encrypted_community_of_ours_with_status_go_as_member(go: StatusGoHR) -> None:
+    """Our control node's own key distribution (community_keys) reaches status-go over a real
+    Double Ratchet session; our post, as the Messenger seals it for the channel's topic, is
+    read by status-go's StatusMessage layers; status-go's post under that key is read here;
+    after status-go is banned the rotated key never reaches it and it cannot read on."""
+    owner_identity, encryption, ours = _account("py-owner")
+    await _pair(go, encryption)
+    private, community = control.create(
+        encryption.public_key, "Vault", NOW_MS, manual_accept=True, encrypted=True
+    )
+    channel_id, community = control.add_channel(community, private, "general", NOW_MS)
+    chat_id = community.id + channel_id
+    keys = CommunityKeys(owner_identity)
+    first = keys.control_change(community, ours, encryption, NOW_MS)
+    assert first is not None and first.key is not None and first.direct == {}
+    go_member = member_key(go.public_key)
+    community = control.add_member(community, private, go_member, NOW_MS + 1)
+    admitted = keys.control_change(community, ours, encryption, NOW_MS + 1)
+    assert admitted is not None and set(admitted.direct) == {go.public_key}
+    message = admitted.direct[go.public_key]
+    assert "none" not in message.direct_message  # a real Double Ratchet session, not DH
+    reply = await _handle(go, encryption.public_key, message)
+    assert reply["hash_ratchet"] == [
+        {"group_id": group_id(community).hex(), "key_id": first.key.key_id.hex()}
+    ]
+
+    # ours, as sent on the wire, read by status-go's messenger layers
+    post = chat_message_pb2.ChatMessage(
+        clock=NOW_MS,
+        timestamp=NOW_MS,
+        text="from pystatus",
+        chat_id=chat_id,
+        message_type=COMMUNITY_CHAT,  # type: ignore[arg-type]
+        content_type=chat_message_pb2.ChatMessage.TEXT_PLAIN,
+    )
+    wrapped = wrap(post.SerializeToString(), MessageType.CHAT_MESSAGE, owner_identity)
+    (part,) = seal_post(ours, owner_identity, community, chat_id, wrapped, 1 << 20)
+    assert part.content_topic == topics.public_chat_content_topic(chat_id)
+    envelope = decrypt_symmetric(part.payload, topics.public_chat_key(chat_id))
+    assert envelope.signer == encryption.public_key
+    read = await go.request(
+        "receive_post", sender=encryption.public_key.hex(), message=envelope.payload.hex()
+    )
+    assert (read["text"], read["chat_id"], read["type"], read["message_type"]) == (
+        "from pystatus",
+        chat_id,
+        MessageType.CHAT_MESSAGE,
+        COMMUNITY_CHAT,
+    )
+    assert read["author"] == encryption.public_key.hex()
+    assert read["message_id"] == message_id(encryption.public_key, wrapped).hex()
+
+    # status-go's post under the key it was sent, read here
+    sent = await go.request(
+        "send_post", group_id=group_id(community).hex(), chat_id=chat_id, text="from status-go"
+    )
+    opened = ours.decrypt(bytes.fromhex(str(sent["message"])))
+    unwrapped = unwrap(opened.plaintext)
+    theirs = parse_chat_message(unwrapped.payload)
+    assert unwrapped.author == go.public_key and unwrapped.type == MessageType.CHAT_MESSAGE
+    assert (theirs.text, theirs.chat_id, int(theirs.message_type)) == (
+        "from status-go",
+        chat_id,
+        COMMUNITY_CHAT,
+    )
+    assert community.can_post(go_member, channel_id, MessageType.CHAT_MESSAGE)
+
+    # banned: the new key goes to no one (status-go was the only other member)
+    community = control.ban(community, private, go_member, NOW_MS + 2)
+    rotated = keys.control_change(community, ours, encryption, NOW_MS + 2)
+    assert rotated is not None and rotated.key is not None and rotated.direct == {}
+    assert rotated.key.key_id != first.key.key_id
+    (part,) = seal_post(ours, owner_identity, community, chat_id, wrapped, 1 << 20)
+    envelope = decrypt_symmetric(part.payload, topics.public_chat_key(chat_id))
+    with pytest.raises(JsonLinesError):
+        await go.request(
+            "receive_post", sender=encryption.public_key.hex(), message=envelope.payload.hex()
+        )

@@ -24,8 +24,11 @@ import (
 	"github.com/status-im/status-go/appdatabase"
 	"github.com/status-im/status-go/common/dbsetup"
 	"github.com/status-im/status-go/eth-node/crypto"
+	"github.com/status-im/status-go/eth-node/types"
 	"github.com/status-im/status-go/protocol/encryption"
+	"github.com/status-im/status-go/protocol/protobuf"
 	"github.com/status-im/status-go/protocol/sqlite"
+	v1protocol "github.com/status-im/status-go/protocol/v1"
 )
 
 type obj = map[string]any
@@ -279,10 +282,87 @@ func (p *peer) handle(cmd string, args obj) (obj, error) {
 			return nil, err
 		}
 		return obj{"payload": hex.EncodeToString(plain)}, nil
+	case "receive_post":
+		return p.receivePost(args)
+	case "send_post":
+		return p.sendPost(args)
 	case "bench":
 		return p.bench(args)
 	}
 	return nil, fmt.Errorf("unknown command %q", cmd)
+}
+
+// receivePost reads a community post as status-go's messenger reads one that arrived on a
+// channel's topic, once the Waku envelope is open: StatusMessage's encryption layer
+// (HandleMessage: the hash ratchet), then its application layer (the wrapper's signer and
+// type), then the ChatMessage inside.
+func (p *peer) receivePost(args obj) (obj, error) {
+	sender, err := pubkey(args, "sender")
+	if err != nil {
+		return nil, err
+	}
+	payload, err := unhex(args, "message")
+	if err != nil {
+		return nil, err
+	}
+	m := &v1protocol.StatusMessage{}
+	envelope := &types.Message{Sig: crypto.FromECDSAPub(sender), Payload: payload, Hash: p.nextMessageID()}
+	if err := m.HandleTransportLayer(envelope); err != nil {
+		return nil, err
+	}
+	if err := m.HandleEncryptionLayer(p.identity, sender, p.protocol, false); err != nil {
+		return nil, err
+	}
+	if err := m.HandleApplicationLayer(); err != nil {
+		return nil, err
+	}
+	var chat protobuf.ChatMessage
+	if err := proto.Unmarshal(m.ApplicationLayer.Payload, &chat); err != nil {
+		return nil, err
+	}
+	return obj{
+		"type":         int(m.ApplicationLayer.Type),
+		"author":       hex.EncodeToString(crypto.FromECDSAPub(m.ApplicationLayer.SigPubKey)),
+		"message_id":   hex.EncodeToString(m.ApplicationLayer.ID),
+		"chat_id":      chat.ChatId,
+		"text":         chat.Text,
+		"message_type": int(chat.MessageType),
+	}, nil
+}
+
+// sendPost makes a community post as status-go's messenger sends one in an encrypted
+// community: a ChatMessage of type COMMUNITY_CHAT, wrapped and signed (WrapMessageV1), under
+// the group's hash ratchet key (BuildHashRatchetMessage, as sendCommunity does).
+func (p *peer) sendPost(args obj) (obj, error) {
+	group, err := unhex(args, "group_id")
+	if err != nil {
+		return nil, err
+	}
+	chatID, _ := args["chat_id"].(string)
+	text, _ := args["text"].(string)
+	now := uint64(time.Now().UnixMilli())
+	chat := &protobuf.ChatMessage{
+		Clock:       now,
+		Timestamp:   now,
+		Text:        text,
+		ChatId:      chatID,
+		MessageType: protobuf.MessageType_COMMUNITY_CHAT,
+		ContentType: protobuf.ChatMessage_TEXT_PLAIN,
+	}
+	payload, err := proto.Marshal(chat)
+	if err != nil {
+		return nil, err
+	}
+	wrapped, err := v1protocol.WrapMessageV1(payload, protobuf.ApplicationMetadataMessage_CHAT_MESSAGE, p.identity)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := p.protocol.BuildHashRatchetMessage(group, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	m, err := marshalHex(spec.Message)
+	return obj{"message": m}, err
 }
 
 // bench times status-go's own hash ratchet (EncryptWithHashRatchet + DecryptWithHashRatchet,
