@@ -10,15 +10,13 @@ bytes on the wire and sender CPU, for groups of 10, 50 and 200.
 - **Community channel, unencrypted**: the wrapped ChatMessage through
   ``ChatSession.send_public`` (status-go's SendPublic: public message with our bundle, sealed
   with the channel name's key): one Waku message whatever the size.
-- **Community channel, hash ratchet**: pystatus's send path for encrypted channels is not
-  wired yet, so the pieces status-go's SendCommunityMessage chains are called here in its
-  order (``message_sender.go`` sendCommunity, dispatchCommunityChatMessage): the wrapped
-  message under the group's key (``HashRatchet.encrypt``, BuildHashRatchetMessage, no
-  bundle), the serialised ProtocolMessage sealed with the channel name's key, signed, on the
-  channel's topic. Key distribution is shown apart: a member joining is sent the kept keys in
-  one 1:1 message (SEND_TO_MEMBERS); a ban makes a new key sent 1:1 to each remaining member
-  plus one public RekeyGroup message (``hash_ratchet_exchange.distribute``, status-go's
-  RekeyCompatibility).
+- **Community channel, hash ratchet**: the Messenger's send path for an encrypted community
+  (``community_keys.seal_post``, status-go's SendCommunityMessage: the wrapped message under
+  the community's key with an HRHeader, no bundle, sealed with the channel name's key, signed,
+  on the channel's topic). Key distribution is shown apart, as the control node's
+  ``CommunityKeys.control_change`` does it: a member admitted is sent the kept keys in one
+  1:1 Double Ratchet message (SEND_TO_MEMBERS); a ban makes a new key sent 1:1 to each
+  remaining member (pystatus sends no public RekeyGroup: see :mod:`pystatus.chat.community_keys`).
 
 Bytes are the encoded Waku messages as published (protobuf ``WakuMessage``, RFC 26 version 1
 payload with padding and signature), summed. CPU is ``time.process_time`` of this process
@@ -43,22 +41,20 @@ import coincurve
 from rich.console import Console
 from rich.table import Table
 
-from pystatus.chat import mvds, topics
+from pystatus.chat import community_control as control
+from pystatus.chat import mvds
 from pystatus.chat.actions import Action, Publish
-from pystatus.chat.community import COMMUNITY_CHAT
+from pystatus.chat.community import COMMUNITY_CHAT, member_key
+from pystatus.chat.community_keys import CommunityKeys, seal_direct, seal_post
 from pystatus.chat.encryption import EncryptionService
 from pystatus.chat.group import GroupChats, outbox_entries
 from pystatus.chat.hash_ratchet import HashRatchet
-from pystatus.chat.hash_ratchet_exchange import KeyActionType, distribute, plan_key_action
-from pystatus.chat.membership import key_text
+from pystatus.chat.hash_ratchet_exchange import KeyDistribution
 from pystatus.chat.proto import chat_message_pb2
-from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.chat.reliability import ReliabilityConfig
-from pystatus.chat.segmentation import segment
 from pystatus.chat.session import ChatSession
 from pystatus.chat.wrapper import MessageType, wrap
 from pystatus.waku.message import WakuMessage
-from pystatus.waku.payload import encrypt_asymmetric, encrypt_symmetric
 
 SIZES = (10, 50, 200)
 T0_NS = 1_800_000_000 * 10**9
@@ -86,7 +82,7 @@ class SizeResult:
     join_keys: Cost
     """Keys to one joining member."""
     ban_rekey: Cost
-    """A new key to every remaining member after a ban (1:1 each plus one public)."""
+    """A new key to every remaining member after a ban (1:1 each)."""
 
 
 def _wire(publishes: Iterable[Publish]) -> tuple[int, int]:
@@ -192,74 +188,61 @@ def public_cost(sender: Sender, repeats: int) -> Cost:
     return _measure(repeats, send)
 
 
-def _channel_publishes(identity: bytes, serialized: bytes, now_ns: int) -> list[Publish]:
-    """status-go's transport.SendPublic on the channel's chat id: sealed with the key of its
-    name, signed, segmented when large."""
-    key = topics.public_chat_key(CHANNEL)
-    topic = topics.public_chat_content_topic(CHANNEL)
-    return [
-        Publish(topic, encrypt_symmetric(part, key, signer=identity), now_ns, "public")
-        for part in segment(serialized, 1 << 20)
-    ]
-
-
-def _direct_publishes(sender: Sender, recipient: bytes, message: pb.ProtocolMessage) -> Publish:
-    """A 1:1 ProtocolMessage on the contact's negotiated topic (partitioned without one), as
-    one_to_one.seal_private places it."""
-    secret = sender.encryption.negotiated(recipient)
-    serialized = message.SerializeToString()
-    if secret is not None:
-        key = topics.negotiated_key(secret)
-        payload = encrypt_symmetric(serialized, key, signer=sender.identity)
-        return Publish(topics.negotiated_content_topic(secret), payload, sender.ns, "control")
-    payload = encrypt_asymmetric(serialized, recipient, signer=sender.identity)
-    return Publish(topics.partitioned_content_topic(recipient), payload, sender.ns, "control")
-
-
 def hash_ratchet_costs(sender: Sender, repeats: int) -> tuple[Cost, Cost, Cost]:
-    """(one message, keys to a joining member, rekey after a ban)."""
-    group_id = CHANNEL.encode()
+    """(one message, keys to a joining member, rekey after a ban), through the Messenger's
+    own code: an encrypted community (``community_control.create(encrypted=True)``) whose keys
+    :class:`~pystatus.chat.community_keys.CommunityKeys` makes and sends as members are
+    admitted and banned, posts sealed by ``community_keys.seal_post``."""
+    now_ms = sender.ns // 10**6
+    private, community = control.create(
+        sender.encryption.public_key, "bench", now_ms, manual_accept=True, encrypted=True
+    )
+    channel_id, community = control.add_channel(community, private, "general", now_ms)
+    chat_id = community.id + channel_id
+    members = [member_key(k) for k in sender.keys]
+    joiners = members[-repeats:] if len(members) > repeats else members[1:]
+    for member in members:
+        if member not in joiners:
+            community = control.add_member(community, private, member, now_ms)
     ratchet = HashRatchet("sender")
-    ratchet.new_key(group_id, sender.ns // 10**6)
+    keys = CommunityKeys(sender.identity)
+    keys.control_change(community, ratchet, sender.encryption, now_ms)  # the first key
+    admitted = []  # each joiner's admission, made before timing (signing is not key cost)
+    for member in joiners:
+        community = control.add_member(community, private, member, now_ms)
+        admitted.append(community)
 
     def send(i: int) -> list[Publish]:
-        body = _text(sender.ns // 10**6 + i, CHANNEL, COMMUNITY_CHAT)
+        body = _text(sender.ns // 10**6 + i, chat_id, COMMUNITY_CHAT)
         wrapped = wrap(body, MessageType.CHAT_MESSAGE, sender.identity)
-        serialized = ratchet.encrypt(group_id, wrapped).SerializeToString()
-        return _channel_publishes(sender.identity, serialized, sender.ns)
+        parts = seal_post(ratchet, sender.identity, community, chat_id, wrapped, 1 << 20)
+        return [Publish(p.content_topic, p.payload, sender.ns, "public") for p in parts]
 
     message = _measure(repeats, send)
-    members = [key_text(k) for k in sender.keys]
 
-    def join(_: int) -> list[Publish]:
-        action = plan_key_action(
-            was_encrypted=True,
-            is_encrypted=True,
-            control_node_changed=False,
-            members=members,
-            added=members[:1],
-        )
-        assert action.type is KeyActionType.SEND_TO_MEMBERS
-        plan = distribute(ratchet, sender.encryption, group_id, action, sender.ns // 10**6)
-        return [_direct_publishes(sender, r, m) for r, m in plan.direct.items()]
+    def _sent(plan: KeyDistribution | None) -> list[Publish]:
+        assert plan is not None
+        return [
+            Publish(p.content_topic, p.payload, sender.ns, "control")
+            for recipient, m in plan.direct.items()
+            for p in seal_direct(sender.encryption, sender.identity, recipient, m, 1 << 20)
+        ]
+
+    def join(i: int) -> list[Publish]:
+        state = admitted[i % len(admitted)]
+        return _sent(keys.control_change(state, ratchet, sender.encryption, now_ms))
+
+    full = admitted[-1]
+    banned = [control.ban(full, private, m, now_ms + 1) for m in members[:repeats]]
 
     def ban(i: int) -> list[Publish]:
-        banned = members[i % len(members)]
-        action = plan_key_action(
-            was_encrypted=True,
-            is_encrypted=True,
-            control_node_changed=False,
-            members=[m for m in members if m != banned],
-            removed=[banned],
-        )
-        assert action.type is KeyActionType.REKEY
         sender.now += 0.001  # each new key gets its own timestamp, hence its own id
-        plan = distribute(ratchet, sender.encryption, group_id, action, sender.ns // 10**6)
-        out = [_direct_publishes(sender, r, m) for r, m in plan.direct.items()]
-        assert plan.public is not None
-        return out + _channel_publishes(sender.identity, plan.public.SerializeToString(), sender.ns)
+        state = banned[i % len(banned)]
+        return _sent(keys.control_change(state, ratchet, sender.encryption, sender.ns // 10**6))
 
-    return message, _measure(repeats, join), _measure(max(1, repeats // 2), ban)
+    joins = _measure(len(admitted), join)
+    keys.remember(full)
+    return message, joins, _measure(max(1, repeats // 2), ban)
 
 
 def run_groups(sizes: Iterable[int] = SIZES, repeats: int = 5) -> list[SizeResult]:
