@@ -55,8 +55,11 @@ async def test_create_channel_list_post_history(tmp_path: Path, relay_addr: str)
     news = str(added["chatId"])
     assert news.startswith(community_id)
     listed = json.loads(await _run("community", "channels", community_id, "--json", *sending))
+    # create made #general, as status-go's CreateCommunity does for the app
+    general = {"chatId": created["channels"][0]["chatId"], "name": "general", "description": ""}
     assert listed["channels"] == [
-        {"chatId": news, "name": "news", "description": "", "categoryId": "", "readOnly": True}
+        general | {"categoryId": "", "readOnly": False},
+        {"chatId": news, "name": "news", "description": "", "categoryId": "", "readOnly": True},
     ]
     communities = json.loads(await _run("community", "list", "--json", *reading))["communities"]
     assert [(c["id"], c["name"], c["access"], c["member"]) for c in communities] == [

@@ -264,21 +264,24 @@ def act(
     light: LightNodes | None = None,
     *,
     wait_delivered: bool = False,
+    storenode: str | None = None,
 ) -> None:
     """Run ``action``, print its outcome, and wait (up to ``timeout`` seconds) until what it
     sent has left: published to a peer (the Status app's "sent" tick) and kept in the outbox
     until acknowledged, so a recipient that is offline gets it from the store or from the
     resend the next time this account runs; exit 0. With ``wait_delivered``, wait until the
     recipient's device acknowledged it instead. Not reached in time: the outcome (with the
-    message id) is printed all the same, then an error saying it is kept, and exit 1."""
-    check_peers(staticnode)
+    message id) is printed all the same, then an error saying it is kept, and exit 1.
+    ``storenode`` (a multiaddr) is the store peer that confirms what is sent and fetches
+    what was missed."""
+    check_peers(staticnode, storenode)
     done: list[Outcome] = []
     reached: dict[str, bool] = {}
 
     async def run() -> None:
         secret = password_or_prompt(password, confirm=False)
         async with open_messenger(
-            data_dir, secret, cluster_id, staticnode, light=light
+            data_dir, secret, cluster_id, staticnode, storenode, light=light
         ) as messenger:
             before = {o.message.id for o in messenger.session.mvds.outgoing()}
             done.append(await action(messenger))
@@ -329,6 +332,7 @@ def act_with(sending: Sending, action: Callable[[Messenger], Awaitable[Outcome]]
         sending.json_output,
         light=sending.light,
         wait_delivered=sending.wait_delivered,
+        storenode=sending.storenode,
     )
 
 

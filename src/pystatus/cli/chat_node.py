@@ -38,7 +38,7 @@ Light = Annotated[
     typer.Option(
         "--light",
         help="Chat as a light client (filter, light push, store), as the Status mobile app "
-        "does: through --filternode, --lightpushnode and --storenode, else the --staticnodes",
+        "does: through --filternode, --lightpushnode and --storenode, else the --staticnode peers",
     ),
 ]
 FilterNodes = Annotated[

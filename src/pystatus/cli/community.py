@@ -3,13 +3,17 @@
 Communities are status-go's (:mod:`pystatus.chat.messenger_community`): a community is named
 by its id (``0x02...`` or ``0x03...``, the compressed community key, printed by `create`); a
 channel by its chat id (the community id followed by the channel's UUID, printed by
-`channels`); members by chat key (``zQ3...`` or ``0x04...``). Commands that send wait until
-what they sent left (``--timeout``); `join` first waits for the community's description (from
-the store, or the control node's next publication) and exits 1 when none came. `requests`,
-`members`, `channels` (without ``--add``), `list` and `history` read the account's database
-only: a control node takes requests while it runs (``pystatus node --chat``, `chat watch`).
-A malformed id or key exits 2; what the community refuses (posting in a read-only channel,
-a change by someone who does not control it) exits 1.
+`channels`); members by chat key (``zQ3...`` or ``0x04...``). `create` makes ``#general``
+too, as status-go's ``wakuext_createCommunity`` does (``--no-general``: none). Commands that
+send take `chat send`'s options (:mod:`pystatus.cli.options`; no ``--wait-delivered``:
+status-go sends community messages without data sync, so nobody acknowledges them) and wait
+until what they sent left (``--timeout``); each says in one line what it did. `join` first
+waits for the community's description (from ``--storenode``, or the control node's next
+publication) and exits 1 when none came. `requests`, `members`, `channels` (without
+``--add``), `list` and `history` read the account's database only: a control node takes
+requests while it runs (``pystatus node --chat``, `chat watch`). A malformed id or key exits
+2; what the community refuses (posting in a read-only channel, a change by someone who does
+not control it) exits 1.
 """
 
 from __future__ import annotations
@@ -20,35 +24,26 @@ from typing import Annotated
 
 import typer
 
-from pystatus.chat.community import (
-    Community,
-    InvalidCommunity,
-    community_key,
-    open_description,
-)
+from pystatus.chat.account import Account
+from pystatus.chat.community import Community, InvalidCommunity, community_key, open_description
 from pystatus.chat.database import ChatDatabase
-from pystatus.chat.events import ChatEvent, message_event
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.messenger import Messenger
 from pystatus.chat.messenger_community import COMMUNITY_STATE
-from pystatus.chat.proto import chat_message_pb2
-from pystatus.cli.account import DataDir, Password
-from pystatus.cli.chat import Outcome, act
-from pystatus.cli.chat import _chat_key as chat_key_or_exit
-from pystatus.cli.chat_io import (
-    EventPrinter,
-    Json,
-    TextFile,
-    chat_database,
-    event_json,
-    print_json,
-    read_text,
-    run,
-    runtime_error,
+from pystatus.cli.chat import Outcome
+from pystatus.cli.chat_io import TextFile, print_json, read_text, runtime_error
+from pystatus.cli.chat_node import until
+from pystatus.cli.commands import (
+    HISTORY_LIMIT,
+    Limit,
+    chat_key_or_exit,
+    perform,
+    print_history,
+    read_account,
+    said,
     usage_error,
 )
-from pystatus.cli.chat_node import until
-from pystatus.cli.options import Sending, sending_options
+from pystatus.cli.options import Command, Reading, Sending, command_options, reading_options
 from pystatus.errors import ChatError
 
 community_app: typer.Typer = typer.Typer(
@@ -56,9 +51,14 @@ community_app: typer.Typer = typer.Typer(
     no_args_is_help=True,
 )
 
-HISTORY_LIMIT = 50
+GENERAL = "general"
+"""The channel `create` adds, as status-go's API does (``CreateCommunity(request, true)``)."""
 IdArg = Annotated[str, typer.Argument(help="The community's id (0x02... or 0x03...)")]
 MemberArg = Annotated[str, typer.Argument(help="The member's chat key (zQ3... or 0x04...)")]
+ChannelArg = Annotated[str, typer.Argument(help="The channel's chat id")]
+
+sending_options = command_options(acknowledged=False)
+"""Nothing of a community travels through data sync: no ``--wait-delivered``."""
 
 
 def _community_id(text: str) -> str:
@@ -86,7 +86,7 @@ def community_json(community: Community) -> dict[str, object]:
         "access": "manual" if community.access == 3 else "open",
         "clock": community.clock,
         "members": [_member_json(community, k) for k in community.members],
-        "banned": [chat_key_text(bytes.fromhex(k[2:])) for k in sorted(community.banned)],
+        "banned": [_key(k) for k in sorted(community.banned)],
         "channels": [
             {
                 "chatId": c.chat_id,
@@ -101,25 +101,23 @@ def community_json(community: Community) -> dict[str, object]:
     }
 
 
+def _key(member: str) -> str:
+    """A member key as kept (``0x04...``) as a person types it (``zQ3...``)."""
+    return chat_key_text(bytes.fromhex(member[2:]))
+
+
 def _member_json(community: Community, key: str) -> dict[str, object]:
-    return {
-        "chatKey": chat_key_text(bytes.fromhex(key[2:])),
-        "privileged": community.is_privileged(key),
-    }
+    return {"chatKey": _key(key), "privileged": community.is_privileged(key)}
 
 
-def _act(sending: Sending, action: Callable[[Messenger], Awaitable[Outcome]]) -> None:
-    act(
-        action,
-        sending.staticnode,
-        sending.data_dir,
-        sending.password,
-        sending.cluster_id,
-        sending.timeout,
-        sending.json_output,
-        light=sending.light,
-        wait_delivered=False,  # nothing of a community travels through data sync
-    )
+def _named(messenger: Messenger, community_id: str) -> str:
+    """``<name> <id>``, as `list` prints a community (the id alone while it is unknown)."""
+    community = messenger.community(community_id)
+    return f"{community.name} {community_id}" if community is not None else community_id
+
+
+def _channel_line(name: str, chat_id: str, read_only: bool) -> str:
+    return f"#{name} {chat_id}{' (read-only)' if read_only else ''}"
 
 
 @community_app.command()
@@ -140,8 +138,11 @@ def create(
             " balances, so use it with --manual)",
         ),
     ] = False,
+    general: Annotated[
+        bool, typer.Option(help="Add the channel #general, as the Status app does")
+    ] = True,
 ) -> None:
-    """Create a community we control; print its id."""
+    """Create a community we control (with #general); print its id, then its channel."""
     if not name or len(name) > 30 or len(about) > 140:
         usage_error("a name of 1 to 30 characters, a description of up to 140")
 
@@ -149,9 +150,15 @@ def create(
         community_id = await messenger.create_community(
             name, about=about, manual_accept=manual, encrypted=encrypted
         )
-        return Outcome(community_id, {"id": community_id, "create": True})
+        if not general:
+            hint = f"no channel yet: `pystatus community channels {community_id} --add general`"
+            return said(f"{community_id}\n{hint}", id=community_id, create=True, channels=[])
+        chat_id = await messenger.add_community_channel(community_id, GENERAL)
+        channel = {"chatId": chat_id, "name": GENERAL}
+        line = _channel_line(GENERAL, chat_id, False)
+        return said(f"{community_id}\n{line}", id=community_id, create=True, channels=[channel])
 
-    _act(sending, action)
+    perform(sending, action)
 
 
 @community_app.command()
@@ -168,43 +175,55 @@ def join(community_id: IdArg, sending: Sending) -> None:
         except TimeoutError:
             runtime_error(f"no description of {wanted} within {sending.timeout:g} s")
         # The request the description released goes out before the messenger stops.
-        return Outcome("requested", {"id": wanted, "requested": True})
+        return said(f"asked to join {_named(messenger, wanted)}", id=wanted, requested=True)
 
-    _act(sending, action)
-
-
-@community_app.command()
-@sending_options
-def accept(community_id: IdArg, member: MemberArg, sending: Sending) -> None:
-    """Accept a member's request to a community we control."""
-    wanted = _community_id(community_id)
-    key = chat_key_or_exit(member)
-
-    async def action(messenger: Messenger) -> Outcome:
-        await messenger.accept_community_request(wanted, key)
-        return Outcome("", {"id": wanted, "accepted": key})
-
-    _act(sending, action)
+    perform(sending, action)
 
 
-@community_app.command()
-@sending_options
-def ban(community_id: IdArg, member: MemberArg, sending: Sending) -> None:
-    """Ban a member from a community we control (they are told)."""
-    wanted = _community_id(community_id)
-    key = chat_key_or_exit(member)
+MemberChange = Callable[[Messenger, str, str], Awaitable[None]]
 
-    async def action(messenger: Messenger) -> Outcome:
-        await messenger.ban_community_member(wanted, key)
-        return Outcome("", {"id": wanted, "banned": key})
 
-    _act(sending, action)
+def _member_command(change: MemberChange, done: str, preposition: str, about: str) -> Command:
+    """A command making ``change`` to a member of a community we control, said as ``<done>
+    <member> <preposition> <name> <id>`` (``--json``: ``{"id", done: member, ...}``)."""
+
+    def command(community_id: IdArg, member: MemberArg, sending: Sending) -> None:
+        wanted = _community_id(community_id)
+        key = chat_key_or_exit(member)
+
+        async def action(messenger: Messenger) -> Outcome:
+            await change(messenger, wanted, key)
+            text = f"{done} {key} {preposition} {_named(messenger, wanted)}"
+            return said(text, id=wanted, **{done: key})
+
+        perform(sending, action)
+
+    command.__doc__ = about
+    return sending_options(command)
+
+
+community_app.command("accept")(
+    _member_command(
+        Messenger.accept_community_request,
+        "accepted",
+        "into",
+        "Accept a member's request to a community we control.",
+    )
+)
+community_app.command("ban")(
+    _member_command(
+        Messenger.ban_community_member,
+        "banned",
+        "from",
+        "Ban a member from a community we control (they are told).",
+    )
+)
 
 
 @community_app.command()
 @sending_options
 def post(
-    chat_id: Annotated[str, typer.Argument(help="The channel's chat id")],
+    chat_id: ChannelArg,
     sending: Sending,
     text: Annotated[str | None, typer.Argument(help="The message ('-': stdin)")] = None,
     text_file: TextFile = None,
@@ -218,17 +237,19 @@ def post(
             message_id = await messenger.send_community(channel, body)
         except ChatError as exc:
             runtime_error(str(exc))
-        return Outcome(message_id, {"id": message_id, "chatId": channel})
+        return said(message_id, id=message_id, chatId=channel)
 
-    _act(sending, action)
+    perform(sending, action)
 
 
 @community_app.command()
-@sending_options
+@command_options(acknowledged=False, peers_required=False)
 def channels(
     community_id: IdArg,
     sending: Sending,
-    add: Annotated[str | None, typer.Option(help="Add a channel of this name")] = None,
+    add: Annotated[
+        str | None, typer.Option(help="Add a channel of this name (sends: needs --staticnode)")
+    ] = None,
     read_only: Annotated[
         bool, typer.Option("--read-only", help="With --add: only admins post")
     ] = False,
@@ -236,21 +257,25 @@ def channels(
     """List a community's channels (no network), or add one (--add) to one we control."""
     wanted = _community_id(community_id)
     if add is None:
-        community = _read_one(sending.data_dir, sending.password, wanted)
-        document = community_json(community)
-        if sending.json_output:
-            print_json({"id": wanted, "channels": document["channels"]})
+        reading = Reading(sending.data_dir, sending.password, sending.json_output)
+        community = _read_one(reading, wanted)
+        listed = community_json(community)["channels"]
+        if reading.json_output:
+            print_json({"id": wanted, "channels": listed})
             return
         for channel in community.channels.values():
-            print(f"#{channel.name} {channel.chat_id}{' (read-only)' if channel.read_only else ''}")
+            print(_channel_line(channel.name, channel.chat_id, channel.read_only))
+        if not community.channels:
+            print(f"no channel yet: `pystatus community channels {wanted} --add general`")
         return
     name = add
 
     async def action(messenger: Messenger) -> Outcome:
         chat_id = await messenger.add_community_channel(wanted, name, read_only=read_only)
-        return Outcome(chat_id, {"id": wanted, "chatId": chat_id})
+        line = _channel_line(name, chat_id, read_only)
+        return said(line, id=wanted, chatId=chat_id)
 
-    _act(sending, action)
+    perform(sending, action)
 
 
 async def _communities(database: ChatDatabase) -> list[Community]:
@@ -266,82 +291,62 @@ async def _communities(database: ChatDatabase) -> list[Community]:
     return found
 
 
-def _read_all(data_dir: DataDir, password: Password) -> tuple[str, list[Community]]:
-    async def read() -> tuple[str, list[Community]]:
-        async with chat_database(data_dir, password) as (account, database):
-            return "0x" + account.keys.chat_public_key.hex(), await _communities(database)
+def _read_all(reading: Reading) -> tuple[str, list[Community]]:
+    async def read(account: Account, database: ChatDatabase) -> tuple[str, list[Community]]:
+        return "0x" + account.keys.chat_public_key.hex(), await _communities(database)
 
-    return run(read)
+    return read_account(reading, read)
 
 
-def _read_one(data_dir: DataDir, password: Password, community_id: str) -> Community:
-    for community in _read_all(data_dir, password)[1]:
+def _read_one(reading: Reading, community_id: str) -> Community:
+    for community in _read_all(reading)[1]:
         if community.id == community_id:
             return community
     runtime_error(f"no community {community_id} in this account")
 
 
 @community_app.command()
-def members(
-    community_id: IdArg,
-    data_dir: DataDir = None,
-    password: Password = None,
-    json_output: Json = False,
-) -> None:
+@reading_options
+def members(community_id: IdArg, reading: Reading) -> None:
     """A community's members (admins marked *) and banned keys (no network)."""
-    community = _read_one(data_dir, password, _community_id(community_id))
-    if json_output:
+    community = _read_one(reading, _community_id(community_id))
+    if reading.json_output:
         document = community_json(community)
         print_json(
             {"id": community.id, "members": document["members"], "banned": document["banned"]}
         )
         return
     for key in community.members:
-        print(
-            f"{chat_key_text(bytes.fromhex(key[2:]))}{' *' if community.is_privileged(key) else ''}"
-        )
+        print(f"{_key(key)}{' *' if community.is_privileged(key) else ''}")
     for key in sorted(community.banned):
-        print(f"{chat_key_text(bytes.fromhex(key[2:]))} (banned)")
+        print(f"{_key(key)} (banned)")
 
 
 @community_app.command()
-def requests(
-    community_id: IdArg,
-    data_dir: DataDir = None,
-    password: Password = None,
-    json_output: Json = False,
-) -> None:
+@reading_options
+def requests(community_id: IdArg, reading: Reading) -> None:
     """Pending requests to a community we control (no network)."""
     wanted = _community_id(community_id)
 
-    async def read() -> list[list[object]]:
-        async with chat_database(data_dir, password) as (_, database):
-            value = (await database.sync_state()).get(COMMUNITY_STATE + wanted)
-            if value is None:
-                return []
-            return list(json.loads(value).get("pending", []))
+    async def read(_: Account, database: ChatDatabase) -> list[list[object]]:
+        value = (await database.sync_state()).get(COMMUNITY_STATE + wanted)
+        return [] if value is None else list(json.loads(value).get("pending", []))
 
-    pending = run(read)
-    rows = [(chat_key_text(bytes.fromhex(str(m)[2:])), int(str(c)), str(n)) for m, c, n in pending]
-    if json_output:
-        print_json(
-            {
-                "id": wanted,
-                "requests": [{"chatKey": k, "clock": c, "displayName": n} for k, c, n in rows],
-            }
-        )
+    rows = [(_key(str(m)), int(str(c)), str(n)) for m, c, n in read_account(reading, read)]
+    if reading.json_output:
+        found = [{"chatKey": k, "clock": c, "displayName": n} for k, c, n in rows]
+        print_json({"id": wanted, "requests": found})
         return
     for key, _, name in rows:
         print(f"{key} {name}".rstrip())
 
 
 @community_app.command("list")
-def list_communities(
-    data_dir: DataDir = None, password: Password = None, json_output: Json = False
-) -> None:
+@reading_options
+def list_communities(reading: Reading) -> None:
     """The communities this account knows: name, id, and whether we are a member."""
-    me, found = _read_all(data_dir, password)
-    if json_output:
+    me, found = _read_all(reading)
+    if reading.json_output:
         print_json(
             {"communities": [community_json(c) | {"member": c.is_member(me)} for c in found]}
         )
@@ -353,30 +358,15 @@ def list_communities(
 
 
 @community_app.command()
-def history(
-    chat_id: Annotated[str, typer.Argument(help="The channel's chat id")],
-    limit: Annotated[
-        int, typer.Option(min=1, help="The newest this many messages")
-    ] = HISTORY_LIMIT,
-    data_dir: DataDir = None,
-    password: Password = None,
-    json_output: Json = False,
-) -> None:
-    """A channel's messages, newest last (no network)."""
+@reading_options
+def history(chat_id: ChannelArg, reading: Reading, limit: Limit = HISTORY_LIMIT) -> None:
+    """A channel's messages with their times, authors and ids, newest last (no network):
+    the channel by its name (#general), the full ids with --json."""
     channel = _channel_id(chat_id)
 
-    async def read() -> tuple[str, list[ChatEvent]]:
-        async with chat_database(data_dir, password) as (account, database):
-            found: list[ChatEvent] = []
-            for stored in await database.history(channel, limit):
-                body = chat_message_pb2.ChatMessage.FromString(stored.body)
-                found.append(message_event(stored, body, stored.author == account.chat_key))
-            return account.chat_key, found
+    async def names(database: ChatDatabase) -> dict[str, str]:
+        found = [c.channel_by_chat_id(channel) for c in await _communities(database)]
+        named = [f.name for f in found if f is not None]
+        return {channel: "#" + named[0]} if named else {}
 
-    own_key, events = run(read)
-    if json_output:
-        print_json({"chatId": channel, "messages": [event_json(e) for e in events]})
-        return
-    printer = EventPrinter(own_key)
-    for event in events:
-        printer.print(event)
+    print_history(reading, channel, limit, names)

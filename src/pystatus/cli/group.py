@@ -5,11 +5,12 @@ Groups are status-go's (:mod:`pystatus.chat.messenger_group`): a group is named 
 shows groups: ``#`` marks public chats only); members by chat key (``zQ3...`` or
 ``0x04...``). Commands that send wait until it was published and kept for resend (with
 ``--wait-delivered``, until every member acknowledged; exit 1 after ``--timeout``, the change
-kept and sent again the next time the account runs); `history` and
-`list` read the account's database only. A malformed chat id or key exits 2; a change the
-group's rules refuse (not a member; not an admin: "only admins can remove members", as
-status-go rules) exits 1. `list` leaves out the groups we left (``--all`` shows them, marked).
-The options every sending command shares are :mod:`pystatus.cli.options`'s.
+kept and sent again the next time the account runs) and say in one line what they did
+(``--json``: the group); `history` and `list` read the account's database only. A
+malformed chat id or key exits 2; a change the group's rules refuse (not a member; not an
+admin: "only admins can remove members", as status-go rules) exits 1. `list` leaves out the
+groups we left (``--all`` shows them, marked). The options every sending command shares are
+:mod:`pystatus.cli.options`'s.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Annotated
 
 import typer
 
+from pystatus.chat.account import Account
 from pystatus.chat.database import ChatDatabase
-from pystatus.chat.events import ChatEvent, message_event
 from pystatus.chat.membership import (
     Group,
     InvalidMembershipUpdate,
@@ -30,29 +31,15 @@ from pystatus.chat.membership import (
 )
 from pystatus.chat.messenger import Messenger
 from pystatus.chat.messenger_group import GROUP_STATE, group_members, is_group_chat_id
-from pystatus.chat.proto import chat_message_pb2
-from pystatus.cli.account import DataDir, Password
-from pystatus.cli.chat import Outcome, act_with
-from pystatus.cli.chat import _chat_key as chat_key_or_exit
-from pystatus.cli.chat_io import (
-    EventPrinter,
-    Json,
-    TextFile,
-    chat_database,
-    event_json,
-    print_json,
-    read_text,
-    run,
-    usage_error,
-)
-from pystatus.cli.options import Sending, sending_options
+from pystatus.cli import commands
+from pystatus.cli.chat import Outcome
+from pystatus.cli.chat_io import TextFile, print_json, read_text
+from pystatus.cli.options import Reading, Sending, reading_options, sending_options
 
 group_app: typer.Typer = typer.Typer(
     help="Private group chats: create, add, remove, leave, send, history, list.",
     no_args_is_help=True,
 )
-
-HISTORY_LIMIT = 50
 
 ChatIdArg = Annotated[str, typer.Argument(help="The group's chat id (<uuid>-0x04...)")]
 Members = Annotated[list[str], typer.Argument(help="Members' chat keys (zQ3... or 0x04...)")]
@@ -60,12 +47,12 @@ Members = Annotated[list[str], typer.Argument(help="Members' chat keys (zQ3... o
 
 def _group_id(text: str) -> str:
     if not is_group_chat_id(text):
-        usage_error(f"{text!r} is not a group chat id (<uuid>-0x04...)")
+        commands.usage_error(f"{text!r} is not a group chat id (<uuid>-0x04...)")
     return text
 
 
 def _members(keys: list[str]) -> list[str]:
-    return [chat_key_or_exit(k) for k in keys]
+    return [commands.chat_key_or_exit(k) for k in keys]
 
 
 def _group_json(group: Group) -> dict[str, object]:
@@ -82,16 +69,23 @@ def _group_json(group: Group) -> dict[str, object]:
     }
 
 
-def _change(sending: Sending, change: str, action: Callable[[Messenger], Awaitable[str]]) -> None:
-    """Run a membership change; print the chat id for `create` (the group with --json)."""
+Change = Callable[[Messenger], Awaitable[str]]
+"""A membership change; returns the group's chat id."""
+
+
+def _change(sending: Sending, change: str, action: Change, said_as: str = "") -> None:
+    """Run a membership change and say it: ``said_as`` (``{group}``: the group's name and
+    chat id), or the chat id alone for `create`; ``--json`` gives the group."""
 
     async def wrapped(messenger: Messenger) -> Outcome:
         chat_id = await action(messenger)
         group = messenger.group(chat_id)
         document = _group_json(group) if group is not None else {"chatId": chat_id}
-        return Outcome(chat_id if change == "create" else "", {**document, change: True})
+        named = f"{group.name} {chat_id}" if group is not None else chat_id
+        text = said_as.format(group=named) if said_as else chat_id
+        return commands.said(text, **document, **{change: True})
 
-    act_with(sending, wrapped)
+    commands.perform(sending, wrapped)
 
 
 @group_app.command()
@@ -104,7 +98,7 @@ def create(
     """Create a group we admin with these members; print its chat id."""
     keys = _members(members)
     if not name:
-        usage_error("a group needs a name")
+        commands.usage_error("a group needs a name")
 
     async def action(messenger: Messenger) -> str:
         return await messenger.create_group(name, keys)
@@ -113,7 +107,11 @@ def create(
 
 
 def _members_change(
-    change: str, chat_id: str, sending: Sending, do: Callable[[Messenger, str], Awaitable[None]]
+    change: str,
+    chat_id: str,
+    sending: Sending,
+    do: Callable[[Messenger, str], Awaitable[None]],
+    said_as: str,
 ) -> None:
     """A change to a group we name by ``chat_id`` (checked first: exit 2)."""
     group_id = _group_id(chat_id)
@@ -122,7 +120,7 @@ def _members_change(
         await do(messenger, group_id)
         return group_id
 
-    _change(sending, change, action)
+    _change(sending, change, action, said_as)
 
 
 @group_app.command()
@@ -131,7 +129,8 @@ def add(chat_id: ChatIdArg, members: Members, sending: Sending) -> None:
     """Add members to a group we are in."""
     _group_id(chat_id)
     keys = _members(members)
-    _members_change("add", chat_id, sending, lambda m, g: m.add_group_members(g, keys))
+    said_as = f"added {', '.join(keys)} to {{group}}"
+    _members_change("add", chat_id, sending, lambda m, g: m.add_group_members(g, keys), said_as)
 
 
 @group_app.command()
@@ -144,15 +143,16 @@ def remove(
     """Remove a member (only admins can, and not another admin); they are told and get
     nothing after."""
     _group_id(chat_id)
-    key = chat_key_or_exit(member)
-    _members_change("remove", chat_id, sending, lambda m, g: m.remove_group_member(g, key))
+    key = commands.chat_key_or_exit(member)
+    said_as = f"removed {key} from {{group}}"
+    _members_change("remove", chat_id, sending, lambda m, g: m.remove_group_member(g, key), said_as)
 
 
 @group_app.command()
 @sending_options
 def leave(chat_id: ChatIdArg, sending: Sending) -> None:
     """Leave a group (every member is told); `group list` shows it no more."""
-    _members_change("leave", chat_id, sending, lambda m, g: m.leave_group(g))
+    _members_change("leave", chat_id, sending, lambda m, g: m.leave_group(g), "left {group}")
 
 
 @group_app.command()
@@ -172,9 +172,9 @@ def send(
 
     async def action(messenger: Messenger) -> Outcome:
         message_id = await messenger.send_group(group_id, body)
-        return Outcome(message_id, {"id": message_id, "chatId": group_id})
+        return commands.said(message_id, id=message_id, chatId=group_id)
 
-    act_with(sending, action)
+    commands.perform(sending, action)
 
 
 async def _groups(database: ChatDatabase) -> list[Group]:
@@ -190,58 +190,37 @@ async def _groups(database: ChatDatabase) -> list[Group]:
 
 
 @group_app.command()
+@reading_options
 def history(
-    chat_id: ChatIdArg,
-    limit: Annotated[int, typer.Option(min=1, help="The newest this many messages")] = (
-        HISTORY_LIMIT
-    ),
-    data_dir: DataDir = None,
-    password: Password = None,
-    json_output: Json = False,
+    chat_id: ChatIdArg, reading: Reading, limit: commands.Limit = commands.HISTORY_LIMIT
 ) -> None:
     """Print a group's messages with their times and ids, newest last (no network)."""
     group_id = _group_id(chat_id)
 
-    async def read() -> tuple[str, str, list[ChatEvent]]:
-        async with chat_database(data_dir, password) as (account, database):
-            found: list[ChatEvent] = []
-            for stored in await database.history(group_id, limit):
-                body = chat_message_pb2.ChatMessage.FromString(stored.body)
-                found.append(message_event(stored, body, stored.author == account.chat_key))
-            names = [g.name for g in await _groups(database) if g.chat_id == group_id]
-            return account.chat_key, names[0] if names else "", found
+    async def names(database: ChatDatabase) -> dict[str, str]:
+        return {g.chat_id: g.name for g in await _groups(database) if g.chat_id == group_id}
 
-    own_key, name, events = run(read)
-    if json_output:
-        print_json({"chatId": group_id, "messages": [event_json(e) for e in events]})
-        return
-    printer = EventPrinter(own_key)
-    if name:
-        printer.learn_group(group_id, name)
-    for event in events:
-        printer.print(event)
+    commands.print_history(reading, group_id, limit, names)
 
 
 @group_app.command("list")
+@reading_options
 def list_groups(
-    data_dir: DataDir = None,
-    password: Password = None,
+    reading: Reading,
     all_groups: Annotated[
         bool, typer.Option("--all", help="Also the groups we left or were removed from")
     ] = False,
-    json_output: Json = False,
 ) -> None:
     """Print each group we are in: its name and chat id, then its members (admins marked *)
     (no network). With --all, also those we left, marked (left)."""
 
-    async def read() -> tuple[str, list[Group]]:
-        async with chat_database(data_dir, password) as (account, database):
-            return key_text(account.keys.chat_public_key), await _groups(database)
+    async def read(account: Account, database: ChatDatabase) -> tuple[str, list[Group]]:
+        return key_text(account.keys.chat_public_key), await _groups(database)
 
-    me, groups = run(read)
+    me, groups = commands.read_account(reading, read)
     if not all_groups:
         groups = [g for g in groups if g.is_member(me)]
-    if json_output:
+    if reading.json_output:
         print_json({"groups": [_group_json(g) | {"left": not g.is_member(me)} for g in groups]})
         return
     for group in groups:
