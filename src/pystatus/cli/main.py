@@ -52,6 +52,7 @@ from pystatus.cli.report import report_app
 from pystatus.cli.simulate import run_simulate
 from pystatus.cli.store import store_app
 from pystatus.cli.testnet import run_testnet
+from pystatus.cli.usage import invoke
 from pystatus.errors import ConfigError, PystatusError
 from pystatus.node.config import (
     Discv5NodeConfig,
@@ -589,7 +590,7 @@ def main() -> None:
     except nwaku_args.UnsupportedFlag as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise SystemExit(EXIT_USAGE) from None
-    run_command(lambda: app(args), console)
+    run_command(lambda: invoke(app, args, console), console)
 
 
 if __name__ == "__main__":
