@@ -176,10 +176,10 @@ def test_store_confirmation_moves_a_public_message_to_stored() -> None:
     assert publish.track and publish.carried == ("0xabc",)
     digest = b"\x01" * 32
     assert _statuses(alice.published(publish, (digest, 3), clock.now)) == [("0xabc", "sent")]
-    _run_until(alice, clock, clock.now + 0.3)
-    check = [a for a in alice.handle_timer(clock.now + 0.5, clock.ns) if isinstance(a, CheckStored)]
+    _run_until(alice, clock, clock.now + 2.5)
+    check = [a for a in alice.handle_timer(clock.now + 1.0, clock.ns) if isinstance(a, CheckStored)]
     assert check and digest in check[0].hashes
-    assert _statuses(alice.store_answer([digest], clock.now + 0.6)) == [("0xabc", "stored")]
+    assert _statuses(alice.store_answer([digest], clock.now + 1.1)) == [("0xabc", "stored")]
 
 
 def test_unconfirmed_public_message_is_published_again() -> None:
@@ -190,8 +190,8 @@ def test_unconfirmed_public_message_is_published_again() -> None:
     alice.track("0xabc", "status", DeliveryStatus.PENDING)
     [publish] = _publishes(alice.send_public("status", wrapped, clock.ns, ["0xabc"]))
     alice.published(publish, (b"\x02" * 32, 1), clock.now)
-    # The store never saw it: once overdue (republish_after) it leaves again.
-    again = [p for p in _publishes(_run_until(alice, clock, clock.now + 2)) if p.carried]
+    # The store never saw it: asked about, and once overdue (republish_after) it leaves again.
+    again = [p for p in _publishes(_run_until(alice, clock, clock.now + 15)) if p.carried]
     assert again and again[0].carried == ("0xabc",)
 
 

@@ -6,9 +6,14 @@ recipient device acknowledges it, and *failed* when its protocol gave up; resend
 pending again. Statuses only move forward, except that a failed message can still turn out
 delivered, and a resend starts over.
 
-Every Waku message we publish is watched until a store node confirms it: one that is still
-unconfirmed ``republish_after`` seconds later is reported overdue, so that what it carried
-(messages, acknowledgements) goes out again instead of waiting for a backoff.
+Every Waku message we publish is watched until a store node confirms it, as go-waku's message
+check does (``waku/v2/api/publish/message_check.go``): the store is asked in batches (the caller
+asks at most every few seconds, :meth:`DeliveryTracker.store_checks_due` gives up to 50 hashes
+at least ``store_check_after`` seconds old), and a Waku message whose every message a recipient
+acknowledged is no longer watched (go-waku's ``DeleteByMessageIDs``, which status-go calls on an
+MVDS acknowledgement): it needs no store's word. One that a store was asked about and that is
+still unconfirmed ``republish_after`` seconds after it left is reported overdue, so that what
+it carried (messages, acknowledgements) goes out again instead of waiting for a backoff.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from prometheus_client import Counter, Gauge
 
 
 class DeliveryStatus(StrEnum):
@@ -33,10 +40,24 @@ _RANK = {
     DeliveryStatus.FAILED: 3,
     DeliveryStatus.DELIVERED: 4,
 }
-STORE_CHECK_AFTER = 0.5
-REPUBLISH_AFTER = 1.5
+STORE_CHECK_AFTER = 3.0
+"""go-waku's ``DefaultMessageSentPeriod`` (seconds)."""
+REPUBLISH_AFTER = 10.0
+"""go-waku's ``DefaultMessageExpiredPerid`` (seconds)."""
+MAX_HASHES_PER_CHECK = 50
+"""go-waku's ``DefaultMaxHashQueryLength``."""
 MAX_TRACKED = 100_000
 MAX_ENVELOPES = 10_000
+WATCHED = Gauge(
+    "chat_store_check_watched", "Published Waku messages awaiting a store's confirmation"
+)
+UNWATCHED = Counter(
+    "chat_store_check_unwatched",
+    "Published Waku messages no longer awaiting a store's confirmation, by why: stored,"
+    " delivered (every message in it acknowledged), overdue (sent again), evicted (past"
+    " MAX_ENVELOPES), replaced (the same Waku message published again)",
+    ["why"],
+)
 
 
 @dataclass(slots=True)
@@ -49,6 +70,8 @@ class Envelope:
     """Ids of our messages in it."""
     contents: object = None
     """What the caller needs to send its contents again."""
+    asked: bool = False
+    """A store was asked about it at least once."""
 
 
 class DeliveryTracker:
@@ -62,6 +85,8 @@ class DeliveryTracker:
         self._republish_after = republish_after
         self._status: OrderedDict[str, DeliveryStatus] = OrderedDict()
         self._envelopes: OrderedDict[bytes, Envelope] = OrderedDict()
+        self._by_message: dict[str, list[bytes]] = {}
+        """Hashes of the watched envelopes carrying each message (only those watched)."""
 
     def status(self, message_id: str) -> DeliveryStatus | None:
         return self._status.get(message_id)
@@ -95,36 +120,63 @@ class DeliveryTracker:
         """Note that ``envelope`` left (and watch it for a store's confirmation); returns
         the messages now *sent*."""
         if watch:
+            self._unwatch(envelope.hash, "replaced")
             self._envelopes[envelope.hash] = envelope
+            WATCHED.inc()
+            for message_id in envelope.messages:
+                self._by_message.setdefault(message_id, []).append(envelope.hash)
             while len(self._envelopes) > MAX_ENVELOPES:
-                self._envelopes.popitem(last=False)
+                self._unwatch(next(iter(self._envelopes)), "evicted")
         if relay_peers <= 0:
             return []
         return [m for m in envelope.messages if self._move(m, DeliveryStatus.SENT)]
 
-    def store_checks_due(self, now: float, limit: int = 100) -> list[bytes]:
-        """Hashes of our Waku messages old enough to ask a store about."""
-        return [h for h, e in self._envelopes.items() if e.published_at + self._check_after <= now][
-            :limit
-        ]
+    def _unwatch(self, digest: bytes, why: str) -> Envelope | None:
+        envelope = self._envelopes.pop(digest, None)
+        if envelope is None:
+            return None
+        WATCHED.dec()
+        UNWATCHED.labels(why).inc()
+        for message_id in envelope.messages:
+            hashes = self._by_message.get(message_id)
+            if hashes is not None and digest in hashes:
+                hashes.remove(digest)
+                if not hashes:
+                    del self._by_message[message_id]
+        return envelope
+
+    def store_checks_due(self, now: float, limit: int = MAX_HASHES_PER_CHECK) -> list[bytes]:
+        """Hashes (at most ``limit``, oldest first) of our Waku messages old enough to ask a
+        store about; each is marked as asked."""
+        due: list[bytes] = []
+        for digest, envelope in self._envelopes.items():
+            if len(due) >= limit:
+                break
+            if envelope.published_at + self._check_after > now:
+                continue
+            envelope.asked = True
+            due.append(digest)
+        return due
 
     def stored(self, hashes: list[bytes]) -> list[str]:
         """A store answered for ``hashes``; returns the messages now *stored*."""
         changed = []
         for digest in hashes:
-            envelope = self._envelopes.pop(digest, None)
+            envelope = self._unwatch(digest, "stored")
             if envelope is not None:
                 changed += [m for m in envelope.messages if self._move(m, DeliveryStatus.STORED)]
         return changed
 
     def overdue(self, now: float) -> list[Envelope]:
-        """Envelopes no store confirmed in time (forgotten here: the caller sends again)."""
+        """Envelopes a store was asked about without confirming them, ``republish_after``
+        seconds or more after they left (forgotten here: the caller sends again). Call it
+        before asking the next batch, so that each had its answer (or failure) first."""
         late = [
-            e for e in self._envelopes.values() if e.published_at + self._republish_after <= now
+            digest
+            for digest, envelope in self._envelopes.items()
+            if envelope.asked and envelope.published_at + self._republish_after <= now
         ]
-        for envelope in late:
-            del self._envelopes[envelope.hash]
-        return late
+        return [e for e in (self._unwatch(d, "overdue") for d in late) if e is not None]
 
     def next_deadline(self) -> float | None:
         """When the oldest envelope watched is due for a store check (on the clock
@@ -134,7 +186,16 @@ class DeliveryTracker:
         return min(e.published_at for e in self._envelopes.values()) + self._check_after
 
     def delivered(self, message_id: str) -> bool:
-        return self._move(message_id, DeliveryStatus.DELIVERED)
+        """A recipient acknowledged ``message_id``; True when that moved it. Waku messages
+        whose every message is now delivered are no longer watched."""
+        moved = self._move(message_id, DeliveryStatus.DELIVERED)
+        for digest in list(self._by_message.get(message_id, ())):
+            envelope = self._envelopes.get(digest)
+            if envelope is not None and all(
+                self._status.get(m) == DeliveryStatus.DELIVERED for m in envelope.messages
+            ):
+                self._unwatch(digest, "delivered")
+        return moved
 
     def failed(self, message_id: str) -> bool:
         return self._move(message_id, DeliveryStatus.FAILED)

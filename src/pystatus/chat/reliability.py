@@ -55,12 +55,20 @@ class ReliabilityConfig:
     """MVDS's epoch: payloads leave at most this often (``protocol/datasync``: 300 ms)."""
     resend_interval: float = mvds.RESEND_INTERVAL
     max_sends: int = mvds.MAX_SENDS
-    store_check_interval: float = 0.25
-    """The least time between two store checks."""
-    store_check_after: float = 0.4
-    """A published Waku message is asked about this long after it left."""
-    republish_after: float = 1.0
-    """A Waku message no store has seen this long after it left is sent again."""
+    store_check_interval: float = 3.0
+    """The least time between two store checks (go-waku's ``DefaultHashQueryInterval``,
+    ``waku/v2/api/publish/message_check.go``): one query confirms a batch, not a message."""
+    store_check_after: float = 3.0
+    """A published Waku message is asked about this long after it left (go-waku's
+    ``DefaultMessageSentPeriod``); by then most 1:1 messages are acknowledged, and those
+    are not asked about at all."""
+    store_check_max_hashes: int = 50
+    """Hashes per store check at most (go-waku's ``DefaultMaxHashQueryLength``)."""
+    republish_after: float = 10.0
+    """A Waku message a store was asked about and did not confirm, this long after it left,
+    is sent again (go-waku's ``DefaultMessageExpiredPerid``). With checks every 3 s from 3 s
+    on, each is asked about at least twice first: a light client's push ledger puts a node
+    at fault after two misses in a row (``light_core.STORE_MISSES``)."""
     history_interval: float = 60.0
     """How often the store is asked for what we missed."""
     history_margin: float = 10.0

@@ -489,14 +489,15 @@ class ChatSession(Receiving):
         if due is not None and due <= now and self._next_tick <= now:
             out += self._tick(now, now_ns)
         if self.has_store and not self._checking and self._next_check <= now:
-            hashes = self.tracker.store_checks_due(now)
+            # Overdue first: only what an earlier batch asked about, answered or failed.
+            for envelope in self.tracker.overdue(now):
+                out += self._retry(envelope, now, now_ns)
+            hashes = self.tracker.store_checks_due(now, self.config.store_check_max_hashes)
             if hashes:
                 self._checking = True
                 out.append(CheckStored(tuple(hashes)))
             else:
                 self._next_check = now + self.config.store_check_interval
-            for envelope in self.tracker.overdue(now):
-                out += self._retry(envelope, now, now_ns)
         if self._next_history is not None and not self._syncing and self._next_history <= now:
             out.append(self.history_query(now, now_ns))
         if self.connected:
