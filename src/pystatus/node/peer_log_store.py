@@ -16,7 +16,9 @@ own: the database alone can be handed over for analysis without letting anyone t
 peer id against it. Its value is registered with the log redaction filter and never printed.
 
 Files are created 0600; the database runs in WAL mode, so ``pystatus report`` reads it while
-the node writes. Every ``sqlite3`` and ``OSError`` becomes :class:`PeerLogError`, whose text
+the node writes. The node writes from a thread of its own, which opens, uses and closes its
+:class:`PeerLogStore` (:mod:`pystatus.node.peer_log_writer`), never on the event loop.
+Every ``sqlite3`` and ``OSError`` becomes :class:`PeerLogError`, whose text
 names the path and never a salt.
 """
 
