@@ -7,16 +7,11 @@ the members with Ban, and a form to add a channel). Outside values are escaped (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from html import escape
 from urllib.parse import urlencode
 
-
-def _e(text: object) -> str:
-    return escape(str(text), quote=True)
-
-
-def _csrf(token: str) -> str:
-    return f'<input type="hidden" name="csrf" value="{_e(token)}">'
+from pystatus.web.render_parts import csrf_field as _csrf
+from pystatus.web.render_parts import e as _e
+from pystatus.web.render_parts import member_action, person_item
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +100,8 @@ def community_forms(csrf: str) -> str:
 
 
 def _people(csrf: str, panel: CommunityPanel) -> str:
-    base = f"/communities/{_e(panel.id)}"
+    path = f"/communities/{panel.id}"
+    base = _e(path)
     # The channel shown, so that an accept or a ban comes back to it.
     here = (
         f'<input type="hidden" name="chat" value="{_e(panel.channel.chat_id)}">'
@@ -113,25 +109,19 @@ def _people(csrf: str, panel: CommunityPanel) -> str:
         else ""
     )
     requests = "".join(
-        f'<li aria-label="Request from {_e(r.name)}"><span class="name">{_e(r.name)}</span>'
-        f'<form method="post" action="{base}/accept" class="inline">{_csrf(csrf)}{here}'
-        f'<input type="hidden" name="member" value="{_e(r.key)}">'
-        f'<button type="submit" aria-label="Accept {_e(r.name)}">Accept</button></form></li>'
+        person_item(
+            r.name,
+            label=f"Request from {r.name}",
+            actions=member_action(f"{path}/accept", csrf, "Accept", r.key, r.name, here),
+        )
         for r in panel.requests
     )
     members = []
     for m in panel.members:
-        badge = ' <span class="badge">admin</span>' if m.privileged else ""
         ban = ""
         if panel.controlled and not m.me and not m.privileged:
-            ban = (
-                f'<form method="post" action="{base}/ban" class="inline">{_csrf(csrf)}{here}'
-                f'<input type="hidden" name="member" value="{_e(m.key)}">'
-                f'<button type="submit" aria-label="Ban {_e(m.name)}">Ban</button></form>'
-            )
-        members.append(
-            f'<li aria-label="{_e(m.name)}"><span class="name">{_e(m.name)}</span>{badge}{ban}</li>'
-        )
+            ban = member_action(f"{path}/ban", csrf, "Ban", m.key, m.name, here)
+        members.append(person_item(m.name, admin=m.privileged, actions=ban))
     add = ""
     if panel.controlled:
         add = (

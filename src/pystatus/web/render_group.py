@@ -4,15 +4,10 @@ group's member list with its admin actions. Outside values are escaped (quotes t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from html import escape
 
-
-def _e(text: object) -> str:
-    return escape(str(text), quote=True)
-
-
-def _csrf(token: str) -> str:
-    return f'<input type="hidden" name="csrf" value="{_e(token)}">'
+from pystatus.web.render_parts import csrf_field as _csrf
+from pystatus.web.render_parts import e as _e
+from pystatus.web.render_parts import member_action, person_item
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +50,10 @@ def group_panel(chat_id: str, csrf: str, panel: GroupPanel) -> str:
     base = f"/groups/{_e(chat_id)}"
     rows = []
     for m in panel.members:
-        badge = ' <span class="badge">admin</span>' if m.admin else ""
         remove = ""
         if panel.admin and not m.me and not m.admin:
-            remove = (
-                f'<form method="post" action="{base}/remove" class="inline">{_csrf(csrf)}'
-                f'<input type="hidden" name="member" value="{_e(m.key)}">'
-                f'<button type="submit" aria-label="Remove {_e(m.name)}">Remove</button></form>'
-            )
-        rows.append(
-            f'<li aria-label="{_e(m.name)}"><span class="name">{_e(m.name)}</span>{badge}'
-            f"{remove}</li>"
-        )
+            remove = member_action(f"/groups/{chat_id}/remove", csrf, "Remove", m.key, m.name)
+        rows.append(person_item(m.name, admin=m.admin, actions=remove))
     add = ""
     if panel.admin:
         add = (
