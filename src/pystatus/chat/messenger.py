@@ -187,7 +187,10 @@ class Messenger(Reading, Sending, GroupMessaging, CommunityMessaging):
         republish: list[Action] = []
         for message_id, status, chat_id in await self.database.unfinished(self._chat_key):
             self.session.track(message_id, chat_id, DeliveryStatus(status))
-            public = not chat_id.startswith("0x") and not is_group_chat_id(chat_id)
+            # A community post too: with no data sync, the store confirms it (issue 17).
+            public = (
+                not chat_id.startswith("0x") or self._community_republishable(chat_id)
+            ) and not is_group_chat_id(chat_id)
             if public:  # its resend was in memory only
                 stored = await self.database.message(message_id)
                 age_ms = time.time_ns() // 10**6 - (stored.timestamp if stored else 0)

@@ -34,6 +34,7 @@ from pystatus.chat.community import (
     description_content_topic,
     member_key,
 )
+from pystatus.chat.community_advert import Advertiser
 from pystatus.chat.community_chats import CommunityChats, CommunityNotAllowed, Send
 from pystatus.chat.community_keys import (
     CommunityKeys,
@@ -53,6 +54,7 @@ from pystatus.chat.history import HistoryFetcher
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.listening import Listener
 from pystatus.chat.messenger_community_keys import CommunityKeyMessaging
+from pystatus.chat.messenger_community_store import CommunityStoreMessaging
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.segmentation import segment
 from pystatus.chat.session import ChatSession
@@ -60,7 +62,6 @@ from pystatus.chat.user_input import public_key_of
 from pystatus.chat.wrapper import MessageType, Unwrapped, wrap
 from pystatus.chat.wrapper import message_id as wrapper_message_id
 from pystatus.chat.writes import Write
-from pystatus.errors import PystatusError
 from pystatus.waku.payload import encrypt_asymmetric, encrypt_symmetric
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,6 @@ COMMUNITY = "community"
 COMMUNITY_STATE = "community:"
 """Sync-state key prefix of a community."""
 COMMUNITY_EVENT = "community"
-DESCRIPTION_LOOKBACK_NS = 30 * 24 * 3600 * 10**9
-"""How far back the store is asked for a community's description when we start to follow it."""
 COMMUNITY_TYPES = frozenset(
     {
         MessageType.COMMUNITY_DESCRIPTION,
@@ -103,7 +102,7 @@ class CommunityEvent(ChatEvent):
     kind: str = COMMUNITY_EVENT
 
 
-class CommunityMessaging(CommunityKeyMessaging):
+class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
     session: ChatSession
     _identity: bytes
     _public_key: bytes
@@ -135,6 +134,7 @@ class CommunityMessaging(CommunityKeyMessaging):
         self._communities = CommunityChats(self._identity, self._public_key)
         self._community_keys = CommunityKeys(self._identity)
         self._control_topics = set()
+        self._advertiser = Advertiser()
         shards = self._pubsub_for
 
         def pubsub_for(content_topic: str) -> str:
@@ -168,6 +168,7 @@ class CommunityMessaging(CommunityKeyMessaging):
             self._listen(self._community_topics(community))
             if private is not None:
                 self._community_keys.remember(community)
+                self._advertiser.restored()
         # Group keys of encrypted communities and channels, read by the session's receive
         # path (receiving.py); taken only from a community's control node or owner.
         ratchet = HashRatchet(
@@ -297,18 +298,6 @@ class CommunityMessaging(CommunityKeyMessaging):
     def _now_ms() -> int:
         return time.time_ns() // 10**6
 
-    def _community_deadline(self) -> float | None:
-        """When an unanswered request to join goes again, in monotonic seconds (the core
-        keeps it in wall-clock ms, as status-go's resend does)."""
-        due_ms = self._communities.next_deadline()
-        if due_ms is None:
-            return None
-        return time.monotonic() + max(0, due_ms - self._now_ms()) / 1000
-
-    def _community_timer(self) -> list[Action]:
-        """Requests to join sent again now (see :meth:`CommunityChats.handle_timer`)."""
-        return self._community_sends(self._communities.handle_timer(self._now_ms()))
-
     # -- what we do ---------------------------------------------------------------------------
 
     async def create_community(
@@ -335,6 +324,7 @@ class CommunityMessaging(CommunityKeyMessaging):
             manual=manual_accept,
             encrypted=encrypted,
         )
+        self._advertiser.created(self._now_ms())
         await self._community_done(community, sends)
         return community.id
 
@@ -368,10 +358,12 @@ class CommunityMessaging(CommunityKeyMessaging):
             raise CommunityNotAllowed(f"no community {community_id[:80]!r}")
         return community
 
-    async def join_community(self, community_id: str, *, display_name: str = "") -> None:
+    async def join_community(self, community_id: str, *, display_name: str = "") -> bool:
         """Ask to join: we listen to its description and send the request as soon as we
         have it (at once when known; else from the store, or its next publication). Asking
-        again sends the request again. Raises :class:`InvalidCommunity` for a bad id."""
+        again sends the request again. Returns False when the description is unknown and no
+        store node is known to ask (it can then come only on relay). Raises
+        :class:`InvalidCommunity` for a bad id."""
         self._check_running()
         sends = self._communities.request_to_join(
             community_id, self._now_ms(), display_name=display_name
@@ -380,38 +372,14 @@ class CommunityMessaging(CommunityKeyMessaging):
         known = self._communities.get(community_id)
         if known is not None:
             await self._community_done(known, sends)
-        else:
-            await self._fetch_description(community_id)
+            return True
+        return await self._fetch_description(community_id)
 
     def _follow_description(self, community_id: str) -> None:
         content_topic = description_content_topic(community_id)
         listener = Listener("public", topics.public_chat_key(community_id), community_id)
         if self.session.listening.listen(content_topic, listener):
             self._listen([content_topic])
-
-    async def _fetch_description(self, community_id: str) -> None:
-        """Ask the store for the community's descriptions of the last 30 days (as status-go's
-        FetchCommunity asks its store nodes); what arrives is received as if relayed."""
-        if self.fetcher is None:
-            return
-        content_topic = description_content_topic(community_id)
-        now_ns = time.time_ns()
-        try:
-            entries = await self.fetcher.missed(
-                self._pubsub_for(content_topic),
-                [content_topic],
-                now_ns - DESCRIPTION_LOOKBACK_NS,
-                now_ns,
-                self.session.seen,
-            )
-        except (PystatusError, OSError, TimeoutError) as exc:
-            log.info("no community description from the store: %s", exc)
-            return
-        for entry in entries:
-            if entry.message is not None and not self.session.seen(entry.hash):
-                await self._perform(
-                    self.session.receive(entry.message, entry.hash, time.monotonic())
-                )
 
     async def watch_community(self, community_id: str) -> None:
         """Follow a community's description without asking to join (status-go's spectating):
@@ -519,7 +487,9 @@ class CommunityMessaging(CommunityKeyMessaging):
             self._perform_later(self._community_sends(sends))
             return
         community = change.community
-        self._listen(self._community_topics(community))
+        added = self._community_topics(community)
+        self._listen(added)
+        self._community_history(added, change.kind == "joined")  # messenger_community_store.py
         author = chat_key_text(bytes.fromhex(change.member[2:])) if change.member else ""
         event = CommunityEvent(
             community.id,

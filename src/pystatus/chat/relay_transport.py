@@ -9,7 +9,7 @@ topic is joined once however many content topics ride on it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 
 from pystatus.chat.history import StoreSource
 from pystatus.chat.transport import Published, Received, TransportError
@@ -19,10 +19,20 @@ from pystatus.waku.relay import RelayedMessage, WakuRelay
 
 
 class RelayTransport:
-    def __init__(self, relay: WakuRelay, *, store: StoreSource | None = None) -> None:
-        """``store``: where history and confirmations are asked (``node.store_peer()``)."""
+    def __init__(
+        self,
+        relay: WakuRelay,
+        *,
+        store: StoreSource | None = None,
+        find_store: Callable[[], Awaitable[StoreSource | None]] | None = None,
+    ) -> None:
+        """``store``: where history and confirmations are asked (``node.store_peer()``).
+        ``find_store``: where a one-off look-up goes without one (a community's description,
+        as status-go's FetchCommunity asks any store node it knows): a connected peer that
+        serves store, or None when there is none."""
         self.relay = relay
         self.store = store
+        self.find_store = find_store
         self._topics: dict[str, set[str]] = defaultdict(set)  # pubsub -> content topics
         self._callbacks: list[Callable[[Received], None]] = []
         self._started = False

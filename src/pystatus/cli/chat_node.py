@@ -20,6 +20,7 @@ from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import LightChatConfig
 from pystatus.node.datadir import lock_data_dir
 from pystatus.node.light_chat import light_transport
+from pystatus.node.store_lookup import find_store
 from pystatus.p2p.multiaddr import Multiaddr
 
 StaticNodes = Annotated[
@@ -118,7 +119,10 @@ async def open_messenger(
             await until(transport.connected, MESH_TIMEOUT)
         else:
             relay = node.require_relay()
-            messenger = Messenger(account, RelayTransport(relay, store=node.store_peer()))
+            relayed = RelayTransport(
+                relay, store=node.store_peer(), find_store=lambda: find_store(node)
+            )
+            messenger = Messenger(account, relayed)
             await stack.enter_async_context(messenger)
             await until(lambda: bool(relay.relay_peers()), MESH_TIMEOUT)
         yield messenger

@@ -69,6 +69,7 @@ from pystatus.node.light_chat import light_transport
 from pystatus.node.node import WakuNode
 from pystatus.node.peer_store import PEER_STORE_FILE
 from pystatus.node.presets import preset as find_preset
+from pystatus.node.store_lookup import find_store
 from pystatus.p2p.crypto.keys import Secp256k1PrivateKey, load_nodekey
 from pystatus.p2p.faults import FaultPlan
 from pystatus.waku.enr import Enr
@@ -508,7 +509,11 @@ async def _run_node(
         transport: Transport = (
             light_transport(node)
             if light is not None
-            else RelayTransport(node.require_relay(), store=node.store_peer())
+            else RelayTransport(
+                node.require_relay(),
+                store=node.store_peer(),
+                find_store=lambda: find_store(node),
+            )
         )
         return Messenger(chatting, transport, reliability=reliability)
 

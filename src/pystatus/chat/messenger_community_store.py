@@ -1,0 +1,160 @@
+"""Communities and the store in the Messenger, mixed into
+:class:`~pystatus.chat.messenger_community.CommunityMessaging`.
+
+What status-go v1.1.0 does so that a community is found, read and confirmed through store
+nodes (``protocol/messenger_communities.go``, ``protocol/messenger_store_node_request_manager.go``):
+
+- A joiner that lacks a community's description asks a store for it (``FetchCommunity``): our
+  store node, else on relay a connected peer that serves store (``RelayTransport.find_store``);
+  with neither it says so once and waits for the control node's next publication on relay.
+- The control node advertises the descriptions of the communities it controls again once
+  online after a start and every 24 h (:mod:`pystatus.chat.community_advert`), so a store
+  keeps a recent copy.
+- Channels we start to listen to (a community joined, a channel added while we were away) are
+  fetched from the store at once; the session's own history sync asks only for the topics it
+  listened to when it started.
+- Our posts, which have no data sync, are confirmed by the store as public messages are: one
+  unconfirmed when the messenger stopped goes again at start (:meth:`Messenger.start`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pystatus.chat.actions import Action
+from pystatus.chat.community import description_content_topic, pubsub_topic
+from pystatus.chat.community_advert import Advertiser
+from pystatus.chat.community_chats import CommunityChats, Send
+from pystatus.chat.history import HistoryFetcher
+from pystatus.chat.relay_transport import RelayTransport
+from pystatus.chat.reliability import ReliabilityConfig
+from pystatus.chat.session import ChatSession
+from pystatus.chat.supervisor import Supervisor
+from pystatus.chat.transport import Transport
+from pystatus.errors import PystatusError
+
+log = logging.getLogger("pystatus.chat.messenger_community")
+
+DESCRIPTION_LOOKBACK_NS = 30 * 24 * 3600 * 10**9
+"""How far back the store is asked for a community's description when we start to follow it."""
+
+
+class CommunityStoreMessaging:
+    session: ChatSession
+    fetcher: HistoryFetcher | None
+    transport: Transport
+    config: ReliabilityConfig
+    _communities: CommunityChats
+    _advertiser: Advertiser
+    _supervisor: Supervisor
+    _pubsub_for: Callable[[str], str]
+
+    if TYPE_CHECKING:  # provided by the Messenger this is mixed into
+
+        async def _perform(self, actions: list[Action]) -> None: ...
+
+        def _community_sends(self, sends: list[Send]) -> list[Action]: ...
+
+        @staticmethod
+        def _now_ms() -> int: ...
+
+    # -- timers: requests to join again, adverts ---------------------------------------------
+
+    def _community_deadline(self) -> float | None:
+        """When an unanswered request to join goes again, or the descriptions of the
+        communities we control are advertised again (once online), in monotonic seconds (the
+        core keeps both in wall-clock ms, as status-go's resend and advert do)."""
+        online = self.transport.connected()
+        dues = (self._communities.next_deadline(), self._advertiser.next_deadline(online))
+        due_ms = min((d for d in dues if d is not None), default=None)
+        if due_ms is None:
+            return None
+        return time.monotonic() + max(0, due_ms - self._now_ms()) / 1000
+
+    def _community_timer(self) -> list[Action]:
+        """Requests to join sent again now (see :meth:`CommunityChats.handle_timer`), and
+        the descriptions of the communities we control when their advert is due: unchanged
+        (same clock, as status-go's ``publishOrg``), so members drop them and a store keeps
+        a recent copy for joiners."""
+        now_ms = self._now_ms()
+        sends = self._communities.handle_timer(now_ms)
+        if self._advertiser.handle_timer(now_ms, self.transport.connected()):
+            sends += [
+                Send("description", c.wrapped, pubsub_topic(None), name=c.id)
+                for c in self._communities.communities()
+                if self._communities.controls(c.id)
+            ]
+        return self._community_sends(sends)
+
+    # -- the store ---------------------------------------------------------------------------
+
+    async def _fetch_description(self, community_id: str) -> bool:
+        """Ask a store for the community's descriptions of the last 30 days (as status-go's
+        FetchCommunity asks its store nodes): our store node, else on relay a connected peer
+        that serves store; what arrives is received as if relayed. False when no store node
+        is known (logged at WARNING: the description can then come only on relay)."""
+        fetcher = self.fetcher
+        if fetcher is None and isinstance(self.transport, RelayTransport):
+            find = self.transport.find_store
+            source = await find() if find is not None else None
+            fetcher = HistoryFetcher(source) if source is not None else None
+        if fetcher is None:
+            log.warning(
+                "no store node to ask for the description of community %s (give --storenode,"
+                " or connect to a peer that runs --store): waiting for it on relay",
+                community_id,
+            )
+            return False
+        start_ns = time.time_ns() - DESCRIPTION_LOOKBACK_NS
+        await self._fetch_missed(fetcher, [description_content_topic(community_id)], start_ns)
+        return True
+
+    async def _fetch_missed(
+        self, fetcher: HistoryFetcher, content_topics: list[str], start_ns: int
+    ) -> None:
+        """What reached ``content_topics`` since ``start_ns`` (wall-clock ns) that we did not
+        see, from the store, received as if relayed. A store that fails is logged: what is
+        missing comes on relay, or with the next history sync."""
+        by_pubsub: dict[str, list[str]] = {}
+        for content_topic in content_topics:
+            by_pubsub.setdefault(self._pubsub_for(content_topic), []).append(content_topic)
+        end_ns = time.time_ns()
+        try:
+            for pubsub, wanted in by_pubsub.items():
+                entries = await fetcher.missed(pubsub, wanted, start_ns, end_ns, self.session.seen)
+                for entry in entries:
+                    if entry.message is not None and not self.session.seen(entry.hash):
+                        fetcher.count(True)
+                        await self._perform(
+                            self.session.receive(entry.message, entry.hash, time.monotonic())
+                        )
+        except (PystatusError, OSError, TimeoutError) as exc:
+            log.info("community messages not fetched from the store: %s", exc)
+
+    def _community_history(self, content_topics: list[str], joined: bool) -> None:
+        """Fetch, in the background, what reached community topics we just started to listen
+        to: a community's channels once we ``joined`` (the last ``first_history_window``), or
+        a channel added while we were away (since our last history sync, less its margin).
+        Without this, a channel that a description fetched from the store brought at start
+        would miss its posts until the next sync, whose window may have moved past them."""
+        if self.fetcher is None or not content_topics:
+            return
+        now_ns = time.time_ns()
+        start_ns = now_ns - int(self.config.first_history_window * 1e9)
+        synced = self.session.last_synced_ns
+        if not joined and synced is not None:
+            start_ns = max(start_ns, synced - int(self.config.history_margin * 1e9))
+        fetching = self._fetch_missed(self.fetcher, content_topics, start_ns)
+        self._supervisor.spawn(fetching, "community history")
+
+    def _community_republishable(self, chat_id: str) -> bool:
+        """Whether our post in ``chat_id``, unconfirmed when the messenger stopped, goes
+        again at start as public messages do (a community post has no data sync: the store's
+        confirmation is its last state, as in status-go): a channel of an unencrypted
+        community (an encrypted one's posts are sealed under its hash ratchet key, which that
+        path does not do)."""
+        found = self._communities.channel_of(chat_id)
+        return found is not None and not found[0].encrypted
