@@ -30,6 +30,8 @@ import (
 	"github.com/status-im/status-go/protocol/communities"
 	"github.com/status-im/status-go/protocol/protobuf"
 	"github.com/status-im/status-go/protocol/requests"
+	walletcommon "github.com/status-im/status-go/services/wallet/common"
+	"github.com/status-im/status-go/services/wallet/thirdparty"
 	"github.com/status-im/status-go/services/wallet/token"
 )
 
@@ -315,3 +317,25 @@ func (noTokens) FindOrCreateTokenByAddress(context.Context, uint64, gethcommon.A
 }
 
 func (noTokens) GetAllChainIDs() ([]uint64, error) { return []uint64{}, nil }
+
+// noCollectibles is the collectibles manager beside noTokens: status-go's permission check
+// takes a method value of it even for permissions without token criteria
+// (permission_checker.go CheckCachedPermissions), so without one a request to join a
+// community with any BECOME_MEMBER permission (an encrypted one) panics on a nil interface.
+type noCollectibles struct{}
+
+func (noCollectibles) FetchBalancesByOwnerAndContractAddress(context.Context, walletcommon.ChainID, gethcommon.Address, []gethcommon.Address) (thirdparty.TokenBalancesPerContractAddress, error) {
+	return thirdparty.TokenBalancesPerContractAddress{}, nil
+}
+
+func (noCollectibles) FetchCachedBalancesByOwnerAndContractAddress(context.Context, walletcommon.ChainID, gethcommon.Address, []gethcommon.Address) (thirdparty.TokenBalancesPerContractAddress, error) {
+	return thirdparty.TokenBalancesPerContractAddress{}, nil
+}
+
+func (noCollectibles) GetCollectibleOwnership(thirdparty.CollectibleUniqueID) ([]thirdparty.AccountBalance, error) {
+	return nil, nil
+}
+
+func (noCollectibles) FetchCollectibleOwnersByContractAddress(context.Context, walletcommon.ChainID, gethcommon.Address) (*thirdparty.CollectibleContractOwnership, error) {
+	return nil, errNoWallet
+}

@@ -377,6 +377,7 @@ func (p *peer) start() error {
 		protocol.WithWalletDatabase(p.walletDB),
 		protocol.WithAccountManager(localAccounts{}), // communitycommands.go
 		protocol.WithTokenManager(noTokens{}),        // communitycommands.go
+		protocol.WithCollectiblesManager(noCollectibles{}),
 		protocol.WithMultiAccounts(p.multiDB),
 		protocol.WithMailserversDatabase(mailserversDB.NewDB(p.appDB)),
 		protocol.WithAccount(&account),
