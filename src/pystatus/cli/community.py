@@ -47,7 +47,7 @@ from pystatus.cli.options import Command, Reading, Sending, command_options, rea
 from pystatus.errors import ChatError
 
 community_app: typer.Typer = typer.Typer(
-    help="Communities: create, join, requests, accept, post, channels, members, ban, list.",
+    help="Communities: create, join, requests, accept, ban, post, channels, members, list, history",
     no_args_is_help=True,
 )
 
@@ -169,7 +169,12 @@ def join(community_id: IdArg, sending: Sending) -> None:
     wanted = _community_id(community_id)
 
     async def action(messenger: Messenger) -> Outcome:
-        await messenger.join_community(wanted)
+        if not await messenger.join_community(wanted):
+            typer.echo(
+                "no store node to ask for its description (give --storenode, or a --staticnode"
+                f" that runs --store): waiting {sending.timeout:g} s for it on relay",
+                err=True,
+            )
         try:
             await until(lambda: messenger.community(wanted) is not None, sending.timeout)
         except TimeoutError:
