@@ -2,8 +2,9 @@
 relay nodes: the control node admits two members by hand and sends each the key over 1:1;
 posts are read by both; a ban rotates the key to the remaining member only, so the banned
 member holds later posts' ciphertext but cannot open them (``no_group_key``); the banned
-member's posts are dropped; a member who lost its keys asks the control node and reads on
-(:mod:`pystatus.chat.community_keys`, :mod:`pystatus.chat.messenger_community_keys`)."""
+member's posts are dropped; a member who lost its keys asks the control node and reads on;
+the control node's keys survive its restart (:mod:`pystatus.chat.community_keys`,
+:mod:`pystatus.chat.messenger_community_keys`)."""
 
 from __future__ import annotations
 
@@ -167,3 +168,15 @@ async def test_ban_rotates_the_key_and_the_banned_member_reads_nothing_after(
         finally:
             for m in (bob, alice, owner):
                 await m.stop()
+        # the control node's keys and members survive a restart: a later ban rotates again
+        again = relay_messenger(accounts[0], nodes[0])
+        await again.start()
+        try:
+            assert _key(again, group) == second
+            rekeys = _count(EVENTS, "rekey")
+            await again.ban_community_member(community_id, alice.chat_key)
+            assert _count(EVENTS, "rekey") == rekeys + 1
+            third = _key(again, group)
+            assert third is not None and third.key_id not in (first.key_id, second.key_id)
+        finally:
+            await again.stop()
