@@ -1,7 +1,7 @@
 """`pystatus community` and `pystatus group` commands that change something say so in one
 line (and ``--json`` gives an object), run as a user runs them through a `pystatus node`
-relay: a community's owner and a group's admin at once, each running four short processes in
-turn (about 10 s of CPU)."""
+relay: a community's owner and a group's admin at once, each running three or four short
+processes in turn (about 10 s of CPU)."""
 
 from __future__ import annotations
 
@@ -58,9 +58,6 @@ async def _community_changes(tmp_path: Path, relay_addr: str) -> None:
     out, _ = await _run("community", "ban", community_id, member, "--json", *sending)
     said = json.loads(out)
     assert (said["id"], said["banned"], said["sent"]) == (community_id, member, True)
-
-    out, _ = await _run("community", "members", community_id, "--data-dir", sending[3])
-    assert f"{member} (banned)" in out.splitlines()
 
 
 async def _group_changes(tmp_path: Path, relay_addr: str) -> None:
