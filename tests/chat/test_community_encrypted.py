@@ -13,11 +13,14 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+
 from pystatus.chat.account import Account
 from pystatus.chat.actions import Publish
 from pystatus.chat.community import COMMUNITY_CHAT
 from pystatus.chat.community_chats import DROPPED as COMMUNITY_DROPPED
 from pystatus.chat.community_keys import EVENTS, group_id, seal_post
+from pystatus.chat.errors import UnknownGroupKey
 from pystatus.chat.hash_ratchet import GroupKey
 from pystatus.chat.messenger import ChatEvent, Messenger
 from pystatus.chat.proto import chat_message_pb2
@@ -165,6 +168,18 @@ async def test_ban_rotates_the_key_and_the_banned_member_reads_nothing_after(
             assert _count(EVENTS, "requested") == requested + 1
             assert _count(EVENTS, "answered") == answered + 1
             assert _key(alice, group) == second
+            # one who lost the keys and tries to post is refused, and asks for them at once
+            alice._community_keys.request_interval_ms = 0  # asked a moment ago
+            owner._community_keys.answer_interval_ms = 0  # answered a moment ago
+            alice.session.hash_ratchet.store.forget_group(group)
+            with pytest.raises(UnknownGroupKey):
+                await alice.send_community(general, "no key yet")
+            await wait_for(
+                lambda: _key(alice, group) == second, timeout=15, what="alice's keys back"
+            )
+            await alice.send_community(general, "keys back")
+            got = await _next(owner_events, "message", "keys back")
+            assert got.author == alice.chat_key
         finally:
             for m in (bob, alice, owner):
                 await m.stop()

@@ -229,6 +229,22 @@ def test_a_message_before_its_key_waits_and_opens_when_the_key_comes() -> None:
         HashRatchet("c").encrypt(GROUP, b"no key to send under")
 
 
+def test_a_message_kept_for_a_missing_key_is_told_to_the_owner() -> None:
+    """on_missing names the group of each message kept for a key we lack (the Messenger asks
+    the community's control node then), and nothing else."""
+    missing: list[bytes] = []
+    alice, bob = HashRatchet("a"), HashRatchet("b", on_missing=missing.append)
+    key = alice.new_key(GROUP, NOW_MS)
+    with pytest.raises(UnknownGroupKey):
+        bob.decrypt(alice.encrypt(GROUP, b"early"))
+    assert missing == [GROUP]
+    bob.add_keys([key])
+    assert bob.decrypt(alice.encrypt(GROUP, b"later")).plaintext == b"later"
+    with pytest.raises(InvalidGroupMessage):
+        bob.decrypt(b"\xff")
+    assert missing == [GROUP]
+
+
 def test_waiting_messages_are_bounded() -> None:
     alice, bob = HashRatchet("a"), HashRatchet("b", max_pending=2)
     alice.new_key(GROUP, NOW_MS)

@@ -104,10 +104,19 @@ def _bounded(table: OrderedDict[_K, _V], name: str) -> None:
 
 
 class CommunityKeys:
-    """Key bookkeeping of one account (``identity``: its chat private key)."""
+    """Key bookkeeping of one account (``identity``: its chat private key); the intervals
+    (wall-clock ms) bound how often we ask for a community's keys and answer one member."""
 
-    def __init__(self, identity: bytes) -> None:
+    def __init__(
+        self,
+        identity: bytes,
+        *,
+        request_interval_ms: int = REQUEST_INTERVAL_MS,
+        answer_interval_ms: int = ANSWER_INTERVAL_MS,
+    ) -> None:
         self.identity = identity
+        self.request_interval_ms = request_interval_ms
+        self.answer_interval_ms = answer_interval_ms
         self._members: OrderedDict[Hashable, frozenset[str]] = OrderedDict()
         """Community id -> its members when its keys were last seen to (controlled ones)."""
         self._asked: OrderedDict[Hashable, int] = OrderedDict()
@@ -160,9 +169,9 @@ class CommunityKeys:
 
     def want_keys(self, community: Community, now_ms: int) -> bytes | None:
         """A wrapped CommunityEncryptionKeysRequest for ``community`` (signed by our chat key),
-        or None when we asked less than :data:`REQUEST_INTERVAL_MS` ago (counted)."""
+        or None when we asked less than ``request_interval_ms`` ago (counted)."""
         last = self._asked.get(community.id)
-        if last is not None and now_ms - last < REQUEST_INTERVAL_MS:
+        if last is not None and now_ms - last < self.request_interval_ms:
             EVENTS.labels("request_limited").inc()
             return None
         self._asked[community.id] = now_ms
@@ -187,7 +196,7 @@ class CommunityKeys:
         """The keys for ``requester`` (uncompressed key, the wrapper's author) who asked for
         those of ``community`` (one we control; see :func:`decode_key_request`): None,
         counted, when they are no member, the community is not encrypted or they were
-        answered less than :data:`ANSWER_INTERVAL_MS` ago."""
+        answered less than ``answer_interval_ms`` ago."""
         member = member_key(requester)
         if not community.is_member(member) or community.is_banned(member):
             EVENTS.labels("request_not_member").inc()
@@ -196,7 +205,7 @@ class CommunityKeys:
             EVENTS.labels("request_not_encrypted").inc()
             return None
         last = self._answered.get((community.id, member))
-        if last is not None and now_ms - last < ANSWER_INTERVAL_MS:
+        if last is not None and now_ms - last < self.answer_interval_ms:
             EVENTS.labels("answer_limited").inc()
             return None
         self._answered[(community.id, member)] = now_ms

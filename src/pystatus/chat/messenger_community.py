@@ -436,6 +436,7 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
         if encrypted is not None and (
             ratchet is None or ratchet.current_key(group_id(encrypted)) is None
         ):
+            self._group_key_missing(group_id(encrypted))  # asks the control node (rate-limited)
             raise UnknownGroupKey("no key for this community yet", group_id=b"", key_id=b"")
         message = chat_message_pb2.ChatMessage(
             clock=self._tick(),
@@ -459,15 +460,23 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
                 self.session.send_public(chat_id, wrapped, time.time_ns(), [message_id])
             )
             return message_id
-        # status-go's SendCommunityMessage: under the community's hash ratchet key. Not
-        # resent when nothing takes it (it stays pending), unlike a plain public message.
+        # status-go's SendCommunityMessage: under the community's hash ratchet key. Watched
+        # for a store's confirmation, but not resent when nothing takes it (it stays pending),
+        # unlike a plain public message.
         parts = seal_post(
             ratchet, self._identity, encrypted, chat_id, wrapped, self.session.segment_size
         )
         now_ns = time.time_ns()
         publishes = [Publish(p.content_topic, p.payload, now_ns, "public") for p in parts]
         last = publishes[-1]
-        publishes[-1] = Publish(last.content_topic, last.payload, now_ns, "public", (message_id,))
+        publishes[-1] = Publish(
+            last.content_topic,
+            last.payload,
+            now_ns,
+            "public",
+            (message_id,),
+            track=self.session.has_store,
+        )
         await self._perform(list(publishes))
         return message_id
 
