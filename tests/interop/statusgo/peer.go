@@ -376,7 +376,7 @@ func (p *peer) start() error {
 		protocol.WithDatabase(p.appDB),
 		protocol.WithWalletDatabase(p.walletDB),
 		protocol.WithAccountManager(localAccounts{}), // communitycommands.go
-		protocol.WithTokenManager(noTokens{}),        // communitycommands.go
+		protocol.WithTokenManager(testLedger),        // ledger.go
 		protocol.WithCollectiblesManager(noCollectibles{}),
 		protocol.WithMultiAccounts(p.multiDB),
 		protocol.WithMailserversDatabase(mailserversDB.NewDB(p.appDB)),
