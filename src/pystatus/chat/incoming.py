@@ -35,6 +35,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from pystatus.chat.community_actions import may_delete_for_everyone
+from pystatus.chat.community_actions import take as take_channel_action
 from pystatus.chat.contacts import Contact, ContactChange, contact_event
 from pystatus.chat.content import DEFAULT_CONTACT_REQUEST_TEXT as REQUEST_TEXT
 from pystatus.chat.content import (
@@ -188,7 +190,7 @@ class Incoming:
             step = functools.partial(self._delete, author, parse_delete(payload), outgoing)
         elif kind == MessageType.PIN_MESSAGE:
             pin = parse_pin(payload)
-            chat_id = self._chat_of(pin.message_type, pin.chat_id, author, public_chat)
+            chat_id = self._chat_of(pin.message_type, pin.chat_id, author, public_chat, kind)
             step = functools.partial(self._pin, author, pin, chat_id, outgoing)
         elif kind == MessageType.CHAT_IDENTITY and not outgoing:
             step = functools.partial(
@@ -209,9 +211,21 @@ class Incoming:
         return self._guarded(step)
 
     def _chat_of(
-        self, message_type: int, chat_id: str, author: bytes, public_chat: str | None
+        self,
+        message_type: int,
+        chat_id: str,
+        author: bytes,
+        public_chat: str | None,
+        kind: int = MessageType.CHAT_MESSAGE,
     ) -> str:
         """The chat a message, edit or pin files under (``matchChatEntity``)."""
+        if message_type == ChatMessageType.COMMUNITY_CHAT:  # community_actions.py
+            communities = self._m._communities
+            if public_chat is None or not take_channel_action(
+                communities, author, kind, chat_id, message_type, public_chat
+            ):
+                raise InvalidContent("not what its author may send in that channel")
+            return public_chat
         if public_chat is not None:
             if message_type != ChatMessageType.PUBLIC_GROUP or chat_id != public_chat:
                 raise InvalidContent("not a message of the public chat whose topic it came on")
@@ -352,7 +366,8 @@ class Incoming:
         if target is None:
             self._wait(self._deletes, delete.message_id, deleter)
             return
-        check_delete(delete, deleter=deleter, author=target.author)
+        admin = may_delete_for_everyone(self._m._communities, target.chat_id, author)
+        check_delete(delete, deleter=deleter, author=target.author, admin=admin)
         if target.deleted:
             return
         self.remember(dataclasses.replace(target, deleted=True))

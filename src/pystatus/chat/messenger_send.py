@@ -21,12 +21,20 @@ from prometheus_client import Counter
 
 from pystatus.chat import topics
 from pystatus.chat.actions import Action
+from pystatus.chat.community_actions import channel_publishes, is_channel
+from pystatus.chat.community_actions import take as take_channel_action
+from pystatus.chat.community_chats import CommunityChats, CommunityNotAllowed
 from pystatus.chat.database import ChatDatabase, OutboxEntry, StoredMessage, StoredReaction
 from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.events import REACTION, ChatEvent, ReactionEvent
-from pystatus.chat.ids import OneToOneChatId, PublicChatId, parse_chat_id
+from pystatus.chat.ids import (
+    CommunityChatId,
+    GroupChatId,
+    OneToOneChatId,
+    PublicChatId,
+    parse_chat_id,
+)
 from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
-from pystatus.chat.membership import is_group_chat_id
 from pystatus.chat.messenger_community import COMMUNITY_TYPES, SIGNED_BY_COMMUNITY
 from pystatus.chat.outgoing import Outgoing
 from pystatus.chat.proto import chat_message_pb2
@@ -61,6 +69,7 @@ class Sending(Outgoing):
     _pubsub_for: Callable[[str], str]
     _contacts: set[str]
     """Chat keys we added (loaded at start)."""
+    _communities: CommunityChats
 
     if TYPE_CHECKING:  # provided by the Messenger these are mixed into
 
@@ -271,26 +280,42 @@ class Sending(Outgoing):
         if not 1 <= reaction <= 6:
             raise ChatError("a reaction type is 1 to 6")
         self._check_running()
-        group = is_group_chat_id(chat_id)  # messenger_group.py
         chat = parse_chat_id(chat_id)
-        public = isinstance(chat, PublicChatId) and not group
+        channel = isinstance(chat, CommunityChatId) and is_channel(self._communities, chat_id)
+        kinds = {
+            OneToOneChatId: chat_message_pb2.ONE_TO_ONE,
+            PublicChatId: chat_message_pb2.PUBLIC_GROUP,
+            GroupChatId: chat_message_pb2.PRIVATE_GROUP,
+            CommunityChatId: chat_message_pb2.COMMUNITY_CHAT,
+        }
         payload = chat_message_pb2.EmojiReaction(
             clock=self._tick(),
             chat_id=chat_id,
             message_id=message_id,
-            message_type=(chat_message_pb2.PUBLIC_GROUP if public else chat_message_pb2.ONE_TO_ONE),
+            message_type=kinds[type(chat)],
             type=reaction,  # type: ignore[arg-type]
             retracted=retract,
         )
-        if group:
-            payload.message_type = chat_message_pb2.PRIVATE_GROUP
         wrapped = wrap(payload.SerializeToString(), MessageType.EMOJI_REACTION, self._identity)
-        if group:
+        now_ns = time.time_ns()
+        if isinstance(chat, GroupChatId):  # messenger_group.py
             actions = self._group_private(chat_id, wrapped)
         elif isinstance(chat, OneToOneChatId):
-            actions = self.session.send_private(chat.public_key, wrapped, time.time_ns())
+            actions = self.session.send_private(chat.public_key, wrapped, now_ns)
+        elif isinstance(chat, PublicChatId):
+            actions = self.session.send_public(chat.name, wrapped, now_ns)
+        elif channel:  # community_actions.py: CanPost for reactions, hash ratchet if encrypted
+            actions = channel_publishes(
+                self._communities,
+                self.session,
+                self._identity,
+                chat_id,
+                wrapped,
+                MessageType.EMOJI_REACTION,
+                now_ns,
+            )
         else:
-            actions = self.session.send_public(chat.name, wrapped, time.time_ns())
+            raise CommunityNotAllowed(f"no community channel {chat_id[:140]!r}")
         await self._perform(actions)  # published when react() returns
         stored = StoredReaction(message_id, self._chat_key, reaction, payload.clock, retract)
         await self._commit(Write(stored))
@@ -352,7 +377,7 @@ class Sending(Outgoing):
         )
         outgoing = message.author == self._public_key  # our own other device sent it
         if message.type == MessageType.EMOJI_REACTION:
-            self._receive_reaction(message.author, message.payload, outgoing, after)
+            self._receive_reaction(message.author, message.payload, outgoing, after, public_chat)
             return
         if message.type == MessageType.MEMBERSHIP_UPDATE_MESSAGE:  # messenger_group.py
             self._receive_group(message, outgoing, after)
@@ -372,7 +397,12 @@ class Sending(Outgoing):
         self._queue_write(Write(resolve=resolve, after=after))
 
     def _receive_reaction(
-        self, author: bytes, payload: bytes, outgoing: bool, after: Callable[[], None] | None
+        self,
+        author: bytes,
+        payload: bytes,
+        outgoing: bool,
+        after: Callable[[], None] | None,
+        public_chat: str | None = None,
     ) -> None:
         reaction = parse(chat_message_pb2.EmojiReaction(), payload, "emoji reaction")
         if not 1 <= reaction.type <= 6 or not reaction.message_id:
@@ -391,9 +421,26 @@ class Sending(Outgoing):
                 after()  # not a member's (now): dropped, as status-go drops it
             DROPPED.labels("invalid").inc()
             return
+        channel = reaction.message_type == chat_message_pb2.COMMUNITY_CHAT
+        if channel and (
+            public_chat is None
+            or not take_channel_action(
+                self._communities,
+                author,
+                MessageType.EMOJI_REACTION,
+                reaction.chat_id,
+                reaction.message_type,
+                public_chat,
+            )
+        ):
+            if after is not None:
+                after()  # matchChatEntity: not this channel's, or CanPost says no (counted)
+            return
         event = ReactionEvent(
             reaction.message_id,
-            reaction.chat_id if outgoing or public or group else OneToOneChatId.of(author).text,
+            reaction.chat_id
+            if outgoing or public or group or channel
+            else OneToOneChatId.of(author).text,
             author_key,
             "",
             reaction.clock,

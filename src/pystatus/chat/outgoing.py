@@ -23,6 +23,8 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, cast
 
+from pystatus.chat.community import member_key
+from pystatus.chat.community_actions import channel_publishes, is_channel, may_delete_for_everyone
 from pystatus.chat.contacts import Contact, ContactInfo, Contacts, contact_event, info
 from pystatus.chat.content import (
     DELETABLE,
@@ -333,6 +335,13 @@ class Outgoing:
         type: 1:1 through data sync (added to ``write``), public as it is."""
         m = self._m
         wrapped = wrap(payload, kind, m._identity)
+        if is_channel(m._communities, chat_id):  # checked with CanPost before anything is kept
+            m._perform_later(
+                channel_publishes(
+                    m._communities, m.session, m._identity, chat_id, wrapped, kind, time.time_ns()
+                )
+            )
+            return
         if is_group_chat_id(chat_id):  # to each member through data sync (messenger_group.py)
             write.outbox_added += m._group_entries(chat_id, wrapped)
             return
@@ -376,14 +385,32 @@ class Outgoing:
         self._incoming.remember(edited)
 
     async def delete(self, message_id: str) -> None:
-        """Delete a message of ours for everyone (``DeleteMessageAndSend``)."""
+        """Delete a message for everyone (``DeleteMessageAndSend``): one of ours, or in a
+        community channel anyone's when we are a privileged member there (owner or admin,
+        ``CanDeleteMessageForEveryone``; the delete then names us in ``deleted_by``). Raises
+        :class:`UnknownMessage`, :class:`NotPermitted`."""
         m = self._m
-        stored, original = await self._ours(message_id)
+        deleted_by = ""
+        found = await m.database.message(message_id)
+        if (
+            found is not None
+            and found.author != m.chat_key
+            and not found.deleted
+            and may_delete_for_everyone(m._communities, found.chat_id, m._public_key)
+        ):
+            stored, original = found, chat_message_pb2.ChatMessage.FromString(found.body)
+            deleted_by = member_key(m._public_key)
+        else:
+            stored, original = await self._ours(message_id)
         if int(original.content_type) not in DELETABLE:
             raise NotPermitted(f"message {message_id} can't be deleted")
         clock = m._tick()
         payload = build_delete(
-            clock, original.chat_id, message_id, ChatMessageType(original.message_type)
+            clock,
+            original.chat_id,
+            message_id,
+            ChatMessageType(original.message_type),
+            deleted_by=deleted_by,
         )
         write = Write(
             extra=Batch(deletes=[message_id]),
@@ -395,7 +422,8 @@ class Outgoing:
 
     async def pin(self, message_id: str, pinned: bool = True) -> None:
         """Pin a message in its chat, or unpin it (``SendPinMessage``); anyone in the chat
-        may."""
+        may, but in a community channel only a privileged member (``CanPost`` for pins:
+        :class:`~pystatus.chat.community_chats.ReadOnlyChannel` otherwise)."""
         m = self._m
         stored = await m.database.message(message_id)
         if stored is None:
@@ -405,6 +433,8 @@ class Outgoing:
         kind = ChatMessageType.ONE_TO_ONE if one_to_one else ChatMessageType.PUBLIC_GROUP
         if is_group_chat_id(chat_id):
             kind = ChatMessageType.PRIVATE_GROUP
+        elif is_channel(m._communities, chat_id):
+            kind = ChatMessageType.COMMUNITY_CHAT
         clock = m._tick()
         payload = build_pin(clock, chat_id, message_id, kind, pinned=pinned)
         record = PinRecord(chat_id, message_id, pinned, clock, m.chat_key)

@@ -53,7 +53,7 @@ from pystatus.chat.errors import (
 )
 from pystatus.chat.events import ChatEvent
 from pystatus.chat.group import NotAGroupMember
-from pystatus.chat.ids import OneToOneChatId, parse_chat_id
+from pystatus.chat.ids import OneToOneChatId, PublicChatId, parse_chat_id
 from pystatus.chat.keystore import decrypt, read
 from pystatus.chat.membership import InvalidMembershipUpdate, is_group_chat_id
 from pystatus.chat.messenger import Messenger
@@ -333,8 +333,10 @@ def create_web_app(
             target = parse_chat_id(chat)
             if isinstance(target, OneToOneChatId):
                 await messenger.send(parse_chat_key(chat), text, response_to=reply)
-            else:
+            elif isinstance(target, PublicChatId):
                 await messenger.send_public(target.name, text, response_to=reply)
+            else:  # a group's or channel's form, but none this account has
+                raise Refused(404, "not_found", "no such group or community channel")
         if request.headers.get("x-pystatus-fetch") == "1":
             return Response(status_code=204)  # the page's script fetches the chat again
         return back(chat)
@@ -344,12 +346,6 @@ def create_web_app(
         message_id = request.path_params["id"]
         chat = form.get("chat", "")
         action = request.path_params["action"]
-        # The chat layer has no reactions, edits or deletes in community channels yet (its
-        # message ids there are no 1:1 or public chat's): refused here, not failed there.
-        target = await messenger.message(message_id)
-        in_channel = target.chat_id if target is not None else chat
-        if action != "resend" and community_of_chat(messenger, in_channel) is not None:
-            raise Refused(409, "not_permitted", "not in a community channel yet")
         if action == "react":
             reaction = form.get("reaction", "")
             if not reaction.isdigit():
