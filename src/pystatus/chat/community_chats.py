@@ -208,6 +208,13 @@ class CommunityChats:
             self._joined.add(community.id)
         if requested_clock:
             self._requested[community.id] = requested_clock
+            if not joined and private_key is None:
+                # Unanswered when we stopped: it goes again once online (status-go keeps its
+                # raw messages to resend across restarts), the resends counted from there.
+                wrapped = requests.request_to_join(self.identity, community.id, requested_clock)
+                key = community_key(community.id)
+                send = Send("control", wrapped, CONTROL_PUBSUB_TOPIC, recipient=key)
+                self._resend[community.id] = (send, 1, 0)
         if pending and private_key is not None:
             table = self._pending.setdefault(community.id, _Pending())
             for member, clock, name in pending[:MAX_PENDING]:

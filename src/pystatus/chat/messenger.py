@@ -128,6 +128,10 @@ class Messenger(Reading, Sending, GroupMessaging, CommunityMessaging):
         )
         self._inbox: deque[Received] = deque()
         self._later: deque[Action] = deque()
+        self.not_taken = 0
+        """Waku messages nothing took since start (no relay peer; every light-push node
+        refused): a command reads it to say that what it sent did not leave."""
+        self._publishing = 0
         self._wake = asyncio.Event()
         self._supervisor = Supervisor(self._failed)
         self._running = False
@@ -327,6 +331,11 @@ class Messenger(Reading, Sending, GroupMessaging, CommunityMessaging):
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
 
+    def settled(self) -> bool:
+        """Nothing waits for the core (received messages, queued actions) and no publish is
+        under way: everything asked for so far was tried (see :attr:`not_taken`)."""
+        return not self._inbox and not self._later and not self._publishing
+
     def _perform_later(self, actions: list[Action]) -> None:
         """Actions of a synchronous caller, carried out by the core in order."""
         self._later.extend(actions)
@@ -356,12 +365,16 @@ class Messenger(Reading, Sending, GroupMessaging, CommunityMessaging):
             action.payload, action.content_topic, version=1, timestamp=action.timestamp_ns
         )
         PUBLISHED_BYTES.labels(action.kind).inc(len(message.encode()))
+        self._publishing += 1
         try:
             outcome = await self.transport.publish(self._pubsub_for(action.content_topic), message)
         except PystatusError as exc:
+            self.not_taken += 1
             log.info("could not publish on %s: %s", action.content_topic, exc)
             await self._perform(self.session.published(action, None, time.monotonic()))
             return
+        finally:
+            self._publishing -= 1
         log.debug(
             "published %s on %s to %d peers", action.kind, action.content_topic, outcome.peers
         )

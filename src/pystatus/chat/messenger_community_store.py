@@ -67,21 +67,24 @@ class CommunityStoreMessaging:
         """When an unanswered request to join goes again, or the descriptions of the
         communities we control are advertised again (once online), in monotonic seconds (the
         core keeps both in wall-clock ms, as status-go's resend and advert do)."""
-        online = self.transport.connected()
-        dues = (self._communities.next_deadline(), self._advertiser.next_deadline(online))
+        online = self.transport.connected()  # offline, the session wakes the core each second
+        requests = self._communities.next_deadline() if online else None
+        dues = (requests, self._advertiser.next_deadline(online))
         due_ms = min((d for d in dues if d is not None), default=None)
         if due_ms is None:
             return None
         return time.monotonic() + max(0, due_ms - self._now_ms()) / 1000
 
     def _community_timer(self) -> list[Action]:
-        """Requests to join sent again now (see :meth:`CommunityChats.handle_timer`), and
+        """Requests to join sent again now, once online (see
+        :meth:`CommunityChats.handle_timer`), and
         the descriptions of the communities we control when their advert is due: unchanged
         (same clock, as status-go's ``publishOrg``), so members drop them and a store keeps
         a recent copy for joiners."""
         now_ms = self._now_ms()
-        sends = self._communities.handle_timer(now_ms)
-        if self._advertiser.handle_timer(now_ms, self.transport.connected()):
+        online = self.transport.connected()
+        sends = self._communities.handle_timer(now_ms) if online else []
+        if self._advertiser.handle_timer(now_ms, online):
             sends += [
                 Send("description", c.wrapped, pubsub_topic(None), name=c.id)
                 for c in self._communities.communities()

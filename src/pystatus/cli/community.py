@@ -18,6 +18,7 @@ not control it) exits 1.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -35,14 +36,15 @@ from pystatus.cli.chat_io import TextFile, print_json, read_text, runtime_error
 from pystatus.cli.chat_node import until
 from pystatus.cli.commands import (
     HISTORY_LIMIT,
+    Action,
     Limit,
     chat_key_or_exit,
-    perform,
     print_history,
     read_account,
     said,
     usage_error,
 )
+from pystatus.cli.commands import perform as perform_command
 from pystatus.cli.options import Command, Reading, Sending, command_options, reading_options
 from pystatus.errors import ChatError
 
@@ -59,6 +61,35 @@ ChannelArg = Annotated[str, typer.Argument(help="The channel's chat id")]
 
 sending_options = command_options(acknowledged=False)
 """Nothing of a community travels through data sync: no ``--wait-delivered``."""
+
+
+NOT_SENT = (
+    "not sent (no peer took it); kept, and sent again the next time this account runs:"
+    " do not send it twice"
+)
+
+
+def perform(sending: Sending, action: Action) -> None:
+    """:func:`pystatus.cli.commands.perform`, then exit 1 as `chat send` does when nothing
+    took what ``action`` sent (no relay peer; every light-push node refused): its outcome
+    printed all the same (``--json``: with ``"sent": false``), then that it is kept. It is:
+    a post goes again at the next start, a request to join too, and a control node
+    advertises its descriptions at start (:mod:`pystatus.chat.messenger_community_store`)."""
+
+    async def checked(messenger: Messenger) -> Outcome:
+        before = messenger.not_taken
+        outcome = await action(messenger)
+        with contextlib.suppress(TimeoutError):
+            await until(messenger.settled, sending.timeout)  # what it released was tried
+        if messenger.not_taken > before:
+            if sending.json_output:
+                print_json({**outcome.document, "sent": False})
+            elif outcome.text:
+                print(outcome.text, flush=True)
+            runtime_error(NOT_SENT)
+        return outcome
+
+    perform_command(sending, checked)
 
 
 def _community_id(text: str) -> str:
