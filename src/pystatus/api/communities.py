@@ -18,9 +18,10 @@ from pydantic import BaseModel, Field
 
 from pystatus.api.errors import ApiError
 from pystatus.chat.community import Community, InvalidCommunity
+from pystatus.chat.community_actions import GENERAL
 from pystatus.chat.community_chats import CommunityNotAllowed
 from pystatus.chat.content import ContentError
-from pystatus.chat.errors import InvalidChatKey
+from pystatus.chat.errors import InvalidChatKey, NotPermitted, UnknownGroupKey, UnknownMessage
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.messenger import Messenger
 from pystatus.chat.user_input import MAX_TEXT_LENGTH
@@ -38,6 +39,8 @@ class ChannelJson(BaseModel):
     name: str
     description: str = ""
     categoryId: str = ""
+    category: str = Field(default="", description="The category's name (empty: none)")
+    position: int = Field(default=0, description="The channel's place in its category")
     readOnly: bool = Field(
         description="Only privileged members post (a CAN_VIEW_CHANNEL permission)"
     )
@@ -66,6 +69,11 @@ class CreateBody(BaseModel):
     name: str = Field(min_length=1, max_length=30)
     description: str = Field(default="", max_length=140)
     manualAccept: bool = False
+    general: bool = Field(
+        default=True,
+        description="Add the channel #general, as the Status app does (status-go's"
+        " CreateCommunity with createDefaultChannel)",
+    )
     encrypted: bool = Field(
         default=False,
         description="Posts under a hash ratchet key the control node sends to each member it"
@@ -77,6 +85,11 @@ class CreateBody(BaseModel):
 class ChannelBody(BaseModel):
     name: str = Field(min_length=1, max_length=30)
     readOnly: bool = False
+    category: str = Field(
+        default="",
+        max_length=30,
+        description="The category's name: the channel goes into it (made when new)",
+    )
 
 
 class MemberBody(BaseModel):
@@ -86,6 +99,22 @@ class MemberBody(BaseModel):
 class PostBody(BaseModel):
     chatId: str = Field(max_length=200, description="The channel's chat id")
     text: str = Field(max_length=MAX_TEXT_LENGTH)
+    responseTo: str = Field(default="", max_length=200, description="The message replied to")
+
+
+class ReactBody(BaseModel):
+    reaction: int = Field(
+        ge=1, le=6, description="1 love, 2 thumbs up, 3 thumbs down, 4 laugh, 5 sad, 6 angry"
+    )
+    retract: bool = Field(default=False, description="Take this reaction back")
+
+
+class EditBody(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
+
+
+class PinBody(BaseModel):
+    pinned: bool = True
 
 
 class RequestJson(BaseModel):
@@ -104,7 +133,9 @@ def _answers() -> Iterator[None]:
         yield
     except (InvalidCommunity, InvalidChatKey, ContentError, ValueError) as exc:
         raise ApiError(400, str(exc)) from None
-    except CommunityNotAllowed as exc:
+    except UnknownMessage as exc:
+        raise ApiError(404, str(exc)) from None
+    except (CommunityNotAllowed, NotPermitted, UnknownGroupKey) as exc:
         raise ApiError(409, str(exc)) from None
 
 
@@ -133,6 +164,8 @@ def community_json(messenger: Messenger, community: Community) -> CommunityJson:
                 name=c.name,
                 description=c.description,
                 categoryId=c.category_id,
+                category=community.categories.get(c.category_id, ""),
+                position=c.position,
                 readOnly=c.read_only,
             )
             for c in sorted(community.channels.values(), key=lambda c: (c.category_id, c.position))
@@ -157,7 +190,8 @@ def community_routes(messenger: Messenger) -> APIRouter:
 
     @router.post("/chat/v1/communities", responses=_REFUSED)
     async def create(body: CreateBody) -> CommunityJson:
-        """Create a community this account controls (open unless ``manualAccept``)."""
+        """Create a community this account controls (open unless ``manualAccept``), with
+        the channel #general unless ``general`` is false."""
         with _answers():
             community_id = await messenger.create_community(
                 body.name,
@@ -165,6 +199,8 @@ def community_routes(messenger: Messenger) -> APIRouter:
                 manual_accept=body.manualAccept,
                 encrypted=body.encrypted,
             )
+            if body.general:
+                await messenger.add_community_channel(community_id, GENERAL)
         return community_json(messenger, known(community_id))
 
     @router.get("/chat/v1/communities/{communityId}", responses=_REFUSED)
@@ -212,10 +248,13 @@ def community_routes(messenger: Messenger) -> APIRouter:
     @router.post("/chat/v1/communities/{communityId}/channels", responses=_REFUSED)
     async def add_channel(communityId: str, body: ChannelBody) -> ChannelJson:
         """Add a channel to a community this account controls."""
-        known(communityId)
+        community = known(communityId)
         with _answers():
+            category_id = ""
+            if body.category:
+                category_id = await _category(messenger, community, body.category)
             chat_id = await messenger.add_community_channel(
-                communityId, body.name, read_only=body.readOnly
+                communityId, body.name, read_only=body.readOnly, category_id=category_id
             )
         found = [c for c in community_json(messenger, known(communityId)).channels]
         return next(c for c in found if c.chatId == chat_id)
@@ -227,6 +266,67 @@ def community_routes(messenger: Messenger) -> APIRouter:
         if community.channel_by_chat_id(body.chatId) is None:
             raise ApiError(404, "no such channel in this community")
         with _answers():
-            return SentJson(id=await messenger.send_community(body.chatId, body.text))
+            return SentJson(
+                id=await messenger.send_community(
+                    body.chatId, body.text, response_to=body.responseTo
+                )
+            )
+
+    async def in_channel(community_id: str, channel: str, message_id: str) -> str:
+        """The channel's chat id (``channel``: its chat id or its id in the community),
+        once the message is known to be in it; 404 otherwise."""
+        community = known(community_id)
+        chat_id = channel if channel.startswith(community.id) else community.id + channel
+        if community.channel_by_chat_id(chat_id) is None:
+            raise ApiError(404, "no such channel in this community")
+        stored = await messenger.database.message(message_id)
+        if stored is None or stored.chat_id != chat_id:
+            raise ApiError(404, f"no message {message_id[:80]} in this channel")
+        return chat_id
+
+    base = "/chat/v1/communities/{communityId}/channels/{channel}/messages/{messageId}"
+
+    @router.post(base + "/react", responses=_REFUSED)
+    async def react(communityId: str, channel: str, messageId: str, body: ReactBody) -> SentJson:
+        """React to a channel's message (or take the reaction back); 409 where this account
+        may not react there."""
+        chat_id = await in_channel(communityId, channel, messageId)
+        with _answers():
+            await messenger.react(chat_id, messageId, body.reaction, retract=body.retract)
+        return SentJson(id=messageId)
+
+    @router.post(base + "/edit", responses=_REFUSED)
+    async def edit(communityId: str, channel: str, messageId: str, body: EditBody) -> SentJson:
+        """Replace the text of a post of ours; 409 for someone else's."""
+        await in_channel(communityId, channel, messageId)
+        with _answers():
+            await messenger.edit(messageId, body.text)
+        return SentJson(id=messageId)
+
+    @router.post(base + "/delete", responses=_REFUSED)
+    async def delete(communityId: str, channel: str, messageId: str) -> SentJson:
+        """Delete a post for everyone: ours, or anyone's where this account is an owner or
+        admin (status-go's CanDeleteMessageForEveryone); 409 otherwise."""
+        await in_channel(communityId, channel, messageId)
+        with _answers():
+            await messenger.delete(messageId)
+        return SentJson(id=messageId)
+
+    @router.post(base + "/pin", responses=_REFUSED)
+    async def pin(communityId: str, channel: str, messageId: str, body: PinBody) -> SentJson:
+        """Pin (or unpin) a post; 409 unless this account is an owner or admin there."""
+        await in_channel(communityId, channel, messageId)
+        with _answers():
+            await messenger.pin(messageId, body.pinned)
+        return SentJson(id=messageId)
 
     return router
+
+
+async def _category(messenger: Messenger, community: Community, name: str) -> str:
+    """The id of ``community``'s category called ``name``, made when there is none
+    (status-go's CommunityCategory: an id, a name, a position)."""
+    for category_id, known_name in community.categories.items():
+        if known_name == name:
+            return category_id
+    return await messenger.add_community_category(community.id, name)

@@ -46,6 +46,9 @@ CHANNEL_ACTIONS = frozenset(
     }
 )
 """Wrapper types that name a message in a channel (besides the post itself)."""
+GENERAL = "general"
+"""The channel a new community gets unless asked not to, as the Status app's
+``wakuext_createCommunity`` (``CreateCommunity(request, true)``, ``createDefaultChannel``)."""
 
 
 def is_channel(communities: CommunityChats, chat_id: str) -> bool:
