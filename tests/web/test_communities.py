@@ -52,7 +52,7 @@ async def test_create_join_accept_post_read_only_ban(tmp_path: Path) -> None:
         alice = await opened(alice_peer.url, "alice password")
         bob = await opened(bob_peer.url, "bob password")
 
-        # Alice creates "Cats" (approval needed) with #general and a read-only #news.
+        # Alice creates "Cats" (approval needed), which comes with #general; adds #news.
         await alice.locator(".new-community > summary").click()
         await alice.get_by_role("textbox", name="Community name").fill("Cats")
         await alice.get_by_role("checkbox", name="Members need approval").check()
@@ -62,8 +62,9 @@ async def test_create_join_accept_post_read_only_ban(tmp_path: Path) -> None:
         await expect(listed).to_be_visible()
         community_id = await alice.locator("main").get_attribute("data-community")
         assert community_id and community_id.startswith("0x")
-        await alice.get_by_role("textbox", name="Channel name").fill("general")
-        await alice.get_by_role("button", name="Add channel").click()
+        # #general came with the community, as in the Status app
+        await alice.get_by_role("list", name="Channels").get_by_role("link").click()
+        await expect(alice.get_by_role("heading", name="general")).to_be_visible()
         general = await alice.locator("main").get_attribute("data-chat")
         assert general is not None
         # What she types in the community's box stays while a post refreshes the page.
@@ -155,6 +156,7 @@ async def test_community_routes_check_csrf_origin_input_and_escape(tmp_path: Pat
         assert made.status_code == 303
         page = (await client.get(made.headers["location"])).text
         assert "<img" not in page and "&lt;img src=x onerror=&quot;" in page
+        assert "># general</a>" in page  # made with the community, as the Status app does
         community_id = _community_id(page)
         channel = {"name": "<b>ro</b>", "read_only": "1", "csrf": token}
         added = await client.post(f"/communities/{community_id}/channels", data=channel)
@@ -172,11 +174,14 @@ async def test_community_routes_check_csrf_origin_input_and_escape(tmp_path: Pat
         page = (await client.get(sent.headers["location"])).text
         assert ">hi</p>" in page and "React love" not in page and ">Edit</a>" not in page
         message_id = re.findall(r'data-id="(0x[0-9a-f]+)"', page)[-1]
-        # No reactions, edits or deletes in channels yet: refused, not a server error.
+        # Reactions, edits and deletes in a channel, as in any chat (issue 17).
         for action in ("react", "edit", "delete"):
             fields = {"chat": ro_channel, "reaction": "1", "text": "x", "csrf": token}
             answer = await client.post(f"/messages/{message_id}/{action}", data=fields)
-            assert answer.status_code == 409, (action, answer.status_code)
+            assert answer.status_code == 303, (action, answer.status_code)
+        assert await me.messenger.reactions(message_id) == [(me.messenger.chat_key, 1)]
+        gone = await me.messenger.message(message_id)
+        assert gone is not None and gone.deleted
         bad = {"id": "0xnothex", "csrf": token}
         assert (await client.post("/communities/join", data=bad)).status_code == 400
         assert (await client.get("/?community=0xnothex")).status_code == 400

@@ -1,4 +1,5 @@
-"""The web client's community routes (issue 18): create a community, join one by its id,
+"""The web client's community routes (issue 18): create a community (with ``#general``
+unless ``no_general``, as the Status app's), join one by its id,
 and, for its control node, add a channel (read-only or not), accept a request to join and
 ban a member. A channel is opened, read and written to through the same page, ``/send`` and
 message routes as any chat (its chat id is the community id and the channel id).
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pystatus.chat.community import Community, community_key, member_key
+from pystatus.chat.community_actions import GENERAL
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.messenger import Messenger
 from pystatus.chat.user_input import parse_chat_key, public_key_of
@@ -140,7 +142,10 @@ def community_handlers(
         _, form = await state_change(request)
         name = name_of(form, "community")
         manual = form.get("manual") == "1"
-        return shown(await messenger.create_community(name, manual_accept=manual))
+        community_id = await messenger.create_community(name, manual_accept=manual)
+        if form.get("no_general") != "1":  # as the app's CreateCommunity(request, true)
+            await messenger.add_community_channel(community_id, GENERAL)
+        return shown(community_id)
 
     async def join(request: Request) -> Response:
         _, form = await state_change(request)

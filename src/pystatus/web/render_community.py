@@ -89,6 +89,8 @@ def community_forms(csrf: str) -> str:
         '<input id="community-name" name="name" required maxlength="30" autocomplete="off">'
         '<label><input type="checkbox" name="manual" value="1" checked> '
         "Members need approval</label>"
+        '<label><input type="checkbox" name="no_general" value="1"> '
+        "Without a #general channel</label>"
         '<button type="submit">Create community</button></form></details>'
         '<form method="post" action="/communities/join">'
         f"{_csrf(csrf)}"
