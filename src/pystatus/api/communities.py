@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from pystatus.api.errors import ApiError
 from pystatus.chat.community import Community, InvalidCommunity
-from pystatus.chat.community_actions import GENERAL
+from pystatus.chat.community_actions import GENERAL, category_named
 from pystatus.chat.community_chats import CommunityNotAllowed
 from pystatus.chat.content import ContentError
 from pystatus.chat.errors import InvalidChatKey, NotPermitted, UnknownGroupKey, UnknownMessage
@@ -252,7 +252,7 @@ def community_routes(messenger: Messenger) -> APIRouter:
         with _answers():
             category_id = ""
             if body.category:
-                category_id = await _category(messenger, community, body.category)
+                category_id = await category_named(messenger, community.id, body.category)
             chat_id = await messenger.add_community_channel(
                 communityId, body.name, read_only=body.readOnly, category_id=category_id
             )
@@ -321,12 +321,3 @@ def community_routes(messenger: Messenger) -> APIRouter:
         return SentJson(id=messageId)
 
     return router
-
-
-async def _category(messenger: Messenger, community: Community, name: str) -> str:
-    """The id of ``community``'s category called ``name``, made when there is none
-    (status-go's CommunityCategory: an id, a name, a position)."""
-    for category_id, known_name in community.categories.items():
-        if known_name == name:
-            return category_id
-    return await messenger.add_community_category(community.id, name)

@@ -21,6 +21,8 @@ nanoseconds, passed in.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import Counter
 
 from pystatus.chat.actions import Action, Publish
@@ -31,6 +33,9 @@ from pystatus.chat.errors import UnknownGroupKey
 from pystatus.chat.ids import CommunityChatId, parse_chat_id
 from pystatus.chat.session import ChatSession
 from pystatus.chat.wrapper import MessageType
+
+if TYPE_CHECKING:
+    from pystatus.chat.messenger import Messenger
 
 REFUSED = Counter(
     "chat_community_actions_refused",
@@ -117,3 +122,16 @@ def may_delete_for_everyone(communities: CommunityChats, chat_id: str, deleter: 
     False for any chat that is no community channel we hold."""
     found = communities.channel_of(chat_id)
     return found is not None and found[0].is_privileged(member_key(deleter))
+
+
+async def category_named(messenger: Messenger, community_id: str, name: str) -> str:
+    """The id of the category called ``name`` in a community we control, made when there is
+    none (status-go's ``CommunityCategory``: an id, a name, a position; the description's
+    ``categories`` map). Raises
+    :class:`~pystatus.chat.community_chats.CommunityNotAllowed` where we do not control it."""
+    community = messenger.community(community_id)
+    if community is not None:
+        for category_id, known in community.categories.items():
+            if known == name:
+                return category_id
+    return await messenger.add_community_category(community_id, name)

@@ -27,6 +27,7 @@ import typer
 
 from pystatus.chat.account import Account
 from pystatus.chat.community import Community, InvalidCommunity, community_key, open_description
+from pystatus.chat.community_actions import category_named
 from pystatus.chat.database import ChatDatabase
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.messenger import Messenger
@@ -49,7 +50,8 @@ from pystatus.cli.options import Command, Reading, Sending, command_options, rea
 from pystatus.errors import ChatError
 
 community_app: typer.Typer = typer.Typer(
-    help="Communities: create, join, requests, accept, ban, post, channels, members, list, history",
+    help="Communities: create, join, requests, accept, ban, post, channels, members, list,"
+    " history; in a channel: react, reply, edit, delete, pin",
     no_args_is_help=True,
 )
 
@@ -289,6 +291,9 @@ def channels(
     read_only: Annotated[
         bool, typer.Option("--read-only", help="With --add: only admins post")
     ] = False,
+    category: Annotated[
+        str | None, typer.Option(help="With --add: into this category (made when new)")
+    ] = None,
 ) -> None:
     """List a community's channels (no network), or add one (--add) to one we control."""
     wanted = _community_id(community_id)
@@ -307,7 +312,12 @@ def channels(
     name = add
 
     async def action(messenger: Messenger) -> Outcome:
-        chat_id = await messenger.add_community_channel(wanted, name, read_only=read_only)
+        category_id = ""
+        if category:
+            category_id = await category_named(messenger, wanted, category)
+        chat_id = await messenger.add_community_channel(
+            wanted, name, read_only=read_only, category_id=category_id
+        )
         line = _channel_line(name, chat_id, read_only)
         return said(line, id=wanted, chatId=chat_id)
 

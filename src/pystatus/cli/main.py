@@ -24,6 +24,7 @@ from pystatus.chat.messenger import (
     ReliabilityConfig,
 )
 from pystatus.chat.transport import Transport
+from pystatus.cli import community_messages as _community_messages  # noqa: F401  (its commands)
 from pystatus.cli import nwaku_args
 from pystatus.cli.account import account_app, account_directory, password_or_prompt
 from pystatus.cli.chat import chat_app
