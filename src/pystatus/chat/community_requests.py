@@ -100,13 +100,24 @@ def _raw_id(community_id: str) -> bytes:
     return bytes.fromhex(community_id.removeprefix("0x"))
 
 
+REVEALED_CHAIN_IDS = (1, 10, 42161)
+"""The chains a revealed address names: Ethereum, Optimism and Arbitrum mainnets, the networks
+status-go v1.1.0's wallet runs by default (``api/default_networks.go``; test networks off).
+status-go's app names every chain it has when the community has no membership permission
+(``checkPermissionsOrDefault``); pystatus keeps no balances, so it names them all always and
+leaves the balance check to the control node."""
+
+
 def revealed_account(identity: bytes, community_id: str) -> pb.RevealedAccount:
     """One address shown to the control node: the Ethereum address of ``identity`` (the chat
     key). The material is keccak256(compressed chat key || community id || request id), as
     status-go's ``generateCommunityRequestsForSigning`` builds it; the control node checks the
     signature with ``personal_ecRecover`` (``HandleCommunityRequestToJoin``), so it is an
     EIP-191 personal signature of those 32 bytes, v in {27, 28}. status-go v1.1.0's control node
-    refuses a request revealing no address."""
+    refuses a request revealing no address. The address names :data:`REVEALED_CHAIN_IDS`: the
+    control node checks token permissions only on the chains a revealed account names
+    (``communities/manager.go`` calculateChainIDsSet), so an account naming none never meets
+    one (a token-gated channel stays closed to it, a token-gated community refuses it)."""
     key = coincurve.PrivateKey(identity)
     public = key.public_key.format(compressed=False)
     material = keccak256(
@@ -117,7 +128,12 @@ def revealed_account(identity: bytes, community_id: str) -> pb.RevealedAccount:
     signature = bytearray(key.sign_recoverable(personal_hash(material), hasher=None))
     signature[64] += 27
     address = ethereum_address(public)
-    return pb.RevealedAccount(address=address, signature=bytes(signature), isAirdropAddress=True)
+    return pb.RevealedAccount(
+        address=address,
+        signature=bytes(signature),
+        chain_ids=REVEALED_CHAIN_IDS,
+        isAirdropAddress=True,
+    )
 
 
 def personal_hash(data: bytes) -> bytes:
