@@ -275,33 +275,39 @@ def _message(view: MainView, event: ChatEvent) -> str:
             if r in REACTIONS
         )
         parts.append(f'<span class="reactions" aria-label="Reactions">{_e(shown)}</span>')
-    # Community channels: replies only (the chat layer has no reactions, edits or deletes
-    # there yet).
+    # Community channels: reactions where we may post; our posts edited and deleted, and
+    # others' deleted by the control node (status-go's CanDeleteMessageForEveryone); a
+    # resend is a 1:1 or public chat's.
     channel = view.chat.kind == "community"
+    community = view.community if channel else None
+    may_react = community is None or community.may_post
+    moderator = community is not None and community.controlled
     if not event.deleted:
         parts.append('<div class="actions">')
         parts.append(
             f'<a href="{_e(_url(chat, reply=event.id, limit=view.limit))}" '
             f'aria-label="Reply to {_e(author)}">Reply</a>'
         )
-        for reaction, (emoji, name) in () if channel else REACTIONS.items():
+        for reaction, (emoji, name) in REACTIONS.items() if may_react else ():
             parts.append(
                 f'<form method="post" action="/messages/{_e(event.id)}/react" class="inline">'
                 f'{_csrf(view.csrf)}<input type="hidden" name="chat" value="{_e(chat)}">'
                 f'<input type="hidden" name="reaction" value="{reaction}">'
                 f'<button type="submit" aria-label="React {name}">{emoji}</button></form>'
             )
-        if event.outgoing and not channel:
+        if event.outgoing:
             parts.append(
                 f'<a href="{_e(_url(chat, edit=event.id, limit=view.limit))}">Edit</a>'
                 + _post(f"/messages/{event.id}/delete", view.csrf, "Delete", fields={"chat": chat})
             )
-            if event.status == "failed":
-                parts.append(
-                    _post(
-                        f"/messages/{event.id}/resend", view.csrf, "Resend", fields={"chat": chat}
-                    )
-                )
+        elif moderator:
+            parts.append(
+                _post(f"/messages/{event.id}/delete", view.csrf, "Delete", fields={"chat": chat})
+            )
+        if event.outgoing and not channel and event.status == "failed":
+            parts.append(
+                _post(f"/messages/{event.id}/resend", view.csrf, "Resend", fields={"chat": chat})
+            )
         parts.append("</div>")
     parts.append("</li>")
     return "".join(parts)
