@@ -15,6 +15,7 @@ import pytest
 from pystatus.chat.account import Account
 from pystatus.chat.community_actions import REFUSED
 from pystatus.chat.community_chats import ReadOnlyChannel
+from pystatus.chat.community_keys import group_id
 from pystatus.chat.content import ChatMessageType, build_pin
 from pystatus.chat.errors import NotPermitted
 from pystatus.chat.ids import (
@@ -25,6 +26,7 @@ from pystatus.chat.ids import (
     parse_chat_id,
 )
 from pystatus.chat.messenger import ChatEvent
+from pystatus.chat.reliability import DROPPED
 from pystatus.chat.wrapper import MessageType, wrap
 from tests.chat.messenger_helpers import FAST, relay_messenger, relay_nodes
 from tests.p2p.hosts import wait_for
@@ -116,6 +118,58 @@ async def test_react_edit_reply_pin_delete_in_a_channel(tmp_path: Path) -> None:
             assert (got.chat_id, got.author) == (general, owner.chat_key)
             stored = await alice.database.message(post)
             assert stored is not None and stored.deleted
+        finally:
+            await alice.stop()
+            await owner.stop()
+
+
+async def test_actions_in_an_encrypted_channel_go_under_its_key(tmp_path: Path) -> None:
+    """In an encrypted community a reaction, an edit and a pin go under the hash ratchet key
+    (status-go's SendCommunityMessage): a member holding it sees them; one who lost it holds
+    the next one unread (``no_group_key``) until the control node sends the key again. About
+    3 s of CPU."""
+    owner_account, alice_account = (
+        Account.create(tmp_path / n, "community password", params=FAST)[0]
+        for n in ("owner", "alice")
+    )
+    async with relay_nodes(2) as nodes:
+        owner = relay_messenger(owner_account, nodes[0])
+        alice = relay_messenger(alice_account, nodes[1])
+        await owner.start()
+        await alice.start()
+        try:
+            owner_events, alice_events = owner.events(), alice.events()
+            community_id = await owner.create_community("Vault", manual_accept=True, encrypted=True)
+            general = await owner.add_community_channel(community_id, "general")
+            community = owner.community(community_id)
+            assert community is not None
+            group = group_id(community)
+            await alice.join_community(community_id, display_name="alice")
+            await owner.publish_community(community_id)
+            await wait_for(
+                lambda: bool(owner.community_requests(community_id)), 15, what="the request"
+            )
+            await owner.accept_community_request(community_id, alice.chat_key)
+            ratchet = alice.session.hash_ratchet
+            assert ratchet is not None
+            await wait_for(lambda: ratchet.current_key(group) is not None, 15, what="the key")
+            post = await alice.send_community(general, "sealed")
+            await _next(owner_events, "message", post)
+            await owner.react(general, post, 4)
+            got = await _next(alice_events, "reaction", post)
+            assert (got.chat_id, got.reaction) == (general, 4)
+            await alice.edit(post, "sealed twice")
+            got = await _next(owner_events, "edit", post)
+            assert got.text == "sealed twice"
+            # without the key alice cannot read the owner's pin: it went under the key
+            ratchet.store.forget_group(group)
+            no_key = float(DROPPED.labels("no_group_key")._value.get())
+            await owner.pin(post)
+            await wait_for(
+                lambda: float(DROPPED.labels("no_group_key")._value.get()) > no_key,
+                15,
+                what="the pin held: no key",
+            )
         finally:
             await alice.stop()
             await owner.stop()
