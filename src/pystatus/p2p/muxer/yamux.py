@@ -90,6 +90,11 @@ class YamuxSession(MuxerSession):
         self._outbound_count = 0
         self._inbuf = bytearray()
         self._outbuf = bytearray()
+        self._opening: dict[int, int] = {}
+        """Streams whose SYN or ACK is not written yet: it rides on the stream's next frame in
+        this flush, or goes alone in a window update when the flush is taken."""
+        self._data_at: dict[int, int] = {}
+        """Where each stream's last data frame of the unflushed buffer starts."""
         self._closed = False
         self.refused_streams = 0
         self.ignored_frames = 0
@@ -97,14 +102,35 @@ class YamuxSession(MuxerSession):
     # -- sending ------------------------------------------------------------------------------
 
     def _frame(self, frame_type: int, flags: int, stream_id: int, length: int) -> None:
+        if stream_id:
+            flags |= self._opening.pop(stream_id, 0)
         self._outbuf += HEADER.pack(VERSION, frame_type, flags, stream_id, length)
 
     def data_to_send(self) -> bytes:
+        """The frames written since the last call. A new stream's SYN or ACK rides on its
+        first data frame where they share a flush (the spec lets flags ride on data frames as
+        on window updates; go, js and nim-libp2p take it), and writes to one stream in a row
+        make one data frame: a request stream's frames shrink from four headers to two."""
+        if self._opening:
+            opening, self._opening = self._opening, {}
+            for stream_id, flag in opening.items():
+                if stream_id in self._streams:
+                    self._frame(TYPE_WINDOW_UPDATE, flag, stream_id, 0)
+        self._data_at.clear()
         if not self._outbuf:
             return b""
         data = bytes(self._outbuf)
         self._outbuf.clear()
         return data
+
+    def _open_flag(self, stream_id: int, flag: int) -> None:
+        """Send ``flag`` (SYN or ACK) for a new stream, with any window above the default;
+        without one it waits for the stream's next frame in this flush."""
+        delta = self._initial_window - INITIAL_WINDOW
+        if delta:
+            self._frame(TYPE_WINDOW_UPDATE, flag, stream_id, delta)
+        else:
+            self._opening[stream_id] = flag
 
     def open_stream(self) -> int:
         if self._closed:
@@ -121,8 +147,7 @@ class YamuxSession(MuxerSession):
             recv_capacity=self._initial_window,
         )
         self._outbound_count += 1
-        # The SYN rides on a window update announcing any window above the default (spec).
-        self._frame(TYPE_WINDOW_UPDATE, FLAG_SYN, stream_id, self._initial_window - INITIAL_WINDOW)
+        self._open_flag(stream_id, FLAG_SYN)
         return stream_id
 
     def _writable(self, stream_id: int) -> _Stream:
@@ -144,15 +169,27 @@ class YamuxSession(MuxerSession):
         step = self._max_frame_payload
         out = self._outbuf
         pack = HEADER.pack
+        flags = self._opening.pop(stream_id, 0) if self._opening else 0
         if amount <= step:
-            out += pack(VERSION, TYPE_DATA, 0, stream_id, amount)
+            at = self._data_at.get(stream_id)
+            if at is not None:
+                # The stream's last frame, still unsent, ends the buffer: it grows instead.
+                length = int.from_bytes(out[at + 8 : at + 12], "big")
+                if at + HEADER_SIZE + length == len(out) and length + amount <= step:
+                    out[at + 8 : at + 12] = (length + amount).to_bytes(4, "big")
+                    out += data if amount == len(data) else memoryview(data)[:amount]
+                    return amount
+            self._data_at[stream_id] = len(out)
+            out += pack(VERSION, TYPE_DATA, flags, stream_id, amount)
             out += data if amount == len(data) else memoryview(data)[:amount]
             return amount
         view = memoryview(data)
         for start in range(0, amount, step):
             end = min(start + step, amount)
-            out += pack(VERSION, TYPE_DATA, 0, stream_id, end - start)
+            self._data_at[stream_id] = len(out)
+            out += pack(VERSION, TYPE_DATA, flags, stream_id, end - start)
             out += view[start:end]
+            flags = 0
         return amount
 
     def send_window(self, stream_id: int) -> int:
@@ -181,6 +218,9 @@ class YamuxSession(MuxerSession):
         if stream is None or stream.local_closed or self._closed:
             return
         stream.local_closed = True
+        # Never on the last data frame: js-libp2p's yamux acts on a data frame's flags before
+        # its data, so a FIN there ends the stream with the data lost (its identify failed).
+        self._data_at.pop(stream_id, None)
         self._frame(TYPE_WINDOW_UPDATE, FLAG_FIN, stream_id, 0)
         if stream.remote_closed:
             self._forget(stream_id)
@@ -188,7 +228,9 @@ class YamuxSession(MuxerSession):
     def reset_stream(self, stream_id: int) -> None:
         if stream_id not in self._streams or self._closed:
             return
-        self._frame(TYPE_WINDOW_UPDATE, FLAG_RST, stream_id, 0)
+        self._data_at.pop(stream_id, None)
+        if self._opening.pop(stream_id, 0) != FLAG_SYN:  # else the peer never heard of it
+            self._frame(TYPE_WINDOW_UPDATE, FLAG_RST, stream_id, 0)
         self._forget(stream_id)
 
     def ping(self, opaque: int) -> None:
@@ -204,6 +246,7 @@ class YamuxSession(MuxerSession):
     def _close(self) -> None:
         self._closed = True
         self._streams.clear()
+        self._opening.clear()
         self._inbound_count = self._outbound_count = 0
         # Rebind rather than clear: the parser may still hold a view of the old buffer.
         self._inbuf = bytearray()
@@ -340,8 +383,8 @@ class YamuxSession(MuxerSession):
         )
         self._streams[stream_id] = stream
         self._inbound_count += 1
-        # Acknowledge at once, announcing any window above the default.
-        self._frame(TYPE_WINDOW_UPDATE, FLAG_ACK, stream_id, self._initial_window - INITIAL_WINDOW)
+        # Acknowledged in this flush, on the stream's first frame where it has one.
+        self._open_flag(stream_id, FLAG_ACK)
         events.append(StreamOpened(stream_id))
         return stream
 
