@@ -8,6 +8,13 @@ WAKU2-FILTER v2's ``MessagePush`` (``/vac/waku/filter-push/2.0.0-beta1``), multi
 1.0's header and protocol line each way. Transport framing is counted at its least (the ``its
 stream`` rows): one yamux data frame (12 bytes, SYN or ACK and FIN riding on it, which the yamux
 spec allows) in one Noise transport frame (2-byte length, 16-byte tag) per direction and stream.
+pystatus gets close: a connection sends what one loop turn wrote as one Noise frame, and a new
+stream's SYN or ACK rides on its first data frame. Two costs stay above the floor: a FIN goes
+in a window update of its own (12 bytes per stream and direction), since js-libp2p's yamux
+applies a data frame's flags before its data and would lose the last bytes; and a dialer waits
+for the listener's multistream answer before its request (one more Noise frame, 18 bytes, and
+often one more yamux frame, per stream and direction), where multistream-select would let it
+send the request with its proposal.
 
 Flows, as status-go v1.1.0's light client runs them (``protocol/common/message_sender.go``
 sends 1:1 on the negotiated topic once agreed; go-waku's filter pushes every message matching a
@@ -18,9 +25,11 @@ subscription, its sender's own included):
 - the receiver gets the message by filter, light-pushes its acknowledgement and gets that back
   by filter.
 
-Store confirmations are left out of the floor: go-waku's message check
-(``waku/v2/api/publish/message_check.go``) asks at most every 3 s for up to 50 hashes, which a
-steady conversation spreads over many messages.
+Store confirmations are left out of the floor: status-go v1.1.0's light client makes none
+(``wakuv2/waku.go`` turns ``EnableStoreConfirmationForMessagesSent`` off for light clients),
+and pystatus asks as go-waku's message check (``waku/v2/api/publish/message_check.go``) does:
+at most every 3 s for up to 50 hashes, never for a message already acknowledged. What remains
+is the receiver's acknowledgements, one query per 3 s for a conversation's worth of them.
 """
 
 from __future__ import annotations
