@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from pystatus.chat.account import Account
+from pystatus.chat.community import COMMUNITY_CHAT
 from pystatus.chat.community_actions import REFUSED
 from pystatus.chat.community_chats import ReadOnlyChannel
 from pystatus.chat.community_keys import group_id
-from pystatus.chat.content import ChatMessageType, build_pin
+from pystatus.chat.content import ChatMessageType, build_delete, build_edit, build_pin
 from pystatus.chat.errors import NotPermitted
 from pystatus.chat.ids import (
     CommunityChatId,
@@ -25,9 +26,10 @@ from pystatus.chat.ids import (
     PublicChatId,
     parse_chat_id,
 )
-from pystatus.chat.messenger import ChatEvent
+from pystatus.chat.messenger import ChatEvent, Messenger
+from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.reliability import DROPPED
-from pystatus.chat.wrapper import MessageType, wrap
+from pystatus.chat.wrapper import MessageType, message_id, wrap
 from tests.chat.messenger_helpers import FAST, relay_messenger, relay_nodes
 from tests.p2p.hosts import wait_for
 
@@ -170,6 +172,65 @@ async def test_actions_in_an_encrypted_channel_go_under_its_key(tmp_path: Path) 
                 15,
                 what="the pin held: no key",
             )
+        finally:
+            await alice.stop()
+            await owner.stop()
+
+
+async def test_an_edit_and_an_admin_delete_before_their_post(tmp_path: Path) -> None:
+    """An edit, and an admin's delete, that arrive before the channel post they name wait
+    for it and apply once it comes (status-go's checkForEdits and checkForDeletes), as in
+    other chats. About 2 s of CPU."""
+    owner_account, alice_account = (
+        Account.create(tmp_path / n, "community password", params=FAST)[0]
+        for n in ("owner", "alice")
+    )
+    async with relay_nodes(2) as nodes:
+        owner = relay_messenger(owner_account, nodes[0])
+        alice = relay_messenger(alice_account, nodes[1])
+        await owner.start()
+        await alice.start()
+        try:
+            owner_events, alice_events = owner.events(), alice.events()
+            community_id = await owner.create_community("Cats")
+            general = await owner.add_community_channel(community_id, "general")
+            await alice.join_community(community_id, display_name="alice")
+            await owner.publish_community(community_id)
+            await wait_for(lambda: alice.community_joined(community_id), 15, what="joined")
+            owned = owner.community(community_id)
+            assert owned is not None and len(owned.members) == 2  # the owner admitted her
+
+            def post_by(messenger: Messenger, text: str) -> tuple[str, bytes]:
+                body = chat_message_pb2.ChatMessage(
+                    clock=int(time.time() * 1000),
+                    timestamp=int(time.time() * 1000),
+                    text=text,
+                    chat_id=general,
+                    message_type=COMMUNITY_CHAT,  # type: ignore[arg-type]
+                    content_type=chat_message_pb2.ChatMessage.TEXT_PLAIN,
+                ).SerializeToString()
+                wrapped = wrap(body, MessageType.CHAT_MESSAGE, messenger._identity)
+                return "0x" + message_id(messenger._public_key, wrapped).hex(), wrapped
+
+            # the owner gets alice's edit first, then her post: it shows the new text
+            post, wrapped = post_by(alice, "first")
+            clock = int(time.time() * 1000) + 1
+            edit = build_edit(clock, general, post, "second", ChatMessageType.COMMUNITY_CHAT)
+            edited = wrap(edit, MessageType.EDIT_MESSAGE, alice._identity)
+            owner._handle_wrapped(alice._public_key, edited, general, None)
+            owner._handle_wrapped(alice._public_key, wrapped, general, None)
+            got = await _next(owner_events, "message", post)
+            assert got.text == "second"
+            # alice gets the owner's delete (an admin's) of a post of hers before the post
+            post, wrapped = post_by(alice, "gone")
+            delete = build_delete(
+                clock, general, post, ChatMessageType.COMMUNITY_CHAT, deleted_by="x"
+            )
+            deleting = wrap(delete, MessageType.DELETE_MESSAGE, owner._identity)
+            alice._handle_wrapped(owner._public_key, deleting, general, None)
+            alice._handle_wrapped(alice._public_key, wrapped, general, None)
+            got = await _next(alice_events, "message", post)
+            assert got.deleted
         finally:
             await alice.stop()
             await owner.stop()

@@ -75,7 +75,7 @@ from pystatus.chat.events import (
     message_event,
     message_text,
 )
-from pystatus.chat.keys import chat_key_text
+from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.wrapper import MessageType, Unwrapped
 from pystatus.chat.writes import Write
@@ -280,8 +280,25 @@ class Incoming:
         for editor, edit in sorted(self._edits.pop(stored.id, []), key=lambda e: e[1].clock):
             if editor == stored.author and edit.clock >= stored.clock:
                 stored = apply_edit(stored, edit)
-        if stored.author in self._deletes.pop(stored.id, []):
+        deleters = self._deletes.pop(stored.id, [])
+        if stored.author in deleters or any(self._moderates(stored.chat_id, d) for d in deleters):
             stored = dataclasses.replace(stored, deleted=True)
+        return stored
+
+    def _moderates(self, chat_id: str, deleter: str) -> bool:
+        """Whether ``deleter`` (a chat key) may delete others' messages in ``chat_id``: a
+        community channel's privileged member (:mod:`pystatus.chat.community_actions`)."""
+        try:
+            key = public_key_from_chat_key_text(deleter)
+        except ChatError:
+            return False
+        return may_delete_for_everyone(self._m._communities, chat_id, key)
+
+    def arrived(self, stored: StoredMessage) -> StoredMessage:
+        """A message received by another path (a community channel's post): the edits and
+        deletes that came before it applied, and remembered as it is now."""
+        stored = self._with_waiting(stored)
+        self.remember(stored)
         return stored
 
     # -- contacts -----------------------------------------------------------------------------

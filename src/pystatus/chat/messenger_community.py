@@ -130,6 +130,8 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
 
         def _perform_later(self, actions: list[Action]) -> None: ...
 
+        async def _channel_post_arrived(self, write: Write) -> None: ...
+
     def _init_communities(self) -> None:
         self._communities = CommunityChats(self._identity, self._public_key)
         self._community_keys = CommunityKeys(self._identity)
@@ -547,4 +549,5 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
         name = found[0].channels[found[1]].name if found else chat_id
         batch = Batch(chats=[ChatRow(chat_id, COMMUNITY, name)])
         event = message_event(stored, content, outgoing)
-        self._queue_write(Write(stored, event, after=after, extra=batch))
+        arrived = self._channel_post_arrived  # edits and deletes that came first
+        self._queue_write(Write(stored, event, after=after, extra=batch, resolve=arrived))

@@ -26,7 +26,7 @@ from pystatus.chat.community_actions import take as take_channel_action
 from pystatus.chat.community_chats import CommunityChats, CommunityNotAllowed
 from pystatus.chat.database import ChatDatabase, OutboxEntry, StoredMessage, StoredReaction
 from pystatus.chat.delivery import DeliveryStatus
-from pystatus.chat.events import REACTION, ChatEvent, ReactionEvent
+from pystatus.chat.events import REACTION, ChatEvent, ReactionEvent, message_event
 from pystatus.chat.ids import (
     CommunityChatId,
     GroupChatId,
@@ -395,6 +395,18 @@ class Sending(Outgoing):
                 after()
             return
         self._queue_write(Write(resolve=resolve, after=after))
+
+    async def _channel_post_arrived(self, write: Write) -> None:
+        """A community channel's post (``write.stored``), in the writer's order: the edits
+        and deletes that came before it applied (messenger_community.py; the rules are
+        :mod:`pystatus.chat.incoming`'s), its event made anew if they changed it."""
+        if not isinstance(write.stored, StoredMessage) or write.event is None:
+            return
+        stored = self._incoming.arrived(write.stored)
+        if stored != write.stored:
+            body = chat_message_pb2.ChatMessage.FromString(stored.body)
+            write.event = message_event(stored, body, write.event.outgoing)
+            write.stored = stored
 
     def _receive_reaction(
         self,
