@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pystatus.chat.community_chats import ReadOnlyChannel
 from tests.node.test_chat_rest import _chatting_node
 
 
@@ -68,3 +69,20 @@ async def test_general_categories_and_message_actions_over_rest(tmp_path: Path) 
         assert gone is not None and gone.deleted
         again = await client.post(f"{base}/{general}/messages/{post}/edit", json={"text": "x"})
         assert again.status_code == 409
+
+
+async def test_a_channel_refusal_on_the_message_routes_is_409(tmp_path: Path) -> None:
+    """/chat/v1/messages/{id}/pin on a channel's message that the community's rules refuse
+    (status-go's CanPost, here made to say no) answers 409, not 503."""
+    async with _chatting_node(tmp_path / "a") as (_, messenger, client):
+        community = (await client.post("/chat/v1/communities", json={"name": "Cats"})).json()
+        general = community["channels"][0]["chatId"]
+        post = await messenger.send_community(general, "hello")
+
+        def refuse(chat_id: str, message_type: int = 0) -> str:
+            raise ReadOnlyChannel("this channel is read-only for us")
+
+        messenger._communities.check_post = refuse  # type: ignore[method-assign]
+        pinned = await client.post(f"/chat/v1/messages/{post}/pin", json={"pinned": True})
+        assert pinned.status_code == 409, pinned.text
+        assert await messenger.pinned(general) == []

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from pystatus.api.errors import ApiError
+from pystatus.chat.community_chats import CommunityNotAllowed
 from pystatus.chat.contacts import ContactInfo
 from pystatus.chat.content import ContentError
 from pystatus.chat.database import MAX_QUERY_LENGTH, MAX_SEARCH_LIMIT, InvalidSearch
@@ -166,7 +167,7 @@ def _answers() -> Iterator[None]:
         raise ApiError(400, str(exc)) from None
     except UnknownMessage as exc:
         raise ApiError(404, str(exc)) from None
-    except NotPermitted as exc:
+    except (NotPermitted, CommunityNotAllowed) as exc:  # a community's rules included
         raise ApiError(409, str(exc)) from None
 
 
