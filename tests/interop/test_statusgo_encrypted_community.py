@@ -3,7 +3,8 @@ hash ratchet's send path). pystatus's control node marks the community encrypted
 reads it (a BECOME_MEMBER token permission, no token criteria: status-go's permission check
 of the revealed address passes with no balances), admits status-go by hand, and sends it the
 community's key over 1:1. Both post under that key and read each other; after the ban the key
-rotates to no one.
+rotates to no one. The description's members and channels travel sealed under the key
+(privateData): status-go sees them only by opening it.
 
 status-go's peer needs a collectibles manager for that permission check (its own has none:
 ``noCollectibles`` in tests/interop/statusgo/communitycommands.go); without one,
@@ -34,14 +35,15 @@ pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
 
 async def _send_once_keyed(bob: StatusGoPeer, chat_id: str, text: str) -> Event:
-    """status-go's send, asked again until the key our 1:1 message carried is in (until then
-    status-go refuses: "no encryption key found for the community")."""
+    """status-go's send, asked again until the channel and the key our 1:1 message carried are
+    in (until then status-go refuses: "Chat not found", "no encryption key found for the
+    community")."""
     async with asyncio.timeout(90):
         while True:
             try:
                 return await bob.request("send", chatId=chat_id, text=text)
             except StatusGoPeerError as exc:
-                if "no encryption key" not in str(exc):
+                if "no encryption key" not in str(exc) and "Chat not found" not in str(exc):
                     raise
             await asyncio.sleep(0.2)  # polling status-go's state: it offers no event for it
 
@@ -64,8 +66,8 @@ async def test_status_go_joins_an_encrypted_community_reads_posts_and_is_cut_off
         assert first is not None
         fetched = await bob.request("community_fetch", communityId=community_id, timeout=90)
         assert fetched["communityId"] == community_id
-        spectated = await bob.request("community_spectate", communityId=community_id)
-        assert general in spectated["chats"]
+        # its members and channels are sealed: status-go sees the public part only
+        assert fetched["channels"] == [] and fetched["members"] == []
         events = alice.events()
         await bob.request("community_join", communityId=community_id)
         pending = await next_event(events, "community", lambda e: e.text == "request", timeout=90)
@@ -109,6 +111,14 @@ async def test_status_go_joins_an_encrypted_community_reads_posts_and_is_cut_off
         mine = await alice.send_community(general, "hello from pystatus")
         seen = await bob.wait_event(_message("hello from pystatus", general), timeout=90)
         assert seen["id"] == mine
+        # a new channel: status-go sees it only by opening the description's sealed part
+        news = await alice.add_community_channel(community_id, "news")
+
+        async def bob_sees_news() -> bool:
+            view = await bob.request("community", communityId=community_id)
+            return news in [c["chatId"] for c in view["channels"]]
+
+        await wait_for_async(bob_sees_news, timeout=90)
         # the ban: a new key, sent to no one (status-go was the only other member)
         rekeys, sent_keys = _count("rekey"), _count("sent")
         await alice.ban_community_member(community_id, bob.compressed_key)

@@ -310,7 +310,8 @@ class HashRatchet:
     Without it keys are taken from anyone, as status-go takes them (HandleHashRatchetKeys
     checks no sender): then anyone who can message us could make us send under their key.
     ``on_missing(group_id)`` is told of each message kept for a key we lack, so the owner can
-    ask for keys (:mod:`pystatus.chat.community_keys` rate-limits that).
+    ask for keys (:mod:`pystatus.chat.community_keys` rate-limits that); ``on_keys(group_id)``
+    of each group that gained keys, once they are kept (what waited for them can be read).
     """
 
     def __init__(
@@ -322,11 +323,13 @@ class HashRatchet:
         max_pending: int = MAX_PENDING,
         authority: Callable[[bytes, bytes], bool] | None = None,
         on_missing: Callable[[bytes], None] | None = None,
+        on_keys: Callable[[bytes], None] | None = None,
     ) -> None:
         self.installation_id = installation_id
         self.identity = identity
         self.authority = authority
         self.on_missing = on_missing
+        self.on_keys = on_keys
         self.store: KeyStore = store if store is not None else MemoryKeyStore()
         self._chains: OrderedDict[bytes, _Chain] = OrderedDict()
         self._pending: deque[PendingMessage] = deque()
@@ -361,6 +364,9 @@ class HashRatchet:
         (each with its context). A waiting message that still fails is dropped and counted."""
         added = [key for key in keys if self.store.add(key)]
         self.changes += bool(added)
+        if self.on_keys is not None:
+            for group_id in dict.fromkeys(key.group_id for key in added):
+                self.on_keys(group_id)
         if not added or not self._pending:
             return added, []
         ids = {key.key_id for key in added}

@@ -37,7 +37,6 @@ from pystatus.chat.community import (
 from pystatus.chat.community_advert import Advertiser
 from pystatus.chat.community_chats import CommunityChats, CommunityNotAllowed, Send
 from pystatus.chat.community_keys import (
-    CommunityKeys,
     group_id,
     seal_post,
 )
@@ -134,7 +133,7 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
 
     def _init_communities(self) -> None:
         self._communities = CommunityChats(self._identity, self._public_key)
-        self._community_keys = CommunityKeys(self._identity)
+        self._init_community_keys()
         self._control_topics = set()
         self._advertiser = Advertiser()
         shards = self._pubsub_for
@@ -178,6 +177,7 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
             identity=self._identity,
             authority=self._group_key_authority,
             on_missing=self._group_key_missing,
+            on_keys=self._group_keys_added,
         )
         if HASH_RATCHET_STATE in state:
             try:
@@ -252,7 +252,7 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
                 key = topics.public_chat_key(send.name)
                 parts = [
                     encrypt_symmetric(p, key, signer=self._identity)
-                    for p in segment(send.wrapped, self.session.segment_size)
+                    for p in segment(self._sealed_description(send), self.session.segment_size)
                 ]
             else:
                 if send.route == "control":
@@ -294,7 +294,7 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
             Write(extra=self._community_batch(community), events=[event] if event else [])
         )
         self._listen(self._community_topics(community))
-        await self._perform(self._control_keys(community) + self._community_sends(sends))
+        await self._perform(self._community_and_keys(community, sends))
 
     @staticmethod
     def _now_ms() -> int:
@@ -491,6 +491,12 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
             if after is not None:
                 after()
             return
+        opened = self._open_private(message)  # an encrypted community's sealed parts
+        if opened is None:
+            if after is not None:
+                after()
+            return
+        message = opened
         change, sends = self._communities.receive(message, self._now_ms())
         if change is None:
             if after is not None:
@@ -516,7 +522,9 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
         self._queue_write(
             Write(after=after, extra=self._community_batch(community), events=[event])
         )
-        self._perform_later(self._control_keys(community) + self._community_sends(sends))
+        if change.kind == "joined":
+            self._keys_on_join(community)
+        self._perform_later(self._community_and_keys(community, sends))
 
     def _is_community_channel(self, chat_id: str | None) -> bool:
         return chat_id is not None and self._communities.channel_of(chat_id) is not None

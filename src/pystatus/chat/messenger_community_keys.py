@@ -4,22 +4,57 @@ mixed into :class:`~pystatus.chat.messenger_community.CommunityMessaging`.
 A control node sends keys after each change of an encrypted community it controls and answers
 members' key requests; a member asks for keys when a message comes under a key it lacks. Keys
 and the Double Ratchet steps that carried them are committed before the messages leave.
+
+Descriptions of an encrypted community we control go out with their members, channels and
+categories sealed (:mod:`pystatus.chat.community_private_data`); received ones are opened with
+the keys we hold. A description of a community we joined that we cannot open (no members
+readable, and not one that bans us) is held, at most :data:`MAX_HELD`, until its
+key comes, as status-go holds it; then it is taken as if it had just arrived.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from google.protobuf.message import DecodeError
+
 from pystatus.chat.actions import Action, Commit, Publish
-from pystatus.chat.community import CONTROL_PUBSUB_TOPIC, Community, community_key
+from pystatus.chat.community import (
+    CONTROL_PUBSUB_TOPIC,
+    Community,
+    community_id_of,
+    community_key,
+    decode_description,
+    member_key,
+)
 from pystatus.chat.community_chats import CommunityChats, Send
-from pystatus.chat.community_keys import CommunityKeys, decode_key_request, seal_direct
+from pystatus.chat.community_keys import (
+    EVENTS,
+    TRACKED,
+    CommunityKeys,
+    decode_key_request,
+    group_id,
+    seal_direct,
+)
+from pystatus.chat.community_private_data import open_private_data, seal_description
 from pystatus.chat.hash_ratchet_exchange import KeyDistribution, community_of_group
 from pystatus.chat.hash_ratchet_state import STATE_NAME as HASH_RATCHET_STATE
 from pystatus.chat.hash_ratchet_state import export_state as export_hash_ratchet
+from pystatus.chat.proto import communities_pb2
 from pystatus.chat.session import ChatSession
-from pystatus.chat.wrapper import Unwrapped
+from pystatus.chat.wrapper import MessageType, Unwrapped, unwrap, wrap
+from pystatus.errors import ChatError
+
+log = logging.getLogger(__name__)
+
+MAX_HELD = 100
+"""Descriptions held until their key comes (one per community, the latest)."""
 
 
 class CommunityKeyMessaging:
@@ -27,15 +62,101 @@ class CommunityKeyMessaging:
     _identity: bytes
     _communities: CommunityChats
     _community_keys: CommunityKeys
+    _held: OrderedDict[str, Unwrapped]
 
     if TYPE_CHECKING:  # provided by the Messenger this is mixed into
 
         def _perform_later(self, actions: list[Action]) -> None: ...
 
+        def _receive_community(
+            self, message: Unwrapped, after: Callable[[], None] | None
+        ) -> None: ...
+
         def _community_sends(self, sends: list[Send]) -> list[Action]: ...
 
         @staticmethod
         def _now_ms() -> int: ...
+
+    def _init_community_keys(self) -> None:
+        self._community_keys = CommunityKeys(self._identity)
+        self._held = OrderedDict()
+
+    def _sealed_description(self, send: Send) -> bytes:
+        """The wrapped description ``send`` carries, its members, channels and categories
+        sealed when it is one of an encrypted community we control (status-go's
+        encryptDescription), signed again by the community key."""
+        community = self._communities.get(send.name)
+        private = self._communities.private_key(send.name)
+        ratchet = self.session.hash_ratchet
+        if community is None or private is None or ratchet is None or not community.encrypted:
+            return send.wrapped
+        group = group_id(community)
+        if ratchet.current_key(group) is None:
+            ratchet.new_key(group, self._now_ms())  # made at creation, unless the state was lost
+        description = decode_description(unwrap(send.wrapped).payload)
+        sealed = seal_description(description, ratchet, group)
+        return wrap(sealed.SerializeToString(), MessageType.COMMUNITY_DESCRIPTION, private)
+
+    def _open_private(self, message: Unwrapped) -> Unwrapped | None:
+        """``message`` (a description, or an answer carrying one) with the description's sealed
+        parts opened; None when it is held for its key (see the module's docstring)."""
+        ratchet = self.session.hash_ratchet
+        if ratchet is None:
+            return message
+        if message.type == MessageType.COMMUNITY_REQUEST_TO_JOIN_RESPONSE:
+            try:
+                answer = communities_pb2.CommunityRequestToJoinResponse.FromString(message.payload)
+            except (DecodeError, RuntimeError, ValueError):
+                return message  # refused, and counted, by the community core
+            if not answer.community.private_data:
+                return message
+            open_private_data(answer.community, ratchet)
+            return replace(message, payload=answer.SerializeToString())
+        if message.type != MessageType.COMMUNITY_DESCRIPTION:
+            return message
+        description = decode_description(message.payload)
+        if not description.private_data:
+            return message
+        missing = open_private_data(description, ratchet)
+        community_id = description.ID or community_id_of(message.author)
+        me = member_key(self.session.public_key)
+        joined = self._communities.joined(community_id)
+        banned = me in description.banned_members or me in description.ban_list
+        if missing and not description.members and joined and not banned:
+            self._held[community_id] = message
+            self._held.move_to_end(community_id)
+            EVENTS.labels("held").inc()
+            while len(self._held) > MAX_HELD:
+                self._held.popitem(last=False)
+                EVENTS.labels("evicted_held").inc()
+            TRACKED.labels("held").set(len(self._held))
+            self._group_key_missing(group_id_of_community(community_id))
+            return None
+        return replace(message, payload=description.SerializeToString())
+
+    def _keys_on_join(self, community: Community) -> None:
+        """We joined an encrypted community and hold no key of it: ask for one. The control
+        node sent it before its answer, but we could not yet tell its sender was the owner
+        (the members were sealed), so the ratchet's authority refused it."""
+        ratchet = self.session.hash_ratchet
+        group = group_id(community)
+        if community.encrypted and ratchet is not None and ratchet.current_key(group) is None:
+            self._group_key_missing(group)
+
+    def _group_keys_added(self, group: bytes) -> None:
+        """Keys of ``group`` came: a description held for them is taken once this message is
+        through (the ratchet calls here from inside the session's receive)."""
+        held = self._held.pop(community_of_group(group), None)
+        if held is None:
+            return
+        TRACKED.labels("held").set(len(self._held))
+        asyncio.get_running_loop().call_soon(self._take_held, held)
+
+    def _take_held(self, held: Unwrapped) -> None:
+        try:
+            self._receive_community(held, None)
+        except ChatError as exc:
+            log.info("a held community description refused: %s", exc)
 
     def _group_key_missing(self, group_id: bytes) -> None:
         """A message came under a key of ``group_id`` we lack: ask the control node of a
@@ -82,6 +203,17 @@ class CommunityKeyMessaging:
         )
         return self._key_actions(distribution)
 
+    def _community_and_keys(self, community: Community, sends: list[Send]) -> list[Action]:
+        """What a change of ``community`` sends: its keys made first (so the description is
+        sealed under a new one) and saved, then the description and answers, then the 1:1 key
+        messages. status-go sends the keys first; a pystatus member takes keys only from whom
+        it knows as the owner, which the answer to its request tells it, so they go after it
+        (relay keeps one sender's order on a topic mostly; a member that still lacks the key
+        once joined asks for it)."""
+        keys = self._control_keys(community)
+        saved = [a for a in keys if isinstance(a, Commit)]
+        return saved + self._community_sends(sends) + [a for a in keys if a not in saved]
+
     def _answer_key_request(self, message: Unwrapped) -> None:
         """A member asks for the keys of a community we control (answered to members only)."""
         ratchet = self.session.hash_ratchet
@@ -92,3 +224,8 @@ class CommunityKeyMessaging:
             community, message.author, ratchet, self.session.encryption, self._now_ms()
         )
         self._perform_later(self._key_actions(distribution))
+
+
+def group_id_of_community(community_id: str) -> bytes:
+    """The hash ratchet group of a community id (``0x02...``): its compressed key's bytes."""
+    return bytes.fromhex(community_id[2:])

@@ -442,6 +442,26 @@ class CommunityDescription(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class PrivateDataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.bytes
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.bytes = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     CLOCK_FIELD_NUMBER: _builtins.int
     MEMBERS_FIELD_NUMBER: _builtins.int
     PERMISSIONS_FIELD_NUMBER: _builtins.int
@@ -456,6 +476,8 @@ class CommunityDescription(_message.Message):
     TOKEN_PERMISSIONS_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     BANNED_MEMBERS_FIELD_NUMBER: _builtins.int
+    ACTIVE_MEMBERS_COUNT_FIELD_NUMBER: _builtins.int
+    PRIVATE_DATA_FIELD_NUMBER: _builtins.int
     clock: _builtins.int
     intro_message: _builtins.str
     outro_message: _builtins.str
@@ -467,6 +489,7 @@ class CommunityDescription(_message.Message):
     def encrypted(self, value: _builtins.bool) -> None: ...
     ID: _builtins.str
     """0x + compressed community key"""
+    active_members_count: _builtins.int
     @_builtins.property
     def members(self) -> _containers.MessageMap[_builtins.str, Global___CommunityMember]:
         """keyed by 0x04... key"""
@@ -494,6 +517,12 @@ class CommunityDescription(_message.Message):
     def banned_members(
         self,
     ) -> _containers.MessageMap[_builtins.str, Global___CommunityBanInfo]: ...
+    @_builtins.property
+    def private_data(self) -> _containers.ScalarMap[_builtins.str, _builtins.bytes]:
+        """Sealed parts of an encrypted community's description (community_description_encryption.go):
+        keyed by the hash ratchet key id's hex and the seq_no in decimal.
+        """
+
     def __init__(
         self,
         *,
@@ -512,6 +541,8 @@ class CommunityDescription(_message.Message):
         | None = ...,
         ID: _builtins.str = ...,
         banned_members: _abc.Mapping[_builtins.str, Global___CommunityBanInfo] | None = ...,
+        active_members_count: _builtins.int = ...,
+        private_data: _abc.Mapping[_builtins.str, _builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal[
         "identity", b"identity", "permissions", b"permissions"
@@ -520,6 +551,8 @@ class CommunityDescription(_message.Message):
     _ClearFieldArgType: _TypeAlias = _typing.Literal[
         "ID",
         b"ID",
+        "active_members_count",
+        b"active_members_count",
         "ban_list",
         b"ban_list",
         "banned_members",
@@ -542,6 +575,8 @@ class CommunityDescription(_message.Message):
         b"outro_message",
         "permissions",
         b"permissions",
+        "private_data",
+        b"private_data",
         "tags",
         b"tags",
         "token_permissions",
