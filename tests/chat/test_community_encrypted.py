@@ -197,6 +197,21 @@ async def test_ban_rotates_the_key_and_the_banned_member_reads_nothing_after(
             await alice.send_community(general, "keys back")
             got = await _next(owner_events, "message", "keys back")
             assert got.author == alice.chat_key
+            # a description she cannot open is held, not taken as her removal, until the key
+            alice.session.hash_ratchet.store.forget_group(group)
+            held = _count(EVENTS, "held")
+            await owner.publish_community(community_id)
+            published = owner.community(community_id)
+            assert published is not None
+            await wait_for(lambda: _count(EVENTS, "held") > held, timeout=15, what="held")
+            assert alice.community_joined(community_id)
+
+            def alice_current() -> bool:
+                view = alice.community(community_id)
+                return view is not None and view.clock == published.clock and bool(view.members)
+
+            await wait_for(alice_current, timeout=15, what="the held description taken")
+            assert alice.community_joined(community_id)
         finally:
             for m in (bob, alice, owner):
                 await m.stop()
