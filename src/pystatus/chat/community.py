@@ -370,9 +370,10 @@ def sign_description(description: pb.CommunityDescription, community_private_key
     """The wire form of ``description`` (dehydrated) wrapped as COMMUNITY_DESCRIPTION and
     signed with the community's private key (32 bytes), as ``toProtocolMessageBytes``.
 
-    The hash ratchet seam: an encrypted community moves the members and channel secrets into
-    ``privateData`` encrypted with the community's hash-ratchet key before signing
-    (``encryptDescription``); pystatus sends unencrypted descriptions only."""
+    This is the plain form the control node keeps; an encrypted community's description is
+    sealed (members, channels and categories into ``privateData``, status-go's
+    ``encryptDescription``) and signed again as it is sent
+    (:mod:`pystatus.chat.community_private_data`, :mod:`pystatus.chat.messenger_community_keys`)."""
     payload = dehydrate(description).SerializeToString()
     return wrap(payload, MessageType.COMMUNITY_DESCRIPTION, community_private_key)
 
@@ -402,8 +403,8 @@ def open_description(
     if signer_id != description.ID:
         raise InvalidCommunity("signer", "a description not signed by the community key")
     if description.encrypted and not description.members:
-        # The hash ratchet seam: members and channels of an encrypted description arrive in
-        # privateData under a hash-ratchet key (community_description_encryption.go).
+        # Its privateData did not open with our keys (the Messenger opens it before this:
+        # community_private_data.py), so no members are known.
         raise InvalidCommunity("encrypted", "an encrypted description (no hash ratchet key)")
     validate(description)
     if description.clock < known_clock:

@@ -323,8 +323,8 @@ class CommunityChats:
             pending.requests.pop(member, None)
         community = control.add_member(community, key, member, now_ms)
         self._keep(community)
-        # The hash ratchet seam: an encrypted community sends the new member its keys here,
-        # over 1:1 messages with HR headers (KeyExMsgReuse), before the answer.
+        # An encrypted community's keys go to the new member over 1:1 messages with HR headers
+        # (KeyExMsgReuse), sent by the adapter after this answer (messenger_community_keys.py).
         description = dehydrate(community.description)
         answer = requests.response(key, description, community.id, True, community.clock)
         return [self._publish(community), _private(answer, member)]

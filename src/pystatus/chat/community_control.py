@@ -255,8 +255,9 @@ def ban(
     """``banUserFromCommunity``: out of the community and its channels, into
     ``banned_members`` and the deprecated ``ban_list`` (both, as status-go writes).
 
-    The hash ratchet seam: an encrypted community rotates its keys here (status-go rekeys on
-    the next publish, ``KeyExMsgRekey``) so that the banned member reads nothing after."""
+    An encrypted community's key is rotated after this, to the remaining members only
+    (``KeyExMsgRekey``; :meth:`pystatus.chat.community_keys.CommunityKeys.control_change`), so
+    that the banned member reads nothing after."""
     _check_key(community, private_key)
     if member == community.control_node or Roles.ROLE_OWNER in community.members.get(member, ()):
         raise NotControlNode("the owner cannot be banned")

@@ -181,9 +181,9 @@ def response(
 ) -> bytes:
     """A wrapped COMMUNITY_REQUEST_TO_JOIN_RESPONSE signed with the community key.
 
-    The hash ratchet seam: status-go sends the description encrypted
-    (``EncryptedDescription``) and, for encrypted communities, the member's keys follow over
-    1:1 messages; pystatus sends the plain description."""
+    status-go sends the description sealed (``EncryptedDescription``); pystatus sends it plain
+    (the answer is ECIES to the member alone), so a new member of an encrypted community
+    learns its members and owner before the keys, which follow over 1:1 messages."""
     message = pb.CommunityRequestToJoinResponse(
         clock=clock, community_id=_raw_id(community_id), accepted=accepted
     )
