@@ -6,7 +6,9 @@ requests to the control node ECIES to the community key on its control topic, on
 ``/waku/2/rs/16/64``; answers and kicks ECIES to the member's partitioned topic, bare; channel
 messages as public-chat messages (``ProtocolMessage.public_message``) on the channel's chat id,
 ``ChatMessage.message_type`` COMMUNITY_CHAT. Envelopes are signed by our chat key; a bare
-wrapper may be signed by the community key instead (``Deliver.bare``).
+wrapper may be signed by the community key instead (``Deliver.bare``). In an encrypted
+community (a ``BECOME_MEMBER`` permission) posts are hash ratchet messages instead, and its
+keys, key requests and sealed descriptions are :mod:`pystatus.chat.messenger_community_keys`'s.
 
 Kept in the chat database's sync state (as private groups are): per community its description
 and signer, our request's clock, whether we joined, and the community's private key when we
