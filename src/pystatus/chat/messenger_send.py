@@ -36,7 +36,7 @@ from pystatus.chat.ids import (
 )
 from pystatus.chat.keys import chat_key_text, public_key_from_chat_key_text
 from pystatus.chat.messenger_community import COMMUNITY_TYPES, SIGNED_BY_COMMUNITY
-from pystatus.chat.outgoing import Outgoing
+from pystatus.chat.outgoing import CHAT_TYPES, Outgoing
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.reliability import DROPPED
 from pystatus.chat.session import ChatSession
@@ -282,17 +282,11 @@ class Sending(Outgoing):
         self._check_running()
         chat = parse_chat_id(chat_id)
         channel = isinstance(chat, CommunityChatId) and is_channel(self._communities, chat_id)
-        kinds = {
-            OneToOneChatId: chat_message_pb2.ONE_TO_ONE,
-            PublicChatId: chat_message_pb2.PUBLIC_GROUP,
-            GroupChatId: chat_message_pb2.PRIVATE_GROUP,
-            CommunityChatId: chat_message_pb2.COMMUNITY_CHAT,
-        }
         payload = chat_message_pb2.EmojiReaction(
             clock=self._tick(),
             chat_id=chat_id,
             message_id=message_id,
-            message_type=kinds[type(chat)],
+            message_type=int(CHAT_TYPES[type(chat)]),  # type: ignore[arg-type]
             type=reaction,  # type: ignore[arg-type]
             retracted=retract,
         )

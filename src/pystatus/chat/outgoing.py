@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, cast
 
 from pystatus.chat.community import member_key
 from pystatus.chat.community_actions import channel_publishes, is_channel, may_delete_for_everyone
+from pystatus.chat.community_chats import CommunityNotAllowed
 from pystatus.chat.contacts import Contact, ContactInfo, Contacts, contact_event, info
 from pystatus.chat.content import (
     DELETABLE,
@@ -49,9 +50,16 @@ from pystatus.chat.content import (
 )
 from pystatus.chat.database import Batch, EditRecord, OutboxEntry, PinRecord, StoredMessage
 from pystatus.chat.errors import NotPermitted, UnknownMessage
+from pystatus.chat.ids import (
+    ChatId,
+    CommunityChatId,
+    GroupChatId,
+    OneToOneChatId,
+    PublicChatId,
+    parse_chat_id,
+)
 from pystatus.chat.incoming import Incoming, apply_edit, delete_event, edit_event, pin_event
 from pystatus.chat.keys import public_key_from_chat_key_text
-from pystatus.chat.membership import is_group_chat_id
 from pystatus.chat.proto import chat_message_pb2, contact_pb2
 from pystatus.chat.wrapper import MessageType, wrap
 from pystatus.chat.wrapper import message_id as wrapper_message_id
@@ -64,6 +72,13 @@ DISPLAY_NAME = "display-name"
 """Where our display name is kept (the database's sync state)."""
 IDENTITY_INTERVAL = 24 * 3600.0
 """status-go sends its chat identity to a chat again after a day (shouldPublishChatIdentity)."""
+CHAT_TYPES: dict[type[ChatId], ChatMessageType] = {
+    OneToOneChatId: ChatMessageType.ONE_TO_ONE,
+    PublicChatId: ChatMessageType.PUBLIC_GROUP,
+    GroupChatId: ChatMessageType.PRIVATE_GROUP,
+    CommunityChatId: ChatMessageType.COMMUNITY_CHAT,
+}
+"""The ``message_type`` status-go's ``encodeChatEntity`` gives an entity of each kind of chat."""
 IDENTITY_CHATS = 4096
 """Chats whose last chat identity we remember (the oldest forgotten: they get one again)."""
 
@@ -332,28 +347,32 @@ class Outgoing:
 
     def _dispatch(self, chat_id: str, kind: MessageType, payload: bytes, write: Write) -> None:
         """Send to a chat as status-go's ``dispatchMessage`` with the chat's default resend
-        type: 1:1 through data sync (added to ``write``), public as it is."""
+        type: 1:1 and private groups through data sync (added to ``write``), public chats and
+        community channels as they are (a channel's after ``CanPost``, before anything is
+        kept: :mod:`pystatus.chat.community_actions`). Raises
+        :class:`~pystatus.chat.community_chats.CommunityNotAllowed` for a channel we do not
+        hold."""
         m = self._m
         wrapped = wrap(payload, kind, m._identity)
-        if is_channel(m._communities, chat_id):  # checked with CanPost before anything is kept
+        chat = parse_chat_id(chat_id)
+        if isinstance(chat, CommunityChatId):
+            if not is_channel(m._communities, chat_id):
+                raise CommunityNotAllowed(f"no community channel {chat_id[:140]!r}")
+            now_ns = time.time_ns()
             m._perform_later(
                 channel_publishes(
-                    m._communities, m.session, m._identity, chat_id, wrapped, kind, time.time_ns()
+                    m._communities, m.session, m._identity, chat_id, wrapped, kind, now_ns
                 )
             )
-            return
-        if is_group_chat_id(chat_id):  # to each member through data sync (messenger_group.py)
-            write.outbox_added += m._group_entries(chat_id, wrapped)
-            return
-        if not chat_id.startswith("0x"):
+        elif isinstance(chat, GroupChatId):  # to each member through data sync
+            write.outbox_added += m._group_entries(chat_id, wrapped)  # messenger_group.py
+        elif isinstance(chat, PublicChatId):
             m._publish_public(chat_id, wrapped, None)
-            return
-        recipient = bytes.fromhex(chat_id[2:])
-        if recipient == m._public_key:
-            m._send_private(recipient, wrapped)  # a note to self: to our other devices
-            return
-        message_id = "0x" + wrapper_message_id(m._public_key, wrapped).hex()
-        write.outbox_added.append(m._sync_entry(recipient, message_id, wrapped))
+        elif chat.public_key == m._public_key:
+            m._send_private(chat.public_key, wrapped)  # a note to self: to our other devices
+        else:
+            message_id = "0x" + wrapper_message_id(m._public_key, wrapped).hex()
+            write.outbox_added.append(m._sync_entry(chat.public_key, message_id, wrapped))
 
     async def edit(self, message_id: str, text: str) -> None:
         """Replace the text of a message of ours (``EditMessage``): text, emoji, image
@@ -429,12 +448,7 @@ class Outgoing:
         if stored is None:
             raise UnknownMessage(f"no message {message_id}")
         chat_id = stored.chat_id
-        one_to_one = chat_id.startswith("0x")
-        kind = ChatMessageType.ONE_TO_ONE if one_to_one else ChatMessageType.PUBLIC_GROUP
-        if is_group_chat_id(chat_id):
-            kind = ChatMessageType.PRIVATE_GROUP
-        elif is_channel(m._communities, chat_id):
-            kind = ChatMessageType.COMMUNITY_CHAT
+        kind = CHAT_TYPES[type(parse_chat_id(chat_id))]
         clock = m._tick()
         payload = build_pin(clock, chat_id, message_id, kind, pinned=pinned)
         record = PinRecord(chat_id, message_id, pinned, clock, m.chat_key)
