@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -98,3 +99,21 @@ async def test_join_on_relay_finds_the_description_in_the_store(tmp_path: Path) 
             "20",
         )
     assert f"Cats {community_id}" in out
+
+
+async def test_a_post_with_a_storenode_reaches_stored(tmp_path: Path) -> None:
+    """A community post's last state is stored (no data sync acknowledges it): `post` with
+    a --storenode waits for the store's confirmation, and `history` shows it."""
+    Account.create(tmp_path / "owner" / "account", PASSWORD, params=FAST)
+    archive = f"--store-message-db-url=sqlite:///{tmp_path}/store.sqlite3"
+    async with _node(*SHARDS, "--store=true", archive) as store_addr:
+        data_dir = ("--data-dir", str(tmp_path / "owner"))
+        owner = ("--staticnode", store_addr, "--storenode", store_addr, *data_dir)
+        out = await _run("community", "create", "Cats", *owner)
+        general = out.splitlines()[1].split()[1]  # "#general <chat id>"
+        posted = json.loads(await _run("community", "post", general, "hello", "--json", *owner))
+        assert posted["stored"] is True
+    history = await _run("community", "history", general, "--json", *data_dir)
+    assert [(m["id"], m["status"]) for m in json.loads(history)["messages"]] == [
+        (posted["id"], "stored")
+    ]

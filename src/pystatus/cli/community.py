@@ -29,6 +29,7 @@ from pystatus.chat.account import Account
 from pystatus.chat.community import Community, InvalidCommunity, community_key, open_description
 from pystatus.chat.community_actions import category_named
 from pystatus.chat.database import ChatDatabase
+from pystatus.chat.delivery import DeliveryStatus
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.messenger import Messenger
 from pystatus.chat.messenger_community import COMMUNITY_STATE
@@ -275,7 +276,19 @@ def post(
             message_id = await messenger.send_community(channel, body)
         except ChatError as exc:
             runtime_error(str(exc))
-        return said(message_id, id=message_id, chatId=channel)
+        if sending.storenode is None:
+            return said(message_id, id=message_id, chatId=channel)
+
+        # A post has no data sync: the store's confirmation is its last state (status-go's
+        # too), so with a --storenode we wait for it, as `chat send --wait stored` does.
+        def confirmed() -> bool:
+            return messenger.status(message_id) == DeliveryStatus.STORED
+
+        with contextlib.suppress(TimeoutError):
+            await until(confirmed, sending.timeout)
+        if not confirmed() and not sending.json_output:
+            typer.echo("sent; no store confirmed it yet: published again at the next run", err=True)
+        return said(message_id, id=message_id, chatId=channel, stored=confirmed())
 
     perform(sending, action)
 
