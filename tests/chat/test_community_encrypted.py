@@ -20,6 +20,7 @@ from pystatus.chat.actions import Publish
 from pystatus.chat.community import COMMUNITY_CHAT
 from pystatus.chat.community_chats import DROPPED as COMMUNITY_DROPPED
 from pystatus.chat.community_keys import EVENTS, group_id, seal_post
+from pystatus.chat.community_private_data import RESULTS as PRIVATE_DATA
 from pystatus.chat.errors import UnknownGroupKey
 from pystatus.chat.hash_ratchet import GroupKey
 from pystatus.chat.messenger import ChatEvent, Messenger
@@ -212,6 +213,18 @@ async def test_ban_rotates_the_key_and_the_banned_member_reads_nothing_after(
 
             await wait_for(alice_current, timeout=15, what="the held description taken")
             assert alice.community_joined(community_id)
+            # a key refused for want of knowing its sender (status-go sends keys before its
+            # sealed answer) is taken once the signed description opens under it
+            ratchet = alice.session.hash_ratchet
+            ratchet.store.forget_group(group)
+            assert ratchet.on_refused is not None
+            ratchet.on_refused([second])
+            proven = _count(PRIVATE_DATA, "proven")
+            await owner.publish_community(community_id)
+            await wait_for(
+                lambda: _count(PRIVATE_DATA, "proven") > proven, timeout=15, what="proven"
+            )
+            assert _key(alice, group) == second
         finally:
             for m in (bob, alice, owner):
                 await m.stop()

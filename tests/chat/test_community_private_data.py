@@ -10,9 +10,20 @@ import pytest
 from pystatus.chat import community_control as control
 from pystatus.chat.community import member_key, open_description
 from pystatus.chat.community_keys import group_id
-from pystatus.chat.community_private_data import RESULTS, open_private_data, seal_description
+from pystatus.chat.community_private_data import (
+    MAX_UNVERIFIED,
+    RESULTS,
+    UnverifiedKeys,
+    open_private_data,
+    seal_description,
+)
 from pystatus.chat.errors import UnknownGroupKey
-from pystatus.chat.hash_ratchet import HashRatchet, parse_private_data_name, private_data_name
+from pystatus.chat.hash_ratchet import (
+    GroupKey,
+    HashRatchet,
+    parse_private_data_name,
+    private_data_name,
+)
 from pystatus.chat.proto import communities_pb2 as pb
 
 NOW = 1_800_000_000_000
@@ -102,3 +113,37 @@ def test_a_channel_part_fills_the_members_of_a_public_channel() -> None:
     description.private_data[private_data_name(key.key_id, seq_no)] = data
     assert open_private_data(description, ratchet) == []
     assert dict(description.chats[channel_id].members) == members
+
+
+def test_a_kept_key_is_proven_by_a_part_sealed_under_it() -> None:
+    """A key refused for want of knowing its sender is taken once a sealed part opens under
+    it (the community key signed that description); a key that does not is not."""
+    _, description, group = _community()
+    control_node = HashRatchet("control")
+    key = control_node.new_key(group, NOW)
+    control_node.seal_for_group(group, b"an earlier part")  # seq_no 1: the walk has a length
+    sealed = seal_description(description, control_node, group)
+    ((name, data),) = sealed.private_data.items()
+    assert parse_private_data_name(name) == (key.key_id, 2)
+
+    unverified = UnverifiedKeys()
+    assert unverified.prove(name, data) is None  # nothing kept
+    forged = GroupKey(group, key.timestamp, b"\x01" * 32)
+    unverified.keep([forged])
+    assert unverified.prove(name, data) is None  # another key id
+    unverified.keep([GroupKey(group, key.timestamp, key.key)])
+    assert unverified.prove(name, data) == key
+    assert unverified.prove(name, data) is None  # taken out
+    unproven = _count("unproven")
+    unverified.keep([key])
+    assert unverified.prove(name, data[:-1] + bytes([data[-1] ^ 1])) is None
+    assert _count("unproven") == unproven + 1
+
+
+def test_kept_keys_are_bounded() -> None:
+    unverified = UnverifiedKeys()
+    evicted = _count("evicted")
+    unverified.keep(
+        GroupKey(b"g", NOW + i, i.to_bytes(32, "big")) for i in range(MAX_UNVERIFIED + 3)
+    )
+    assert _count("evicted") == evicted + 3

@@ -12,6 +12,11 @@ permissions, bans and clock. A reader holding the key merges the parts back (mem
 categories replace; a channel's members fill an existing channel, an unknown channel is added).
 pystatus makes no encrypted channels, so it seals only the community-level part; it reads both.
 
+Keys whose sender we cannot yet judge (the ratchet's authority names the owner from the
+members, which the description seals) are kept aside in :class:`UnverifiedKeys`; one that
+opens a sealed part of a description the community key signed is proven the community's
+(only its control node sealed under it), and taken.
+
 Parts that do not open are counted (``chat_community_private_data{result}``) and named by key
 id, so the caller can wait for the key (status-go holds a joined member's description until
 then: ``HandleCommunityDescriptionMessage`` returns early when it decrypted no members).
@@ -19,18 +24,74 @@ then: ``HandleCommunityDescriptionMessage`` returns early when it decrypted no m
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Iterable
+
 from google.protobuf.message import DecodeError
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from pystatus.chat.errors import HashRatchetError, InvalidGroupMessage, UnknownGroupKey
-from pystatus.chat.hash_ratchet import HashRatchet, parse_private_data_name, private_data_name
+from pystatus.chat.hash_ratchet import (
+    MAX_SEQ_NO_DELTA,
+    GroupKey,
+    HashRatchet,
+    parse_private_data_name,
+    private_data_name,
+    unseal,
+)
 from pystatus.chat.proto import communities_pb2 as pb
+from pystatus.waku.enr import keccak256
 
 RESULTS = Counter(
     "chat_community_private_data",
     "Sealed parts of community descriptions, by result",
     ["result"],
 )
+UNVERIFIED = Gauge("chat_community_unverified_keys", "Group keys kept until proven or evicted")
+MAX_UNVERIFIED = 64
+"""Keys kept aside unproven (the oldest forgotten, counted as ``evicted``)."""
+
+
+class UnverifiedKeys:
+    """Keys a 1:1 message brought from a sender the ratchet's authority refused, kept until a
+    description signed by the community key proves one (:meth:`prove`), at most
+    :data:`MAX_UNVERIFIED`."""
+
+    def __init__(self) -> None:
+        self._keys: OrderedDict[bytes, GroupKey] = OrderedDict()
+
+    def keep(self, keys: Iterable[GroupKey]) -> None:
+        for key in keys:
+            self._keys[key.key_id] = key
+            self._keys.move_to_end(key.key_id)
+        while len(self._keys) > MAX_UNVERIFIED:
+            self._keys.popitem(last=False)
+            RESULTS.labels("evicted").inc()
+        UNVERIFIED.set(len(self._keys))
+
+    def prove(self, name: str, data: bytes) -> GroupKey | None:
+        """The kept key a sealed part (``name``: its private data name, ``data``) opens
+        under, taken out; None when none is kept or it does not open (counted). Walks at most
+        :data:`MAX_SEQ_NO_DELTA` hashes, as the ratchet would."""
+        try:
+            key_id, seq_no = parse_private_data_name(name)
+        except InvalidGroupMessage:
+            return None
+        key = self._keys.get(key_id)
+        if key is None or not 0 < seq_no <= MAX_SEQ_NO_DELTA:
+            return None
+        digest = key.key
+        for _ in range(seq_no):
+            digest = keccak256(digest)
+        try:
+            unseal(digest, data)
+        except HashRatchetError:
+            RESULTS.labels("unproven").inc()
+            return None
+        del self._keys[key_id]
+        UNVERIFIED.set(len(self._keys))
+        RESULTS.labels("proven").inc()
+        return key
 
 
 def seal_description(

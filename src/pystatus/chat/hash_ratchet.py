@@ -311,7 +311,8 @@ class HashRatchet:
     checks no sender): then anyone who can message us could make us send under their key.
     ``on_missing(group_id)`` is told of each message kept for a key we lack, so the owner can
     ask for keys (:mod:`pystatus.chat.community_keys` rate-limits that); ``on_keys(group_id)``
-    of each group that gained keys, once they are kept (what waited for them can be read).
+    of each group that gained keys, once they are kept (what waited for them can be read);
+    ``on_refused(keys)`` of keys a 1:1 message brought that ``authority`` refused.
     """
 
     def __init__(
@@ -324,12 +325,14 @@ class HashRatchet:
         authority: Callable[[bytes, bytes], bool] | None = None,
         on_missing: Callable[[bytes], None] | None = None,
         on_keys: Callable[[bytes], None] | None = None,
+        on_refused: Callable[[list[GroupKey]], None] | None = None,
     ) -> None:
         self.installation_id = installation_id
         self.identity = identity
         self.authority = authority
         self.on_missing = on_missing
         self.on_keys = on_keys
+        self.on_refused = on_refused
         self.store: KeyStore = store if store is not None else MemoryKeyStore()
         self._chains: OrderedDict[bytes, _Chain] = OrderedDict()
         self._pending: deque[PendingMessage] = deque()

@@ -142,7 +142,11 @@ def receive_key_exchange(
     authority lets ``sender`` give them; (keys that were new, waiting group messages they
     opened as (GroupMessage, context)). Call it after :meth:`EncryptionService.decrypt`."""
     keys = read_key_exchange(ratchet.installation_id, message, plaintext)
-    if not keys or not ratchet.may_give_keys(keys[0].group_id, sender):
+    if not keys:
+        return [], []
+    if not ratchet.may_give_keys(keys[0].group_id, sender):
+        if ratchet.on_refused is not None:
+            ratchet.on_refused(keys)  # may yet be proven the group's (community_private_data)
         return [], []
     return ratchet.add_keys(keys)
 

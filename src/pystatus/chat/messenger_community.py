@@ -180,6 +180,7 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
             authority=self._group_key_authority,
             on_missing=self._group_key_missing,
             on_keys=self._group_keys_added,
+            on_refused=self._unverified.keep,
         )
         if HASH_RATCHET_STATE in state:
             try:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from google.protobuf.message import DecodeError
 
-from pystatus.chat.actions import Action, Commit, Publish
+from pystatus.chat.actions import Action, Commit, Deliver, Publish
 from pystatus.chat.community import (
     CONTROL_PUBSUB_TOPIC,
     Community,
@@ -42,7 +42,11 @@ from pystatus.chat.community_keys import (
     group_id,
     seal_direct,
 )
-from pystatus.chat.community_private_data import open_private_data, seal_description
+from pystatus.chat.community_private_data import (
+    UnverifiedKeys,
+    open_private_data,
+    seal_description,
+)
 from pystatus.chat.hash_ratchet_exchange import KeyDistribution, community_of_group
 from pystatus.chat.hash_ratchet_state import STATE_NAME as HASH_RATCHET_STATE
 from pystatus.chat.hash_ratchet_state import export_state as export_hash_ratchet
@@ -63,6 +67,7 @@ class CommunityKeyMessaging:
     _communities: CommunityChats
     _community_keys: CommunityKeys
     _held: OrderedDict[str, Unwrapped]
+    _unverified: UnverifiedKeys
 
     if TYPE_CHECKING:  # provided by the Messenger this is mixed into
 
@@ -80,6 +85,7 @@ class CommunityKeyMessaging:
     def _init_community_keys(self) -> None:
         self._community_keys = CommunityKeys(self._identity)
         self._held = OrderedDict()
+        self._unverified = UnverifiedKeys()
 
     def _sealed_description(self, send: Send) -> bytes:
         """The wrapped description ``send`` carries, its members, channels and categories
@@ -110,6 +116,7 @@ class CommunityKeyMessaging:
                 return message  # refused, and counted, by the community core
             if not answer.community.private_data:
                 return message
+            self._prove_keys(answer.community, message.author)
             open_private_data(answer.community, ratchet)
             return replace(message, payload=answer.SerializeToString())
         if message.type != MessageType.COMMUNITY_DESCRIPTION:
@@ -117,6 +124,7 @@ class CommunityKeyMessaging:
         description = decode_description(message.payload)
         if not description.private_data:
             return message
+        self._prove_keys(description, message.author)
         missing = open_private_data(description, ratchet)
         community_id = description.ID or community_id_of(message.author)
         me = member_key(self.session.public_key)
@@ -133,6 +141,31 @@ class CommunityKeyMessaging:
             self._group_key_missing(group_id_of_community(community_id))
             return None
         return replace(message, payload=description.SerializeToString())
+
+    def _prove_keys(self, description: communities_pb2.CommunityDescription, signer: bytes) -> None:
+        """Keys kept aside (their sender was not yet known as the owner) that a sealed part of
+        ``description`` opens under are the community's when the community key signed it: the
+        description's sealer holds that key. Taken; what waited for them is delivered."""
+        ratchet = self.session.hash_ratchet
+        if ratchet is None or not description.ID:
+            return
+        try:
+            if community_id_of(signer) != description.ID:
+                return
+        except ChatError:
+            return
+        for name, data in description.private_data.items():
+            key = self._unverified.prove(name, data)
+            if key is None or community_of_group(key.group_id) != description.ID:
+                continue
+            _, opened = ratchet.add_keys([key])
+            state = ((HASH_RATCHET_STATE, export_hash_ratchet(ratchet)),)
+            actions: list[Action] = [Commit(sync_state=state)]
+            for message, context in opened:
+                if isinstance(context, tuple) and len(context) == 2:
+                    sender, chat = context
+                    actions.append(Deliver(sender, message.plaintext, public_chat=chat))
+            self._perform_later(actions)
 
     def _keys_on_join(self, community: Community) -> None:
         """We joined an encrypted community and hold no key of it: ask for one. The control
