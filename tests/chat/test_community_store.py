@@ -86,13 +86,14 @@ async def _next(events: AsyncIterator[ChatEvent], kind: str, text: str = "") -> 
 
 
 async def _until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    """``condition`` holds within 10 s (the messenger offers no event for a history row)."""
+    """``condition`` holds within 20 s, ample on a loaded machine (the messenger offers no
+    event for a history row)."""
     try:
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(20):
             while not await condition():
                 await asyncio.sleep(0.05)
     except TimeoutError:
-        raise AssertionError(f"not within 10 s: {what}") from None
+        raise AssertionError(f"not within 20 s: {what}") from None
 
 
 async def _history(messenger: Reading, chat_id: str) -> list[str]:
