@@ -129,8 +129,9 @@ class Messenger(Reading, Sending, GroupMessaging, CommunityMessaging):
         self._inbox: deque[Received] = deque()
         self._later: deque[Action] = deque()
         self.not_taken = 0
-        """Waku messages nothing took since start (no relay peer; every light-push node
-        refused): a command reads it to say that what it sent did not leave."""
+        """Waku messages the transport refused since start (every light-push node refused or
+        failed; the relay refused it): a command reads it to say what it sent did not leave.
+        A relay publish that reached no peer is not counted: it is not refused."""
         self._publishing = 0
         self._wake = asyncio.Event()
         self._supervisor = Supervisor(self._failed)

@@ -74,10 +74,11 @@ NOT_SENT = (
 
 def perform(sending: Sending, action: Action) -> None:
     """:func:`pystatus.cli.commands.perform`, then exit 1 as `chat send` does when nothing
-    took what ``action`` sent (no relay peer; every light-push node refused): its outcome
-    printed all the same (``--json``: with ``"sent": false``), then that it is kept. It is:
-    a post goes again at the next start, a request to join too, and a control node
-    advertises its descriptions at start (:mod:`pystatus.chat.messenger_community_store`)."""
+    took what ``action`` sent (every light-push node refused it, :attr:`Messenger.not_taken`):
+    its outcome printed all the same (``--json``: with ``"sent": false``), then that it is
+    kept. It is: a post goes again at the next start, a request to join too, and a control
+    node advertises its descriptions at start (:mod:`pystatus.chat.messenger_community_store`).
+    """
 
     async def checked(messenger: Messenger) -> Outcome:
         before = messenger.not_taken
