@@ -67,6 +67,9 @@ async def status_relay() -> AsyncIterator[str]:
     try:
         async with asyncio.timeout(20):
             line = await line_starting(node, "listening on ")
+    except AssertionError as exc:  # it ended before listening: say why
+        _, err = await stop(node)
+        raise AssertionError(f"{exc}; its stderr: {err.decode(errors='replace')[-2000:]}") from exc
     except BaseException:
         await stop(node)
         raise
