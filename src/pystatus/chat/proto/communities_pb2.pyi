@@ -334,6 +334,29 @@ class CommunityCategory(_message.Message):
 Global___CommunityCategory: _TypeAlias = CommunityCategory  # noqa: Y015
 
 @_typing.final
+class CommunityAdminSettings(_message.Message):
+    """Settings an admin's COMMUNITY_EDIT event may change (community_update.proto CommunityConfig)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PIN_MESSAGE_ALL_MEMBERS_ENABLED_FIELD_NUMBER: _builtins.int
+    pin_message_all_members_enabled: _builtins.bool
+    def __init__(
+        self,
+        *,
+        pin_message_all_members_enabled: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "pin_message_all_members_enabled", b"pin_message_all_members_enabled"
+    ]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommunityAdminSettings: _TypeAlias = CommunityAdminSettings  # noqa: Y015
+
+@_typing.final
 class CommunityDescription(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -469,6 +492,7 @@ class CommunityDescription(_message.Message):
     CHATS_FIELD_NUMBER: _builtins.int
     BAN_LIST_FIELD_NUMBER: _builtins.int
     CATEGORIES_FIELD_NUMBER: _builtins.int
+    ADMIN_SETTINGS_FIELD_NUMBER: _builtins.int
     INTRO_MESSAGE_FIELD_NUMBER: _builtins.int
     OUTRO_MESSAGE_FIELD_NUMBER: _builtins.int
     ENCRYPTED_FIELD_NUMBER: _builtins.int
@@ -508,6 +532,8 @@ class CommunityDescription(_message.Message):
     @_builtins.property
     def categories(self) -> _containers.MessageMap[_builtins.str, Global___CommunityCategory]: ...
     @_builtins.property
+    def admin_settings(self) -> Global___CommunityAdminSettings: ...
+    @_builtins.property
     def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def token_permissions(
@@ -533,6 +559,7 @@ class CommunityDescription(_message.Message):
         chats: _abc.Mapping[_builtins.str, Global___CommunityChat] | None = ...,
         ban_list: _abc.Iterable[_builtins.str] | None = ...,
         categories: _abc.Mapping[_builtins.str, Global___CommunityCategory] | None = ...,
+        admin_settings: Global___CommunityAdminSettings | None = ...,
         intro_message: _builtins.str = ...,
         outro_message: _builtins.str = ...,
         encrypted: _builtins.bool = ...,
@@ -545,7 +572,7 @@ class CommunityDescription(_message.Message):
         private_data: _abc.Mapping[_builtins.str, _builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal[
-        "identity", b"identity", "permissions", b"permissions"
+        "admin_settings", b"admin_settings", "identity", b"identity", "permissions", b"permissions"
     ]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal[
@@ -553,6 +580,8 @@ class CommunityDescription(_message.Message):
         b"ID",
         "active_members_count",
         b"active_members_count",
+        "admin_settings",
+        b"admin_settings",
         "ban_list",
         b"ban_list",
         "banned_members",
