@@ -277,11 +277,12 @@ def post(
             message_id = await messenger.send_community(channel, body)
         except ChatError as exc:
             runtime_error(str(exc))
-        if sending.storenode is None:
+        if messenger.fetcher is None:  # no store to confirm with (relay, no --storenode)
             return said(message_id, id=message_id, chatId=channel)
 
         # A post has no data sync: the store's confirmation is its last state (status-go's
-        # too), so with a --storenode we wait for it, as `chat send --wait stored` does.
+        # too), so with a store (--storenode, or --light's) we wait for it, as `chat send
+        # --wait stored` does.
         def confirmed() -> bool:
             return messenger.status(message_id) == DeliveryStatus.STORED
 
