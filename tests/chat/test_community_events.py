@@ -149,7 +149,11 @@ def test_admin_events_accumulate_until_the_next_description() -> None:
     chat = _chat("lounge")
     chat.category_id = "cat"
     wrapped, _ = events.admin_send(
-        first.community, first.held, w.admin, events.channel_create(NOW + 1, "ch-2", chat)
+        first.community,
+        first.held,
+        w.admin,
+        events.channel_create(NOW + 1, "ch-2", chat),
+        signed=w.community,
     )
     message = unwrap(wrapped)
     decoded = events.decode_message(message.payload)

@@ -502,7 +502,9 @@ class CommunityChats:
         if wanted_id in self._keys:
             return None, []  # our own, relayed back
         known_clock = known.clock if known is not None else 0
-        community = open_description(message.payload, message.author, known_clock=known_clock)
+        community = open_description(
+            message.payload, message.author, message.raw, known_clock=known_clock
+        )
         if known is not None and community.clock == known.clock:
             return None, []
         self._keep(community)

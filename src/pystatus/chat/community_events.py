@@ -266,11 +266,15 @@ def admin_send(
     held: Sequence[Event],
     identity: bytes,
     event: upb.CommunityEvent,
+    *,
+    signed: Community | None = None,
 ) -> tuple[bytes, Outcome]:
     """An admin's change to a community it does not control (``addNewCommunityEvent``): the
     event signed with chat key ``identity``, appended to the events it holds since the last
     description, applied to its own view. Returns (the wrapped CommunityEventsMessage with
-    every held event, to publish on the community's description topic; the outcome). Raises
+    every held event, to publish on the community's description topic; the outcome).
+    ``signed``: the community as the control node signed it, when ``community`` has ``held``
+    applied already (default: ``community``). Raises
     :class:`NotAdmin` when our roles may not send it, :class:`InvalidCommunity` when the
     event would not apply (a duplicate channel name, an unknown category...)."""
     me = member_key(coincurve.PrivateKey(identity).public_key.format(compressed=False))
@@ -278,17 +282,16 @@ def admin_send(
         raise NotAdmin(f"our roles may not send event type {event.type} here")
     if not community.wrapped:
         raise NotAdmin("no signed description of the control node to build on")
-    signed = sign_event(event, identity)
-    if _check_fields(signed):
+    if _check_fields(sign_event(event, identity)):
         raise InvalidCommunity("event", "an event without the fields its type needs")
     if len(held) >= MAX_EVENTS:
         raise NotAdmin(f"more than {MAX_EVENTS} changes held; wait for the control node")
-    base = _base_of(community)
-    all_events = (*held, signed)
-    outcome = _apply(base, community, all_events, control=False, applied={}, dropped=[])
-    if signed not in outcome.held:
+    clean = signed or community
+    mine = sign_event(event, identity)
+    outcome = _apply(clean.description, clean, (*held, mine), control=False, applied={}, dropped=[])
+    if mine not in outcome.held:
         raise InvalidCommunity("event", "the change does not apply to this community")
-    payload = encode_message(community.id, community.wrapped, outcome.held)
+    payload = encode_message(community.id, clean.wrapped, outcome.held)
     return wrap(payload, MessageType.COMMUNITY_EVENTS_MESSAGE, identity), outcome
 
 
@@ -355,10 +358,6 @@ def decode_message(payload: bytes) -> EventsMessage:
         for s in message.signed_events
     )
     return EventsMessage(community_id, message.events_base_community_description, events)
-
-
-def _base_of(community: Community) -> pb.CommunityDescription:
-    return _open_base(community.wrapped, community.id)
 
 
 def _open_base(wrapped: bytes, community_id: str) -> pb.CommunityDescription:
@@ -451,12 +450,16 @@ def process(
     applied: Mapping[str, int] | None = None,
     private_key: bytes | None = None,
     now_ms: int = 0,
+    signed: Community | None = None,
 ) -> Outcome:
     """Take a CommunityEventsMessage (``payload``, unwrapped; ``author`` the wrapper's
     uncompressed signer) for ``community`` as we hold it. A member passes the events it
     ``held`` from earlier messages; the control node passes its ``private_key``, ``applied``
     (type id -> clock of the newest event of that kind it applied) and ``now_ms`` (wall-clock
-    milliseconds) for the new description's clock. Raises :class:`InvalidEvents` for a
+    milliseconds) for the new description's clock. ``signed``: the community as the control
+    node signed it when ``community`` has ``held`` applied (default: ``community``; its
+    opened description is what events apply to, so an encrypted community's sealed base
+    need not open here). Raises :class:`InvalidEvents` for a
     message refused whole (its events are then all ignored)."""
     message = decode_message(payload)
     if message.community_id != community.id:
@@ -490,7 +493,8 @@ def process(
     for event in held:
         if _judge(community, event, {}) is None:
             kept.append(event)
-    return _apply(base, community, kept, control=False, applied={}, dropped=dropped)
+    clean = signed or community
+    return _apply(clean.description, clean, kept, control=False, applied={}, dropped=dropped)
 
 
 def _newest(events: Iterable[Event]) -> list[Event]:

@@ -126,6 +126,9 @@ class Unwrapped:
     author: bytes
     """The author's uncompressed chat public key, recovered from the signature."""
     message_id: bytes
+    raw: bytes = b""
+    """The wrapper's bytes as they came (a description's signed form, which admins' events
+    name as their base: community_events.py)."""
 
 
 def message_id(author: bytes, wrapped: bytes) -> bytes:
@@ -155,4 +158,4 @@ def unwrap(data: bytes) -> Unwrapped:
         ).format(compressed=False)
     except (ValueError, TypeError):
         raise InvalidWrapper("the signature recovers no public key") from None
-    return Unwrapped(message.type, message.payload, author, message_id(author, data))
+    return Unwrapped(message.type, message.payload, author, message_id(author, data), data)
