@@ -54,6 +54,7 @@ from pystatus.chat.community import (
     member_key,
     validate,
 )
+from pystatus.chat.community_chats import CommunityNotAllowed
 from pystatus.chat.community_event_apply import apply_event
 from pystatus.chat.proto import communities_pb2 as pb
 from pystatus.chat.proto import community_update_pb2 as upb
@@ -92,7 +93,7 @@ class InvalidEvents(ChatError):
         REJECTED.labels(reason).inc()
 
 
-class NotAdmin(ChatError):
+class NotAdmin(CommunityNotAllowed):
     """This account may not send that event here: it is the control node (which signs a
     description instead), not a member, or its roles do not allow it."""
 

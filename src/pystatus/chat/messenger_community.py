@@ -54,6 +54,7 @@ from pystatus.chat.hash_ratchet_state import restore_state as restore_hash_ratch
 from pystatus.chat.history import HistoryFetcher
 from pystatus.chat.keys import chat_key_text
 from pystatus.chat.listening import Listener
+from pystatus.chat.messenger_community_admin import CommunityAdminMessaging
 from pystatus.chat.messenger_community_keys import CommunityKeyMessaging
 from pystatus.chat.messenger_community_store import CommunityStoreMessaging
 from pystatus.chat.proto import chat_message_pb2
@@ -81,6 +82,7 @@ COMMUNITY_TYPES = frozenset(
         MessageType.COMMUNITY_REQUEST_TO_JOIN_RESPONSE,
         MessageType.COMMUNITY_USER_KICKED,
         MessageType.COMMUNITY_ENCRYPTION_KEYS_REQUEST,
+        MessageType.COMMUNITY_EVENTS_MESSAGE,  # messenger_community_admin.py
     }
 )
 """The community messages this module takes."""
@@ -103,7 +105,7 @@ class CommunityEvent(ChatEvent):
     kind: str = COMMUNITY_EVENT
 
 
-class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
+class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging, CommunityAdminMessaging):
     session: ChatSession
     _identity: bytes
     _public_key: bytes
@@ -338,6 +340,8 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
     ) -> str:
         """A channel of a community we control; returns its chat id."""
         self._check_running()
+        if not self._communities.controls(community_id):  # as an admin: an event
+            return await self._admin_add_channel(community_id, name, category_id)
         chat_id, sends = self._communities.add_channel(
             community_id, name, self._now_ms(), read_only=read_only, category_id=category_id
         )
@@ -409,6 +413,8 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
         """Accept a request (``member``: a chat key) to a community we control."""
         self._check_running()
         key = member_key(public_key_of(member))
+        if not self._communities.controls(community_id):  # as an admin: an event
+            return await self._admin_decide(community_id, key, accept=True)
         sends = self._communities.accept(community_id, key, self._now_ms())
         await self._community_done(self._got(community_id), sends)
 
@@ -424,6 +430,8 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
         member reads nothing after (:meth:`_control_keys`)."""
         self._check_running()
         key = member_key(public_key_of(member))
+        if not self._communities.controls(community_id):  # as an admin: an event
+            return await self._admin_ban(community_id, key)
         sends = self._communities.ban(community_id, key, self._now_ms())
         await self._community_done(self._got(community_id), sends)
 
@@ -500,7 +508,10 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging):
                 after()
             return
         message = opened
-        change, sends = self._communities.receive(message, self._now_ms())
+        if message.type == MessageType.COMMUNITY_EVENTS_MESSAGE:
+            change, sends = self._receive_community_events(message)
+        else:
+            change, sends = self._communities.receive(message, self._now_ms())
         if change is None:
             if after is not None:
                 after()
