@@ -24,8 +24,16 @@ from pystatus.chat.community import VIEWER
 from pystatus.chat.community_chats import CommunityNotAllowed
 from pystatus.chat.community_requests import ethereum_address
 from pystatus.chat.messenger import ChatEvent, Messenger
-from tests.interop.statusgo_network import hex_key, next_event
-from tests.interop.statusgo_peer import StatusGoPeer
+from pystatus.chat.reliability import DROPPED
+from tests.interop.statusgo_network import (
+    FAST,
+    chat_messenger,
+    hex_key,
+    meshed,
+    next_event,
+    status_network,
+)
+from tests.interop.statusgo_peer import StatusGoPeer, require_statusgo
 from tests.interop.test_statusgo_communities import _alice_and_bob, _message, wait_for_async
 from tests.p2p.hosts import wait_for
 
@@ -112,5 +120,86 @@ async def test_status_go_read_only_channel_pystatus_reads_both_posts_in_one(tmp_
             await alice.send_community(announcements, "may I?")
 
 
+async def test_status_go_encrypted_community_banned_member_cannot_read_on(tmp_path: Path) -> None:
+    """status-go creates an encrypted community (BECOME_MEMBER, 1 TST); the ledger credits two
+    pystatus accounts, which ask, are approved, get the community's key over 1:1 and read
+    status-go's post; status-go bans carol, the key rotates, and status-go's next post is read
+    by alice while carol holds its ciphertext with no key for it (dropped, counted)."""
+    require_statusgo()
+    alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    carol_account, _ = Account.create(tmp_path / "carol", "carol password", params=FAST)
+    async with (
+        status_network(tmp_path) as network,
+        StatusGoPeer(
+            waku_nodes=[network.service_addr],
+            store_nodes=[network.service_addr],
+            display_name="bob",
+        ) as bob,
+    ):
+        await meshed(network, shards=(32, 64))
+        async with (
+            chat_messenger(network, alice_account) as alice,
+            chat_messenger(network, carol_account) as carol,
+        ):
+            created = await bob.request("community_create", name="Vault", manual=True)
+            community_id = str(created["communityId"])
+            general = str(created["channels"][0]["chatId"])
+            permission = await bob.request(
+                "community_permission",
+                communityId=community_id,
+                type="become_member",
+                token=TOKEN,
+                amount="1",
+            )
+            assert permission["encrypted"] is True
+            members = ((alice, alice_account), (carol, carol_account))
+            for messenger, account in members:
+                await bob.request(
+                    "ledger_credit", token=TOKEN, address=revealed(account), amount="1"
+                )
+                events = messenger.events()
+                key = hex_key(account)
+                await _asks_until_held(messenger, bob, community_id, key)
+                await bob.request("community_accept", communityId=community_id, member=key)
+                await next_event(events, "community", lambda e: e.text == "joined", timeout=90)
+            alice_events, carol_events = alice.events(), carol.events()
+            sent = await bob.request("send", chatId=general, text="for members only")
+            for stream in (alice_events, carol_events):
+                got = await next_event(stream, "message", lambda e: e.chat_id == general, 90)
+                assert (got.id, got.text) == (sent["messageId"], "for members only")
+            group = bytes.fromhex(community_id[2:])
+            alice_keys, carol_keys = alice.session.hash_ratchet, carol.session.hash_ratchet
+            assert alice_keys is not None and carol_keys is not None
+            before = alice_keys.current_key(group)
+            assert before is not None
+            # the ban: status-go makes a new key and sends it to alice only
+            banned = hex_key(carol_account)
+            await bob.request("community_ban", communityId=community_id, member=banned)
+
+            def rotated() -> bool:
+                now = alice_keys.current_key(group)
+                return now is not None and now.key_id != before.key_id
+
+            await wait_for(rotated, timeout=60, what="the key rotated at alice")
+            new = alice_keys.current_key(group)
+            assert new is not None
+            waiting, dropped = carol_keys.pending, _dropped("no_group_key")
+            sent = await bob.request("send", chatId=general, text="after the ban")
+            got = await next_event(alice_events, "message", lambda e: e.chat_id == general, 90)
+            assert (got.id, got.text) == (sent["messageId"], "after the ban")
+            await wait_for(
+                lambda: carol_keys.pending > waiting,
+                timeout=30,
+                what="carol holding the post she has no key for",
+            )
+            assert _dropped("no_group_key") > dropped
+            assert carol_keys.store.get(new.key_id) is None
+            assert all(k.key_id != new.key_id for k in carol_keys.store.keys_for_group(group))
+
+
 def _in(chat_id: str) -> Callable[[ChatEvent], bool]:
     return lambda event: event.chat_id == chat_id
+
+
+def _dropped(reason: str) -> float:
+    return float(DROPPED.labels(reason)._value.get())
