@@ -506,6 +506,8 @@ class CommunityChats:
             message.payload, message.author, message.raw, known_clock=known_clock
         )
         if known is not None and community.clock == known.clock:
+            if not known.wrapped:  # known from an answer: keep the signed form (admins' base)
+                self._keep(replace(known, wrapped=community.wrapped))
             return None, []
         self._keep(community)
         sends: list[Send] = []
@@ -535,9 +537,12 @@ class CommunityChats:
             self._requested.pop(community.id, None)
             return Change(community, "declined")
         if answer.HasField("community"):
+            known = community
             community = open_description(
                 answer.community.SerializeToString(), message.author, known_clock=community.clock
             )
+            if community.clock == known.clock:  # keep the signed form the topic brought
+                community = replace(community, wrapped=known.wrapped)
         if not community.is_member(self.me):
             return None  # the description that adds us is still to come
         self._requested.pop(community.id, None)
