@@ -85,8 +85,13 @@ lint: $(PY_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist): most tests wait on real processes
+# and the network, so workers overlap those waits even on 2 cores. --dist loadgroup keeps each
+# xdist_group on one worker (tests/conftest.py names them). PYTEST_WORKERS=0 runs it in this
+# process; PYTEST_ARGS adds flags (a later -n wins; -p no:xdist needs PYTEST_WORKERS=).
+PYTEST_WORKERS ?= 3
 test: setup lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(PYTEST_WORKERS),-n $(PYTEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
 
 # py-libp2p, the reference Python libp2p, runs from its own venv: it is trio-only and pins
 # its own dependencies.
