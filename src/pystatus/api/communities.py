@@ -49,6 +49,9 @@ class ChannelJson(BaseModel):
 class MemberJson(BaseModel):
     chatKey: str
     privileged: bool = Field(description="Owner, admin or token master")
+    roles: list[str] = Field(
+        default=[], description="owner, admin, token_master (status-go's MemberRole values)"
+    )
 
 
 class CommunityJson(BaseModel):
@@ -139,6 +142,9 @@ def _answers() -> Iterator[None]:
         raise ApiError(409, str(exc)) from None
 
 
+_ROLES = {1: "owner", 4: "admin", 5: "token_master"}
+
+
 def _key(member: str) -> str:
     return chat_key_text(bytes.fromhex(member[2:]))
 
@@ -154,7 +160,11 @@ def community_json(messenger: Messenger, community: Community) -> CommunityJson:
         controlled=messenger.community_controlled(community.id),
         encrypted=community.encrypted,
         members=[
-            MemberJson(chatKey=_key(k), privileged=community.is_privileged(k))
+            MemberJson(
+                chatKey=_key(k),
+                privileged=community.is_privileged(k),
+                roles=[_ROLES[r] for r in community.members[k] if r in _ROLES],
+            )
             for k in community.members
         ],
         banned=[_key(k) for k in sorted(community.banned)],
@@ -235,6 +245,23 @@ def community_routes(messenger: Messenger) -> APIRouter:
         known(communityId)
         with _answers():
             await messenger.ban_community_member(communityId, body.chatKey)
+        return community_json(messenger, known(communityId))
+
+    @router.post("/chat/v1/communities/{communityId}/admins", responses=_REFUSED)
+    async def add_admin(communityId: str, body: MemberBody) -> CommunityJson:
+        """Make a member an admin of a community we control (ROLE_ADMIN, written by the
+        control node: pystatus checks no BECOME_ADMIN token balances; 409 otherwise)."""
+        known(communityId)
+        with _answers():
+            await messenger.set_community_admin(communityId, body.chatKey)
+        return community_json(messenger, known(communityId))
+
+    @router.delete("/chat/v1/communities/{communityId}/admins/{chatKey}", responses=_REFUSED)
+    async def remove_admin(communityId: str, chatKey: str) -> CommunityJson:
+        """Take the admin role back; the member stays."""
+        known(communityId)
+        with _answers():
+            await messenger.set_community_admin(communityId, chatKey, admin=False)
         return community_json(messenger, known(communityId))
 
     @router.get("/chat/v1/communities/{communityId}/members", responses=_REFUSED)

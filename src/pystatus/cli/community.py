@@ -260,6 +260,26 @@ community_app.command("ban")(
 )
 
 
+async def _revoke_admin(messenger: Messenger, community_id: str, member: str) -> None:
+    await messenger.set_community_admin(community_id, member, admin=False)
+
+
+community_app.command("admin")(
+    _member_command(
+        Messenger.set_community_admin,
+        "admin",
+        "of",
+        "Make a member an admin of a community we control (no token permission is checked:"
+        " pystatus holds no chain client).",
+    )
+)
+community_app.command("unadmin")(
+    _member_command(
+        _revoke_admin, "unadmin", "of", "Take the admin role back from a member (who stays)."
+    )
+)
+
+
 @community_app.command()
 @sending_options
 def post(
