@@ -361,7 +361,11 @@ class Sending(Outgoing):
         ``ack``: the MVDS acknowledgement due once stored. Handled by type in
         :mod:`pystatus.chat.incoming`; raises :class:`ChatError` for what is invalid."""
         message = unwrap(wrapped)
-        by_community = bare and message.type in SIGNED_BY_COMMUNITY  # messenger_community.py
+        # A community key signs these wrappers itself, checked where they are taken (a
+        # description's signer is its id, an answer's or a kick's the control node); status-go
+        # sends them bare, or, for an encrypted community, inside a public or 1:1
+        # ProtocolMessage from the control node's chat key (messenger_community.py).
+        by_community = message.type in SIGNED_BY_COMMUNITY
         if sender is not None and message.author != sender and not by_community:
             raise ChatError("the wrapper's author is not the envelope's signer")
         if own_copy and message.author != self._public_key:
