@@ -123,8 +123,10 @@ async def test_pystatus_admin_adds_a_channel_and_accepts_a_request(tmp_path: Pat
 
             def alice_sees_republished() -> bool:
                 community = alice.community(community_id)
-                return community is not None and community.clock > before and any(
-                    c.chat_id == chat_id for c in community.channels.values()
+                return (
+                    community is not None
+                    and community.clock > before
+                    and any(c.chat_id == chat_id for c in community.channels.values())
                 )
 
             await wait_for(alice_sees_republished, timeout=30, what="status-go republishes")
@@ -139,3 +141,63 @@ async def test_pystatus_admin_adds_a_channel_and_accepts_a_request(tmp_path: Pat
             assert any(c.chat_id == chat_id for c in joined.channels.values())
             known = await bob.request("community", communityId=community_id)
             assert carol_key in known["members"]
+
+
+async def test_status_go_admin_adds_a_channel_to_a_pystatus_community(tmp_path: Path) -> None:
+    """pystatus creates an open community; status-go joins and pystatus (the control node)
+    makes it admin; status-go adds a channel, which as an admin it sends as a
+    CommunityEventsMessage (community.go CreateChat); pystatus validates, applies and
+    republishes it, and status-go takes the new description."""
+    require_statusgo()
+    alice_account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
+    async with (
+        status_network(tmp_path) as network,
+        StatusGoPeer(
+            waku_nodes=[network.service_addr],
+            store_nodes=[network.service_addr],
+            display_name="bob",
+        ) as bob,
+    ):
+        await meshed(network, shards=(32, 64))
+        async with chat_messenger(network, alice_account) as alice:
+            community_id = await alice.create_community("Mixed", about="from pystatus")
+            await alice.add_community_channel(community_id, "general")
+            await bob.request("community_fetch", communityId=community_id, timeout=60)
+            await bob.request("community_join", communityId=community_id)
+
+            async def bob_member() -> bool:
+                view = await bob.request("community", communityId=community_id)
+                return bool(view["joined"]) and bob.public_key in view["members"]
+
+            await wait_for_async(bob_member, timeout=60)
+            await alice.set_community_admin(community_id, bob.compressed_key)
+
+            async def bob_admin() -> bool:
+                view = await bob.request("community_roles", communityId=community_id)
+                return bool(view["roles"].get(bob.public_key) == [Roles.ROLE_ADMIN])
+
+            await wait_for_async(bob_admin, timeout=30)
+            before = alice.community(community_id)
+            assert before is not None
+            made = await bob.request(
+                "community_channel", communityId=community_id, name="by-status-go"
+            )
+            chat_id = str(made["chatId"])
+
+            def alice_applied() -> bool:
+                community = alice.community(community_id)
+                return (
+                    community is not None
+                    and community.clock > before.clock
+                    and any(c.chat_id == chat_id for c in community.channels.values())
+                )
+
+            await wait_for(alice_applied, timeout=30, what="pystatus applies status-go's event")
+            after = alice.community(community_id)
+            assert after is not None
+
+            async def bob_took_it() -> bool:
+                view = await bob.request("community_roles", communityId=community_id)
+                return int(view["clock"]) >= after.clock
+
+            await wait_for_async(bob_took_it, timeout=30)
