@@ -14,12 +14,13 @@ status-go's shared cache does. The message travels as a ``ProtocolMessage`` whos
 (``protocol.go`` BuildHashRatchetMessage). ``seq_no`` 0 marks a message that carries keys
 instead (see :mod:`pystatus.chat.hash_ratchet_exchange`).
 
-Bounds: :class:`MemoryKeyStore` keeps the newest ``keys_per_group`` keys of each group (older
-ones evicted, so messages under them no longer decrypt; status-go keeps every key) and at most
-``max_groups`` groups; each key keeps a few chain positions; messages whose key has not arrived
-wait in a bounded queue, as status-go keeps them (``message_sender.go`` HandleMessages,
-SaveHashRatchetMessage) until the key comes. Walking more than :data:`MAX_SEQ_NO_DELTA` steps
-along a chain is refused, as status-go refuses it.
+Bounds: :class:`~pystatus.chat.hash_ratchet_store.MemoryKeyStore` keeps the newest
+``keys_per_group`` keys of each group (older ones evicted, so messages under them no longer
+decrypt; status-go keeps every key) and at most ``max_groups`` groups; each key keeps a few
+chain positions; messages whose key has not arrived wait in a bounded queue, as status-go keeps
+them (``message_sender.go`` HandleMessages, SaveHashRatchetMessage) until the key comes.
+Walking more than :data:`MAX_SEQ_NO_DELTA` steps along a chain is refused, as status-go refuses
+it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import struct
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import coincurve
 from cryptography.exceptions import InvalidTag
@@ -44,9 +44,18 @@ from pystatus.chat.errors import (
     UndecryptableGroupMessage,
     UnknownGroupKey,
 )
+from pystatus.chat.hash_ratchet_store import (
+    EVICTED,
+    KEYS_PER_GROUP,
+    MAX_GROUPS,
+    KeyStore,
+    MemoryKeyStore,
+)
 from pystatus.chat.proto import encryption_pb2 as pb
 from pystatus.chat.ratchet import RatchetError, dh
 from pystatus.waku.enr import keccak256
+
+__all__ = ["KEYS_PER_GROUP", "MAX_GROUPS", "KeyStore", "MemoryKeyStore"]  # re-exported
 
 KEY_LENGTH = 32
 """A group key: 32 random bytes (status-go serialises a fresh secp256k1 private key)."""
@@ -59,10 +68,6 @@ TAG_LENGTH = 16
 REKEY_ENTRY_LENGTH = NONCE_LENGTH + KEY_LENGTH + TAG_LENGTH
 """One key sealed for one recipient in a RekeyGroup: nonce || ciphertext || tag (60 bytes)."""
 NO_INSTALLATION = "none"
-KEYS_PER_GROUP = 30
-"""Keys kept per group; a community rotates on every removal, so this is the removals after
-which a late message under an old key can no longer be read."""
-MAX_GROUPS = 2_000
 HASHES_PER_KEY = 16
 """Chain positions remembered per key (the highest always), so late messages walk little."""
 MAX_PENDING = 1_000
@@ -75,8 +80,6 @@ see)."""
 ERRORS = Counter(
     "chat_hash_ratchet_errors", "Hash ratchet messages or keys refused, by kind", ["kind"]
 )
-EVICTED = Counter("chat_hash_ratchet_evicted", "Hash ratchet state forgotten at a bound", ["what"])
-KEYS = Gauge("chat_hash_ratchet_keys", "Group keys held by hash ratchet key stores")
 PENDING = Gauge("chat_hash_ratchet_pending", "Group messages waiting for their key")
 _HASH_EVICTED = EVICTED.labels("hash")  # on the per-message path: look the child up once
 
@@ -179,71 +182,6 @@ def open_rekey(
             continue  # another recipient's entry in the same slot
         return GroupKey(group_id, rekey.timestamp, material)
     return None
-
-
-class KeyStore(Protocol):
-    """Where a :class:`HashRatchet` keeps group keys (in memory, or a database behind this)."""
-
-    def add(self, key: GroupKey) -> bool:
-        """Keep ``key``; False when it was known already."""
-
-    def get(self, key_id: bytes) -> GroupKey | None: ...
-
-    def keys_for_group(self, group_id: bytes) -> list[GroupKey]:
-        """The group's keys, newest (highest timestamp) first."""
-
-    def forget_group(self, group_id: bytes) -> None: ...
-
-    def groups(self) -> list[bytes]: ...
-
-
-class MemoryKeyStore:
-    """Bounded in-memory :class:`KeyStore`: ``keys_per_group`` newest keys per group, at most
-    ``max_groups`` groups (the least recently added-to forgotten), each eviction counted."""
-
-    def __init__(
-        self, *, keys_per_group: int = KEYS_PER_GROUP, max_groups: int = MAX_GROUPS
-    ) -> None:
-        if keys_per_group < 1 or max_groups < 1:
-            raise ValueError("a key store keeps at least one key of one group")
-        self.keys_per_group = keys_per_group
-        self.max_groups = max_groups
-        self._groups: OrderedDict[bytes, list[GroupKey]] = OrderedDict()
-        self._by_id: dict[bytes, GroupKey] = {}
-
-    def add(self, key: GroupKey) -> bool:
-        if key.key_id in self._by_id:
-            return False
-        keys = self._groups.pop(key.group_id, [])
-        self._groups[key.group_id] = keys
-        keys.append(key)
-        keys.sort(key=lambda k: k.timestamp, reverse=True)
-        self._by_id[key.key_id] = key
-        KEYS.inc()
-        while len(keys) > self.keys_per_group:
-            self._drop(keys.pop())
-            EVICTED.labels("key").inc()
-        while len(self._groups) > self.max_groups:
-            self.forget_group(next(iter(self._groups)))
-            EVICTED.labels("group").inc()
-        return key.key_id in self._by_id
-
-    def get(self, key_id: bytes) -> GroupKey | None:
-        return self._by_id.get(key_id)
-
-    def keys_for_group(self, group_id: bytes) -> list[GroupKey]:
-        return list(self._groups.get(group_id, []))
-
-    def forget_group(self, group_id: bytes) -> None:
-        for key in self._groups.pop(group_id, []):
-            self._drop(key)
-
-    def groups(self) -> list[bytes]:
-        return list(self._groups)
-
-    def _drop(self, key: GroupKey) -> None:
-        del self._by_id[key.key_id]
-        KEYS.dec()
 
 
 @dataclass(frozen=True, slots=True)
