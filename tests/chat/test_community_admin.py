@@ -9,6 +9,7 @@ import coincurve
 import pytest
 
 from pystatus.chat import community_events as events
+from pystatus.chat.community import InvalidCommunity
 from pystatus.chat.community_admin import AdminEvents, set_admin
 from pystatus.chat.community_chats import CommunityChats, Send
 from pystatus.chat.wrapper import MessageType, unwrap
@@ -123,3 +124,26 @@ def test_revoked_admins_events_are_refused() -> None:
     assert caught.value.reason in {"not_privileged", "clock_outdated"}
     with pytest.raises(events.InvalidEvents):
         owner.deliver(sends, NOW + 82)
+
+
+def test_an_admin_holds_requests_shared_with_it_and_answers_with_them() -> None:
+    """status-go's requester sends its request to privileged members too (1:1); the admin
+    lists it and its accept event carries that request (display name and clock)."""
+    owner, admin, carol, cid, last = _world()
+    dave = Account()
+    dave.chats.watch(cid)
+    dave.deliver(last)
+    [asked] = dave.chats.request_to_join(cid, NOW + 90, display_name="dave")
+    owner.deliver([asked], NOW + 90)
+    change = admin.admin.take_request(admin.chats, unwrap(asked.wrapped))
+    assert change is not None and (change.kind, change.member) == ("request", dave.me)
+    assert [(m, n) for m, _, n in admin.admin.pending(admin.chats, cid)] == [(dave.me, "dave")]
+    with pytest.raises(InvalidCommunity):
+        carol.admin.take_request(carol.chats, unwrap(asked.wrapped))
+    sends = admin.admin.accept(admin.chats, cid, dave.me, NOW + 91)
+    decoded = events.decode_message(unwrap(sends[0].wrapped).payload)
+    assert decoded.events[0].request is not None
+    assert decoded.events[0].request.display_name == "dave"
+    assert admin.admin.pending(admin.chats, cid) == []
+    dave.deliver(owner.deliver(sends, NOW + 92), NOW + 93)
+    assert dave.chats.joined(cid)

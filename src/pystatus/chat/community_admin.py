@@ -19,11 +19,14 @@ As an admin of a community it does not control it sends its changes as a
 CommunityEventsMessage (:func:`pystatus.chat.community_events.admin_send`) on the
 description's topic (``publishCommunityEvents``: ``SendPublic`` to the community id).
 
-A request to join reaches the control node only; status-go's control node shares pending
-requests with admins (COMMUNITY_PRIVILEGED_USER_SYNC_MESSAGE, type 72), which pystatus does
-not read yet: a pystatus admin accepts a requester it names by key, and the event carries a
-request built from the community id and a clock (status-go's control node identifies the
-request by the requester's key and the community id, ``CalculateID``).
+Requests to join: a status-go requester sends its request to the control node and, for a
+community needing approval, to each privileged member over 1:1 (without revealed addresses:
+``RequestToJoinCommunity`` in messenger_communities.go); an admin holds those
+(:meth:`AdminEvents.take_request`, at most ``MAX_REQUESTS`` per community) and its accept or
+reject event carries the request. A requester it names otherwise gets a request built from
+the community id and a clock (status-go's control node finds the request by the requester's
+key and the community id, ``CalculateID``). The control node's own sync of requests to
+admins (COMMUNITY_PRIVILEGED_USER_SYNC_MESSAGE, type 72) is not read.
 
 Sans-IO: ``now_ms`` is wall-clock milliseconds; returns what to send. Bounded: one entry per
 community the account holds (at most ``MAX_COMMUNITIES``) and ``MAX_EVENTS`` events each.
@@ -39,7 +42,16 @@ from prometheus_client import Counter, Gauge
 
 from pystatus.chat import community_control as control
 from pystatus.chat import community_events as events
-from pystatus.chat.community import Access, Community, InvalidCommunity, Roles, pubsub_topic
+from pystatus.chat import community_requests
+from pystatus.chat import community_roles as roles
+from pystatus.chat.community import (
+    Access,
+    Community,
+    InvalidCommunity,
+    Roles,
+    member_key,
+    pubsub_topic,
+)
 from pystatus.chat.community_chats import (
     MAX_COMMUNITIES,
     Change,
@@ -53,7 +65,13 @@ from pystatus.chat.wrapper import Unwrapped
 
 EventType = events.EventType
 
+MAX_REQUESTS = 100
+"""Requests held per community as an admin (the control node's MAX_PENDING)."""
+
 HELD = Gauge("chat_community_events_held", "Admin events held on top of descriptions")
+REQUESTS_EVICTED = Counter(
+    "chat_community_admin_requests_evicted", "Requests to join an admin held, dropped for room"
+)
 UNKNOWN_REQUEST = Counter(
     "chat_community_events_unknown_request",
     "Requests to join an admin decided that the control node never received",
@@ -66,6 +84,8 @@ class _State:
     """The control node's description the held events build on."""
     held: tuple[events.Event, ...] = ()
     applied: dict[str, int] = field(default_factory=dict)
+    requests: OrderedDict[str, pb.CommunityRequestToJoin] = field(default_factory=OrderedDict)
+    """Requests to join shared with us as an admin, by requester (``0x04...``)."""
 
 
 class AdminEvents:
@@ -157,6 +177,40 @@ class AdminEvents:
                 sends += chats.decline(community_id, member, now_ms)
         return sends
 
+    def take_request(self, chats: CommunityChats, message: Unwrapped) -> Change | None:
+        """A COMMUNITY_REQUEST_TO_JOIN a requester sent us as a privileged member of a
+        community we do not control: held for :meth:`pending` and our decision. Raises
+        :class:`~pystatus.chat.community.InvalidCommunity` (counted) for one we may not take."""
+        request = community_requests.decode(message.type, message.payload)
+        community = chats.get(request.community_id)
+        me = chats.me
+        if community is None or not roles.is_privileged(community.members.get(me, ())):
+            raise InvalidCommunity("not_admin", "a request to a community we do not manage")
+        author = member_key(message.author)
+        if community.is_member(author) or community.is_banned(author):
+            return None
+        state = self._of(community.id)
+        state.requests.pop(author, None)
+        assert isinstance(request.message, pb.CommunityRequestToJoin)
+        state.requests[author] = request.message
+        while len(state.requests) > MAX_REQUESTS:
+            state.requests.popitem(last=False)
+            REQUESTS_EVICTED.inc()
+        return Change(community, "request", author, request.message.display_name)
+
+    def pending(self, chats: CommunityChats, community_id: str) -> list[tuple[str, int, str]]:
+        """Requests shared with us as an admin and not yet members: (requester ``0x04...``,
+        clock in seconds, display name)."""
+        state = self._state.get(community_id)
+        community = chats.get(community_id)
+        if state is None or community is None:
+            return []
+        return [
+            (k, int(r.clock), r.display_name)
+            for k, r in state.requests.items()
+            if not community.is_member(k)
+        ]
+
     # -- sending, as an admin -------------------------------------------------------------
 
     def send(
@@ -210,9 +264,14 @@ class AdminEvents:
     ) -> list[Send]:
         """Accept (or reject) ``member``'s (``0x04...``) request to join."""
         raw_id = bytes.fromhex(community_id.removeprefix("0x"))
-        request = pb.CommunityRequestToJoin(clock=now_ms // 1000, community_id=raw_id)
+        state = self._of(community_id)
+        request = state.requests.get(member) or pb.CommunityRequestToJoin(
+            clock=now_ms // 1000, community_id=raw_id
+        )
         event = events.request_decision(now_ms, member, request, accept=accept)
-        return self.send(chats, community_id, event)
+        sends = self.send(chats, community_id, event)
+        state.requests.pop(member, None)
+        return sends
 
     def ban(self, chats: CommunityChats, community_id: str, member: str, now_ms: int) -> list[Send]:
         """Ban ``member`` (``0x04...``): the control node removes them in its next description."""

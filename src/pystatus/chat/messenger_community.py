@@ -209,11 +209,12 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging, Communi
         return self._communities.communities()
 
     def community_requests(self, community_id: str) -> list[tuple[str, int, str]]:
-        """Pending requests of a community we control: (chat key ``zQ3...``, clock in
-        seconds, display name)."""
+        """Pending requests of a community we control, or shared with us as its admin: (chat
+        key ``zQ3...``, clock in seconds, display name)."""
         return [
             (chat_key_text(bytes.fromhex(k[2:])), c, n)
             for k, c, n in self._communities.pending(community_id)
+            or self._admin_pending(community_id)  # shared with us as an admin
         ]
 
     def community_joined(self, community_id: str) -> bool:
@@ -508,8 +509,8 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging, Communi
                 after()
             return
         message = opened
-        if message.type == MessageType.COMMUNITY_EVENTS_MESSAGE:
-            change, sends = self._receive_community_events(message)
+        if self._admin_takes(message):  # messenger_community_admin.py
+            change, sends = self._admin_receive(message)
         else:
             change, sends = self._communities.receive(message, self._now_ms())
         if change is None:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from pystatus.chat.community import Community, member_key
+from pystatus.chat import community_requests
+from pystatus.chat.community import Community, InvalidCommunity, member_key
 from pystatus.chat.community_admin import AdminEvents, set_admin
 from pystatus.chat.community_chats import Change, CommunityChats, Send
 from pystatus.chat.events import ChatEvent
 from pystatus.chat.user_input import public_key_of
-from pystatus.chat.wrapper import Unwrapped
+from pystatus.chat.wrapper import MessageType, Unwrapped
 
 
 class CommunityAdminMessaging:
@@ -45,10 +46,29 @@ class CommunityAdminMessaging:
             self._admin_events_state = AdminEvents()
         return self._admin_events_state
 
-    def _receive_community_events(self, message: Unwrapped) -> tuple[Change | None, list[Send]]:
-        """An admin's CommunityEventsMessage; raises
-        :class:`~pystatus.chat.community_events.InvalidEvents` (a ChatError, counted)."""
-        return self._admin_events.receive(self._communities, message, time.time_ns() // 10**6)
+    def _admin_takes(self, message: Unwrapped) -> bool:
+        """Whether ``message`` is ours to handle: an admin's events, or a request to join a
+        community we do not control (sent to us as a privileged member)."""
+        if message.type == MessageType.COMMUNITY_EVENTS_MESSAGE:
+            return True
+        if message.type != MessageType.COMMUNITY_REQUEST_TO_JOIN:
+            return False
+        try:
+            request = community_requests.decode(message.type, message.payload)
+        except InvalidCommunity:
+            return False  # the community core refuses it, counted
+        return not self._communities.controls(request.community_id)
+
+    def _admin_receive(self, message: Unwrapped) -> tuple[Change | None, list[Send]]:
+        """Raises :class:`~pystatus.chat.community_events.InvalidEvents` or
+        :class:`~pystatus.chat.community.InvalidCommunity` (ChatErrors, counted)."""
+        if message.type == MessageType.COMMUNITY_EVENTS_MESSAGE:
+            now_ms = time.time_ns() // 10**6
+            return self._admin_events.receive(self._communities, message, now_ms)
+        return self._admin_events.take_request(self._communities, message), []
+
+    def _admin_pending(self, community_id: str) -> list[tuple[str, int, str]]:
+        return self._admin_events.pending(self._communities, community_id)
 
     def community_admin_events_held(self, community_id: str) -> int:
         """How many admins' events we apply on top of the community's last description."""
