@@ -505,7 +505,14 @@ class CommunityChats:
         community = open_description(
             message.payload, message.author, message.raw, known_clock=known_clock
         )
-        if known is not None and community.clock == known.clock:
+        # One at the clock we hold is taken only when it opened further: a token-gated
+        # channel's members, sealed under a channel key that came after it (status-go sends
+        # the key beside the description).
+        if (
+            known is not None
+            and community.clock == known.clock
+            and community.channels == known.channels
+        ):
             if not known.wrapped:  # known from an answer: keep the signed form (admins' base)
                 self._keep(replace(known, wrapped=community.wrapped))
             return None, []
