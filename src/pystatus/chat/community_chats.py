@@ -338,19 +338,25 @@ class CommunityChats:
         answer = requests.response(key, None, community.id, False, max(community.clock, now_ms))
         return [_private(answer, member)]
 
-    def _remove(self, community_id: str, member: str, now_ms: int, *, ban: bool) -> list[Send]:
+    def _remove(
+        self, community_id: str, member: str, now_ms: int, *, ban: bool, delete_all: bool = False
+    ) -> list[Send]:
         community, key = self._control(community_id)
         if ban:
-            community = control.ban(community, key, member, now_ms)
+            community = control.ban(community, key, member, now_ms, delete_all_messages=delete_all)
         else:
             community = control.remove_member(community, key, member, now_ms)
         self._keep(community)
         kicked = requests.user_kicked(key, community.id, community.clock)
         return [self._publish(community), _private(kicked, member)]
 
-    def ban(self, community_id: str, member: str, now_ms: int) -> list[Send]:
-        """Ban ``member`` (``0x04...``); they are told. Raises :class:`CommunityNotAllowed`."""
-        return self._remove(community_id, member, now_ms, ban=True)
+    def ban(
+        self, community_id: str, member: str, now_ms: int, delete_all: bool = False
+    ) -> list[Send]:
+        """Ban ``member`` (``0x04...``); they are told; with ``delete_all`` the description
+        asks members to delete all their messages (``CommunityBanInfo``). Raises
+        :class:`CommunityNotAllowed`."""
+        return self._remove(community_id, member, now_ms, ban=True, delete_all=delete_all)
 
     def kick(self, community_id: str, member: str, now_ms: int) -> list[Send]:
         return self._remove(community_id, member, now_ms, ban=False)

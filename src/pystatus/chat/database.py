@@ -497,6 +497,19 @@ class ChatDatabase:
         return found[::-1]
 
     @_translated
+    async def author_messages(
+        self, author: str, chat_prefix: str, limit: int = 1000
+    ) -> list[StoredMessage]:
+        """Up to ``limit`` messages by ``author`` (``zQ3...``), not deleted, in chats whose id
+        starts with ``chat_prefix`` (a community's channels), newest first."""
+        async with self.db.execute(
+            f"{_MESSAGES} WHERE m.author = ? AND m.deleted = 0 AND substr(m.chat_id, 1, ?) = ?"
+            " ORDER BY m.clock DESC LIMIT ?",
+            (author, len(chat_prefix), chat_prefix, limit),
+        ) as rows:
+            return [self._row(r) async for r in rows]
+
+    @_translated
     async def max_clock(self) -> int:
         async with self.db.execute("SELECT coalesce(max(clock), 0) FROM messages") as rows:
             row = await rows.fetchone()

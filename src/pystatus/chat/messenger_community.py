@@ -56,6 +56,7 @@ from pystatus.chat.keys import chat_key_text
 from pystatus.chat.listening import Listener
 from pystatus.chat.messenger_community_admin import CommunityAdminMessaging
 from pystatus.chat.messenger_community_keys import CommunityKeyMessaging
+from pystatus.chat.messenger_community_moderation import CommunityModerationMessaging
 from pystatus.chat.messenger_community_store import CommunityStoreMessaging
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.segmentation import segment
@@ -83,6 +84,7 @@ COMMUNITY_TYPES = frozenset(
         MessageType.COMMUNITY_USER_KICKED,
         MessageType.COMMUNITY_ENCRYPTION_KEYS_REQUEST,
         MessageType.COMMUNITY_EVENTS_MESSAGE,  # messenger_community_admin.py
+        MessageType.DELETE_COMMUNITY_MEMBER_MESSAGES,  # messenger_community_moderation.py
     }
 )
 """The community messages this module takes."""
@@ -91,6 +93,7 @@ SIGNED_BY_COMMUNITY = frozenset(
         MessageType.COMMUNITY_DESCRIPTION,
         MessageType.COMMUNITY_REQUEST_TO_JOIN_RESPONSE,
         MessageType.COMMUNITY_USER_KICKED,
+        MessageType.DELETE_COMMUNITY_MEMBER_MESSAGES,  # or an admin's: checked where taken
     }
 )
 """Types whose wrapper the community key signs, not the envelope's signer."""
@@ -105,7 +108,12 @@ class CommunityEvent(ChatEvent):
     kind: str = COMMUNITY_EVENT
 
 
-class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging, CommunityAdminMessaging):
+class CommunityMessaging(
+    CommunityKeyMessaging,
+    CommunityStoreMessaging,
+    CommunityAdminMessaging,
+    CommunityModerationMessaging,
+):
     session: ChatSession
     _identity: bytes
     _public_key: bytes
@@ -425,16 +433,24 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging, Communi
         sends = self._communities.decline(community_id, key, self._now_ms())
         await self._perform(self._community_sends(sends))
 
-    async def ban_community_member(self, community_id: str, member: str) -> None:
+    async def ban_community_member(
+        self, community_id: str, member: str, *, delete_messages: bool = False
+    ) -> None:
         """Ban a member (a chat key) from a community we control; they are told. An encrypted
         community's key is rotated and sent to the remaining members only, so the banned
-        member reads nothing after (:meth:`_control_keys`)."""
+        member reads nothing after (:meth:`_control_keys`). ``delete_messages``: all their
+        messages there are deleted too, at every member (messenger_community_moderation.py)."""
         self._check_running()
         key = member_key(public_key_of(member))
         if not self._communities.controls(community_id):  # as an admin: an event
-            return await self._admin_ban(community_id, key)
-        sends = self._communities.ban(community_id, key, self._now_ms())
+            await self._admin_ban(community_id, key)
+            if delete_messages:  # an admin's event carries no such flag: a type 85 order
+                await self.delete_community_member_messages(community_id, member)
+            return
+        sends = self._communities.ban(community_id, key, self._now_ms(), delete_messages)
         await self._community_done(self._got(community_id), sends)
+        if delete_messages:
+            await self._banned_deletes_now(self._got(community_id))
 
     async def send_community(self, chat_id: str, text: str, *, response_to: str = "") -> str:
         """Post ``text`` in a channel (``chat_id``: community id + channel id); returns the
@@ -498,6 +514,9 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging, Communi
 
     def _receive_community(self, message: Unwrapped, after: Callable[[], None] | None) -> None:
         """A community control message; raises :class:`InvalidCommunity` (a ChatError)."""
+        if message.type == MessageType.DELETE_COMMUNITY_MEMBER_MESSAGES:
+            self._receive_member_deletes(message, after)  # messenger_community_moderation.py
+            return
         if message.type == MessageType.COMMUNITY_ENCRYPTION_KEYS_REQUEST:
             self._answer_key_request(message)
             if after is not None:
@@ -539,6 +558,8 @@ class CommunityMessaging(CommunityKeyMessaging, CommunityStoreMessaging, Communi
         )
         if change.kind == "joined":
             self._keys_on_join(community)
+        if message.type == MessageType.COMMUNITY_DESCRIPTION:
+            self._banned_deletes(community)  # banned with delete_all_messages
         self._perform_later(self._community_and_keys(community, sends))
 
     def _is_community_channel(self, chat_id: str | None) -> bool:

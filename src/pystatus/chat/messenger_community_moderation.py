@@ -1,0 +1,169 @@
+"""Deleting a member's community messages in the Messenger: the asyncio side of
+:mod:`pystatus.chat.community_moderation`.
+
+What arrives: a ``DeleteCommunityMemberMessages`` (type 85) on the community's description
+topic, taken from the control node or a privileged member; and a description naming a member
+banned with ``delete_all_messages``. Either way the member's messages in that community's
+channels (at most :data:`MAX_DELETED` per order, newest first, status-go sets no bound) are
+marked deleted in the chat database, in the writer's order, each announced as a delete by the
+signer. What we send: the order, bare, on the description topic, its wrapper signed by the
+community key when we control the community (status-go's ``DeleteCommunityMemberMessages``
+sends it with ``Sender: community.PrivateKey()``), else by our chat key as an admin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from pystatus.chat import topics
+from pystatus.chat.actions import Action, Publish
+from pystatus.chat.community import Community, Roles, description_content_topic, member_key
+from pystatus.chat.community_chats import DROPPED, CommunityChats, CommunityNotAllowed
+from pystatus.chat.community_moderation import (
+    MEMBER_DELETES,
+    MEMBER_MESSAGES_DELETED,
+    check_sender,
+    decode_member_deletes,
+    deleting_all,
+    encode_member_deletes,
+)
+from pystatus.chat.database import Batch, ChatDatabase
+from pystatus.chat.incoming import delete_event
+from pystatus.chat.keys import chat_key_text
+from pystatus.chat.segmentation import segment
+from pystatus.chat.session import ChatSession
+from pystatus.chat.user_input import public_key_of
+from pystatus.chat.wrapper import MessageType, Unwrapped, wrap
+from pystatus.chat.writes import Write
+from pystatus.waku.payload import encrypt_symmetric
+
+if TYPE_CHECKING:
+    from pystatus.chat.incoming import Incoming
+
+MAX_DELETED = 1_000
+"""Messages one order or ban deletes at most (the member's newest)."""
+
+
+class CommunityModerationMessaging:
+    session: ChatSession
+    database: ChatDatabase
+    _identity: bytes
+    _public_key: bytes
+    _communities: CommunityChats
+    _incoming: Incoming
+
+    if TYPE_CHECKING:  # provided by the Messenger this is mixed into
+
+        def _check_running(self) -> None: ...
+
+        def _got(self, community_id: str) -> Community: ...
+
+        async def _commit(self, write: Write) -> None: ...
+
+        def _queue_write(self, write: Write) -> bool: ...
+
+        async def _perform(self, actions: list[Action]) -> None: ...
+
+    def _receive_member_deletes(self, message: Unwrapped, after: Callable[[], None] | None) -> None:
+        """A type 85 order (its wrapper's signer recovered). Raises
+        :class:`~pystatus.chat.community.InvalidCommunity` (counted) for a malformed one or
+        one not from the control node or an admin."""
+        order = decode_member_deletes(message.payload)
+        community = self._communities.get(order.community_id)
+        if community is None:
+            DROPPED.labels("unwatched").inc()
+            if after is not None:
+                after()
+            return
+        signer = member_key(message.author)
+        check_sender(community, signer)
+        MEMBER_DELETES.labels("order").inc()
+        write = self._member_deletes_write(community, order.member, signer, order.messages)
+        write.after = after
+        self._queue_write(write)
+
+    def _banned_deletes(self, community: Community) -> None:
+        """Delete the messages of members ``community``'s description bans with
+        ``delete_all_messages`` (status-go's ``handleCommunityResponse``); what is deleted
+        already is not found again, so a later description deletes only what came since."""
+        for member in deleting_all(community):
+            MEMBER_DELETES.labels("ban").inc()
+            self._queue_write(
+                self._member_deletes_write(community, member, community.control_node, ())
+            )
+
+    async def _banned_deletes_now(self, community: Community) -> None:
+        """:meth:`_banned_deletes` for our own ban, returning once written."""
+        for member in deleting_all(community):
+            MEMBER_DELETES.labels("ban").inc()
+            await self._commit(
+                self._member_deletes_write(community, member, community.control_node, ())
+            )
+
+    def _member_deletes_write(
+        self,
+        community: Community,
+        member: str,
+        signer: str,
+        named: Iterable[tuple[str, str]],
+    ) -> Write:
+        """A write deleting ``member``'s (``0x04...``) messages in ``community``: those of
+        ``named`` ((message id, chat id)) that are the member's there, else all of them."""
+        author = chat_key_text(bytes.fromhex(member[2:]))
+        deleter = chat_key_text(bytes.fromhex(signer[2:]))
+        wanted = dict(named)
+
+        async def resolve(write: Write) -> None:
+            found = await self.database.author_messages(author, community.id, MAX_DELETED)
+            if wanted:
+                found = [m for m in found if wanted.get(m.id) == m.chat_id]
+            if not found:
+                return
+            clock = int(time.time())
+            write.extra = Batch(deletes=[m.id for m in found])
+            for stored in found:
+                self._incoming.remember(dataclasses.replace(stored, deleted=True))
+                write.events.append(delete_event(stored, deleter, clock, False))
+            MEMBER_MESSAGES_DELETED.inc(len(found))
+
+        return Write(resolve=resolve)
+
+    async def delete_community_member_messages(
+        self, community_id: str, member: str, messages: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """Delete ``member``'s (a chat key) messages in a community where we are the control
+        node or an admin: those named ((message id, chat id) pairs), or all; here and at every
+        member (type 85). Raises :class:`CommunityNotAllowed` otherwise, or for the owner."""
+        self._check_running()
+        community = self._got(community_id)
+        key = member_key(public_key_of(member))
+        private = self._communities.private_key(community_id)
+        me = member_key(self._public_key)
+        if private is None and not community.is_privileged(me):
+            raise CommunityNotAllowed("deleting a member's messages needs an admin")
+        if key == community.control_node or Roles.ROLE_OWNER in community.members.get(key, ()):
+            raise CommunityNotAllowed("the owner's messages cannot be deleted so")
+        named = list(messages)
+        payload = encode_member_deletes(community, key, int(time.time()), named)
+        wrapped = wrap(
+            payload, MessageType.DELETE_COMMUNITY_MEMBER_MESSAGES, private or self._identity
+        )
+        await self._commit(self._member_deletes_write(community, key, me, named))
+        await self._perform(self._description_topic_publishes(community, wrapped))
+
+    def _description_topic_publishes(self, community: Community, wrapped: bytes) -> list[Action]:
+        """``wrapped``, bare, on the community id's public topic (``SendPublic``)."""
+        key = topics.public_chat_key(community.id)
+        now_ns = time.time_ns()
+        return [
+            Publish(
+                description_content_topic(community.id),
+                encrypt_symmetric(p, key, signer=self._identity),
+                now_ns,
+                "control",
+            )
+            for p in segment(wrapped, self.session.segment_size)
+        ]
