@@ -150,10 +150,7 @@ async def test_status_go_read_only_channel_pystatus_reads_both_posts_in_one(tmp_
         assert community is not None and community.is_member(me)
         [read_only] = [i for i, c in community.channels.items() if c.chat_id == announcements]
         # The channel's key comes 1:1 beside the description that seals the channel's members
-        # under it; pystatus does not open a description again once its key is in (it does so
-        # only for an encrypted community's own part), so status-go changes its description
-        # once more (a channel): that one opens under the key held.
-        await bob.request("community_channel", communityId=community_id, name="later")
+        # under it, maybe after it: that description is opened again once the key is in.
 
         def viewer() -> bool:
             known = alice.community(community_id)
