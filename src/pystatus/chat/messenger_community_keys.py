@@ -9,7 +9,13 @@ Descriptions of an encrypted community we control go out with their members, cha
 categories sealed (:mod:`pystatus.chat.community_private_data`); received ones are opened with
 the keys we hold. A description of a community we joined that we cannot open (no members
 readable, and not one that bans us) is held, at most :data:`MAX_HELD`, until its
-key comes, as status-go holds it; then it is taken as if it had just arrived.
+key comes, as status-go holds it; then it is taken as if it had just arrived. One that opened
+only in part (a token-gated channel's members sealed under the channel's key, which status-go
+sends 1:1 beside it) is taken as far as it opened, and its signed form kept, at most
+:data:`MAX_PARTLY_OPEN`, to be read again when a key of a missing part comes: status-go keeps
+the waku message under each missing key id (messenger_communities.go
+handleCommunityDescription, SaveHashRatchetMessage) and reprocesses it then, and its community
+takes a description at the clock it holds (community.go UpdateCommunityDescription).
 """
 
 from __future__ import annotations
@@ -59,6 +65,9 @@ log = logging.getLogger(__name__)
 
 MAX_HELD = 100
 """Descriptions held until their key comes (one per community, the latest)."""
+MAX_PARTLY_OPEN = 100
+"""Descriptions opened in part, kept to read again when a missing part's key comes (one per
+community, the latest clock)."""
 
 
 class CommunityKeyMessaging:
@@ -67,6 +76,7 @@ class CommunityKeyMessaging:
     _communities: CommunityChats
     _community_keys: CommunityKeys
     _held: OrderedDict[str, Unwrapped]
+    _partly_open: OrderedDict[str, tuple[Unwrapped, int, frozenset[bytes]]]
     _unverified: UnverifiedKeys
 
     if TYPE_CHECKING:  # provided by the Messenger this is mixed into
@@ -85,6 +95,7 @@ class CommunityKeyMessaging:
     def _init_community_keys(self) -> None:
         self._community_keys = CommunityKeys(self._identity)
         self._held = OrderedDict()
+        self._partly_open = OrderedDict()
         self._unverified = UnverifiedKeys()
 
     def _sealed_description(self, send: Send) -> bytes:
@@ -140,7 +151,30 @@ class CommunityKeyMessaging:
             TRACKED.labels("held").set(len(self._held))
             self._group_key_missing(group_id_of_community(community_id))
             return None
+        self._note_partly_open(community_id, message, description.clock, missing)
         return replace(message, payload=description.SerializeToString())
+
+    def _note_partly_open(
+        self, community_id: str, message: Unwrapped, clock: int, missing: list[bytes]
+    ) -> None:
+        """Keep ``message`` (as it came, signed) when parts of it (key ids ``missing``) did not
+        open, to read again once a key comes; one that opened fully at a clock not below the
+        kept one's ends the wait. A message at an older clock changes nothing."""
+        kept = self._partly_open.get(community_id)
+        if kept is not None and clock < kept[1]:
+            return
+        if not missing:
+            if kept is not None:
+                del self._partly_open[community_id]
+                TRACKED.labels("partly_open").set(len(self._partly_open))
+            return
+        self._partly_open[community_id] = (message, clock, frozenset(missing))
+        self._partly_open.move_to_end(community_id)
+        EVENTS.labels("partly_open").inc()
+        while len(self._partly_open) > MAX_PARTLY_OPEN:
+            self._partly_open.popitem(last=False)
+            EVENTS.labels("evicted_partly_open").inc()
+        TRACKED.labels("partly_open").set(len(self._partly_open))
 
     def _prove_keys(self, description: communities_pb2.CommunityDescription, signer: bytes) -> None:
         """Keys kept aside (their sender was not yet known as the owner) that a sealed part of
@@ -178,12 +212,25 @@ class CommunityKeyMessaging:
 
     def _group_keys_added(self, group: bytes) -> None:
         """Keys of ``group`` came: a description held for them is taken once this message is
-        through (the ratchet calls here from inside the session's receive)."""
-        held = self._held.pop(community_of_group(group), None)
-        if held is None:
+        through (the ratchet calls here from inside the session's receive); so is one that
+        opened in part, when a key of a part it lacked is now held."""
+        community_id = community_of_group(group)
+        held = self._held.pop(community_id, None)
+        if held is not None:
+            TRACKED.labels("held").set(len(self._held))
+            asyncio.get_running_loop().call_soon(self._take_held, held)
             return
-        TRACKED.labels("held").set(len(self._held))
-        asyncio.get_running_loop().call_soon(self._take_held, held)
+        kept = self._partly_open.get(community_id)
+        ratchet = self.session.hash_ratchet
+        if kept is None or ratchet is None:
+            return
+        message, _, missing = kept
+        if not any(ratchet.store.get(key_id) is not None for key_id in missing):
+            return  # keys of another channel, or an older key of the community
+        del self._partly_open[community_id]  # noted again if a part still does not open
+        TRACKED.labels("partly_open").set(len(self._partly_open))
+        EVENTS.labels("reopened").inc()
+        asyncio.get_running_loop().call_soon(self._take_held, message)
 
     def _take_held(self, held: Unwrapped) -> None:
         try:
