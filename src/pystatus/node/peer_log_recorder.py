@@ -2,9 +2,10 @@
 :class:`~pystatus.node.peer_log.PeerLog` (peer ids hashed with the data dir's salt first) and
 hands its rows to :class:`~pystatus.node.peer_log_writer.PeerLogWriter` when its deadline
 comes (every :data:`~pystatus.node.peer_log.FLUSH_INTERVAL` seconds while there is activity).
-The writer's thread upserts them into :class:`~pystatus.node.peer_log_store.PeerLogStore` and
-prunes past the retention off the event loop: a flush of thousands of rows no longer stalls
-relay. A last flush runs on stop, which waits until the writer has written it and ended.
+The writer's thread prepares the rows (the core hands them over unprepared), upserts them
+into :class:`~pystatus.node.peer_log_store.PeerLogStore` and prunes past the retention off
+the event loop: a flush of thousands of rows no longer stalls relay. A last flush runs on
+stop, which waits until the writer has written it and ended.
 
 A killed process (SIGKILL, power cut) loses what was queued since the last flush: at most one
 interval of sightings, and what the writer had not written yet. A failed write is logged and
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pystatus.node.peer_log import FLUSH_INTERVAL, PeerDay, PeerLog, day_of, peer_hash
+from pystatus.node.peer_log import FLUSH_INTERVAL, HandOver, PeerDay, PeerLog, day_of, peer_hash
 from pystatus.node.peer_log_store import RETENTION_DAYS, SALT_FILE, load_salt
 from pystatus.node.peer_log_writer import MAX_QUEUED_ROWS, PeerLogWriter
 from pystatus.p2p.connection import Connection
@@ -85,7 +86,7 @@ class PeerLogRecorder:
         await self._tasks.cancel_all()
         writer = self._writer
         if writer is not None:
-            self._write(self.core.drain(wall=self._wall()))
+            self._write(self.core.hand_over(wall=self._wall()))
             await writer.aclose()
         self._writer = None
         self._salt = None
@@ -94,7 +95,7 @@ class PeerLogRecorder:
         """Hand the queued rows to the writer now (connected peers seen now); they are
         written in its thread (:meth:`written` waits for that)."""
         if self._writer is not None:
-            self._write(self.core.drain(wall=self._wall()))
+            self._write(self.core.hand_over(wall=self._wall()))
 
     async def written(self) -> None:
         """Until the writer has written every row handed to it so far."""
@@ -133,9 +134,9 @@ class PeerLogRecorder:
         while True:
             self._wake.clear()
             now = self._clock()
-            rows = self.core.handle_timer(now=now, wall=self._wall())
-            if rows:
-                self._write(rows)
+            handed = self.core.timer_hand_over(now=now, wall=self._wall())
+            if handed is not None:
+                self._write(handed)
             deadline = self.core.next_deadline()
             if deadline is None:
                 # Nothing queued and nobody connected: sleep until the next event.
@@ -143,7 +144,7 @@ class PeerLogRecorder:
             else:
                 await asyncio.sleep(max(0.0, deadline - self._clock()))
 
-    def _write(self, rows: list[PeerDay]) -> None:
-        # Queued without waiting: the writer's thread writes and prunes (see the module).
-        if self._writer is not None and rows:
+    def _write(self, rows: list[PeerDay] | HandOver) -> None:
+        # Queued without waiting: the writer's thread prepares the rows, writes and prunes.
+        if self._writer is not None:
             self._writer.submit(rows, today=day_of(self._wall()))
