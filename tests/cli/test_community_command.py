@@ -55,9 +55,12 @@ async def _community_changes(tmp_path: Path, relay_addr: str) -> None:
 
     out, _ = await _run("community", "accept", community_id, member, *sending)
     assert out == f"accepted {member} into Cats {community_id}\n"
-    out, _ = await _run("community", "ban", community_id, member, "--json", *sending)
+    out, _ = await _run(
+        "community", "ban", community_id, member, "--delete-messages", "--json", *sending
+    )
     said = json.loads(out)
     assert (said["id"], said["banned"], said["sent"]) == (community_id, member, True)
+    assert said["messagesDeleted"] is True
 
 
 async def _group_changes(tmp_path: Path, relay_addr: str) -> None:

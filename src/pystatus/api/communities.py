@@ -99,6 +99,12 @@ class MemberBody(BaseModel):
     chatKey: str = Field(description="zQ3..., or 0x04... hex")
 
 
+class BanBody(MemberBody):
+    deleteAllMessages: bool = Field(
+        default=False, description="Delete all their messages in the community too"
+    )
+
+
 class PostBody(BaseModel):
     chatId: str = Field(max_length=200, description="The channel's chat id")
     text: str = Field(max_length=MAX_TEXT_LENGTH)
@@ -241,10 +247,14 @@ def community_routes(messenger: Messenger) -> APIRouter:
         return community_json(messenger, known(communityId))
 
     @router.post("/chat/v1/communities/{communityId}/ban", responses=_REFUSED)
-    async def ban(communityId: str, body: MemberBody) -> CommunityJson:
+    async def ban(communityId: str, body: BanBody) -> CommunityJson:
+        """Ban a member; with ``deleteAllMessages`` (status-go's BanUserFromCommunity) their
+        messages in the community are deleted at every member too."""
         known(communityId)
         with _answers():
-            await messenger.ban_community_member(communityId, body.chatKey)
+            await messenger.ban_community_member(
+                communityId, body.chatKey, delete_messages=body.deleteAllMessages
+            )
         return community_json(messenger, known(communityId))
 
     @router.post("/chat/v1/communities/{communityId}/admins", responses=_REFUSED)

@@ -250,14 +250,32 @@ community_app.command("accept")(
         "Accept a member's request to a community we control.",
     )
 )
-community_app.command("ban")(
-    _member_command(
-        Messenger.ban_community_member,
-        "banned",
-        "from",
-        "Ban a member from a community we control (they are told).",
-    )
-)
+
+
+@community_app.command("ban")
+@sending_options
+def ban(
+    community_id: IdArg,
+    member: MemberArg,
+    sending: Sending,
+    delete_messages: Annotated[
+        bool,
+        typer.Option(
+            "--delete-messages",
+            help="Delete all their messages in the community too, at every member",
+        ),
+    ] = False,
+) -> None:
+    """Ban a member from a community we control (they are told)."""
+    wanted = _community_id(community_id)
+    key = chat_key_or_exit(member)
+
+    async def action(messenger: Messenger) -> Outcome:
+        await messenger.ban_community_member(wanted, key, delete_messages=delete_messages)
+        text = f"banned {key} from {_named(messenger, wanted)}"
+        return said(text, id=wanted, banned=key, messagesDeleted=delete_messages)
+
+    perform(sending, action)
 
 
 async def _revoke_admin(messenger: Messenger, community_id: str, member: str) -> None:
