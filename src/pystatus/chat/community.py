@@ -273,6 +273,17 @@ def channel_has_permissions(description: pb.CommunityDescription, chat_id: str) 
     return any(chat_id in p.chat_ids for p in description.token_permissions.values())
 
 
+def channel_encrypted(description: pb.CommunityDescription, chat_id: str) -> bool:
+    """status-go's ``channelEncrypted`` (community.go): a token permission names the channel
+    and none of them is a ``CAN_VIEW_CHANNEL`` without token criteria (viewable by everyone).
+    Its posts go under the channel's own hash ratchet key (group ``chat_id``'s ASCII) and its
+    members travel sealed under that key."""
+    named = [p for p in description.token_permissions.values() if chat_id in p.chat_ids]
+    return bool(named) and not any(
+        p.type == PermissionType.CAN_VIEW_CHANNEL and not p.token_criteria for p in named
+    )
+
+
 def validate(description: pb.CommunityDescription) -> None:
     """status-go's ``ValidateCommunityDescription``, with pystatus's size bounds. Raises
     :class:`InvalidCommunity`."""

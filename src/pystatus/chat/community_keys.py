@@ -45,7 +45,7 @@ from google.protobuf.message import DecodeError
 from prometheus_client import Counter, Gauge
 
 from pystatus.chat import topics
-from pystatus.chat.community import Community, community_id_of, member_key
+from pystatus.chat.community import Community, channel_encrypted, community_id_of, member_key
 from pystatus.chat.encryption import EncryptionService
 from pystatus.chat.hash_ratchet import HashRatchet
 from pystatus.chat.hash_ratchet_exchange import (
@@ -260,6 +260,17 @@ def seal_direct(
     ]
 
 
+def post_group(community: Community | None, chat_id: str) -> bytes:
+    """The hash ratchet group a post in channel ``chat_id`` goes under (status-go's
+    dispatchMessage): a token-gated channel's own (``chat_id``'s ASCII), else an encrypted
+    community's; ``b""`` for a post in the clear."""
+    if community is None:
+        return b""
+    if channel_encrypted(community.description, chat_id):
+        return chat_id.encode()
+    return group_id(community) if community.encrypted else b""
+
+
 def seal_post(
     ratchet: HashRatchet,
     identity: bytes,
@@ -267,12 +278,14 @@ def seal_post(
     chat_id: str,
     wrapped: bytes,
     segment_size: int,
+    group: bytes = b"",
 ) -> list[SealedPart]:
     """A post (``wrapped``: the signed ApplicationMetadataMessage) in channel ``chat_id`` of
-    an encrypted community: sealed under the community group's current key with an
-    ``HRHeader``, then symmetric under the key stretched from ``chat_id`` on its public topic.
-    Raises :class:`~pystatus.chat.errors.UnknownGroupKey` while we hold no key."""
-    protocol = ratchet.encrypt(group_id(community), wrapped)
+    an encrypted community: sealed under the current key of ``group`` (default the
+    community's; a token-gated channel's is ``chat_id``'s ASCII, status-go's dispatchMessage)
+    with an ``HRHeader``, then symmetric under the key stretched from ``chat_id`` on its
+    public topic. Raises :class:`~pystatus.chat.errors.UnknownGroupKey` while we hold no key."""
+    protocol = ratchet.encrypt(group or group_id(community), wrapped)
     key = topics.public_chat_key(chat_id)
     return [
         SealedPart(

@@ -39,7 +39,7 @@ from pystatus.chat.community import (
 from pystatus.chat.community_advert import Advertiser
 from pystatus.chat.community_chats import CommunityChats, CommunityNotAllowed, Send
 from pystatus.chat.community_keys import (
-    group_id,
+    post_group,
     seal_post,
 )
 from pystatus.chat.content.messages import parse_chat_message
@@ -461,12 +461,11 @@ class CommunityMessaging(
         self._check_running()
         self._communities.check_post(chat_id)
         found = self._communities.channel_of(chat_id)
-        encrypted = found[0] if found is not None and found[0].encrypted else None
+        group = post_group(found[0] if found is not None else None, chat_id)
+        encrypted = found[0] if found is not None and group else None
         ratchet = self.session.hash_ratchet
-        if encrypted is not None and (
-            ratchet is None or ratchet.current_key(group_id(encrypted)) is None
-        ):
-            self._group_key_missing(group_id(encrypted))  # asks the control node (rate-limited)
+        if encrypted is not None and (ratchet is None or ratchet.current_key(group) is None):
+            self._group_key_missing(group)  # asks the control node (rate-limited)
             raise UnknownGroupKey("no key for this community yet", group_id=b"", key_id=b"")
         message = chat_message_pb2.ChatMessage(
             clock=self._tick(),
@@ -494,7 +493,7 @@ class CommunityMessaging(
         # for a store's confirmation, but not resent when nothing takes it (it stays pending),
         # unlike a plain public message.
         parts = seal_post(
-            ratchet, self._identity, encrypted, chat_id, wrapped, self.session.segment_size
+            ratchet, self._identity, encrypted, chat_id, wrapped, self.session.segment_size, group
         )
         now_ns = time.time_ns()
         publishes = [Publish(p.content_topic, p.payload, now_ns, "public") for p in parts]

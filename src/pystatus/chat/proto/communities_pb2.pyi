@@ -149,6 +149,119 @@ class CommunityPermissions(_message.Message):
 Global___CommunityPermissions: _TypeAlias = CommunityPermissions  # noqa: Y015
 
 @_typing.final
+class TokenCriteria(_message.Message):
+    """A token requirement of a permission (status-go's TokenCriteria). pystatus checks no
+    balances; it reads whether a permission has any (a channel's encryption depends on it).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _CommunityTokenType:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _CommunityTokenTypeEnumTypeWrapper(
+        _enum_type_wrapper._EnumTypeWrapper[TokenCriteria._CommunityTokenType.ValueType],
+        _builtins.type,
+    ):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        UNKNOWN_TOKEN_TYPE: TokenCriteria._CommunityTokenType.ValueType  # 0
+        ERC20: TokenCriteria._CommunityTokenType.ValueType  # 1
+        ERC721: TokenCriteria._CommunityTokenType.ValueType  # 2
+        ENS: TokenCriteria._CommunityTokenType.ValueType  # 3
+
+    class CommunityTokenType(_CommunityTokenType, metaclass=_CommunityTokenTypeEnumTypeWrapper): ...
+    UNKNOWN_TOKEN_TYPE: TokenCriteria.CommunityTokenType.ValueType  # 0
+    ERC20: TokenCriteria.CommunityTokenType.ValueType  # 1
+    ERC721: TokenCriteria.CommunityTokenType.ValueType  # 2
+    ENS: TokenCriteria.CommunityTokenType.ValueType  # 3
+
+    @_typing.final
+    class ContractAddressesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.int
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.int = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CONTRACT_ADDRESSES_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    TOKEN_IDS_FIELD_NUMBER: _builtins.int
+    ENS_PATTERN_FIELD_NUMBER: _builtins.int
+    DECIMALS_FIELD_NUMBER: _builtins.int
+    AMOUNTINWEI_FIELD_NUMBER: _builtins.int
+    type: Global___TokenCriteria.CommunityTokenType.ValueType
+    symbol: _builtins.str
+    name: _builtins.str
+    @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def amount(self) -> _builtins.str: ...
+    @amount.setter
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def amount(self, value: _builtins.str) -> None: ...
+    ens_pattern: _builtins.str
+    decimals: _builtins.int
+    amountInWei: _builtins.str
+    @_builtins.property
+    def contract_addresses(self) -> _containers.ScalarMap[_builtins.int, _builtins.str]: ...
+    @_builtins.property
+    def token_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        contract_addresses: _abc.Mapping[_builtins.int, _builtins.str] | None = ...,
+        type: Global___TokenCriteria.CommunityTokenType.ValueType = ...,
+        symbol: _builtins.str = ...,
+        name: _builtins.str = ...,
+        amount: _builtins.str = ...,
+        token_ids: _abc.Iterable[_builtins.int] | None = ...,
+        ens_pattern: _builtins.str = ...,
+        decimals: _builtins.int = ...,
+        amountInWei: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal[
+        "amount",
+        b"amount",
+        "amountInWei",
+        b"amountInWei",
+        "contract_addresses",
+        b"contract_addresses",
+        "decimals",
+        b"decimals",
+        "ens_pattern",
+        b"ens_pattern",
+        "name",
+        b"name",
+        "symbol",
+        b"symbol",
+        "token_ids",
+        b"token_ids",
+        "type",
+        b"type",
+    ]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TokenCriteria: _TypeAlias = TokenCriteria  # noqa: Y015
+
+@_typing.final
 class CommunityTokenPermission(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -180,11 +293,16 @@ class CommunityTokenPermission(_message.Message):
 
     ID_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
+    TOKEN_CRITERIA_FIELD_NUMBER: _builtins.int
     CHAT_IDS_FIELD_NUMBER: _builtins.int
     IS_PRIVATE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     type: Global___CommunityTokenPermission.Type.ValueType
     is_private: _builtins.bool
+    @_builtins.property
+    def token_criteria(
+        self,
+    ) -> _containers.RepeatedCompositeFieldContainer[Global___TokenCriteria]: ...
     @_builtins.property
     def chat_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """community id + channel id"""
@@ -194,13 +312,23 @@ class CommunityTokenPermission(_message.Message):
         *,
         id: _builtins.str = ...,
         type: Global___CommunityTokenPermission.Type.ValueType = ...,
+        token_criteria: _abc.Iterable[Global___TokenCriteria] | None = ...,
         chat_ids: _abc.Iterable[_builtins.str] | None = ...,
         is_private: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal[
-        "chat_ids", b"chat_ids", "id", b"id", "is_private", b"is_private", "type", b"type"
+        "chat_ids",
+        b"chat_ids",
+        "id",
+        b"id",
+        "is_private",
+        b"is_private",
+        "token_criteria",
+        b"token_criteria",
+        "type",
+        b"type",
     ]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
