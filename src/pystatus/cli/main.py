@@ -449,7 +449,9 @@ def node(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
-        held = _node_data_dir(data_dir, _flag("chat", chat), config.store, store_message_db_url)
+        held = _node_data_dir(
+            data_dir, _flag("chat", chat), config.store, store_message_db_url, web=bool(web_config)
+        )
         if nodekey is None and held is not None:
             config = replace(config, identity=held.node_key())
         if held is not None and _flag("peer-persistence", peer_persistence):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from pystatus.archive.retention import RetentionPolicy
 from pystatus.chat.topics import DEFAULT_SHARD, NON_PROTECTED_SHARD, STATUS_CLUSTER
 from pystatus.cli import nwaku_args
+from pystatus.cli.account import account_directory
 from pystatus.errors import ConfigError
 from pystatus.node.config import LightChatConfig, NodeConfig, StoreConfig, default_data_dir
 from pystatus.node.datadir import DataDir, lock_data_dir, use_private_umask
@@ -148,16 +149,25 @@ def _discv5_bootstrap(texts: list[str] | None, network: Preset | None) -> tuple[
 
 
 def _node_data_dir(
-    data_dir: str | None, chat: bool, store: StoreConfig | None, store_db_url: str | None
+    data_dir: str | None,
+    chat: bool,
+    store: StoreConfig | None,
+    store_db_url: str | None,
+    *,
+    web: bool = False,
 ) -> DataDir | None:
     """The data dir the node keeps files in, locked for this process; None when it keeps
     none: no --data-dir, no --chat and no archive in the default place, as an nwaku node
     without --nodekey (several such nodes then run side by side, each with a new peer id).
 
-    Raises DataDirInUse or DataDirUnusable.
+    Raises DataDirInUse or DataDirUnusable; with ``chat`` and no ``web`` client (whose first
+    screen makes an account) a missing data dir raises DataDirMissing, saying how to make an
+    account, and nothing (node key, lock file) is made there.
     """
     if data_dir is None and not chat and (store is None or store_db_url is not None):
         return None
+    if chat and not web:
+        account_directory(Path(data_dir) if data_dir else None, create=False)
     use_private_umask()
     return lock_data_dir(Path(data_dir) if data_dir else default_data_dir())
 
