@@ -26,11 +26,12 @@ from pystatus.chat.community import VIEWER
 from pystatus.chat.community_chats import ReadOnlyChannel
 from pystatus.chat.community_requests import ethereum_address
 from pystatus.chat.messenger import ChatEvent, Messenger
-from pystatus.chat.proto import chat_message_pb2
+from pystatus.chat.proto import chat_message_pb2, encryption_pb2
 from pystatus.chat.reliability import DROPPED
 from pystatus.chat.wrapper import MessageType, message_id, wrap
 from pystatus.waku.message import WakuMessage
-from pystatus.waku.payload import encrypt_symmetric
+from pystatus.waku.payload import decrypt_symmetric, encrypt_symmetric
+from pystatus.waku.relay import PublishOutcome
 from tests.interop.statusgo_network import (
     FAST,
     Network,
@@ -140,7 +141,17 @@ async def test_status_go_read_only_channel_pystatus_reads_both_posts_in_one(tmp_
             token=TOKEN,
             amount="1",
         )
-        assert permission["channelsEncrypted"] == [announcements]
+        made = await bob.request("community_channel", communityId=community_id, name="members")
+        members = str(made["chatId"])
+        permission = await bob.request(
+            "community_permission",
+            communityId=community_id,
+            type="can_view_and_post_channel",
+            chatIds=[members],
+            token=TOKEN,
+            amount="1",
+        )
+        assert permission["channelsEncrypted"] == sorted([announcements, members])
         await bob.request("ledger_credit", token=TOKEN, address=revealed(account), amount="5")
         me = hex_key(account)
         await _asks_until_held(alice, bob, community_id, me)
@@ -174,6 +185,25 @@ async def test_status_go_read_only_channel_pystatus_reads_both_posts_in_one(tmp_
         shown = await bob.request("messages", chatId=announcements)
         assert [m["text"] for m in shown["messages"]] == ["news"]
         assert forced not in {m["id"] for m in shown["messages"]}
+        # a token-gated channel pystatus may post in: its post goes under the channel's key
+        # (status-go's dispatchMessage), and status-go reads it
+        relay = network.chat_node.require_relay()
+        published: list[WakuMessage] = []
+        publish = relay.publish
+
+        def spy(pubsub_topic: str, message: WakuMessage) -> PublishOutcome:
+            if message.content_topic == topics.public_chat_content_topic(members):
+                published.append(message)
+            return publish(pubsub_topic, message)
+
+        relay.publish = spy  # type: ignore[method-assign]
+        mine = await alice.send_community(members, "among members")
+        seen = await bob.wait_event(_message("among members", members), timeout=90)
+        assert seen["id"] == mine
+        [sealed] = published
+        opened = decrypt_symmetric(sealed.payload, topics.public_chat_key(members))
+        protocol = encryption_pb2.ProtocolMessage.FromString(opened.payload)
+        assert protocol.direct_message["none"].HR_header.group_id == members.encode()
 
 
 async def test_status_go_encrypted_community_banned_member_cannot_read_on(tmp_path: Path) -> None:
