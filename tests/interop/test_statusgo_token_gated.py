@@ -114,12 +114,14 @@ async def _force_post(network: Network, alice: Messenger, account: Account, chat
 
 
 async def test_status_go_read_only_channel_pystatus_reads_both_posts_in_one(tmp_path: Path) -> None:
-    """status-go creates a community needing approval with "general" and a read-only
-    "announcements" (CAN_VIEW_CHANNEL, 1 TST); the ledger credits the address pystatus
-    reveals; pystatus asks, status-go approves and lists it a viewer there; pystatus reads
-    status-go's posts in both channels, posts in general (status-go reads it), its post in
-    announcements is refused locally, and one forced past that check is dropped by status-go
-    (a later post in general reaches status-go, the forced one never shows)."""
+    """status-go creates a community needing approval with "general", a read-only
+    "announcements" (CAN_VIEW_CHANNEL, 1 TST) and a gated "members" (CAN_VIEW_AND_POST_CHANNEL,
+    1 TST); the ledger credits the address pystatus reveals; pystatus asks, status-go approves
+    and lists it a viewer of announcements; pystatus reads status-go's posts in general and
+    announcements, posts in general (status-go reads it), its post in announcements is refused
+    locally, and one forced past that check is dropped by status-go (a later post in general
+    reaches status-go, the forced one never shows); its post in members goes under that
+    channel's key and status-go reads it."""
     account, _ = Account.create(tmp_path / "alice", "alice password", params=FAST)
     async with (
         _network_and_bob(tmp_path) as (network, bob),
