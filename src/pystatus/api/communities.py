@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from pystatus.api.errors import ApiError
@@ -136,6 +137,20 @@ class SentJson(BaseModel):
     id: str
 
 
+_WAITS_ON_RELAY = (
+    "no store node known to ask for the community's description: the request to join "
+    "leaves when the description comes on relay"
+)
+
+
+class WaitingJson(BaseModel):
+    """An action accepted but not done (202): what it waits for, in ``statusDesc`` as nwaku's
+    REST answers name their outcome."""
+
+    id: str
+    statusDesc: str
+
+
 @contextlib.contextmanager
 def _answers() -> Iterator[None]:
     try:
@@ -223,11 +238,20 @@ def community_routes(messenger: Messenger) -> APIRouter:
     async def community(communityId: str) -> CommunityJson:
         return community_json(messenger, known(communityId))
 
-    @router.post("/chat/v1/communities/{communityId}/join", responses=_REFUSED)
-    async def join(communityId: str) -> SentJson:
-        """Ask to join: the request leaves once the description is here (at once if known)."""
+    @router.post(
+        "/chat/v1/communities/{communityId}/join",
+        response_model=SentJson,
+        responses={**_REFUSED, 202: {"model": WaitingJson, "description": _WAITS_ON_RELAY}},
+    )
+    async def join(communityId: str) -> SentJson | JSONResponse:
+        """Ask to join: the request leaves once the description is here (at once if known,
+        else from a store node). 202 when no store node is known to ask: accepted, and the
+        request leaves only when the description comes on relay."""
         with _answers():
-            await messenger.join_community(communityId)
+            asked = await messenger.join_community(communityId)
+        if not asked:
+            waiting = WaitingJson(id=communityId, statusDesc=_WAITS_ON_RELAY)
+            return JSONResponse(waiting.model_dump(), status_code=202)
         return SentJson(id=communityId)
 
     @router.get("/chat/v1/communities/{communityId}/requests", responses=_REFUSED)
