@@ -13,6 +13,7 @@ a malformed id or chat key 400.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
@@ -33,6 +34,12 @@ from pystatus.web.render_community import (
     community_url,
 )
 from pystatus.web.security import Session
+
+MAX_WAITING = 64
+"""Communities per account remembered as joined with no store node to ask (oldest forgotten)."""
+_RELAY_ONLY: weakref.WeakKeyDictionary[Messenger, dict[str, None]] = weakref.WeakKeyDictionary()
+"""By account, the communities asked to join while no store node was known: their screen says
+the description can only come on relay (join_community returned False)."""
 
 MAX_NAME = 30
 """Characters of a community's or channel's name (the REST API's limit)."""
@@ -76,7 +83,8 @@ def community_panel(
     community = messenger.community(community_id)
     if community is None:
         community_key(community_id)  # a malformed id is refused, not shown as awaited
-        return CommunityPanel(id=community_id)
+        relay_only = community_id in _RELAY_ONLY.get(messenger, {})
+        return CommunityPanel(id=community_id, relay_only=relay_only)
     me = member_key(public_key_of(messenger.chat_key))
     channels = [
         ChannelItem(c.chat_id, c.name, c.read_only)
@@ -152,7 +160,13 @@ def community_handlers(
         community_id = form.get("id", "").strip()
         if not community_id or len(community_id) > MAX_ID:
             raise Refused(400, "bad_input", "a community id is 0x and 66 hex digits")
-        await messenger.join_community(community_id, display_name=messenger.display_name)
+        asked = await messenger.join_community(community_id, display_name=messenger.display_name)
+        waiting = _RELAY_ONLY.setdefault(messenger, {})
+        waiting.pop(community_id, None)
+        if not asked:
+            waiting[community_id] = None
+            while len(waiting) > MAX_WAITING:
+                del waiting[next(iter(waiting))]
         return shown(community_id)
 
     async def add_channel(request: Request) -> Response:

@@ -57,6 +57,8 @@ class CommunityPanel:
     """The channel shown, if any."""
     may_post: bool = True
     """We may post in :attr:`channel` (false in a read-only channel unless privileged)."""
+    relay_only: bool = False
+    """Asked to join with no store node known to ask for the description (not ``known``)."""
 
 
 def community_url(community_id: str, chat: str = "") -> str:
@@ -154,7 +156,13 @@ def community_panel(csrf: str, panel: CommunityPanel) -> str:
         return (
             '<section id="community-box" class="community" aria-label="Community">'
             f'<p class="notice">Asked to join <code class="key">{_e(panel.id)}</code>; waiting '
-            "for the community's description.</p></section>"
+            "for the community's description.</p>"
+            + (
+                f'<p class="notice" id="relay-only">{_e(RELAY_ONLY_NOTICE)}</p>'
+                if panel.relay_only
+                else ""
+            )
+            + "</section>"
         )
     state = ""
     if not panel.joined:
@@ -186,4 +194,8 @@ def community_panel(csrf: str, panel: CommunityPanel) -> str:
     )
 
 
+RELAY_ONLY_NOTICE = (
+    "No store node is known to ask for it: the request to join leaves when the community"
+    " next publishes its description on relay."
+)
 READ_ONLY_NOTICE = "This channel is read-only: only the community's admins post here."
