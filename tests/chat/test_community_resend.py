@@ -1,63 +1,124 @@
-"""A request to join that gets no answer is sent again on status-go's schedule (30, 60 and
-120 s after the first three sends, four sends in all), on an explicit wall clock; an answer,
-cancelling or leaving stops it."""
+"""Our failed post in an encrypted community's channel is sent again by Messenger.resend,
+sealed under the channel's current hash ratchet key (it raised on a channel's chat id before),
+and an unconfirmed one is published again, sealed, at start (only plain ones were). A member
+that lost the key holds each copy unread (``no_group_key``): the copy went under the key, not
+in the clear. Two Messengers over two relay nodes; about 3 s of CPU."""
 
 from __future__ import annotations
 
-import coincurve
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
 
-from pystatus.chat.community_chats import RESENT, CommunityChats
-from pystatus.chat.wrapper import unwrap
-
-NOW = 1_790_000_000_000
-
-
-def _account() -> CommunityChats:
-    key = coincurve.PrivateKey()
-    return CommunityChats(key.secret, key.public_key.format(compressed=False))
-
-
-def _asking(manual: bool = True) -> tuple[CommunityChats, CommunityChats, str, bytes]:
-    owner, alice = _account(), _account()
-    community, sends = owner.create("Cats", NOW, manual=manual)
-    assert alice.request_to_join(community.id, NOW, display_name="alice") == []
-    requests = []
-    for send in sends:  # the description arrives: the request goes at once
-        requests += alice.receive(unwrap(send.wrapped), NOW)[1]
-    [request] = requests
-    return owner, alice, community.id, request.wrapped
+from pystatus.chat.account import Account
+from pystatus.chat.community_keys import group_id
+from pystatus.chat.delivery import DeliveryStatus
+from pystatus.chat.messenger import ChatEvent, Messenger
+from pystatus.chat.relay_transport import RelayTransport
+from pystatus.chat.reliability import DROPPED
+from pystatus.chat.transport import Published, TransportError
+from pystatus.waku.message import WakuMessage
+from tests.chat.messenger_helpers import FAST, relay_messenger, relay_nodes
+from tests.p2p.hosts import wait_for
 
 
-def test_an_unanswered_request_goes_again_30_60_120_s_later_then_stops() -> None:
-    _, alice, _, first = _asking()
-    before = RESENT._value.get()
-    sent_at: list[int] = []
-    now = NOW
-    while (due := alice.next_deadline()) is not None:
-        assert alice.handle_timer(due - 1) == [], "nothing before its time"
-        now = due
-        again = alice.handle_timer(now)
-        assert [s.wrapped for s in again] == [first], "the same request, unchanged"
-        sent_at.append(now - NOW)
-        assert len(sent_at) < 10, "the resends stop"
-    assert sent_at == [30_000, 90_000, 210_000]
-    assert alice.handle_timer(now + 3_600_000) == []
-    assert RESENT._value.get() == before + 3
+async def _next(events: AsyncIterator[ChatEvent], kind: str, message_id: str) -> ChatEvent:
+    async with asyncio.timeout(15):
+        while True:
+            event = await anext(events)
+            if event.kind == kind and event.id == message_id:
+                return event
 
 
-def test_an_answer_or_cancelling_stops_the_resends() -> None:
-    owner, alice, community_id, request = _asking()
-    owner.receive(unwrap(request), NOW + 1)
-    for send in owner.decline(community_id, alice.me, NOW + 2):
-        alice.receive(unwrap(send.wrapped), NOW + 3)
-    assert alice.next_deadline() is None and alice.handle_timer(NOW + 60_000) == []
+def _no_key() -> float:
+    return float(DROPPED.labels("no_group_key")._value.get())
 
-    owner, alice, community_id, request = _asking(manual=False)
-    for send in owner.receive(unwrap(request), NOW + 1)[1]:
-        alice.receive(unwrap(send.wrapped), NOW + 2)
-    assert alice.joined(community_id)
-    assert alice.next_deadline() is None
 
-    _, alice, community_id, _ = _asking()
-    alice.cancel_request(community_id, NOW + 1)
-    assert alice.next_deadline() is None and alice.handle_timer(NOW + 60_000) == []
+async def _encrypted_pair(owner: Messenger, alice: Messenger) -> tuple[str, bytes]:
+    """The owner's encrypted community with alice accepted and holding its key: (a channel's
+    chat id, the community's group id)."""
+    community_id = await owner.create_community("Vault", manual_accept=True, encrypted=True)
+    general = await owner.add_community_channel(community_id, "general")
+    community = owner.community(community_id)
+    assert community is not None
+    group = group_id(community)
+    await alice.join_community(community_id, display_name="alice")
+    await owner.publish_community(community_id)
+    await wait_for(lambda: bool(owner.community_requests(community_id)), 15, what="the request")
+    await owner.accept_community_request(community_id, alice.chat_key)
+    ratchet = alice.session.hash_ratchet
+    assert ratchet is not None
+    await wait_for(lambda: ratchet.current_key(group) is not None, 15, what="the key")
+    return general, group
+
+
+async def test_a_failed_channel_post_is_resent_sealed(tmp_path: Path) -> None:
+    owner_account, alice_account = (
+        Account.create(tmp_path / n, "community password", params=FAST)[0]
+        for n in ("owner", "alice")
+    )
+    async with relay_nodes(2) as nodes:
+        owner = relay_messenger(owner_account, nodes[0])
+        alice = relay_messenger(alice_account, nodes[1])
+        await owner.start()
+        await alice.start()
+        try:
+            owner_events = owner.events()
+            general, group = await _encrypted_pair(owner, alice)
+            post = await alice.send_community(general, "sealed")
+            await _next(owner_events, "message", post)
+            assert alice.session.tracker.failed(post)  # as when nothing took it
+            owner_ratchet = owner.session.hash_ratchet
+            assert owner_ratchet is not None
+            owner_ratchet.store.forget_group(group)
+            held = _no_key()
+            await alice.resend(post)
+            await wait_for(lambda: _no_key() > held, 15, what="the copy held: no key")
+            assert alice.session.tracker.status(post) != DeliveryStatus.FAILED
+        finally:
+            await alice.stop()
+            await owner.stop()
+
+
+class _Refusing(RelayTransport):
+    """A relay transport whose publishes nothing takes while ``refusing``."""
+
+    refusing = False
+
+    async def publish(self, pubsub_topic: str, message: WakuMessage) -> Published:
+        if self.refusing:
+            raise TransportError("refused (test)")
+        return await super().publish(pubsub_topic, message)
+
+
+async def test_an_unconfirmed_channel_post_is_republished_sealed_at_start(
+    tmp_path: Path,
+) -> None:
+    owner_account, alice_account = (
+        Account.create(tmp_path / n, "community password", params=FAST)[0]
+        for n in ("owner", "alice")
+    )
+    async with relay_nodes(2) as nodes:
+        owner = relay_messenger(owner_account, nodes[0])
+        assert nodes[1].relay is not None
+        refusing = _Refusing(nodes[1].relay)
+        alice = Messenger(alice_account, refusing)
+        await owner.start()
+        await alice.start()
+        try:
+            general, group = await _encrypted_pair(owner, alice)
+            refusing.refusing = True
+            post = await alice.send_community(general, "sealed")
+            stored = await alice.message(post)
+            assert stored is not None and stored.status == "pending"
+            await alice.stop()
+            owner_ratchet = owner.session.hash_ratchet
+            assert owner_ratchet is not None
+            owner_ratchet.store.forget_group(group)
+            held = _no_key()
+            alice = relay_messenger(alice_account, nodes[1])
+            await alice.start()
+            await wait_for(lambda: _no_key() > held, 15, what="the republished copy: no key")
+        finally:
+            await alice.stop()
+            await owner.stop()

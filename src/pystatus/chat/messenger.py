@@ -201,7 +201,7 @@ class Messenger(Reading, Sending, GroupMessaging, CommunityMessaging):
                 age_ms = time.time_ns() // 10**6 - (stored.timestamp if stored else 0)
                 if stored is not None and age_ms < REPUBLISH_WINDOW * 1000:
                     wrapped = wrap(stored.body, MessageType.CHAT_MESSAGE, self._identity)
-                    republish += self.session.republish(
+                    republish += self._republish_own(  # sealed where its channel says
                         chat_id, wrapped, message_id, DeliveryStatus(status), time.time_ns()
                     )
         added = self.session.listen_own()

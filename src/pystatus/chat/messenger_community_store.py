@@ -14,7 +14,9 @@ nodes (``protocol/messenger_communities.go``, ``protocol/messenger_store_node_re
   fetched from the store at once; the session's own history sync asks only for the topics it
   listened to when it started.
 - Our posts, which have no data sync, are confirmed by the store as public messages are: one
-  unconfirmed when the messenger stopped goes again at start (:meth:`Messenger.start`).
+  unconfirmed when the messenger stopped goes again at start (:meth:`Messenger.start`),
+  sealed again under the current hash ratchet key where its channel has one; a failed one
+  goes again the same way when the user resends it (:meth:`Messenger.resend`).
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pystatus.chat.actions import Action
+from pystatus.chat.actions import Action, Publish
 from pystatus.chat.community import description_content_topic, pubsub_topic
 from pystatus.chat.community_advert import Advertiser
 from pystatus.chat.community_chats import CommunityChats, Send
+from pystatus.chat.community_keys import post_group, seal_post
+from pystatus.chat.delivery import DeliveryStatus
+from pystatus.chat.errors import UnknownGroupKey
 from pystatus.chat.history import HistoryFetcher
 from pystatus.chat.relay_transport import RelayTransport
 from pystatus.chat.reliability import ReliabilityConfig
@@ -51,6 +56,7 @@ class CommunityStoreMessaging:
     _advertiser: Advertiser
     _supervisor: Supervisor
     _pubsub_for: Callable[[str], str]
+    _identity: bytes
 
     if TYPE_CHECKING:  # provided by the Messenger this is mixed into
 
@@ -156,8 +162,56 @@ class CommunityStoreMessaging:
     def _community_republishable(self, chat_id: str) -> bool:
         """Whether our post in ``chat_id``, unconfirmed when the messenger stopped, goes
         again at start as public messages do (a community post has no data sync: the store's
-        confirmation is its last state, as in status-go): a channel of an unencrypted
-        community (an encrypted one's posts are sealed under its hash ratchet key, which that
-        path does not do)."""
+        confirmation is its last state, as in status-go): a channel of a community we know,
+        sent by :meth:`_republish_own`."""
+        return self._communities.channel_of(chat_id) is not None
+
+    def _republish_own(
+        self, chat_id: str, wrapped: bytes, message_id: str, status: DeliveryStatus, now_ns: int
+    ) -> list[Action]:
+        """At start, our message ``wrapped`` (``status`` when the device stopped) published
+        again as :meth:`ChatSession.republish` says; a post in a channel that goes under a
+        hash ratchet key is sealed again under its current one (:meth:`_post_again`).
+        ``now_ns``: wall-clock nanoseconds."""
+        if not self._post_group(chat_id):
+            return self.session.republish(chat_id, wrapped, message_id, status, now_ns)
+        if status == DeliveryStatus.PENDING or (
+            status == DeliveryStatus.SENT and self.session.has_store
+        ):
+            try:
+                return self._post_again(chat_id, wrapped, message_id, now_ns)
+            except UnknownGroupKey:
+                log.warning("post %s not sent again at start: no key for its channel", message_id)
+        return []
+
+    def _post_group(self, chat_id: str) -> bytes:
         found = self._communities.channel_of(chat_id)
-        return found is not None and not found[0].encrypted
+        return post_group(found[0] if found is not None else None, chat_id)
+
+    def _post_again(
+        self, chat_id: str, wrapped: bytes, message_id: str, now_ns: int
+    ) -> list[Action]:
+        """Our post ``wrapped`` in channel ``chat_id`` published again (at start, or the
+        user's resend of a failed one): in the clear as a public message, or, where it goes
+        under a hash ratchet key (status-go's dispatchMessage), sealed under the current key
+        (a key rotated since the first send is the one members hold now). Raises
+        :class:`UnknownGroupKey` when we hold no key for it."""
+        group = self._post_group(chat_id)
+        ratchet = self.session.hash_ratchet
+        found = self._communities.channel_of(chat_id)
+        if not group or found is None:
+            return self.session.send_public(chat_id, wrapped, now_ns, [message_id])
+        if ratchet is None or ratchet.current_key(group) is None:
+            raise UnknownGroupKey("no key for this channel", group_id=b"", key_id=b"")
+        parts = seal_post(
+            ratchet, self._identity, found[0], chat_id, wrapped, self.session.segment_size, group
+        )
+        publishes: list[Action] = [
+            Publish(p.content_topic, p.payload, now_ns, "public") for p in parts[:-1]
+        ]
+        last = parts[-1]
+        track = self.session.has_store
+        publishes.append(
+            Publish(last.content_topic, last.payload, now_ns, "public", (message_id,), track=track)
+        )
+        return publishes

@@ -83,6 +83,10 @@ class Sending(Outgoing):
 
         async def _perform(self, actions: list[Action]) -> None: ...
 
+        def _post_again(
+            self, chat_id: str, wrapped: bytes, message_id: str, now_ns: int
+        ) -> list[Action]: ...
+
         def _listen(self, content_topics: list[str]) -> None: ...
 
         def _receive_group(
@@ -248,7 +252,9 @@ class Sending(Outgoing):
         return message_id
 
     async def resend(self, message_id: str) -> None:
-        """Send a failed message of ours again."""
+        """Send a failed message of ours again: a 1:1 or public chat's, or a community
+        channel's post (sealed under its channel's current hash ratchet key where it has one).
+        Raises ChatError (no such message of ours, not failed) and UnknownGroupKey."""
         stored = await self.database.message(message_id)
         if stored is None or stored.author != self._chat_key:
             raise ChatError(f"no message {message_id} of ours")
@@ -258,11 +264,19 @@ class Sending(Outgoing):
             raise ChatError(f"message {message_id} has not failed")
         message = chat_message_pb2.ChatMessage.FromString(stored.body)
         wrapped = wrap(stored.body, MessageType.CHAT_MESSAGE, self._identity)
+        channel = message.message_type == chat_message_pb2.COMMUNITY_CHAT
+        # A channel's post is sealed again under its current key (messenger_community_store),
+        # before anything changes: without a key it stays failed (UnknownGroupKey).
+        now_ns = time.time_ns()
+        again = self._post_again(stored.chat_id, wrapped, message_id, now_ns) if channel else []
         self.session.resent(message_id, stored.chat_id)
         status = DeliveryStatus.PENDING
         write = Write(statuses=[(message_id, status)])
         write.status_events.append(self.session.status_event(message_id, status))
         public = message.message_type == chat_message_pb2.PUBLIC_GROUP
+        if channel:
+            await self._commit(write)
+            return await self._perform(again)
         if not public:
             recipient = bytes.fromhex(stored.chat_id[2:])
             write.outbox_added.append(self._sync_entry(recipient, message_id, wrapped))
