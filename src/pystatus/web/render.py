@@ -277,7 +277,7 @@ def _message(view: MainView, event: ChatEvent) -> str:
         parts.append(f'<span class="reactions" aria-label="Reactions">{_e(shown)}</span>')
     # Community channels: reactions where we may post; our posts edited and deleted, and
     # others' deleted by the control node (status-go's CanDeleteMessageForEveryone); a
-    # resend is a 1:1 or public chat's.
+    # failed post resent as in any chat (sealed again under its channel's key).
     channel = view.chat.kind == "community"
     community = view.community if channel else None
     may_react = community is None or community.may_post
@@ -304,7 +304,7 @@ def _message(view: MainView, event: ChatEvent) -> str:
             parts.append(
                 _post(f"/messages/{event.id}/delete", view.csrf, "Delete", fields={"chat": chat})
             )
-        if event.outgoing and not channel and event.status == "failed":
+        if event.outgoing and event.status == "failed":
             parts.append(
                 _post(f"/messages/{event.id}/resend", view.csrf, "Resend", fields={"chat": chat})
             )
