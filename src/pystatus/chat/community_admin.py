@@ -198,6 +198,24 @@ class AdminEvents:
             REQUESTS_EVICTED.inc()
         return Change(community, "request", author, request.message.display_name)
 
+    def hold_request(
+        self, community_id: str, requester: str, request: pb.CommunityRequestToJoin
+    ) -> None:
+        """A pending request the control node shared with us (type 72,
+        :mod:`pystatus.chat.community_privileged_sync`), held as if the requester had sent it."""
+        state = self._of(community_id)
+        state.requests.pop(requester, None)
+        state.requests[requester] = request
+        while len(state.requests) > MAX_REQUESTS:
+            state.requests.popitem(last=False)
+            REQUESTS_EVICTED.inc()
+
+    def drop_request(self, community_id: str, requester: str) -> None:
+        """A request the control node accepted or rejected: no longer ours to decide."""
+        state = self._state.get(community_id)
+        if state is not None:
+            state.requests.pop(requester, None)
+
     def pending(self, chats: CommunityChats, community_id: str) -> list[tuple[str, int, str]]:
         """Requests shared with us as an admin and not yet members: (requester ``0x04...``,
         clock in seconds, display name)."""

@@ -56,7 +56,10 @@ from pystatus.chat.keys import chat_key_text
 from pystatus.chat.listening import Listener
 from pystatus.chat.messenger_community_admin import CommunityAdminMessaging
 from pystatus.chat.messenger_community_keys import CommunityKeyMessaging
-from pystatus.chat.messenger_community_moderation import CommunityModerationMessaging
+from pystatus.chat.messenger_community_moderation import (
+    MODERATION_TYPES,
+    CommunityModerationMessaging,
+)
 from pystatus.chat.messenger_community_store import CommunityStoreMessaging
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.segmentation import segment
@@ -84,7 +87,7 @@ COMMUNITY_TYPES = frozenset(
         MessageType.COMMUNITY_USER_KICKED,
         MessageType.COMMUNITY_ENCRYPTION_KEYS_REQUEST,
         MessageType.COMMUNITY_EVENTS_MESSAGE,  # messenger_community_admin.py
-        MessageType.DELETE_COMMUNITY_MEMBER_MESSAGES,  # messenger_community_moderation.py
+        *MODERATION_TYPES,  # types 85 and 72: messenger_community_moderation.py
     }
 )
 """The community messages this module takes."""
@@ -93,7 +96,7 @@ SIGNED_BY_COMMUNITY = frozenset(
         MessageType.COMMUNITY_DESCRIPTION,
         MessageType.COMMUNITY_REQUEST_TO_JOIN_RESPONSE,
         MessageType.COMMUNITY_USER_KICKED,
-        MessageType.DELETE_COMMUNITY_MEMBER_MESSAGES,  # or an admin's: checked where taken
+        *MODERATION_TYPES,  # or an admin's (type 85): checked where taken
     }
 )
 """Types whose wrapper the community key signs, not the envelope's signer."""
@@ -513,8 +516,8 @@ class CommunityMessaging(
 
     def _receive_community(self, message: Unwrapped, after: Callable[[], None] | None) -> None:
         """A community control message; raises :class:`InvalidCommunity` (a ChatError)."""
-        if message.type == MessageType.DELETE_COMMUNITY_MEMBER_MESSAGES:
-            self._receive_member_deletes(message, after)  # messenger_community_moderation.py
+        if message.type in MODERATION_TYPES:  # messenger_community_moderation.py
+            self._receive_moderation(message, after)
             return
         if message.type == MessageType.COMMUNITY_ENCRYPTION_KEYS_REQUEST:
             self._answer_key_request(message)

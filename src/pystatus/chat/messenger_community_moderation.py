@@ -1,5 +1,6 @@
 """Deleting a member's community messages in the Messenger: the asyncio side of
-:mod:`pystatus.chat.community_moderation`.
+:mod:`pystatus.chat.community_moderation`; and, as an admin, the requests to join the control
+node shares with us (type 72, :mod:`pystatus.chat.community_privileged_sync`).
 
 What arrives: a ``DeleteCommunityMemberMessages`` (type 85) on the community's description
 topic, taken from the control node or a privileged member; and a description naming a member
@@ -20,7 +21,13 @@ from typing import TYPE_CHECKING
 
 from pystatus.chat import topics
 from pystatus.chat.actions import Action, Publish
-from pystatus.chat.community import Community, Roles, description_content_topic, member_key
+from pystatus.chat.community import (
+    Community,
+    InvalidCommunity,
+    Roles,
+    description_content_topic,
+    member_key,
+)
 from pystatus.chat.community_chats import DROPPED, CommunityChats, CommunityNotAllowed
 from pystatus.chat.community_moderation import (
     MEMBER_DELETES,
@@ -29,6 +36,11 @@ from pystatus.chat.community_moderation import (
     decode_member_deletes,
     deleting_all,
     encode_member_deletes,
+)
+from pystatus.chat.community_privileged_sync import (
+    EDIT_SHARED_ADDRESSES,
+    PRIVILEGED_SYNC,
+    decode_privileged_sync,
 )
 from pystatus.chat.database import Batch, ChatDatabase
 from pystatus.chat.incoming import delete_event
@@ -41,8 +53,16 @@ from pystatus.chat.writes import Write
 from pystatus.waku.payload import encrypt_symmetric
 
 if TYPE_CHECKING:
+    from pystatus.chat.community_admin import AdminEvents
     from pystatus.chat.incoming import Incoming
 
+MODERATION_TYPES = frozenset(
+    {
+        MessageType.DELETE_COMMUNITY_MEMBER_MESSAGES,
+        MessageType.COMMUNITY_PRIVILEGED_USER_SYNC_MESSAGE,
+    }
+)
+"""The community messages this module takes."""
 MAX_DELETED = 1_000
 """Messages one order or ban deletes at most (the member's newest)."""
 
@@ -67,6 +87,18 @@ class CommunityModerationMessaging:
 
         async def _perform(self, actions: list[Action]) -> None: ...
 
+        @property
+        def _admin_events(self) -> AdminEvents: ...  # messenger_community_admin.py
+
+    def _receive_moderation(self, message: Unwrapped, after: Callable[[], None] | None) -> None:
+        """A type 85 or 72 message. Raises :class:`InvalidCommunity` (counted)."""
+        if message.type == MessageType.DELETE_COMMUNITY_MEMBER_MESSAGES:
+            self._receive_member_deletes(message, after)
+            return
+        self._receive_privileged_sync(message)
+        if after is not None:
+            after()
+
     def _receive_member_deletes(self, message: Unwrapped, after: Callable[[], None] | None) -> None:
         """A type 85 order (its wrapper's signer recovered). Raises
         :class:`~pystatus.chat.community.InvalidCommunity` (counted) for a malformed one or
@@ -84,6 +116,32 @@ class CommunityModerationMessaging:
         write = self._member_deletes_write(community, order.member, signer, order.messages)
         write.after = after
         self._queue_write(write)
+
+    def _receive_privileged_sync(self, message: Unwrapped) -> bool:
+        """A type 72 message (its wrapper's signer recovered): whether it changed the requests
+        we hold as an admin. Raises :class:`InvalidCommunity` (counted) for a malformed one,
+        or one not from the control node."""
+        sync = decode_privileged_sync(message.payload)
+        community = self._communities.get(sync.community_id)
+        if community is None or self._communities.controls(sync.community_id):
+            PRIVILEGED_SYNC.labels("not_ours").inc()
+            return False
+        if member_key(message.author) != community.control_node:
+            raise InvalidCommunity("signer", "shared requests not from the control node")
+        if not community.is_privileged(member_key(self._public_key)):
+            PRIVILEGED_SYNC.labels("not_admin").inc()
+            return False
+        if sync.kind == EDIT_SHARED_ADDRESSES:
+            PRIVILEGED_SYNC.labels("addresses_not_kept").inc()
+            return False
+        me = member_key(self._public_key)
+        for requester in sync.decided:
+            self._admin_events.drop_request(community.id, requester)
+        for requester, request in sync.shared:
+            if requester != me and not community.is_member(requester):
+                self._admin_events.hold_request(community.id, requester, request)
+        PRIVILEGED_SYNC.labels("decided" if sync.decided else "shared").inc()
+        return True
 
     def _banned_deletes(self, community: Community) -> None:
         """Delete the messages of members ``community``'s description bans with
