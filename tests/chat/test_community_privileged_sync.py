@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pystatus.chat.account import Account
 from pystatus.chat.community import REJECTED, InvalidCommunity, member_key
 from pystatus.chat.community_chats import Send, _private
 from pystatus.chat.community_privileged_sync import (
@@ -26,7 +27,8 @@ from pystatus.chat.messenger import Messenger
 from pystatus.chat.proto import communities_pb2 as pb
 from pystatus.chat.proto import community_privileged_sync_pb2 as spb
 from pystatus.chat.wrapper import MessageType, wrap
-from tests.chat.test_community_moderation_messenger import _three
+from tests.chat.messenger_helpers import FAST, relay_messenger, relay_nodes
+from tests.chat.test_community_moderation_messenger import _next, _three
 from tests.p2p.hosts import wait_for
 
 REQUESTER = coincurve.PrivateKey().public_key.format(compressed=False)
@@ -125,3 +127,47 @@ async def test_an_admin_lists_shared_requests_and_drops_decided_ones(tmp_path: P
             timeout=15,
             what="the rejected request dropped",
         )
+
+
+async def test_a_pystatus_control_node_shares_requests_with_a_new_admin(tmp_path: Path) -> None:
+    accounts = [
+        Account.create(tmp_path / n, "sync password", params=FAST)[0]
+        for n in ("owner", "alice", "bob")
+    ]
+    async with relay_nodes(2) as nodes:
+        owner, alice, bob = (relay_messenger(a, nodes[min(i, 1)]) for i, a in enumerate(accounts))
+        for m in (owner, alice, bob):
+            await m.start()
+        try:
+            owner_events, alice_events = owner.events(), alice.events()
+            community_id = await owner.create_community("Cats", manual_accept=True)
+            await alice.join_community(community_id, display_name="alice")
+            await owner.publish_community(community_id)
+            await _next(owner_events, "community", "request")
+            await owner.accept_community_request(community_id, alice.chat_key)
+            await _next(alice_events, "community", "joined")
+            await bob.join_community(community_id, display_name="bob")
+            await owner.publish_community(community_id)
+            await wait_for(
+                lambda: bool(owner.community_requests(community_id)),
+                timeout=15,
+                what="bob's request at the control node",
+            )
+            assert alice.community_requests(community_id) == []
+            # made admin, alice is sent the pending request (type 72, ALL_SYNC)
+            await owner.set_community_admin(community_id, alice.chat_key)
+            await wait_for(
+                lambda: [r[0] for r in alice.community_requests(community_id)] == [bob.chat_key],
+                timeout=15,
+                what="bob's request shared with alice",
+            )
+            # the control node declines it: alice is told (REJECT) and drops it
+            await owner.decline_community_request(community_id, bob.chat_key)
+            await wait_for(
+                lambda: not alice.community_requests(community_id),
+                timeout=15,
+                what="the declined request dropped at alice",
+            )
+        finally:
+            for m in (bob, alice, owner):
+                await m.stop()

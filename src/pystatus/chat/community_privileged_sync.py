@@ -22,6 +22,7 @@ from google.protobuf.message import DecodeError
 from prometheus_client import Counter
 
 from pystatus.chat.community import InvalidCommunity, community_id_of
+from pystatus.chat.community_requests import request_id
 from pystatus.chat.proto import communities_pb2 as pb
 from pystatus.chat.proto import community_privileged_sync_pb2 as spb
 
@@ -106,3 +107,33 @@ def decode_privileged_sync(payload: bytes) -> PrivilegedSync:
     return PrivilegedSync(
         int(message.type), community_id, message.clock, tuple(decided), tuple(shared)
     )
+
+
+def encode_all_sync(community_id: str, pending: list[tuple[str, int, str]], clock_s: int) -> bytes:
+    """``CONTROL_NODE_ALL_SYNC_REQUESTS_TO_JOIN`` for a new admin: each pending request
+    ((requester ``0x04...``, clock in seconds, display name)), without revealed addresses, as
+    status-go's ``ShareRequestsToJoinWithPrivilegedMembers`` sends an admin."""
+    raw_id = bytes.fromhex(community_id.removeprefix("0x"))
+    message = Sync(clock=clock_s, type=ALL_SYNC, community_id=raw_id)
+    for requester, clock, _ in pending:
+        message.sync_requests_to_join.append(
+            spb.SyncCommunityRequestsToJoin(
+                id=request_id(bytes.fromhex(requester[2:]), community_id),
+                public_key=requester,
+                clock=clock,
+                community_id=raw_id,
+                state=PENDING,
+            )
+        )
+    return message.SerializeToString()
+
+
+def encode_decided(community_id: str, requester: str, clock_s: int, *, accepted: bool) -> bytes:
+    """``CONTROL_NODE_ACCEPT_REQUEST_TO_JOIN`` or ``..._REJECT_...`` for ``requester``
+    (``0x04...``), without revealed addresses, as status-go tells admins of a decision."""
+    raw_id = bytes.fromhex(community_id.removeprefix("0x"))
+    message = Sync(clock=clock_s, type=ACCEPT if accepted else REJECT, community_id=raw_id)
+    message.request_to_join[requester].CopyFrom(
+        pb.CommunityRequestToJoin(clock=clock_s, community_id=raw_id)
+    )
+    return message.SerializeToString()

@@ -56,10 +56,8 @@ from pystatus.chat.keys import chat_key_text
 from pystatus.chat.listening import Listener
 from pystatus.chat.messenger_community_admin import CommunityAdminMessaging
 from pystatus.chat.messenger_community_keys import CommunityKeyMessaging
-from pystatus.chat.messenger_community_moderation import (
-    MODERATION_TYPES,
-    CommunityModerationMessaging,
-)
+from pystatus.chat.messenger_community_moderation import MODERATION_TYPES as MODERATION_TYPES
+from pystatus.chat.messenger_community_moderation import CommunityModerationMessaging
 from pystatus.chat.messenger_community_store import CommunityStoreMessaging
 from pystatus.chat.proto import chat_message_pb2
 from pystatus.chat.segmentation import segment
@@ -428,12 +426,14 @@ class CommunityMessaging(
         if not self._communities.controls(community_id):  # as an admin: an event
             return await self._admin_decide(community_id, key, accept=True)
         sends = self._communities.accept(community_id, key, self._now_ms())
+        sends += self._admin_syncs(community_id, decided=key, accepted=True)  # to admins
         await self._community_done(self._got(community_id), sends)
 
     async def decline_community_request(self, community_id: str, member: str) -> None:
         self._check_running()
         key = member_key(public_key_of(member))
         sends = self._communities.decline(community_id, key, self._now_ms())
+        sends += self._admin_syncs(community_id, decided=key)  # to admins (type 72)
         await self._perform(self._community_sends(sends))
 
     async def ban_community_member(

@@ -36,6 +36,10 @@ class CommunityAdminMessaging:
 
         def _got(self, community_id: str) -> Community: ...
 
+        def _admin_syncs(
+            self, community_id: str, admin: str = "", decided: str = "", *, accepted: bool = False
+        ) -> list[Send]: ...  # messenger_community_moderation.py
+
         async def _community_done(
             self, community: Community, sends: list[Send], event: ChatEvent | None = None
         ) -> None: ...
@@ -85,6 +89,8 @@ class CommunityAdminMessaging:
         sends = set_admin(
             self._communities, community_id, key, time.time_ns() // 10**6, admin=admin
         )
+        if admin:  # the pending requests shared with the new admin (type 72)
+            sends += self._admin_syncs(community_id, admin=key)
         await self._community_done(self._got(community_id), sends)
 
     async def _admin_add_channel(self, community_id: str, name: str, category_id: str) -> str:

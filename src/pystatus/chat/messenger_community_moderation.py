@@ -27,8 +27,9 @@ from pystatus.chat.community import (
     Roles,
     description_content_topic,
     member_key,
+    pubsub_topic,
 )
-from pystatus.chat.community_chats import DROPPED, CommunityChats, CommunityNotAllowed
+from pystatus.chat.community_chats import DROPPED, CommunityChats, CommunityNotAllowed, Send
 from pystatus.chat.community_moderation import (
     MEMBER_DELETES,
     MEMBER_MESSAGES_DELETED,
@@ -41,7 +42,10 @@ from pystatus.chat.community_privileged_sync import (
     EDIT_SHARED_ADDRESSES,
     PRIVILEGED_SYNC,
     decode_privileged_sync,
+    encode_all_sync,
+    encode_decided,
 )
+from pystatus.chat.community_roles import admins
 from pystatus.chat.database import Batch, ChatDatabase
 from pystatus.chat.incoming import delete_event
 from pystatus.chat.keys import chat_key_text
@@ -128,9 +132,7 @@ class CommunityModerationMessaging:
             return False
         if member_key(message.author) != community.control_node:
             raise InvalidCommunity("signer", "shared requests not from the control node")
-        if not community.is_privileged(member_key(self._public_key)):
-            PRIVILEGED_SYNC.labels("not_admin").inc()
-            return False
+        # Not checked that we are an admin: status-go does not (the control node chose us).
         if sync.kind == EDIT_SHARED_ADDRESSES:
             PRIVILEGED_SYNC.labels("addresses_not_kept").inc()
             return False
@@ -142,6 +144,36 @@ class CommunityModerationMessaging:
                 self._admin_events.hold_request(community.id, requester, request)
         PRIVILEGED_SYNC.labels("decided" if sync.decided else "shared").inc()
         return True
+
+    def _admin_syncs(
+        self, community_id: str, admin: str = "", decided: str = "", *, accepted: bool = False
+    ) -> list[Send]:
+        """What a control node tells its admins (type 72, wrappers signed by the community
+        key): to a new ``admin`` (``0x04...``) the pending requests; with ``decided`` (a
+        requester), to every admin but that one, our decision. None where we are no control
+        node."""
+        private = self._communities.private_key(community_id)
+        community = self._communities.get(community_id)
+        if private is None or community is None:
+            return []
+        now_s = int(time.time())
+        kind = MessageType.COMMUNITY_PRIVILEGED_USER_SYNC_MESSAGE
+        if admin:
+            pending = self._communities.pending(community_id)
+            if not pending:
+                return []
+            wrapped = wrap(encode_all_sync(community_id, pending, now_s), kind, private)
+            return [
+                Send("private", wrapped, pubsub_topic(None), recipient=bytes.fromhex(admin[2:]))
+            ]
+        wrapped = wrap(
+            encode_decided(community_id, decided, now_s, accepted=accepted), kind, private
+        )
+        return [
+            Send("private", wrapped, pubsub_topic(None), recipient=bytes.fromhex(k[2:]))
+            for k in admins(community)
+            if k != decided
+        ]
 
     def _banned_deletes(self, community: Community) -> None:
         """Delete the messages of members ``community``'s description bans with
