@@ -14,6 +14,7 @@ from pystatus.chat.account import Account
 from pystatus.chat.community import REJECTED
 from pystatus.chat.community_moderation import encode_member_deletes
 from pystatus.chat.messenger import ChatEvent, Messenger
+from pystatus.chat.messenger_community_moderation import NOT_ACTED
 from pystatus.chat.wrapper import MessageType, wrap
 from tests.chat.messenger_helpers import FAST, relay_messenger, relay_nodes
 from tests.p2p.hosts import wait_for
@@ -114,3 +115,19 @@ async def test_an_order_deletes_and_a_members_forged_order_is_refused(tmp_path: 
         await owner.delete_community_member_messages(community_id, bob.chat_key)
         await _next(alice_events, "delete")
         assert all((await _deleted(alice, general)).values())
+
+
+async def test_types_not_acted_on_are_counted(tmp_path: Path) -> None:
+    async with _three(tmp_path) as (owner, alice, _, community_id, _):
+        community = alice.community(community_id)
+        key = owner._communities.private_key(community_id)
+        assert community is not None and key is not None
+        counted = NOT_ACTED.labels("COMMUNITY_PUBLIC_SHARD_INFO")
+        before = float(counted._value.get())
+        wrapped = wrap(b"\x08\x01", MessageType.COMMUNITY_PUBLIC_SHARD_INFO, key)
+        await owner._perform(owner._description_topic_publishes(community, wrapped))
+        await wait_for(
+            lambda: counted._value.get() > before,
+            timeout=15,
+            what="the shard info counted, not acted on",
+        )

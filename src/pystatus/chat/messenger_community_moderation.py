@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from prometheus_client import Counter
+
 from pystatus.chat import topics
 from pystatus.chat.actions import Action, Publish
 from pystatus.chat.community import (
@@ -60,13 +62,36 @@ if TYPE_CHECKING:
     from pystatus.chat.community_admin import AdminEvents
     from pystatus.chat.incoming import Incoming
 
+NOT_ACTED_TYPES = frozenset(
+    {
+        MessageType.COMMUNITY_EDIT_SHARED_ADDRESSES,
+        MessageType.COMMUNITY_SHARD_KEY,
+        MessageType.COMMUNITY_PUBLIC_SHARD_INFO,
+        MessageType.COMMUNITY_PUBLIC_STORENODES_INFO,
+        MessageType.COMMUNITY_REEVALUATE_PERMISSIONS_REQUEST,
+        MessageType.COMMUNITY_UPDATE_GRANT,
+        MessageType.COMMUNITY_TOKEN_ACTION,
+        MessageType.COMMUNITY_SHARED_ADDRESSES_REQUEST,
+        MessageType.COMMUNITY_SHARED_ADDRESSES_RESPONSE,
+    }
+)
+"""Community messages status-go v1.1.0 sends that pystatus does not act on yet: taken,
+counted by type (``chat_community_not_acted``) and acknowledged, not decoded. Shards and store
+nodes: pystatus keeps the community's default shard and the account's store nodes; grants,
+shared addresses and token actions: pystatus keeps no chain state or others' addresses."""
 MODERATION_TYPES = frozenset(
     {
         MessageType.DELETE_COMMUNITY_MEMBER_MESSAGES,
         MessageType.COMMUNITY_PRIVILEGED_USER_SYNC_MESSAGE,
+        *NOT_ACTED_TYPES,
     }
 )
 """The community messages this module takes."""
+NOT_ACTED = Counter(
+    "chat_community_not_acted",
+    "Community messages of a type pystatus does not act on yet, by type",
+    ["type"],
+)
 MAX_DELETED = 1_000
 """Messages one order or ban deletes at most (the member's newest)."""
 
@@ -95,7 +120,13 @@ class CommunityModerationMessaging:
         def _admin_events(self) -> AdminEvents: ...  # messenger_community_admin.py
 
     def _receive_moderation(self, message: Unwrapped, after: Callable[[], None] | None) -> None:
-        """A type 85 or 72 message. Raises :class:`InvalidCommunity` (counted)."""
+        """A type 85 or 72 message, or one of :data:`NOT_ACTED_TYPES` (counted). Raises
+        :class:`InvalidCommunity` (counted)."""
+        if message.type in NOT_ACTED_TYPES:
+            NOT_ACTED.labels(MessageType(message.type).name).inc()
+            if after is not None:
+                after()
+            return
         if message.type == MessageType.DELETE_COMMUNITY_MEMBER_MESSAGES:
             self._receive_member_deletes(message, after)
             return
