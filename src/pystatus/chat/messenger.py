@@ -184,6 +184,7 @@ class Messenger(Reading, Sending, GroupMessaging, CommunityMessaging):
         self._load_profile(state)
         self._restore_groups(state)
         self._restore_communities(state)
+        self._restore_answer_resends(state)  # messenger_community_store.py
         if LAST_SYNCED in state:
             self.session.last_synced_ns = int.from_bytes(state[LAST_SYNCED], "big")
         self.session.restore_outbox(await self.database.outbox(), time.monotonic())

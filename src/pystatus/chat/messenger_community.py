@@ -305,9 +305,9 @@ class CommunityMessaging(
         self, community: Community, sends: list[Send], event: ChatEvent | None = None
     ) -> None:
         """Store the community, listen to its topics, then send."""
-        await self._commit(
-            Write(extra=self._community_batch(community), events=[event] if event else [])
-        )
+        write = Write(extra=self._community_batch(community), events=[event] if event else [])
+        write.sync_state.update(self._answers_kept(community.id, sends))  # sent again
+        await self._commit(write)
         self._listen(self._community_topics(community))
         await self._perform(self._community_and_keys(community, sends))
 

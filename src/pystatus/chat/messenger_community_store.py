@@ -26,9 +26,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pystatus.chat.actions import Action, Publish
+from pystatus.chat.actions import Action, Commit, Publish
 from pystatus.chat.community import description_content_topic, pubsub_topic
 from pystatus.chat.community_advert import Advertiser
+from pystatus.chat.community_answers import AnswerResends
 from pystatus.chat.community_chats import CommunityChats, Send
 from pystatus.chat.community_keys import post_group, seal_post
 from pystatus.chat.delivery import DeliveryStatus
@@ -43,6 +44,9 @@ from pystatus.errors import PystatusError
 
 log = logging.getLogger("pystatus.chat.messenger_community")
 
+ANSWERS_STATE = "community_answers"
+"""The sync state key of the answers and kicks kept to send again."""
+
 DESCRIPTION_LOOKBACK_NS = 30 * 24 * 3600 * 10**9
 """How far back the store is asked for a community's description when we start to follow it."""
 
@@ -54,6 +58,7 @@ class CommunityStoreMessaging:
     config: ReliabilityConfig
     _communities: CommunityChats
     _advertiser: Advertiser
+    _answer_resends: AnswerResends
     _supervisor: Supervisor
     _pubsub_for: Callable[[str], str]
     _identity: bytes
@@ -75,7 +80,8 @@ class CommunityStoreMessaging:
         core keeps both in wall-clock ms, as status-go's resend and advert do)."""
         online = self.transport.connected()  # offline, the session wakes the core each second
         requests = self._communities.next_deadline() if online else None
-        dues = (requests, self._advertiser.next_deadline(online))
+        answers = self._answer_resends.next_deadline() if online else None
+        dues = (requests, answers, self._advertiser.next_deadline(online))
         due_ms = min((d for d in dues if d is not None), default=None)
         if due_ms is None:
             return None
@@ -90,13 +96,35 @@ class CommunityStoreMessaging:
         now_ms = self._now_ms()
         online = self.transport.connected()
         sends = self._communities.handle_timer(now_ms) if online else []
+        answers = self._answer_resends.handle_timer(now_ms) if online else []
         if self._advertiser.handle_timer(now_ms, online):
             sends += [
                 Send("description", c.wrapped, pubsub_topic(None), name=c.id)
                 for c in self._communities.communities()
                 if self._communities.controls(c.id)
             ]
-        return self._community_sends(sends)
+        out = self._community_sends(sends + answers)
+        if answers:  # their counts moved, the last sends left the table: saved again
+            out.append(Commit(sync_state=((ANSWERS_STATE, self._answer_resends.saved()),)))
+        return out
+
+    # -- answers and kicks kept to send again (community_answers.py) -------------------------
+
+    def _answers_kept(self, community_id: str, sends: list[Send]) -> dict[str, bytes]:
+        """Keep the answers and kicks among ``sends``; the sync state to write with them."""
+        if not self._answer_resends.keep(community_id, sends, self._now_ms()):
+            return {}
+        return {ANSWERS_STATE: self._answer_resends.saved()}
+
+    def _restore_answer_resends(self, state: dict[str, bytes]) -> None:
+        """At start: the answers and kicks kept when we stopped go again once online."""
+        self._answer_resends = AnswerResends()
+        if ANSWERS_STATE not in state:
+            return
+        try:
+            self._answer_resends.restore(state[ANSWERS_STATE])
+        except ValueError as exc:  # written only once valid: damage, not input
+            log.warning("community answers to send again not restored: %s", exc)
 
     # -- the store ---------------------------------------------------------------------------
 
