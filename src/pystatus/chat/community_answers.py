@@ -27,8 +27,10 @@ from prometheus_client import Counter, Gauge
 from pystatus.chat.community import pubsub_topic
 from pystatus.chat.community_chats import MAX_RESENDS, RESEND_DELAY_MS, Send
 
-MAX_KEPT = 1000
-"""Answers and kicks kept to send again, at most (one per community and member)."""
+MAX_KEPT = 256
+"""Answers and kicks kept to send again, at most (one per community and member). An accept
+answer carries the description (kilobytes), and the table is saved whole at each change;
+each leaves it after its last send, about 3.5 min online."""
 
 KEPT = Gauge("chat_community_answers_kept", "Answers to requests to join and kicks kept")
 RESENT = Counter("chat_community_answers_resent", "Answers to requests and kicks sent again")
