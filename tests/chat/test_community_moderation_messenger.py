@@ -10,12 +10,17 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import coincurve
+
 from pystatus.chat.account import Account
 from pystatus.chat.community import REJECTED
 from pystatus.chat.community_moderation import encode_member_deletes
 from pystatus.chat.messenger import ChatEvent, Messenger
 from pystatus.chat.messenger_community_moderation import NOT_ACTED
+from pystatus.chat.proto import chat_message_pb2
+from pystatus.chat.proto import community_public_info_pb2 as pb
 from pystatus.chat.wrapper import MessageType, wrap
+from pystatus.waku.enr import keccak256
 from tests.chat.messenger_helpers import FAST, relay_messenger, relay_nodes
 from tests.p2p.hosts import wait_for
 
@@ -124,7 +129,15 @@ async def test_types_not_acted_on_are_counted(tmp_path: Path) -> None:
         assert community is not None and key is not None
         counted = NOT_ACTED.labels("COMMUNITY_PUBLIC_SHARD_INFO")
         before = float(counted._value.get())
-        wrapped = wrap(b"\x08\x01", MessageType.COMMUNITY_PUBLIC_SHARD_INFO, key)
+        # signed by the community key, as status-go's control node signs it: checked, counted
+        payload = pb.PublicShardInfo(
+            clock=1,
+            community_id=bytes.fromhex(community_id[2:]),
+            shard=chat_message_pb2.Shard(cluster=16, index=128),
+        ).SerializeToString()
+        signature = coincurve.PrivateKey(key).sign_recoverable(keccak256(payload), hasher=None)
+        info = pb.CommunityPublicShardInfo(signature=signature, payload=payload)
+        wrapped = wrap(info.SerializeToString(), MessageType.COMMUNITY_PUBLIC_SHARD_INFO, key)
         await owner._perform(owner._description_topic_publishes(community, wrapped))
         await wait_for(
             lambda: counted._value.get() > before,

@@ -47,6 +47,7 @@ from pystatus.chat.community_privileged_sync import (
     encode_all_sync,
     encode_decided,
 )
+from pystatus.chat.community_public_info import decode_shard_info, decode_storenodes
 from pystatus.chat.community_roles import admins
 from pystatus.chat.database import Batch, ChatDatabase
 from pystatus.chat.incoming import delete_event
@@ -76,9 +77,11 @@ NOT_ACTED_TYPES = frozenset(
     }
 )
 """Community messages status-go v1.1.0 sends that pystatus does not act on yet: taken,
-counted by type (``chat_community_not_acted``) and acknowledged, not decoded. Shards and store
-nodes: pystatus keeps the community's default shard and the account's store nodes; grants,
-shared addresses and token actions: pystatus keeps no chain state or others' addresses."""
+counted by type (``chat_community_not_acted``) and acknowledged; shard info (79) and store
+nodes (83) are decoded and their signature checked first
+(:mod:`pystatus.chat.community_public_info`). Shards and store nodes: pystatus keeps the
+community's default shard and the account's store nodes; grants, shared addresses and token
+actions: pystatus keeps no chain state or others' addresses."""
 MODERATION_TYPES = frozenset(
     {
         MessageType.DELETE_COMMUNITY_MEMBER_MESSAGES,
@@ -123,6 +126,10 @@ class CommunityModerationMessaging:
         """A type 85 or 72 message, or one of :data:`NOT_ACTED_TYPES` (counted). Raises
         :class:`InvalidCommunity` (counted)."""
         if message.type in NOT_ACTED_TYPES:
+            if message.type == MessageType.COMMUNITY_PUBLIC_SHARD_INFO:
+                decode_shard_info(message.payload)  # checked, not used (community_public_info)
+            elif message.type == MessageType.COMMUNITY_PUBLIC_STORENODES_INFO:
+                decode_storenodes(message.payload)
             NOT_ACTED.labels(MessageType(message.type).name).inc()
             if after is not None:
                 after()
