@@ -45,15 +45,18 @@ from pystatus.chat.community import (
     pubsub_topic,
     sign_description,
 )
+
+# The community errors live with the chat errors; importers of this module keep them.
+from pystatus.chat.errors import CommunityNotAllowed as CommunityNotAllowed
+from pystatus.chat.errors import ReadOnlyChannel as ReadOnlyChannel
 from pystatus.chat.proto import communities_pb2 as pb
 from pystatus.chat.wrapper import MessageType, Unwrapped
-from pystatus.errors import ChatError
 
 MAX_COMMUNITIES = 1_000
 MAX_PENDING = 100
+"""Pending requests kept per community (status-go's ``maxNbPendingRequestedMembers``)."""
 MAX_WANTED = 100
 """Communities we wait for a description of (to join, or to spectate)."""
-"""Pending requests kept per community (status-go's ``maxNbPendingRequestedMembers``)."""
 
 COMMUNITIES = Gauge("chat_communities", "Communities held")
 EVICTED = Counter("chat_community_evicted", "Communities forgotten at the bound")
@@ -74,15 +77,6 @@ shouldResendMessage)."""
 MAX_RESENDS = 3
 """status-go resends a watched raw message while its ``send_count <= 3``
 (``messageResendMaxCount``, ``persistence.go`` ExpiredMessagesIDs): four sends at most."""
-
-
-class CommunityNotAllowed(ChatError):
-    """We cannot do this in that community: it is unknown, we are not a member, or we do not
-    control it."""
-
-
-class ReadOnlyChannel(CommunityNotAllowed):
-    """We may read this channel but not post in it (status-go's ``CanPost`` is false)."""
 
 
 @dataclass(frozen=True, slots=True)

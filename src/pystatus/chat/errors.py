@@ -57,3 +57,12 @@ class UnknownGroupKey(HashRatchetError):
         super().__init__(message)
         self.group_id = group_id
         self.key_id = key_id
+
+
+class CommunityNotAllowed(ChatError):
+    """We cannot do this in that community: it is unknown, we are not a member, or we do not
+    control it."""
+
+
+class ReadOnlyChannel(CommunityNotAllowed):
+    """We may read this channel but not post in it (status-go's ``CanPost`` is false)."""
