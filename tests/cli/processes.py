@@ -32,7 +32,17 @@ async def start(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
+        preexec_fn=_default_signals,
     )
+
+
+def _default_signals() -> None:
+    """In the child, before exec: SIGINT and SIGQUIT as a terminal's foreground job has them.
+    Under pytest-xdist a worker was seen with both ignored partway through the suite (as C's
+    system() leaves them while it runs), and an ignored signal stays ignored across exec:
+    Ctrl-C then never reached the command and every stop() waited out its grace."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 async def stop(process: asyncio.subprocess.Process) -> tuple[bytes, bytes]:
