@@ -38,9 +38,10 @@ async def start(
 
 def _default_signals() -> None:
     """In the child, before exec: SIGINT and SIGQUIT as a terminal's foreground job has them.
-    Under pytest-xdist a worker was seen with both ignored partway through the suite (as C's
-    system() leaves them while it runs), and an ignored signal stays ignored across exec:
-    Ctrl-C then never reached the command and every stop() waited out its grace."""
+    A suite started as a background job of a non-interactive shell (``make test &``) runs
+    with both ignored (POSIX leaves them so without job control), and an ignored signal
+    stays ignored across exec: Ctrl-C then never reached the command, the Ctrl-C test
+    failed and every stop() waited out its grace."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
