@@ -11,7 +11,8 @@ from pathlib import Path
 from pystatus.chat.account import Account
 from pystatus.chat.community import description_content_topic, pubsub_topic
 from pystatus.chat.community_answers import DROPPED, AnswerResends
-from pystatus.chat.community_chats import MAX_RESENDS, RESEND_DELAY_MS, Send
+from pystatus.chat.community_chats import Send
+from pystatus.chat.community_resend import MAX_RESENDS, RESEND_DELAY_MS
 from pystatus.chat.messenger import Messenger
 from pystatus.chat.relay_transport import RelayTransport
 from pystatus.chat.transport import Published, TransportError

@@ -25,7 +25,8 @@ from collections import OrderedDict
 from prometheus_client import Counter, Gauge
 
 from pystatus.chat.community import pubsub_topic
-from pystatus.chat.community_chats import MAX_RESENDS, RESEND_DELAY_MS, Send
+from pystatus.chat.community_chats import Send
+from pystatus.chat.community_resend import RESEND_DELAY_MS, resend_due
 
 MAX_KEPT = 256
 """Answers and kicks kept to send again, at most (one per community and member). An accept
@@ -79,17 +80,8 @@ class AnswerResends:
     def handle_timer(self, now_ms: int) -> list[Send]:
         """Those whose time came at ``now_ms``, sent again: 30, 60 and 120 s after the
         first, second and third sends, then no more."""
-        out: list[Send] = []
-        for key, (send, count, due) in list(self._kept.items()):
-            if due > now_ms:
-                continue
-            out.append(send)
-            RESENT.inc()
-            count += 1
-            if count > MAX_RESENDS:
-                del self._kept[key]
-            else:
-                self._kept[key] = (send, count, now_ms + RESEND_DELAY_MS * 2 ** (count - 1))
+        out = resend_due(self._kept, now_ms)
+        RESENT.inc(len(out))
         KEPT.set(len(self._kept))
         return out
 

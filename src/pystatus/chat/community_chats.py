@@ -45,6 +45,7 @@ from pystatus.chat.community import (
     pubsub_topic,
     sign_description,
 )
+from pystatus.chat.community_resend import RESEND_DELAY_MS, resend_due
 
 # The community errors live with the chat errors; importers of this module keep them.
 from pystatus.chat.errors import CommunityNotAllowed as CommunityNotAllowed
@@ -69,14 +70,6 @@ PENDING_REFUSED = Counter(
     "chat_community_requests_refused", "Requests to join refused: too many pending"
 )
 RESENT = Counter("chat_community_requests_resent", "Requests to join sent again, unanswered")
-
-RESEND_DELAY_MS = 30_000
-"""A request to join with no answer goes again ``2^(n-1)`` times this after its n-th send
-(status-go's ``messageResendMinDelay``, ``messenger_raw_message_resend.go``
-shouldResendMessage)."""
-MAX_RESENDS = 3
-"""status-go resends a watched raw message while its ``send_count <= 3``
-(``messageResendMaxCount``, ``persistence.go`` ExpiredMessagesIDs): four sends at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,18 +386,8 @@ class CommunityChats:
         then no more. status-go also stops once a store confirms the envelope; we stop on an
         answer (accepted, declined, joined), on cancelling or on leaving."""
         self._forget_answered()
-        out: list[Send] = []
-        for community_id, (send, count, due) in list(self._resend.items()):
-            if due > now_ms:
-                continue
-            out.append(send)
-            RESENT.inc()
-            count += 1
-            if count > MAX_RESENDS:
-                del self._resend[community_id]
-            else:
-                delay = RESEND_DELAY_MS * 2 ** (count - 1)
-                self._resend[community_id] = (send, count, now_ms + delay)
+        out = resend_due(self._resend, now_ms)
+        RESENT.inc(len(out))
         return out
 
     def _forget_answered(self) -> None:
