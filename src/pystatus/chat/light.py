@@ -156,10 +156,10 @@ class FailoverStore:
                     response = await self.client.query(self._addrs[name], query)
             except (TimeoutError, PystatusError, OSError) as exc:
                 LIGHT_REQUESTS.labels("store", "failed").inc()
-                failures.append(f"{name}: {exc!r}")
+                failures.append(f"{name}: {_plain(exc)}")
                 if self._nodes.failed(name, self._clock()):
                     LIGHT_FAILOVERS.labels("store").inc()
-                    log.warning("store node %s failed (%r); asking the next", name, exc)
+                    log.warning("store node %s failed (%s); asking the next", name, _plain(exc))
                 continue
             LIGHT_REQUESTS.labels("store", "ok").inc()
             if self._nodes.succeeded(name):
@@ -314,7 +314,7 @@ class LightTransport:
                 continue
             except (TimeoutError, PystatusError, OSError) as exc:
                 LIGHT_REQUESTS.labels("lightpush", "failed").inc()
-                failures.append(f"{name}: {exc!r}")
+                failures.append(f"{name}: {_plain(exc)}")
                 self._push_failed(name, exc)
                 continue
             LIGHT_REQUESTS.labels("lightpush", "ok").inc()
@@ -337,7 +337,7 @@ class LightTransport:
     def _push_failed(self, name: str, exc: BaseException) -> None:
         if self.push_nodes.failed(name, self._clock()):
             LIGHT_FAILOVERS.labels("lightpush").inc()
-            log.warning("light-push node %s failed (%r); using the next", name, exc)
+            log.warning("light-push node %s failed (%s); using the next", name, _plain(exc))
         self._count_down()
         if self._running and not self.push_nodes.answered() and name not in self._redialing:
             # No node left that answered: connected() is False, and the messenger holds back
@@ -490,3 +490,11 @@ class LightTransport:
                 return
         finally:
             self._redialing.discard(name)
+
+
+def _plain(exc: BaseException) -> str:
+    """An error as words for a log line or a message: its text, else its kind (a bare
+    TimeoutError has no text)."""
+    return str(exc) or (
+        "no answer in time" if isinstance(exc, TimeoutError) else type(exc).__name__
+    )

@@ -63,6 +63,7 @@ from pystatus.cli.chat_node import (
     StaticNodes,
     StoreNode,
     light_nodes,
+    no_peer,
     open_messenger,
     sent_out,
     until,
@@ -122,7 +123,7 @@ def send(
         secret = password_or_prompt(password, confirm=False)
         nodes = light_nodes(light, filternode, lightpushnode)
         async with open_messenger(
-            data_dir, secret, cluster_id, staticnode, storenode, nodes
+            data_dir, secret, cluster_id, staticnode, storenode, nodes, peer_timeout=timeout
         ) as messenger:
             events = messenger.events()
             sent["id"] = await messenger.send(recipient, body)
@@ -154,7 +155,7 @@ def send(
         else:
             print(sent["id"], flush=True)
 
-    run_chat(run_send, timeout_message=f"no relay peer answered within {MESH_TIMEOUT:g} s")
+    run_chat(run_send, timeout_message=no_peer(light, timeout))
     if "timed_out" in sent:
         report()
         runtime_error(
@@ -281,7 +282,7 @@ def act(
     async def run() -> None:
         secret = password_or_prompt(password, confirm=False)
         async with open_messenger(
-            data_dir, secret, cluster_id, staticnode, storenode, light=light
+            data_dir, secret, cluster_id, staticnode, storenode, light=light, peer_timeout=timeout
         ) as messenger:
             before = {o.message.id for o in messenger.session.mvds.outgoing()}
             done.append(await action(messenger))
@@ -296,7 +297,7 @@ def act(
                 reached["sent"] = not _waiting(messenger, before)[1]
             reached["delivered"] = not _waiting(messenger, before)[0]
 
-    run_chat(run, timeout_message=f"no relay peer answered within {MESH_TIMEOUT:g} s")
+    run_chat(run, timeout_message=no_peer(light is not None, timeout))
     outcome = done[0]
     sent, delivered = reached["sent"], reached["delivered"]
     if json_output:

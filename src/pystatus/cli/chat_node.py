@@ -19,7 +19,7 @@ from pystatus.cli.account import chat_account_directory
 from pystatus.node import NodeConfig, WakuNode
 from pystatus.node.config import LightChatConfig
 from pystatus.node.datadir import lock_data_dir
-from pystatus.node.light_chat import light_transport
+from pystatus.node.light_chat import check_service_nodes, light_transport
 from pystatus.node.store_lookup import find_store
 from pystatus.p2p.multiaddr import Multiaddr
 
@@ -28,6 +28,9 @@ StaticNodes = Annotated[
 ]
 ClusterId = Annotated[int, typer.Option(help="Waku network cluster")]
 MESH_TIMEOUT = 20.0
+"""Seconds a command without --timeout waits for its first peer."""
+IDENTIFY_TIMEOUT = 5.0
+"""Seconds a light client waits for its service nodes' identify (their protocols)."""
 
 
 StoreNode = Annotated[
@@ -101,9 +104,14 @@ async def open_messenger(
     static_nodes: list[str],
     storenode: str | None = None,
     light: LightNodes | None = None,
+    peer_timeout: float = MESH_TIMEOUT,
 ) -> AsyncIterator[Messenger]:
     """A messenger on a node of its own: a relay peer of the static nodes, or with ``light``
-    a light client of its service nodes; yielded once a message sent would go out. The node
+    a light client of its service nodes; yielded once a message sent would go out. Raises
+    TimeoutError when no peer answered within ``peer_timeout`` seconds (a command's
+    ``--timeout``), and TransportError (one line) when none of ``light``'s light-push nodes
+    serves light push, or none of its filter nodes filter (a node run with --relay --store
+    only): :func:`pystatus.node.light_chat.check_service_nodes`. The node
     keeps the data dir's node key (``<data dir>/nodekey``, as ``pystatus node`` does), so
     every command of one account is one peer to the nodes it meets, not a new one each run."""
     directory = chat_account_directory(data_dir)
@@ -113,10 +121,13 @@ async def open_messenger(
     async with contextlib.AsyncExitStack() as stack:
         node = await stack.enter_async_context(WakuNode(config))
         if light is not None:
+            # Said once, before the messenger sends or subscribes anything: else each send
+            # and subscribe fails over node by node, each with a warning.
+            await check_service_nodes(node, min(peer_timeout, IDENTIFY_TIMEOUT))
             transport = light_transport(node)
             messenger = Messenger(account, transport)
             await stack.enter_async_context(messenger)
-            await until(transport.connected, MESH_TIMEOUT)
+            await until(transport.connected, peer_timeout)
         else:
             relay = node.require_relay()
             relayed = RelayTransport(
@@ -124,8 +135,14 @@ async def open_messenger(
             )
             messenger = Messenger(account, relayed)
             await stack.enter_async_context(messenger)
-            await until(lambda: bool(relay.relay_peers()), MESH_TIMEOUT)
+            await until(lambda: bool(relay.relay_peers()), peer_timeout)
         yield messenger
+
+
+def no_peer(light: bool, timeout: float) -> str:
+    """What a command says when :func:`open_messenger` found no peer within ``timeout`` s."""
+    kind = "light-push node" if light else "relay peer"
+    return f"no {kind} answered within {timeout:g} s"
 
 
 async def until(condition: Callable[[], bool], deadline: float) -> None:
