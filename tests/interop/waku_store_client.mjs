@@ -21,16 +21,25 @@ const node = await createLightNode({
 await node.start()
 out({ event: 'ready', peerId: node.libp2p.peerId.toString(), addrs: [] })
 
+// The store node the tests dial, named in every query: js-waku's own choice among its
+// connected peers once came back empty on a loaded CI run ("No peers available to query")
+// right after waitForPeers had returned, so the tests no longer leave the choice to it.
+let storePeer
+
 const commands = {
   async dial (params) {
-    await node.dial(multiaddr(params.addr), [Protocols.Store])
+    const addr = multiaddr(params.addr)
+    await node.dial(addr, [Protocols.Store])
     await node.waitForPeers([Protocols.Store], 20000)
+    storePeer = node.libp2p.getConnections().map((c) => c.remotePeer)
+      .find((p) => p.toString() === addr.getPeerId())
+    if (!storePeer) throw new Error(`no connection to ${params.addr} after dialling it`)
     return {}
   },
   async query (params) {
     const routingInfo = createRoutingInfo(networkConfig, { contentTopic: params.contentTopic })
     const decoder = createDecoder(params.contentTopic, routingInfo)
-    const options = { paginationForward: params.forward ?? true }
+    const options = { paginationForward: params.forward ?? true, peerId: storePeer }
     if (params.limit) options.paginationLimit = params.limit
     if (params.timeStartMs != null) options.timeStart = new Date(params.timeStartMs)
     if (params.timeEndMs != null) options.timeEnd = new Date(params.timeEndMs)
