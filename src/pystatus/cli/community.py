@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -96,10 +97,15 @@ def perform(sending: Sending, action: Action) -> None:
     perform_command(sending, checked)
 
 
+_COMMUNITY_ID = re.compile(r"0x0[23][0-9a-fA-F]{64}")
+
+
 def _community_id(text: str) -> str:
     try:
         community_key(text)
     except InvalidCommunity:
+        if _COMMUNITY_ID.fullmatch(text):  # the form of one, but no point on the curve
+            usage_error(f"{text!r} is not a community id: not a valid public key")
         usage_error(f"{text!r} is not a community id (0x02... or 0x03..., 66 hex digits)")
     return text
 
