@@ -10,7 +10,8 @@ status-go sends community messages without data sync, so nobody acknowledges the
 until what they sent left (``--timeout``); each says in one line what it did. `join` first
 waits for the community's description (from ``--storenode``, or the control node's next
 publication) and exits 1 when none came. `requests`, `members`, `channels` (without
-``--add``), `list` and `history` read the account's database only: a control node takes
+``--add``), `list` and `history` (a channel by chat id or ``#name``) read the account's
+database only: a control node takes
 requests while it runs (``pystatus node --chat``, `chat watch`). A malformed id or key exits
 2; what the community refuses (posting in a read-only channel, a change by someone who does
 not control it) exits 1.
@@ -464,10 +465,24 @@ def list_communities(reading: Reading) -> None:
 
 @community_app.command()
 @reading_options
-def history(chat_id: ChannelArg, reading: Reading, limit: Limit = HISTORY_LIMIT) -> None:
+def history(
+    chat_id: Annotated[
+        str, typer.Argument(help="The channel: its chat id, or its name (#general)")
+    ],
+    reading: Reading,
+    limit: Limit = HISTORY_LIMIT,
+    community: Annotated[
+        str | None,
+        typer.Option(help="The community of a channel named #name, when several have one"),
+    ] = None,
+) -> None:
     """A channel's messages with their times, authors and ids, newest last (no network):
-    the channel by its name (#general), the full ids with --json."""
-    channel = _channel_id(chat_id)
+    the channel by its chat id or its name (#general; with --community when the account
+    knows several channels of that name), the full ids with --json."""
+    if chat_id.startswith("#"):
+        channel = _channel_named(reading, chat_id[1:], community and _community_id(community))
+    else:
+        channel = _channel_id(chat_id)
 
     async def names(database: ChatDatabase) -> dict[str, str]:
         found = [c.channel_by_chat_id(channel) for c in await _communities(database)]
@@ -475,3 +490,21 @@ def history(chat_id: ChannelArg, reading: Reading, limit: Limit = HISTORY_LIMIT)
         return {channel: "#" + named[0]} if named else {}
 
     print_history(reading, channel, limit, names)
+
+
+def _channel_named(reading: Reading, name: str, community_id: str | None) -> str:
+    """The chat id of the channel called ``name`` in the account's communities (in
+    ``community_id`` only, when given); exits 2 when several have one, 1 when none has."""
+    found = [
+        channel.chat_id
+        for community in _read_all(reading)[1]
+        if community_id in (None, community.id)
+        for channel in community.channels.values()
+        if channel.name == name
+    ]
+    if len(found) > 1:
+        usage_error(f"several communities have a channel #{name}: give --community <id>")
+    if not found:
+        where = f"community {community_id}" if community_id else "the communities of this account"
+        runtime_error(f"no channel #{name} in {where}")
+    return found[0]
