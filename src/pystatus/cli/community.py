@@ -9,9 +9,10 @@ send take `chat send`'s options (:mod:`pystatus.cli.options`; no ``--wait-delive
 status-go sends community messages without data sync, so nobody acknowledges them) and wait
 until what they sent left (``--timeout``); each says in one line what it did. `join` first
 waits for the community's description (from ``--storenode``, or the control node's next
-publication) and exits 1 when none came. `requests`, `members`, `channels` (without
-``--add``), `list` and `history` (a channel by chat id or ``#name``) read the account's
-database only: a control node takes
+publication) and exits 1 when none came. With a store, a command that acts first catches up
+on what came while the account was away (an answer, requests, posts), then checks.
+`requests`, `members`, `channels` (without ``--add``), `list` and `history` (a channel by
+chat id or ``#name``) read the account's database only: a control node takes
 requests while it runs (``pystatus node --chat``, `chat watch`). A malformed id or key exits
 2; what the community refuses (posting in a read-only channel, a change by someone who does
 not control it) exits 1.
@@ -19,6 +20,7 @@ not control it) exits 1.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -50,7 +52,7 @@ from pystatus.cli.commands import (
 )
 from pystatus.cli.commands import perform as perform_command
 from pystatus.cli.options import Command, Reading, Sending, command_options, reading_options
-from pystatus.errors import ChatError
+from pystatus.errors import ChatError, PystatusError
 
 community_app: typer.Typer = typer.Typer(
     help="Communities: create, join, requests, accept, ban, post, channels, members, list,"
@@ -83,6 +85,7 @@ def perform(sending: Sending, action: Action) -> None:
     """
 
     async def checked(messenger: Messenger) -> Outcome:
+        await catch_up(messenger, sending.timeout)
         before = messenger.not_taken
         outcome = await action(messenger)
         with contextlib.suppress(TimeoutError):
@@ -96,6 +99,24 @@ def perform(sending: Sending, action: Action) -> None:
         return outcome
 
     perform_command(sending, checked)
+
+
+CATCH_UP = "give --storenode (a store node) to catch up on what came while this account was away"
+
+
+async def catch_up(messenger: Messenger, deadline: float) -> None:
+    """With a store (``--storenode``, or ``--light``'s), fetch what reached the account's
+    topics while it was away (:meth:`Messenger.sync_history`: an answer to a request to join,
+    requests, descriptions, channel posts) before a command checks the database, within
+    ``deadline`` seconds; a store that fails or is slow is said on stderr, and the command
+    goes on with what it has."""
+    if messenger.fetcher is None:
+        return
+    try:
+        async with asyncio.timeout(deadline):
+            await messenger.sync_history()
+    except (PystatusError, OSError, TimeoutError) as exc:
+        typer.echo(f"could not catch up from the store: {exc or 'timed out'}", err=True)
 
 
 _COMMUNITY_ID = re.compile(r"0x0[23][0-9a-fA-F]{64}")
@@ -321,7 +342,7 @@ def post(
         try:
             message_id = await messenger.send_community(channel, body)
         except ChatError as exc:
-            runtime_error(str(exc))
+            runtime_error(str(exc) + ("" if messenger.fetcher else f" ({CATCH_UP})"))
         if messenger.fetcher is None:  # no store to confirm with (relay, no --storenode)
             return said(message_id, id=message_id, chatId=channel)
 

@@ -19,7 +19,7 @@ from pystatus.chat.user_input import InvalidReaction, parse_reaction
 from pystatus.cli.chat import Outcome, _message_id
 from pystatus.cli.chat_io import TextFile, read_text, runtime_error
 from pystatus.cli.commands import said, usage_error
-from pystatus.cli.community import community_app, perform, sending_options
+from pystatus.cli.community import CATCH_UP, community_app, perform, sending_options
 from pystatus.cli.options import Sending
 from pystatus.errors import ChatError
 
@@ -37,7 +37,8 @@ async def _channel_of(messenger: Messenger, message_id: str) -> str:
     message in a community channel."""
     stored = await messenger.database.message(message_id)
     if stored is None or not is_channel(messenger._communities, stored.chat_id):
-        runtime_error(f"no message {message_id} in a community channel of this account")
+        hint = "" if messenger.fetcher else f" ({CATCH_UP})"
+        runtime_error(f"no message {message_id} in a community channel of this account{hint}")
     return stored.chat_id
 
 
