@@ -1,7 +1,8 @@
 """One-shot `pystatus community` commands catch up from the store before they check the
 account's database (issue 17): a control node that was away accepts a request that came
-meanwhile, and a member accepted while away posts in one command. Four `pystatus`
-processes in turn, against one `pystatus node --store` (about 10 s of CPU)."""
+meanwhile, and a member accepted while away posts in one command; `accept` refuses a key
+that never asked. Five `pystatus` processes in turn, against one `pystatus node --store`
+(about 10 s of CPU)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ async def _run(*args: str, code: int = 0) -> tuple[str, str]:
 async def test_commands_catch_up_from_the_store_first(tmp_path: Path) -> None:
     Account.create(tmp_path / "owner" / "account", PASSWORD, params=FAST)
     member = Account.create(tmp_path / "member" / "account", PASSWORD, params=FAST)[0].chat_key
+    stranger = Account.create(tmp_path / "other" / "account", PASSWORD, params=FAST)[0].chat_key
     archive = f"--store-message-db-url=sqlite:///{tmp_path}/store.sqlite3"
     async with _node(*SHARDS, "--store=true", archive) as store_addr:
         peers = ("--staticnode", store_addr, "--storenode", store_addr, "--timeout", "20")
@@ -43,6 +45,10 @@ async def test_commands_catch_up_from_the_store_first(tmp_path: Path) -> None:
         # The control node was away when the request came: it finds it in the store.
         out, _ = await _run("community", "accept", community_id, member, *owner)
         assert out == f"accepted {member} into Cats {community_id}\n"
+        # A key that never asked is refused, in one line.
+        out, err = await _run("community", "accept", community_id, stranger, *owner, code=1)
+        assert out == ""
+        assert err.strip() == f"error: no pending request from {stranger} to {community_id}"
 
         # The member was away when the answer came: one command finds it and posts.
         out, err = await _run("community", "post", general, "hi", "--json", *bob)

@@ -53,8 +53,11 @@ async def _community_changes(tmp_path: Path, relay_addr: str) -> None:
     # #general, as status-go's CreateCommunity makes it for the app.
     assert general.startswith(f"#general {community_id}")
 
-    out, _ = await _run("community", "accept", community_id, member, *sending)
-    assert out == f"accepted {member} into Cats {community_id}\n"
+    # No request from them: status-go accepts only a request it holds (one line, exit 1;
+    # without --storenode it says how to catch up).
+    out, err = await _run("community", "accept", community_id, member, *sending, code=1)
+    assert out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"error: no pending request from {member} to {community_id} (give")
     out, _ = await _run(
         "community", "ban", community_id, member, "--delete-messages", "--json", *sending
     )

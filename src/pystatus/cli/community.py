@@ -270,9 +270,18 @@ def _member_command(change: MemberChange, done: str, preposition: str, about: st
     return sending_options(command)
 
 
+async def _accept(messenger: Messenger, community_id: str, member: str) -> None:
+    """Accept only a request we hold, as status-go accepts only a request id it has
+    (``AcceptRequestToJoinCommunity``); exits 1 otherwise."""
+    if member not in (key for key, _, _ in messenger.community_requests(community_id)):
+        hint = "" if messenger.fetcher else f" ({CATCH_UP})"
+        runtime_error(f"no pending request from {member} to {community_id}{hint}")
+    await messenger.accept_community_request(community_id, member)
+
+
 community_app.command("accept")(
     _member_command(
-        Messenger.accept_community_request,
+        _accept,
         "accepted",
         "into",
         "Accept a member's request to a community we control.",
